@@ -1,0 +1,95 @@
+package dev.onednn4j.natives;
+
+import java.lang.foreign.SymbolLookup;
+import java.nio.file.Path;
+
+/**
+ * The process-wide oneDNN library: found, verified and loaded once, on first use.
+ *
+ * <h2>Where libdnnl.so.3 comes from</h2>
+ * <ol>
+ *   <li><b>Override.</b> The system property {@value #LIBRARY_PROPERTY} or, when it is unset, the
+ *       environment variable {@value #LIBRARY_ENV} names a {@code libdnnl.so.3} to load instead, e.g. one
+ *       from an Intel oneAPI install. It must report oneDNN 3.x with x &ge; 13 (the headers the bindings
+ *       were generated from). An override that cannot be loaded is an error; there is no silent fallback.</li>
+ *   <li><b>Bundled.</b> Otherwise {@code libdnnl.so.3} and {@code libgomp.so.1} are taken from the
+ *       {@code org.bytedeco:dnnl} jar on the classpath and extracted once into a per-user cache folder
+ *       keyed by artifact version and checksum: {@value #CACHE_PROPERTY} / {@value #CACHE_ENV} if set,
+ *       else {@code $XDG_CACHE_HOME/onednn4j}, else {@code ~/.cache/onednn4j}, else
+ *       {@code java.io.tmpdir/onednn4j-<user>}. Each file is written under a temporary name, its SHA-256
+ *       checked against the value pinned with the artifact version, then renamed atomically, so JVMs
+ *       starting at the same moment never see a half-written library.</li>
+ * </ol>
+ * The library is mapped for the life of the process ({@code Arena.global()}); it is never unloaded.
+ *
+ * <p>On failure an {@link UnsatisfiedLinkError} names the platform, every path tried and the override
+ * to use. The same error is thrown again on every later call.
+ */
+public final class DnnlLibrary {
+
+    /** System property naming a libdnnl.so.3 to load instead of the bundled one. */
+    public static final String LIBRARY_PROPERTY = "onednn4j.dnnl.library";
+    /** Environment variable naming a libdnnl.so.3 to load instead of the bundled one. */
+    public static final String LIBRARY_ENV = "ONEDNN4J_DNNL_LIBRARY";
+    /** System property naming the folder the bundled libraries are extracted into. */
+    public static final String CACHE_PROPERTY = "onednn4j.cache.dir";
+    /** Environment variable naming the folder the bundled libraries are extracted into. */
+    public static final String CACHE_ENV = "ONEDNN4J_CACHE_DIR";
+
+    private static LoadedLibrary loaded;
+    private static UnsatisfiedLinkError failure;
+
+    private DnnlLibrary() {
+    }
+
+    /**
+     * Loads the library if this process has not yet, and returns what was loaded.
+     *
+     * @throws UnsatisfiedLinkError if it cannot be found, extracted, loaded or is of the wrong version
+     */
+    public static synchronized LoadedLibrary load() {
+        if (loaded != null) {
+            return loaded;
+        }
+        if (failure != null) {
+            UnsatisfiedLinkError again = new UnsatisfiedLinkError(failure.getMessage());
+            again.initCause(failure);
+            throw again;
+        }
+        try {
+            loaded = NativeLoader.load(NativeLoader.Settings.fromEnvironment());
+            return loaded;
+        } catch (UnsatisfiedLinkError e) {
+            failure = e;
+            throw e;
+        }
+    }
+
+    /** The symbols of the loaded libdnnl: what the generated bindings link against. */
+    public static SymbolLookup lookup() {
+        return load().lookup();
+    }
+
+    /**
+     * What was loaded and from where.
+     *
+     * @param path    the libdnnl.so.3 that was loaded
+     * @param source  how it was found
+     * @param version what it reports
+     * @param lookup  its symbols
+     */
+    public record LoadedLibrary(Path path, Source source, DnnlVersion version, SymbolLookup lookup) {
+        @Override
+        public String toString() {
+            return version + " from " + path + " (" + source + ")";
+        }
+    }
+
+    /** How the library was found. */
+    public enum Source {
+        /** Named by {@value #LIBRARY_PROPERTY} or {@value #LIBRARY_ENV}. */
+        OVERRIDE,
+        /** Extracted from the org.bytedeco:dnnl jar on the classpath. */
+        BUNDLED
+    }
+}
