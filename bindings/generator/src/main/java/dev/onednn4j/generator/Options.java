@@ -10,14 +10,14 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * Command line of the generator: jextract's options and argument-file format, plus three of its own.
+ * Command line of the generator: jextract's options and argument-file format, plus four of its own.
  *
  * <p>jextract's: {@code @argfile}, {@code -I dir}, {@code -D name[=value]}, {@code --output dir},
  * {@code -t/--target-package pkg}, {@code --header-class-name name}, {@code --include-function},
  * {@code --include-constant}, {@code --include-struct}, {@code --include-typedef}, and the headers.
  * Ours: {@code --symbol-lookup Class.method} (a static method returning the {@code SymbolLookup} to link
  * against; jextract would take {@code -l/--library} instead), {@code --banner text} (a line for the
- * generated files' banner) and {@code --libclang path}.
+ * generated files' banner), {@code --libclang path} and {@code --clang-arg arg} (passed to clang as is).
  */
 record Options(List<Path> headers, List<String> clangArgs, Path output, String targetPackage, String headerClassName,
                Set<String> functions, Set<String> constants, Set<String> structs, Set<String> typedefs,
@@ -62,6 +62,7 @@ record Options(List<Path> headers, List<String> clangArgs, Path output, String t
                 case "--symbol-lookup" -> lookup = value(expanded, ++i, a);
                 case "--banner" -> banner.add(value(expanded, ++i, a));
                 case "--libclang" -> libclang = Path.of(value(expanded, ++i, a));
+                case "--clang-arg" -> clangArgs.add(value(expanded, ++i, a));
                 default -> {
                     if (a.startsWith("-")) {
                         throw new GeneratorException("unknown option " + a);
