@@ -1,0 +1,50 @@
+package dev.onednn4j.internal;
+
+import dev.onednn4j.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * What the library's own layers need of a {@link Tensor} beyond its public API: pinning its memory for
+ * the duration of a native call. Tensor installs the implementation; users never see it.
+ */
+public interface TensorAccess {
+
+    /**
+     * Keeps the tensor's memory from being freed until {@link #unpin}; throws {@link IllegalStateException}
+     * if it is already closed. Returns the stamp to unpin with. Allocates nothing.
+     */
+    long pin(Tensor t);
+
+    /** Releases a pin. */
+    void unpin(Tensor t, long stamp);
+
+    /** The tensor's memory, for code that holds a pin. */
+    MemorySegment data(Tensor t);
+
+    static TensorAccess get() {
+        return Holder.access;
+    }
+
+    static void install(TensorAccess access) {
+        if (Holder.access != null) {
+            throw new IllegalStateException("TensorAccess installed twice");
+        }
+        Holder.access = access;
+    }
+
+    /** Set once by Tensor's static initialiser. */
+    final class Holder {
+        static TensorAccess access;
+
+        static {
+            try {
+                Class.forName(Tensor.class.getName(), true, Tensor.class.getClassLoader());
+            } catch (ClassNotFoundException e) {
+                throw new ExceptionInInitializerError(e);
+            }
+        }
+
+        private Holder() {
+        }
+    }
+}

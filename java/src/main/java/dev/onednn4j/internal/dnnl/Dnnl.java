@@ -1,0 +1,46 @@
+package dev.onednn4j.internal.dnnl;
+
+import static dev.onednn4j.bindings.dnnl_h.dnnl_status2str;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_success;
+
+import dev.onednn4j.OneDnnException;
+import dev.onednn4j.natives.DnnlLibrary;
+import java.lang.foreign.MemorySegment;
+import java.util.function.Supplier;
+
+/** The one place where a failed {@code dnnl_*} status becomes an exception. */
+public final class Dnnl {
+    private Dnnl() {
+    }
+
+    /**
+     * Loads the library (with the loader's clear error on failure) before any binding is touched.
+     * Every wrapper's factory calls this first.
+     */
+    public static void ensureLoaded() {
+        DnnlLibrary.load();
+    }
+
+    /** Throws {@link OneDnnException} unless {@code status} is {@code dnnl_success}. */
+    public static void check(int status, String operation, Supplier<String> context) {
+        if (status != dnnl_success()) {
+            throw new OneDnnException(status, statusName(status), operation, context.get());
+        }
+    }
+
+    /** As above, with a context computed in advance: the form for hot paths, which allocates nothing. */
+    public static void check(int status, String operation, String context) {
+        if (status != dnnl_success()) {
+            throw new OneDnnException(status, statusName(status), operation, context);
+        }
+    }
+
+    static void check(int status, String operation) {
+        check(status, operation, "");
+    }
+
+    static String statusName(int status) {
+        MemorySegment s = dnnl_status2str(status);
+        return s.equals(MemorySegment.NULL) ? "unknown" : s.getString(0);
+    }
+}

@@ -1,0 +1,73 @@
+package dev.onednn4j.internal.dnnl;
+
+import static dev.onednn4j.bindings.dnnl_h.C_POINTER;
+import static dev.onednn4j.bindings.dnnl_h.DNNL_MEMORY_NONE;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_memory_create;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_memory_destroy;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_memory_set_data_handle;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * A memory object over a buffer it does not own (zero copy): the buffer must stay alive while the
+ * memory object is used. {@link #bind} points it at another buffer cheaply; not thread-safe.
+ */
+public final class Memory extends NativeHandle {
+    private final long byteSize;
+
+    private Memory(MemorySegment handle, long byteSize) {
+        super(handle);
+        this.byteSize = byteSize;
+    }
+
+    /** A memory object with no buffer yet; {@link #bind} gives it one. */
+    public static Memory unbound(MemoryDesc md, Engine engine) {
+        return create(md, engine, DNNL_MEMORY_NONE());
+    }
+
+    public static Memory over(MemoryDesc md, Engine engine, MemorySegment buffer) {
+        Memory m = create(md, engine, buffer);
+        if (buffer.byteSize() < m.byteSize) {
+            m.close();
+            throw new IllegalArgumentException("buffer of " + buffer.byteSize() + " bytes is smaller than the "
+                    + m.byteSize + " bytes of " + md);
+        }
+        return m;
+    }
+
+    private static Memory create(MemoryDesc md, Engine engine, MemorySegment buffer) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment p = a.allocate(C_POINTER);
+            Dnnl.check(dnnl_memory_create(p, md.handle(), engine.handle(), buffer), "dnnl_memory_create",
+                    md::toString);
+            return new Memory(p.get(C_POINTER, 0), md.byteSize());
+        }
+    }
+
+    /** Points this memory object at {@code buffer}, which must hold at least {@link #byteSize()} bytes. */
+    public void bind(MemorySegment buffer) {
+        if (buffer.byteSize() < byteSize) {
+            throw new IllegalArgumentException("buffer of " + buffer.byteSize() + " bytes, need " + byteSize);
+        }
+        Dnnl.check(dnnl_memory_set_data_handle(handle(), buffer), "dnnl_memory_set_data_handle");
+    }
+
+    public long byteSize() {
+        return byteSize;
+    }
+
+    MemorySegment raw() {
+        return handle();
+    }
+
+    @Override
+    int destroy(MemorySegment h) {
+        return dnnl_memory_destroy(h);
+    }
+
+    @Override
+    String destroyName() {
+        return "dnnl_memory_destroy";
+    }
+}

@@ -1,0 +1,53 @@
+package dev.onednn4j.internal.dnnl;
+
+import static dev.onednn4j.bindings.dnnl_h.C_POINTER;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_primitive_attr_create;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_primitive_attr_destroy;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_primitive_attr_set_fpmath_mode;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_primitive_attr_set_scratchpad_mode;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_scratchpad_mode_user;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/** Primitive attributes. A primitive descriptor copies them: close right after creating it. */
+public final class PrimitiveAttr extends NativeHandle {
+    private PrimitiveAttr(MemorySegment handle) {
+        super(handle);
+    }
+
+    public static PrimitiveAttr create() {
+        Dnnl.ensureLoaded();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment p = a.allocate(C_POINTER);
+            Dnnl.check(dnnl_primitive_attr_create(p), "dnnl_primitive_attr_create");
+            return new PrimitiveAttr(p.get(C_POINTER, 0));
+        }
+    }
+
+    /**
+     * The caller passes a scratchpad to every execution, so one primitive can run on several threads at
+     * once, each with its own scratchpad.
+     */
+    public PrimitiveAttr userScratchpad() {
+        Dnnl.check(dnnl_primitive_attr_set_scratchpad_mode(handle(), dnnl_scratchpad_mode_user()),
+                "dnnl_primitive_attr_set_scratchpad_mode");
+        return this;
+    }
+
+    /** {@code dnnl_fpmath_mode_*}: strict (the default) keeps f32 arithmetic in f32. */
+    public PrimitiveAttr fpmathMode(int mode) {
+        Dnnl.check(dnnl_primitive_attr_set_fpmath_mode(handle(), mode), "dnnl_primitive_attr_set_fpmath_mode");
+        return this;
+    }
+
+    @Override
+    int destroy(MemorySegment h) {
+        return dnnl_primitive_attr_destroy(h);
+    }
+
+    @Override
+    String destroyName() {
+        return "dnnl_primitive_attr_destroy";
+    }
+}

@@ -1,0 +1,412 @@
+package dev.onednn4j.nn;
+
+import dev.onednn4j.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Base class of every layer and network, as PyTorch's {@code nn.Module}: a tree of modules, each
+ * with parameters (and buffers) registered by name.
+ *
+ * <pre>{@code
+ * class Block extends Module {
+ *     final Conv2d conv1 = registerModule("conv1", Conv2d.builder(64, 64, 3).padding(1).build());
+ *     final Conv2d conv2 = registerModule("conv2", Conv2d.builder(64, 64, 3).padding(1).build());
+ *
+ *     public Tensor forward(Tensor x) {
+ *         try (Tensor h = conv1.forward(x)) {
+ *             return conv2.forward(h);
+ *         }
+ *     }
+ * }
+ * }</pre>
+ *
+ * <h2>Names</h2>
+ * Parameters are named by dotted paths through the tree, children by their registered names, and
+ * containers ({@link Sequential}, {@link ModuleList}) name their children by index:
+ * {@code blocks.3.conv1.weight}. These are PyTorch's names, so a PyTorch state dict's keys match.
+ * Registration order is iteration order.
+ *
+ * <h2>Ownership</h2>
+ * A module owns its parameters, buffers and children: {@link #close()} closes the whole tree, and any
+ * use afterwards throws {@link IllegalStateException}. The tensors returned by {@link #parameters()},
+ * {@link #stateDict()} and the like are the module's own (no copies): do not close them.
+ */
+public abstract class Module implements AutoCloseable {
+
+    private static final Pattern NAME = Pattern.compile("[^.]+");
+
+    private final Map<String, Tensor> parameters = new LinkedHashMap<>();
+    private final Map<String, Tensor> buffers = new LinkedHashMap<>();
+    private final Map<String, Module> children = new LinkedHashMap<>();
+    private boolean training = true;
+    private Backend backend = Backend.ONEDNN;
+    private volatile boolean closed;
+
+    /**
+     * The forward pass. The result is a new tensor owned by the caller; the input stays the caller's.
+     */
+    public abstract Tensor forward(Tensor input);
+
+    // ---- registration ----------------------------------------------------------------------------
+
+    /**
+     * Registers a parameter under {@code name}; the module now owns it. {@code null} declares the name
+     * with no parameter, as PyTorch's {@code register_parameter(name, None)} (a Conv2d without bias).
+     */
+    protected final Tensor registerParameter(String name, Tensor parameter) {
+        checkName(name);
+        parameters.put(name, parameter);
+        return parameter;
+    }
+
+    /** Registers a buffer (state that is not a parameter, e.g. running statistics); the module owns it. */
+    protected final Tensor registerBuffer(String name, Tensor buffer) {
+        checkName(name);
+        buffers.put(name, buffer);
+        return buffer;
+    }
+
+    /** Registers a child module under {@code name}; this module now owns it. */
+    protected final <M extends Module> M registerModule(String name, M module) {
+        checkName(name);
+        Objects.requireNonNull(module, "module");
+        if (module == this) {
+            throw new IllegalArgumentException("a module cannot be its own child");
+        }
+        children.put(name, module);
+        module.backendChanged(backend);
+        return module;
+    }
+
+    private void checkName(String name) {
+        Objects.requireNonNull(name, "name");
+        ensureOpen();
+        if (!NAME.matcher(name).matches()) {
+            throw new IllegalArgumentException("module, parameter and buffer names must be non-empty and contain "
+                    + "no \".\", got \"" + name + "\"");
+        }
+        if ((parameters.containsKey(name) ? 1 : 0) + (buffers.containsKey(name) ? 1 : 0)
+                + (children.containsKey(name) ? 1 : 0) > 0) {
+            throw new IllegalArgumentException("attribute '" + name + "' already exists in " + getName());
+        }
+    }
+
+    // ---- the tree --------------------------------------------------------------------------------
+
+    /** Every parameter of the tree, each once, in registration order. */
+    public final List<Tensor> parameters() {
+        return List.copyOf(namedParameters().values());
+    }
+
+    /** Every parameter of the tree by its dotted name, each once (a shared tensor under its first name). */
+    public final Map<String, Tensor> namedParameters() {
+        ensureOpen();
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        Set<Tensor> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (var m : namedModules().entrySet()) {
+            String prefix = m.getKey().isEmpty() ? "" : m.getKey() + ".";
+            for (var p : m.getValue().parameters.entrySet()) {
+                if (p.getValue() != null && seen.add(p.getValue())) {
+                    out.put(prefix + p.getKey(), p.getValue());
+                }
+            }
+        }
+        return Collections.unmodifiableMap(out);
+    }
+
+    /** Every buffer of the tree by its dotted name. */
+    public final Map<String, Tensor> namedBuffers() {
+        ensureOpen();
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        for (var m : namedModules().entrySet()) {
+            String prefix = m.getKey().isEmpty() ? "" : m.getKey() + ".";
+            m.getValue().buffers.forEach((k, v) -> {
+                if (v != null) {
+                    out.put(prefix + k, v);
+                }
+            });
+        }
+        return Collections.unmodifiableMap(out);
+    }
+
+    /** The direct children, in registration order. */
+    public final List<Module> children() {
+        return List.copyOf(namedChildren().values());
+    }
+
+    /** The direct children by name. */
+    public final Map<String, Module> namedChildren() {
+        ensureOpen();
+        return Collections.unmodifiableMap(new LinkedHashMap<>(children));
+    }
+
+    /** This module ("") and all below it by dotted name, in pre-order; a module reachable twice appears once. */
+    public final Map<String, Module> namedModules() {
+        ensureOpen();
+        Map<String, Module> out = new LinkedHashMap<>();
+        collect("", this, out, Collections.newSetFromMap(new IdentityHashMap<>()));
+        return Collections.unmodifiableMap(out);
+    }
+
+    private static void collect(String prefix, Module m, Map<String, Module> out, Set<Module> seen) {
+        if (!seen.add(m)) {
+            return;
+        }
+        out.put(prefix, m);
+        for (var c : m.children.entrySet()) {
+            collect(prefix.isEmpty() ? c.getKey() : prefix + "." + c.getKey(), c.getValue(), out, seen);
+        }
+    }
+
+    // ---- state dict ------------------------------------------------------------------------------
+
+    /**
+     * Parameters and buffers by dotted name: each module's own parameters, then its buffers, then its
+     * children's, recursively. The tensors are the module's own, not copies.
+     */
+    public final Map<String, Tensor> stateDict() {
+        ensureOpen();
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        stateDict("", out);
+        return Collections.unmodifiableMap(out);
+    }
+
+    private void stateDict(String prefix, Map<String, Tensor> out) {
+        parameters.forEach((k, v) -> {
+            if (v != null) {
+                out.put(prefix + k, v);
+            }
+        });
+        buffers.forEach((k, v) -> {
+            if (v != null) {
+                out.put(prefix + k, v);
+            }
+        });
+        children.forEach((k, c) -> c.stateDict(prefix + k + ".", out));
+    }
+
+    /** What {@link #loadStateDict} found besides the keys it loaded, as PyTorch's {@code _IncompatibleKeys}. */
+    public record LoadResult(List<String> missingKeys, List<String> unexpectedKeys) {
+    }
+
+    /**
+     * Copies {@code stateDict}'s tensors into this module's parameters and buffers, by name.
+     *
+     * <p>A shape mismatch is always an error; with {@code strict}, so are keys of this module missing
+     * from the dict and keys of the dict this module does not have. Every problem is reported together in
+     * one {@link IllegalArgumentException}, worded as PyTorch's, and then nothing has been copied. Without
+     * {@code strict} the missing and unexpected keys are returned instead.
+     */
+    public final LoadResult loadStateDict(Map<String, Tensor> stateDict, boolean strict) {
+        Objects.requireNonNull(stateDict, "stateDict");
+        Map<String, Tensor> own = stateDict();
+        List<String> missing = new ArrayList<>();
+        List<String> unexpected = new ArrayList<>();
+        List<String> mismatches = new ArrayList<>();
+        for (var e : own.entrySet()) {
+            Tensor src = stateDict.get(e.getKey());
+            if (src == null) {
+                missing.add(e.getKey());
+            } else if (!Arrays.equals(src.shape(), e.getValue().shape())) {
+                mismatches.add(String.format(Locale.ROOT, "size mismatch for %s: copying a param with shape %s from "
+                        + "checkpoint, the shape in current model is %s.", e.getKey(), Arrays.toString(src.shape()),
+                        Arrays.toString(e.getValue().shape())));
+            }
+        }
+        for (String k : stateDict.keySet()) {
+            if (!own.containsKey(k)) {
+                unexpected.add(k);
+            }
+        }
+        List<String> errors = new ArrayList<>(); // PyTorch's order: missing, unexpected, size mismatches
+        if (strict && !missing.isEmpty()) {
+            errors.add("Missing key(s) in state_dict: " + quoted(missing) + ". ");
+        }
+        if (strict && !unexpected.isEmpty()) {
+            errors.add("Unexpected key(s) in state_dict: " + quoted(unexpected) + ". ");
+        }
+        errors.addAll(mismatches);
+        if (!errors.isEmpty()) {
+            throw new IllegalArgumentException("Error(s) in loading state_dict for " + getName() + ":\n\t"
+                    + String.join("\n\t", errors));
+        }
+        for (var e : own.entrySet()) {
+            Tensor src = stateDict.get(e.getKey());
+            if (src != null) {
+                e.getValue().copyFrom(src);
+            }
+        }
+        return new LoadResult(List.copyOf(missing), List.copyOf(unexpected));
+    }
+
+    private static String quoted(List<String> keys) {
+        return String.join(", ", keys.stream().map(k -> "\"" + k + "\"").toList());
+    }
+
+    // ---- modes -----------------------------------------------------------------------------------
+
+    /** Sets training mode on the whole tree (it matters to layers such as dropout; Conv2d ignores it). */
+    public Module train(boolean mode) {
+        ensureOpen();
+        for (Module m : namedModules().values()) {
+            m.training = mode;
+        }
+        return this;
+    }
+
+    /** {@code train(true)}. */
+    public Module train() {
+        return train(true);
+    }
+
+    /** {@code train(false)}: evaluation mode. */
+    public Module eval() {
+        return train(false);
+    }
+
+    public final boolean isTraining() {
+        return training;
+    }
+
+    /**
+     * Switches the whole tree to {@code backend}: {@link Backend#REFERENCE} runs every layer on the plain
+     * Java loops, so a whole network can be cross-checked against {@link Backend#ONEDNN}.
+     */
+    public final Module to(Backend backend) {
+        Objects.requireNonNull(backend, "backend");
+        ensureOpen();
+        for (Module m : namedModules().values()) {
+            m.backend = backend;
+            m.backendChanged(backend);
+        }
+        return this;
+    }
+
+    public final Backend backend() {
+        return backend;
+    }
+
+    /** Called when this module's backend changes; layers with native state may release it. */
+    protected void backendChanged(Backend newBackend) {
+    }
+
+    // ---- lifetime --------------------------------------------------------------------------------
+
+    /**
+     * Closes the whole tree: every parameter and buffer is freed, every child closed. Idempotent; any
+     * use afterwards throws {@link IllegalStateException}.
+     */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        RuntimeException failure = null;
+        for (Module c : children.values()) {
+            try {
+                c.close();
+            } catch (RuntimeException e) {
+                failure = addTo(failure, e);
+            }
+        }
+        try {
+            release();
+        } catch (RuntimeException e) {
+            failure = addTo(failure, e);
+        }
+        for (Tensor t : parameters.values()) {
+            if (t != null) {
+                t.close();
+            }
+        }
+        for (Tensor t : buffers.values()) {
+            if (t != null) {
+                t.close();
+            }
+        }
+        if (failure != null) {
+            throw failure;
+        }
+    }
+
+    private static RuntimeException addTo(RuntimeException first, RuntimeException next) {
+        if (first == null) {
+            return next;
+        }
+        first.addSuppressed(next);
+        return first;
+    }
+
+    /** Frees resources of the module itself beyond its tensors (native plans); called once by close(). */
+    protected void release() {
+    }
+
+    public final boolean isClosed() {
+        return closed;
+    }
+
+    /** Throws {@link IllegalStateException} naming this module if it has been closed. */
+    protected final void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException(getName() + "(" + extraRepr() + ") is closed");
+        }
+    }
+
+    // ---- repr ------------------------------------------------------------------------------------
+
+    /** The name in repr and error messages: the class's simple name. */
+    public String getName() {
+        String n = getClass().getSimpleName();
+        return n.isEmpty() ? "Module" : n;
+    }
+
+    /** The module's own settings for its repr, e.g. {@code 16, 33, kernel_size=(3, 3), stride=(2, 2)}. */
+    public String extraRepr() {
+        return "";
+    }
+
+    /** Like PyTorch's repr: the name, extra repr, then each child indented as {@code (name): repr}. */
+    @Override
+    public String toString() {
+        List<String> lines = new ArrayList<>();
+        String extra = extraRepr();
+        List<String> extraLines = extra.isEmpty() ? List.of() : List.of(extra.split("\n"));
+        lines.addAll(extraLines);
+        lines.addAll(childLines());
+        StringBuilder sb = new StringBuilder(getName()).append('(');
+        if (!lines.isEmpty()) {
+            if (extraLines.size() == 1 && lines.size() == 1) {
+                sb.append(extraLines.getFirst());
+            } else {
+                sb.append("\n  ").append(String.join("\n  ", lines)).append('\n');
+            }
+        }
+        return sb.append(')').toString();
+    }
+
+    /** One {@code (name): repr} line per child; containers may group repeated children. */
+    List<String> childLines() {
+        List<String> out = new ArrayList<>();
+        children.forEach((k, c) -> out.add("(" + k + "): " + indent(c.toString())));
+        return out;
+    }
+
+    static String indent(String s) {
+        return s.replace("\n", "\n  ");
+    }
+
+    final Map<String, Module> childMap() {
+        return children;
+    }
+}

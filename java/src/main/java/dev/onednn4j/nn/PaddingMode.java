@@ -1,0 +1,49 @@
+package dev.onednn4j.nn;
+
+import java.util.Arrays;
+import java.util.Locale;
+
+/** What a {@code Conv2d} reads beyond the input's edges, as PyTorch's {@code padding_mode}. */
+public enum PaddingMode {
+    /** Zeros. */
+    ZEROS,
+    /** The input mirrored at its edge, the edge itself not repeated: needs padding &lt; input size. */
+    REFLECT,
+    /** The edge value repeated. */
+    REPLICATE,
+    /** The input wrapped around: needs padding &lt;= input size. */
+    CIRCULAR;
+
+    /** PyTorch's spelling, e.g. {@code "zeros"}. */
+    @Override
+    public String toString() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+
+    /** Parses PyTorch's spelling. */
+    public static PaddingMode of(String name) {
+        for (PaddingMode m : values()) {
+            if (m.toString().equals(name)) {
+                return m;
+            }
+        }
+        throw new IllegalArgumentException("padding_mode must be one of " + Arrays.stream(values())
+                .map(m -> "'" + m + "'").toList() + ", but got padding_mode='" + name + "'");
+    }
+
+    /**
+     * The input index that padded index {@code i} reads, for an input of {@code size} along that
+     * dimension; -1 for a zero. {@code i} may be negative or past the end by at most the padding.
+     */
+    public int sourceIndex(int i, int size) {
+        if (i >= 0 && i < size) {
+            return i;
+        }
+        return switch (this) {
+            case ZEROS -> -1;
+            case REFLECT -> i < 0 ? -i : 2 * (size - 1) - i;
+            case REPLICATE -> i < 0 ? 0 : size - 1;
+            case CIRCULAR -> Math.floorMod(i, size);
+        };
+    }
+}

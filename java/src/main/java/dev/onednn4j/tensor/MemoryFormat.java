@@ -1,0 +1,50 @@
+package dev.onednn4j.tensor;
+
+/**
+ * How a 4-D tensor's (N, C, H, W) elements lie in memory, as PyTorch's {@code memory_format}.
+ * The shape is always given in (N, C, H, W) order; only the strides differ.
+ */
+public enum MemoryFormat {
+    /** Row-major over the shape: NCHW for 4-D, PyTorch's {@code torch.contiguous_format}. */
+    CONTIGUOUS("contiguous_format"),
+    /**
+     * NHWC: the channels of a pixel are adjacent, PyTorch's {@code torch.channels_last}. oneDNN's fast
+     * convolutions work in this layout, so a channels-last input reaches oneDNN without a reorder.
+     * 4-D tensors only.
+     */
+    CHANNELS_LAST("channels_last");
+
+    private final String torchName;
+
+    MemoryFormat(String torchName) {
+        this.torchName = torchName;
+    }
+
+    /** Strides in elements for {@code shape} in this format. */
+    public long[] strides(long[] shape) {
+        long[] s = new long[shape.length];
+        if (this == CHANNELS_LAST) {
+            if (shape.length != 4) {
+                throw new IllegalArgumentException(
+                        "channels_last memory format needs a 4-D (N, C, H, W) shape, got " + java.util.Arrays.toString(shape));
+            }
+            long c = shape[1], h = shape[2], w = shape[3];
+            s[1] = 1;
+            s[3] = c;
+            s[2] = w * c;
+            s[0] = h * w * c;
+            return s;
+        }
+        long acc = 1;
+        for (int i = shape.length - 1; i >= 0; i--) {
+            s[i] = acc;
+            acc *= shape[i];
+        }
+        return s;
+    }
+
+    @Override
+    public String toString() {
+        return torchName;
+    }
+}
