@@ -311,6 +311,34 @@ public final class Tensor implements AutoCloseable {
         markModified();
     }
 
+    /**
+     * A new tensor, in this tensor's memory format, holding {@code this + other} element by element
+     * (same shape; the formats may differ), as PyTorch's {@code torch.add} without broadcasting.
+     */
+    public Tensor add(Tensor other) {
+        Objects.requireNonNull(other, "other");
+        if (!Arrays.equals(shape, other.shape)) {
+            throw new IllegalArgumentException(String.format(Locale.ROOT,
+                    "The size of tensor a %s must match the size of tensor b %s (add does not broadcast)",
+                    Arrays.toString(shape), Arrays.toString(other.shape)));
+        }
+        Tensor out = zeros(format, shape);
+        try (var a = pin(); var b = other.pin()) {
+            if (format == other.format) {
+                for (long i = 0; i < numel; i++) {
+                    out.data.setAtIndex(F32, i, data.getAtIndex(F32, i) + other.data.getAtIndex(F32, i));
+                }
+            } else {
+                forEachLogical((i, offset) -> out.data.setAtIndex(F32, offset,
+                        data.getAtIndex(F32, offset) + other.data.getAtIndex(F32, other.offsetOfLogical(i))));
+            }
+        } catch (RuntimeException e) {
+            out.close();
+            throw e;
+        }
+        return out;
+    }
+
     /** A new tensor with the same values in {@code target} format (always a copy, owned by the caller). */
     public Tensor toMemoryFormat(MemoryFormat target) {
         Tensor t = zeros(target, shape);
