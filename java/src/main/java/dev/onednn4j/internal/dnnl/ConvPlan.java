@@ -19,7 +19,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
  * Everything oneDNN needs to run one convolution layer on one input shape and layout, built once:
@@ -29,7 +29,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  * <p>Threads: the primitive, the reordered weights and the descriptors are shared and read-only. All that
  * an execution writes (stream, memory objects, scratchpad, reorder and padding buffers) lives in an
  * {@link Context}; a context serves one execution at a time and goes back to a pool after it, so that
- * steady-state execution allocates nothing.
+ * steady-state execution allocates nothing (the pool is a fixed array of slots, not a queue of nodes).
  */
 final class ConvPlan implements AutoCloseable {
 
@@ -53,7 +53,9 @@ final class ConvPlan implements AutoCloseable {
     private final Arena arena = Arena.ofShared();
     private final MemorySegment weights;
     private volatile long weightsVersion = -1;
-    private final ConcurrentLinkedQueue<Context> idle = new ConcurrentLinkedQueue<>();
+    /** Idle contexts; more concurrent callers than slots get contexts that are closed after their call. */
+    private static final int POOL_SLOTS = 64;
+    private final AtomicReferenceArray<Context> idle = new AtomicReferenceArray<>(POOL_SLOTS);
     private final List<Context> contexts = new ArrayList<>();
     private final String description;
     private final String implementation;
@@ -145,15 +147,34 @@ final class ConvPlan implements AutoCloseable {
         if (weight.version() != weightsVersion) {
             refreshWeights(weight);
         }
-        Context ctx = idle.poll();
-        if (ctx == null) {
-            ctx = newContext();
-        }
+        Context ctx = acquire();
         try {
             ctx.run(x, bias, out);
         } finally {
-            idle.offer(ctx);
+            release(ctx);
         }
+    }
+
+    private Context acquire() {
+        for (int i = 0; i < POOL_SLOTS; i++) {
+            Context c = idle.get(i);
+            if (c != null && idle.compareAndSet(i, c, null)) {
+                return c;
+            }
+        }
+        return newContext();
+    }
+
+    private void release(Context c) {
+        for (int i = 0; i < POOL_SLOTS; i++) {
+            if (idle.get(i) == null && idle.compareAndSet(i, null, c)) {
+                return;
+            }
+        }
+        synchronized (this) {
+            contexts.remove(c);
+        }
+        c.close();
     }
 
     /** Reorders the weights into oneDNN's layout: on first use and after every change of the weights. */
@@ -281,7 +302,9 @@ final class ConvPlan implements AutoCloseable {
             c.close();
         }
         contexts.clear();
-        idle.clear();
+        for (int i = 0; i < POOL_SLOTS; i++) {
+            idle.set(i, null);
+        }
         for (AutoCloseable h : new AutoCloseable[] {weightsReorder, dstReorder, srcReorder, conv, pd, biasMd,
             weightsUserMd, dstUserMd, srcUserMd}) {
             if (h != null) {
