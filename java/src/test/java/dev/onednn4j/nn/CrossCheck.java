@@ -2,6 +2,7 @@ package dev.onednn4j.nn;
 
 import dev.onednn4j.internal.ConvGeometry;
 import dev.onednn4j.internal.reference.ReferenceConvolution;
+import dev.onednn4j.internal.reference.RoundingBound;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -12,13 +13,12 @@ import java.util.stream.IntStream;
  * Compares a convolution's float output with the reference, computed in double, the way oneDNN's own
  * benchdnn does: bit for bit in the exact tier, within a proven rounding bound in the realistic tier.
  *
- * <p>The bound: summing n terms in float, in any order, errs by at most
+ * <p>The bound ({@link RoundingBound}): summing n terms in float, in any order, errs by at most
  * {@code gamma(n) * sum|w*x|} with {@code gamma(n) = n*u / (1 - n*u)}, {@code u = 2^-24} and
  * {@code n = C_in/groups * kH * kW + 1}; the bias adds {@code |b| * u}. It holds for every summation
  * order, so exceeding it is a bug, never noise.
  */
 final class CrossCheck {
-    static final double U = Math.scalb(1.0, -24);
 
     private CrossCheck() {
     }
@@ -57,8 +57,7 @@ final class CrossCheck {
         if (ref.length != got.length) {
             throw new AssertionError("output has " + got.length + " elements, reference " + ref.length + " for " + g);
         }
-        int n = g.c() / g.groups() * g.kH() * g.kW() + 1;
-        double gamma = n * U / (1 - n * U);
+        RoundingBound rounding = new RoundingBound(g);
         int outC = g.outC();
         int oh = g.outH();
         int ow = g.outW();
@@ -73,8 +72,8 @@ final class CrossCheck {
                 zeros++;
             }
             double err = Math.abs(got[i] - ref[i]);
-            double bias = b == null ? 0 : Math.abs(b[(i / (oh * ow)) % outC]);
-            double bound = exact ? 0 : gamma * abs[i] + bias * U;
+            double bias = b == null ? 0 : b[(i / (oh * ow)) % outC];
+            double bound = exact ? 0 : rounding.of(abs[i], bias);
             bounds[i] = bound;
             boolean bad = exact ? Float.floatToRawIntBits(got[i]) != Float.floatToRawIntBits((float) ref[i])
                     : !(err <= bound);

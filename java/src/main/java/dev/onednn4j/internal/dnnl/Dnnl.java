@@ -1,5 +1,7 @@
 package dev.onednn4j.internal.dnnl;
 
+import static dev.onednn4j.bindings.dnnl_h.dnnl_cpu_isa2str;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_get_effective_cpu_isa;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_status2str;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_success;
 
@@ -37,6 +39,13 @@ public final class Dnnl {
 
     static void check(int status, String operation) {
         check(status, operation, "");
+    }
+
+    /** oneDNN's name of the instruction set its kernels use here, e.g. {@code Intel AVX-512 ...}. */
+    public static String effectiveCpuIsa() {
+        ensureLoaded();
+        MemorySegment s = dnnl_cpu_isa2str(dnnl_get_effective_cpu_isa());
+        return s.equals(MemorySegment.NULL) ? "unknown" : s.getString(0);
     }
 
     static String statusName(int status) {
