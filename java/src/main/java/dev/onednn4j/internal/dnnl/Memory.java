@@ -15,6 +15,8 @@ import java.lang.foreign.MemorySegment;
  */
 public final class Memory extends NativeHandle {
     private final long byteSize;
+    /** The address last bound, so that rebinding the same buffer costs no native call. */
+    private long boundAddress;
 
     private Memory(MemorySegment handle, long byteSize) {
         super(handle);
@@ -28,6 +30,7 @@ public final class Memory extends NativeHandle {
 
     public static Memory over(MemoryDesc md, Engine engine, MemorySegment buffer) {
         Memory m = create(md, engine, buffer);
+        m.boundAddress = buffer.address();
         if (buffer.byteSize() < m.byteSize) {
             m.close();
             throw new IllegalArgumentException("buffer of " + buffer.byteSize() + " bytes is smaller than the "
@@ -45,12 +48,19 @@ public final class Memory extends NativeHandle {
         }
     }
 
-    /** Points this memory object at {@code buffer}, which must hold at least {@link #byteSize()} bytes. */
+    /**
+     * Points this memory object at {@code buffer}, which must hold at least {@link #byteSize()} bytes.
+     * Binding the buffer it already points at does nothing (no native call).
+     */
     public void bind(MemorySegment buffer) {
         if (buffer.byteSize() < byteSize) {
             throw new IllegalArgumentException("buffer of " + buffer.byteSize() + " bytes, need " + byteSize);
         }
-        Dnnl.check(dnnl_memory_set_data_handle(handle(), buffer), "dnnl_memory_set_data_handle");
+        long address = buffer.address();
+        if (address != boundAddress || address == 0) {
+            Dnnl.check(dnnl_memory_set_data_handle(handle(), buffer), "dnnl_memory_set_data_handle");
+            boundAddress = address;
+        }
     }
 
     public long byteSize() {

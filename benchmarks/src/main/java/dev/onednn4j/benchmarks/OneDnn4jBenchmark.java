@@ -1,0 +1,83 @@
+package dev.onednn4j.benchmarks;
+
+import dev.onednn4j.nn.Conv2d;
+import dev.onednn4j.tensor.MemoryFormat;
+import dev.onednn4j.tensor.Tensor;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.Blackhole;
+
+/** onednn4j's Conv2d as users call it: NCHW into a preallocated output, NCHW allocating, channels-last. */
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 1, time = 1)
+@Measurement(iterations = 3, time = 1)
+@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED"})
+@State(Scope.Benchmark)
+public class OneDnn4jBenchmark {
+
+    private Conv2d conv;
+    private Tensor x;
+    private Tensor out;
+    private Tensor xChannelsLast;
+    private Tensor outChannelsLast;
+
+    @Setup
+    public void setup(Suite suite) {
+        Shape s = suite.shape();
+        Workload d = Workload.of(s);
+        conv = s.conv2d();
+        conv.weight().copyFrom(d.weights());
+        conv.bias().copyFrom(d.bias());
+        x = Tensor.of(d.input(), s.inputShape());
+        out = Tensor.zeros(s.outputShape());
+        xChannelsLast = x.toMemoryFormat(MemoryFormat.CHANNELS_LAST);
+        outChannelsLast = Tensor.zeros(MemoryFormat.CHANNELS_LAST, s.outputShape());
+        conv.forward(x, out);
+        d.check("onednn4j NCHW", out.toFloatArray());
+        conv.forward(xChannelsLast, outChannelsLast);
+        d.check("onednn4j channels-last", outChannelsLast.toFloatArray());
+        try (Tensor y = conv.forward(x)) {
+            d.check("onednn4j NCHW allocating", y.toFloatArray());
+        }
+    }
+
+    /** NCHW in, NCHW out, into the caller's tensor: allocates nothing. */
+    @Benchmark
+    public void nchwPreallocated() {
+        conv.forward(x, out);
+    }
+
+    /** NCHW in, a new NCHW output each call, closed after. */
+    @Benchmark
+    public void nchwAllocating(Blackhole bh) {
+        try (Tensor y = conv.forward(x)) {
+            bh.consume(y);
+        }
+    }
+
+    /** Channels-last in and out: no reorder on either side. */
+    @Benchmark
+    public void channelsLast() {
+        conv.forward(xChannelsLast, outChannelsLast);
+    }
+
+    @TearDown
+    public void tearDown() {
+        conv.close();
+        x.close();
+        out.close();
+        xChannelsLast.close();
+        outChannelsLast.close();
+    }
+}

@@ -1,0 +1,79 @@
+package dev.onednn4j.benchmarks;
+
+import dev.onednn4j.internal.ConvGeometry;
+import dev.onednn4j.internal.reference.ReferenceConvolution;
+import dev.onednn4j.internal.reference.RoundingBound;
+import java.util.Locale;
+import java.util.SplittableRandom;
+
+/**
+ * The data every implementation gets for one shape: seeded by the shape's name, so all see the same
+ * input (standard normal), weights and bias (PyTorch's default U(-1/sqrt(fan_in), 1/sqrt(fan_in))).
+ * {@link #check} is how each benchmark verifies its answer once, in {@code @Setup}.
+ */
+public record Workload(Shape shape, float[] input, float[] weights, float[] bias) {
+
+    /** Outputs compared with the reference per check: a random sample, plus the first and the last. */
+    static final int SAMPLES = 300;
+
+    public static Workload of(Shape s) {
+        SplittableRandom r = new SplittableRandom(s.name().hashCode());
+        float[] x = new float[Math.toIntExact((long) s.n() * s.c() * s.h() * s.w())];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) r.nextGaussian();
+        }
+        double bound = 1 / Math.sqrt((double) s.c() / s.groups() * s.kernel() * s.kernel());
+        float[] w = new float[Math.toIntExact((long) s.outC() * (s.c() / s.groups()) * s.kernel() * s.kernel())];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = (float) r.nextDouble(-bound, bound);
+        }
+        float[] b = new float[s.outC()];
+        for (int i = 0; i < b.length; i++) {
+            b[i] = (float) r.nextDouble(-bound, bound);
+        }
+        return new Workload(s, x, w, b);
+    }
+
+    /**
+     * Checks an implementation's output (N, outC, outH, outW), row-major, against the reference on a
+     * sample of elements, each within the proven rounding bound; and that it is not mostly zeros.
+     *
+     * @throws IllegalStateException naming the implementation, shape and element on a wrong answer
+     */
+    public void check(String implementation, float[] out) {
+        ConvGeometry g = shape.geometry();
+        long expected = (long) g.n() * g.outC() * g.outH() * g.outW();
+        if (out.length != expected) {
+            throw new IllegalStateException(implementation + " on " + shape + ": " + out.length + " outputs, expected "
+                    + expected);
+        }
+        int zeros = 0;
+        for (float v : out) {
+            zeros += v == 0 ? 1 : 0;
+        }
+        if (zeros > 0.3 * out.length) {
+            throw new IllegalStateException(implementation + " on " + shape + ": " + zeros + " of " + out.length
+                    + " outputs are zero: no evidence of a computation");
+        }
+        RoundingBound rounding = new RoundingBound(g);
+        SplittableRandom r = new SplittableRandom(42);
+        double[] magnitude = new double[1];
+        int perImage = g.outC() * g.outH() * g.outW();
+        int plane = g.outH() * g.outW();
+        for (int k = 0; k < SAMPLES + 2; k++) {
+            int i = k == 0 ? 0 : k == 1 ? out.length - 1 : r.nextInt(out.length);
+            int n = i / perImage;
+            int oc = (i % perImage) / plane;
+            int oh = (i % plane) / g.outW();
+            int ow = i % g.outW();
+            double ref = ReferenceConvolution.element(g, input, weights, bias, n, oc, oh, ow, magnitude);
+            double err = Math.abs(out[i] - ref);
+            double limit = rounding.of(magnitude[0], bias[oc]);
+            if (!(err <= limit)) {
+                throw new IllegalStateException(String.format(Locale.ROOT,
+                        "%s on %s: output (n=%d, c=%d, h=%d, w=%d) is %s, the reference %s: error %.3g exceeds the "
+                                + "proven bound %.3g", implementation, shape, n, oc, oh, ow, out[i], ref, err, limit));
+            }
+        }
+    }
+}

@@ -1,0 +1,325 @@
+package dev.onednn4j.benchmarks.report;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import dev.onednn4j.benchmarks.Shape;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.CategoryChart;
+import org.knowm.xchart.CategoryChartBuilder;
+import org.knowm.xchart.style.Styler;
+
+/**
+ * Turns JMH's JSON results into the Markdown table and the chart of scripts/bench.
+ *
+ * <pre>Report &lt;results-dir&gt; &lt;run-description&gt;</pre>
+ * reads {@code suite.json} (and, when present, {@code batch.json}, {@code threads-1.json},
+ * {@code threads-2.json}) and writes {@code results.md} and {@code gflops.png} next to them.
+ */
+public final class Report {
+
+    /** Implementations in table order: JMH benchmark (class.method) and display name. */
+    static final Map<String, String> IMPLEMENTATIONS = new LinkedHashMap<>();
+
+    static {
+        IMPLEMENTATIONS.put("OneDnn4jBenchmark.channelsLast", "onednn4j channels-last");
+        IMPLEMENTATIONS.put("OneDnn4jBenchmark.nchwPreallocated", "onednn4j NCHW, forward(x, out)");
+        IMPLEMENTATIONS.put("OneDnn4jBenchmark.nchwAllocating", "onednn4j NCHW, forward(x)");
+        IMPLEMENTATIONS.put("RawOneDnnBenchmark.executeOnly", "raw oneDNN, execute only");
+        IMPLEMENTATIONS.put("RawOneDnnBenchmark.withReorders", "raw oneDNN + NCHW reorders");
+        IMPLEMENTATIONS.put("DjlBenchmark.pytorch", "DJL PyTorch");
+        IMPLEMENTATIONS.put("OnnxRuntimeBenchmark.onnxRuntime", "ONNX Runtime");
+        IMPLEMENTATIONS.put("ReferenceBenchmark.reference", "reference (Java)");
+    }
+
+    static final String CL = "OneDnn4jBenchmark.channelsLast";
+    static final String NCHW = "OneDnn4jBenchmark.nchwPreallocated";
+    static final String RAW = "RawOneDnnBenchmark.executeOnly";
+    static final String RAW_REORDERS = "RawOneDnnBenchmark.withReorders";
+    static final String DJL = "DjlBenchmark.pytorch";
+    static final String ORT = "OnnxRuntimeBenchmark.onnxRuntime";
+    static final String REF = "ReferenceBenchmark.reference";
+
+    /** One measured score: mean ms per call and its 99.9% error. */
+    record Score(double ms, double error) {
+    }
+
+    private Report() {
+    }
+
+    public static void main(String[] args) throws IOException {
+        if (args.length < 1) {
+            System.err.println("usage: Report <results-dir> [run description]");
+            System.exit(2);
+        }
+        Path dir = Path.of(args[0]);
+        String run = args.length > 1 ? args[1] : "";
+        Map<String, Map<String, Score>> suite = read(dir.resolve("suite.json"));
+        StringBuilder md = new StringBuilder();
+        md.append("Measured ").append(run).append("\n\n");
+        suiteTable(md, suite);
+        targets(md, suite);
+        overhead(md, suite);
+        Path batch = dir.resolve("batch.json");
+        if (Files.exists(batch)) {
+            scaling(md, "Batch scaling (3x3, 64 channels, 28x28)", read(batch), "N", Shape.BATCH_SCALING.stream()
+                    .map(Shape::name).toList());
+        }
+        Path t1 = dir.resolve("threads-1.json");
+        Path t2 = dir.resolve("threads-2.json");
+        if (Files.exists(t1) && Files.exists(t2)) {
+            threads(md, read(t1), read(t2));
+        }
+        Files.writeString(dir.resolve("results.md"), md.toString(), StandardCharsets.UTF_8);
+        chart(suite, dir.resolve("gflops.png"));
+        System.out.println(md);
+        System.out.println("wrote " + dir.resolve("results.md") + " and " + dir.resolve("gflops.png"));
+    }
+
+    /** benchmark (Class.method) -> shape -> score. */
+    static Map<String, Map<String, Score>> read(Path json) throws IOException {
+        JsonArray runs = JsonParser.parseString(Files.readString(json)).getAsJsonArray();
+        Map<String, Map<String, Score>> out = new LinkedHashMap<>();
+        for (JsonElement e : runs) {
+            JsonObject o = e.getAsJsonObject();
+            String full = o.get("benchmark").getAsString();
+            String[] parts = full.split("\\.");
+            String key = parts[parts.length - 2] + "." + parts[parts.length - 1];
+            String shape = o.getAsJsonObject("params").get("shape").getAsString();
+            JsonObject m = o.getAsJsonObject("primaryMetric");
+            double error = m.get("scoreError").isJsonPrimitive() && !m.get("scoreError").getAsString().equals("NaN")
+                    ? m.get("scoreError").getAsDouble() : Double.NaN;
+            out.computeIfAbsent(key, k -> new LinkedHashMap<>()).put(shape,
+                    new Score(m.get("score").getAsDouble(), error));
+        }
+        return out;
+    }
+
+    private static Score score(Map<String, Map<String, Score>> r, String impl, String shape) {
+        Map<String, Score> m = r.get(impl);
+        return m == null ? null : m.get(shape);
+    }
+
+    private static String ms(double ms) {
+        if (ms >= 100) {
+            return String.format(Locale.ROOT, "%.0f", ms);
+        }
+        if (ms >= 1) {
+            return String.format(Locale.ROOT, "%.2f", ms);
+        }
+        if (ms >= 0.01) {
+            return String.format(Locale.ROOT, "%.3f", ms);
+        }
+        return String.format(Locale.ROOT, "%.4f", ms);
+    }
+
+    private static double gflops(Shape s, double ms) {
+        return s.flops() / (ms * 1e6);
+    }
+
+    static void suiteTable(StringBuilder md, Map<String, Map<String, Score>> r) {
+        md.append("### Per shape: ms per call (GFLOP/s)\n\n| shape | GFLOP |");
+        List<String> impls = IMPLEMENTATIONS.keySet().stream().filter(r::containsKey).toList();
+        for (String i : impls) {
+            md.append(' ').append(IMPLEMENTATIONS.get(i)).append(" |");
+        }
+        md.append(" onednn4j CL vs best peer | onednn4j CL vs raw | onednn4j NCHW vs raw + reorders "
+                + "| reference / onednn4j CL |\n|---|---:|");
+        md.append("---:|".repeat(impls.size() + 4)).append('\n');
+        for (Shape s : Shape.suite()) {
+            md.append("| ").append(s.name()).append(" | ")
+                    .append(String.format(Locale.ROOT, "%.3f", s.flops() / 1e9)).append(" |");
+            for (String i : impls) {
+                Score sc = score(r, i, s.name());
+                md.append(' ').append(sc == null ? "-" : ms(sc.ms()) + " (" + String.format(Locale.ROOT, "%.1f",
+                        gflops(s, sc.ms())) + ")").append(" |");
+            }
+            Score cl = score(r, CL, s.name());
+            Score nchw = score(r, NCHW, s.name());
+            Score peer = best(score(r, DJL, s.name()), score(r, ORT, s.name()));
+            md.append(' ').append(ratio(peer, cl, "x faster")).append(" |");
+            md.append(' ').append(overheadPercent(cl, score(r, RAW, s.name()))).append(" |");
+            md.append(' ').append(overheadPercent(nchw, score(r, RAW_REORDERS, s.name()))).append(" |");
+            md.append(' ').append(ratio(score(r, REF, s.name()), cl, "x")).append(" |\n");
+        }
+        md.append("\nRatios: \"x faster\" is the peer's time over onednn4j's; \"+n%\" is how much slower "
+                + "onednn4j is than the raw oneDNN ceiling (negative: faster). The reference is time-capped: an "
+                + "iteration lasts one second or one call, so on the largest shapes its mean rests on 3 calls "
+                + "(1 warm-up, 2 measured).\n\n");
+    }
+
+    private static Score best(Score a, Score b) {
+        if (a == null) {
+            return b;
+        }
+        if (b == null) {
+            return a;
+        }
+        return a.ms() <= b.ms() ? a : b;
+    }
+
+    private static String ratio(Score slow, Score fast, String unit) {
+        if (slow == null || fast == null) {
+            return "-";
+        }
+        return String.format(Locale.ROOT, "%.2f%s", slow.ms() / fast.ms(), unit.startsWith("x") ? unit : " " + unit);
+    }
+
+    private static String overheadPercent(Score ours, Score ceiling) {
+        if (ours == null || ceiling == null) {
+            return "-";
+        }
+        return String.format(Locale.ROOT, "%+.1f%%", 100 * (ours.ms() / ceiling.ms() - 1));
+    }
+
+    static void targets(StringBuilder md, Map<String, Map<String, Score>> r) {
+        md.append("### Targets\n\n| shape | channels-last within 10% of raw | NCHW within 10% of raw + reorders "
+                + "| faster than DJL | faster than ONNX Runtime |\n|---|---|---|---|---|\n");
+        int misses = 0;
+        for (Shape s : Shape.suite()) {
+            Score cl = score(r, CL, s.name());
+            Score nchw = score(r, NCHW, s.name());
+            String[] cells = {
+                within(cl, score(r, RAW, s.name())), within(nchw, score(r, RAW_REORDERS, s.name())),
+                faster(cl, score(r, DJL, s.name())), faster(cl, score(r, ORT, s.name()))};
+            md.append("| ").append(s.name()).append(" |");
+            for (String c : cells) {
+                md.append(' ').append(c).append(" |");
+                misses += c.startsWith("no") ? 1 : 0;
+            }
+            md.append('\n');
+        }
+        md.append('\n').append(misses == 0 ? "Every target met.\n\n" : misses + " target(s) missed (\"no\" above).\n\n");
+    }
+
+    private static String within(Score ours, Score ceiling) {
+        if (ours == null || ceiling == null) {
+            return "-";
+        }
+        double over = ours.ms() / ceiling.ms() - 1;
+        return (over <= 0.10 ? "yes" : "no") + String.format(Locale.ROOT, " (%+.1f%%)", 100 * over);
+    }
+
+    private static String faster(Score ours, Score peer) {
+        if (ours == null || peer == null) {
+            return "-";
+        }
+        double x = peer.ms() / ours.ms();
+        return (x > 1 ? "yes" : "no") + String.format(Locale.ROOT, " (%.2fx)", x);
+    }
+
+    static void overhead(StringBuilder md, Map<String, Map<String, Score>> r) {
+        md.append("### Per-call overhead: the two smallest shapes, microseconds per call\n\n| implementation |");
+        List<Shape> small = Shape.suite().stream().sorted((a, b) -> Double.compare(a.flops(), b.flops())).limit(2)
+                .toList();
+        for (Shape s : small) {
+            md.append(' ').append(s.name()).append(" |");
+        }
+        md.append("\n|---|").append("---:|".repeat(small.size())).append('\n');
+        for (var e : IMPLEMENTATIONS.entrySet()) {
+            if (!r.containsKey(e.getKey())) {
+                continue;
+            }
+            md.append("| ").append(e.getValue()).append(" |");
+            for (Shape s : small) {
+                Score sc = score(r, e.getKey(), s.name());
+                md.append(' ').append(sc == null ? "-" : String.format(Locale.ROOT, "%.2f", sc.ms() * 1000))
+                        .append(" |");
+            }
+            md.append('\n');
+        }
+        md.append('\n');
+    }
+
+    static void scaling(StringBuilder md, String title, Map<String, Map<String, Score>> r, String column,
+                        List<String> shapes) {
+        md.append("### ").append(title).append(": ms per call (GFLOP/s)\n\n| implementation |");
+        for (String s : shapes) {
+            md.append(' ').append(column).append(" = ").append(Shape.named(s).n()).append(" |");
+        }
+        md.append("\n|---|").append("---:|".repeat(shapes.size())).append('\n');
+        for (var e : IMPLEMENTATIONS.entrySet()) {
+            if (!r.containsKey(e.getKey())) {
+                continue;
+            }
+            md.append("| ").append(e.getValue()).append(" |");
+            for (String s : shapes) {
+                Score sc = score(r, e.getKey(), s);
+                md.append(' ').append(sc == null ? "-" : ms(sc.ms()) + " (" + String.format(Locale.ROOT, "%.1f",
+                        gflops(Shape.named(s), sc.ms())) + ")").append(" |");
+            }
+            md.append('\n');
+        }
+        md.append('\n');
+    }
+
+    static void threads(StringBuilder md, Map<String, Map<String, Score>> one, Map<String, Map<String, Score>> two) {
+        md.append("### 1 vs 2 threads: ms per call\n\n| implementation | shape | 1 thread | 2 threads | speed-up |\n"
+                + "|---|---|---:|---:|---:|\n");
+        for (var e : IMPLEMENTATIONS.entrySet()) {
+            Map<String, Score> a = one.get(e.getKey());
+            Map<String, Score> b = two.get(e.getKey());
+            if (a == null || b == null) {
+                continue;
+            }
+            for (String shape : a.keySet()) {
+                Score s1 = a.get(shape);
+                Score s2 = b.get(shape);
+                if (s2 == null) {
+                    continue;
+                }
+                md.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %.2fx |%n", e.getValue(), shape,
+                        ms(s1.ms()), ms(s2.ms()), s1.ms() / s2.ms()));
+            }
+        }
+        md.append('\n');
+    }
+
+    static void chart(Map<String, Map<String, Score>> r, Path png) throws IOException {
+        CategoryChart chart = new CategoryChartBuilder().width(1600).height(800)
+                .title("Conv2d forward, GFLOP/s per shape (higher is better, log scale)")
+                .xAxisTitle("shape").yAxisTitle("GFLOP/s").build();
+        chart.getStyler().setYAxisLogarithmic(true);
+        chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
+        chart.getStyler().setLegendLayout(Styler.LegendLayout.Horizontal);
+        chart.getStyler().setXAxisLabelRotation(20);
+        chart.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);
+        // one category per measured shape; a series without a measurement there has a gap (null)
+        List<Shape> shapes = Shape.suite().stream()
+                .filter(s -> r.values().stream().anyMatch(m -> m.containsKey(s.name()))).toList();
+        List<String> xs = shapes.stream().map(Shape::name).toList();
+        double min = Double.MAX_VALUE;
+        double max = 0;
+        for (var e : IMPLEMENTATIONS.entrySet()) {
+            Map<String, Score> m = r.get(e.getKey());
+            if (m == null) {
+                continue;
+            }
+            List<Double> ys = new ArrayList<>();
+            for (Shape s : shapes) {
+                Score sc = m.get(s.name());
+                Double y = sc == null ? null : gflops(s, sc.ms());
+                ys.add(y);
+                if (y != null) {
+                    min = Math.min(min, y);
+                    max = Math.max(max, y);
+                }
+            }
+            chart.addSeries(e.getValue(), xs, ys);
+        }
+        // bars start from the axis minimum: a log axis needs it set above zero
+        chart.getStyler().setYAxisMin(Math.pow(10, Math.floor(Math.log10(min))));
+        chart.getStyler().setYAxisMax(Math.pow(10, Math.ceil(Math.log10(max))));
+        BitmapEncoder.saveBitmap(chart, png.toString(), BitmapEncoder.BitmapFormat.PNG);
+    }
+}
