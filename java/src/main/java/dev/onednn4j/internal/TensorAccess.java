@@ -1,6 +1,7 @@
 package dev.onednn4j.internal;
 
 import dev.onednn4j.tensor.Tensor;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -20,6 +21,19 @@ public interface TensorAccess {
 
     /** The tensor's memory, for code that holds a pin. */
     MemorySegment data(Tensor t);
+
+    /**
+     * A contiguous float32 tensor that owns {@code data}, which lives in {@code arena}: closing the tensor
+     * (once no running operation pins it) closes the arena. For memory the library maps or allocates
+     * itself, such as a memory-mapped file.
+     */
+    Tensor adopt(Arena arena, MemorySegment data, long... shape);
+
+    /**
+     * A contiguous view of {@code shape} starting {@code byteOffset} bytes into {@code base}'s memory
+     * (4-byte aligned), sharing its lifetime: closing the base ends the view.
+     */
+    Tensor view(Tensor base, long byteOffset, long... shape);
 
     static TensorAccess get() {
         return Holder.access;

@@ -158,6 +158,9 @@ public final class Conv2d extends Module {
                     Arrays.toString(out.shape()), getName(), Arrays.toString(input.shape()),
                     Arrays.toString(expected)));
         }
+        if (out.isReadOnly()) {
+            throw new IllegalArgumentException("out is read-only (" + out + "); it cannot receive the output");
+        }
         if (!out.isClosed() && !input.isClosed()
                 && out.segment().asOverlappingSlice(input.segment()).isPresent()) {
             throw new IllegalArgumentException("out must not share memory with the input");
@@ -360,6 +363,18 @@ public final class Conv2d extends Module {
 
     public PaddingMode paddingMode() {
         return paddingMode;
+    }
+
+    /**
+     * The resolved arithmetic (paddings per side, output size) for an (N, C, H, W) input, after validating
+     * it: what the reference and the oneDNN path both compute from. For tools and cross-checks.
+     */
+    public ConvGeometry geometry(long... nchw) {
+        if (nchw.length != 4) {
+            throw new IllegalArgumentException("geometry takes a 4-D (N, C, H, W) input shape, got "
+                    + Arrays.toString(nchw));
+        }
+        return geometry(nchw, nchw);
     }
 
     /** The output shape for an input shape, (N, C, H, W) or (C, H, W), after validating it. */

@@ -1,6 +1,9 @@
 package dev.onednn4j.nn;
 
+import dev.onednn4j.io.SafeTensors;
 import dev.onednn4j.tensor.Tensor;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -247,6 +250,20 @@ public abstract class Module implements AutoCloseable {
             }
         }
         return new LoadResult(List.copyOf(missing), List.copyOf(unexpected));
+    }
+
+    /**
+     * {@link #loadStateDict(Map, boolean)} from a safetensors file (F16, BF16 and F64 converted to
+     * float32): {@code net.loadStateDict(file, true)}. The values are copied; the file may be closed after.
+     */
+    public final LoadResult loadStateDict(SafeTensors file, boolean strict) {
+        Objects.requireNonNull(file, "file");
+        return loadStateDict(file.tensorsAsFloat32(), strict);
+    }
+
+    /** Writes {@link #stateDict()} to a safetensors file that PyTorch's {@code safetensors.torch.load_file} reads. */
+    public final void saveStateDict(Path path) throws IOException {
+        SafeTensors.save(stateDict(), Map.of("format", "pt"), path);
     }
 
     private static String quoted(List<String> keys) {

@@ -62,6 +62,29 @@ public final class Tensor implements AutoCloseable {
             public MemorySegment data(Tensor t) {
                 return t.data;
             }
+
+            @Override
+            public Tensor adopt(Arena arena, MemorySegment data, long... shape) {
+                long[] s = checkShape(shape);
+                if (data.byteSize() < Math.multiplyExact(numel(s), 4L)) {
+                    throw new IllegalArgumentException("segment of " + data.byteSize() + " bytes is too small for "
+                            + Arrays.toString(s));
+                }
+                return new Tensor(data, s, MemoryFormat.CONTIGUOUS, new Storage(arena), true);
+            }
+
+            @Override
+            public Tensor view(Tensor base, long byteOffset, long... shape) {
+                base.ensureOpen();
+                long[] s = checkShape(shape);
+                long bytes = Math.multiplyExact(numel(s), 4L);
+                if (byteOffset < 0 || byteOffset % 4 != 0 || byteOffset + bytes > base.data.byteSize()) {
+                    throw new IllegalArgumentException("view of " + bytes + " bytes at offset " + byteOffset
+                            + " does not fit in " + base.data.byteSize() + " bytes 4-byte aligned");
+                }
+                return new Tensor(base.data.asSlice(byteOffset, bytes), s, MemoryFormat.CONTIGUOUS, base.storage,
+                        false);
+            }
         });
     }
 
@@ -159,7 +182,8 @@ public final class Tensor implements AutoCloseable {
     /**
      * A tensor over the caller's memory, without copying: {@code segment} must hold at least
      * {@code numel * 4} bytes of float32 in {@code format}, aligned to 4 bytes (64 is best for oneDNN),
-     * and stay alive while the tensor is used. Closing the tensor does not free it.
+     * and stay alive while the tensor is used. Closing the tensor does not free it. A read-only segment
+     * gives a read-only tensor (see {@link #isReadOnly()}).
      */
     public static Tensor wrap(MemorySegment segment, MemoryFormat format, long... shape) {
         Objects.requireNonNull(segment, "segment");
@@ -179,9 +203,6 @@ public final class Tensor implements AutoCloseable {
         if (segment.address() % DType.FLOAT32.byteSize() != 0) {
             throw new IllegalArgumentException("segment address 0x" + Long.toHexString(segment.address())
                     + " is not aligned to 4 bytes, as float32 needs");
-        }
-        if (segment.isReadOnly()) {
-            throw new IllegalArgumentException("segment is read-only; a tensor's memory must be writable");
         }
         return new Tensor(segment.asSlice(0, need), s, format, new Storage(null), false);
     }
@@ -260,6 +281,7 @@ public final class Tensor implements AutoCloseable {
      */
     public void copyFrom(float[] values) {
         Objects.requireNonNull(values, "values");
+        ensureWritable();
         if (values.length != numel) {
             throw new IllegalArgumentException(String.format(Locale.ROOT,
                     "copyFrom: array of length %d does not match the %d elements of a tensor of shape %s",
@@ -278,6 +300,7 @@ public final class Tensor implements AutoCloseable {
     /** Copies another tensor of the same shape (any memory format) into this one. */
     public void copyFrom(Tensor other) {
         Objects.requireNonNull(other, "other");
+        ensureWritable();
         if (!Arrays.equals(shape, other.shape)) {
             throw new IllegalArgumentException(String.format(Locale.ROOT,
                     "copyFrom: source shape %s does not match this tensor's shape %s",
@@ -304,6 +327,7 @@ public final class Tensor implements AutoCloseable {
 
     /** Sets the element at a logical index. */
     public void set(float value, long... index) {
+        ensureWritable();
         long off = offsetOf(index);
         try (var pin = pin()) {
             data.setAtIndex(F32, off, value);
@@ -386,6 +410,21 @@ public final class Tensor implements AutoCloseable {
      */
     public long version() {
         return storage.version.get();
+    }
+
+    /**
+     * Whether the memory refuses writes: a zero-copy view of a read-only memory-mapped file. Such a tensor
+     * can be an input or a weight, never an output; {@code toMemoryFormat} gives a writable copy.
+     */
+    public boolean isReadOnly() {
+        return data.isReadOnly();
+    }
+
+    private void ensureWritable() {
+        if (data.isReadOnly()) {
+            throw new UnsupportedOperationException(this + " is read-only (a view of a memory-mapped file); "
+                    + "copy it with toMemoryFormat(...) to write");
+        }
     }
 
     /** Records a write made through {@link #segment()}. */

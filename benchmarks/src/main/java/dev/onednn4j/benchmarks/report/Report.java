@@ -199,7 +199,8 @@ public final class Report {
             }
             md.append('\n');
         }
-        md.append('\n').append(misses == 0 ? "Every target met.\n\n" : misses + " target(s) missed (\"no\" above).\n\n");
+        md.append('\n').append(misses == 0 ? "Every target met." : misses + " target(s) missed (\"no\" above).")
+                .append(" Percentages carry the 99.9% confidence half-widths JMH reports, combined.\n\n");
     }
 
     private static String within(Score ours, Score ceiling) {
@@ -207,7 +208,13 @@ public final class Report {
             return "-";
         }
         double over = ours.ms() / ceiling.ms() - 1;
-        return (over <= 0.10 ? "yes" : "no") + String.format(Locale.ROOT, " (%+.1f%%)", 100 * over);
+        return (over <= 0.10 ? "yes" : "no") + String.format(Locale.ROOT, " (%+.1f%% ± %.1f%%)", 100 * over,
+                100 * relativeError(ours, ceiling));
+    }
+
+    /** JMH's 99.9% half-widths of two scores, combined for their ratio (NaN when a run had too few samples). */
+    private static double relativeError(Score a, Score b) {
+        return Math.hypot(a.error() / a.ms(), b.error() / b.ms());
     }
 
     private static String faster(Score ours, Score peer) {

@@ -1,0 +1,92 @@
+package dev.onednn4j.internal.io;
+
+import dev.onednn4j.internal.TensorAccess;
+import dev.onednn4j.tensor.Tensor;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * A file memory-mapped read-only into a shared arena, read little-endian at any offset, and able to
+ * lend float32 views of itself as tensors. The mapping is owned by a tensor spanning the file: closing this
+ * closes that tensor, which unmaps the file once no running operation uses any of its views.
+ */
+public final class MappedFile implements AutoCloseable {
+
+    private static final TensorAccess TENSORS = TensorAccess.get();
+    private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfDouble F64 = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    private final MemorySegment file;
+    private final Tensor owner;
+
+    private MappedFile(MemorySegment file, Tensor owner) {
+        this.file = file;
+        this.owner = owner;
+    }
+
+    /** Maps the whole file read-only. */
+    public static MappedFile map(Path path) throws IOException {
+        Arena arena = Arena.ofShared();
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+            long size = ch.size();
+            MemorySegment file = size == 0 ? MemorySegment.NULL.reinterpret(0)
+                    : ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
+            return new MappedFile(file, TENSORS.adopt(arena, file, Math.max(size / 4, 0)));
+        } catch (IOException | RuntimeException | Error e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    public long size() {
+        return file.byteSize();
+    }
+
+    public long int64(long offset) {
+        return file.get(I64, offset);
+    }
+
+    public float float32(long offset) {
+        return file.get(F32, offset);
+    }
+
+    /** An unsigned 16-bit value (a float16 or bfloat16's bits). */
+    public int uint16(long offset) {
+        return file.get(U16, offset) & 0xffff;
+    }
+
+    public double float64(long offset) {
+        return file.get(F64, offset);
+    }
+
+    /** A read-only view of {@code length} bytes, valid while the file is mapped. */
+    public ByteBuffer bytes(long offset, long length) {
+        return file.asSlice(offset, length).asByteBuffer();
+    }
+
+    /**
+     * A zero-copy float32 tensor over {@code shape} elements at {@code offset}, if the platform is
+     * little-endian and the offset 4-byte aligned; else null (the caller copies). Read-only, and it lives as
+     * long as the mapping.
+     */
+    public Tensor float32View(long offset, long... shape) {
+        if (ByteOrder.nativeOrder() != ByteOrder.LITTLE_ENDIAN || (file.address() + offset) % 4 != 0) {
+            return null;
+        }
+        return TENSORS.view(owner, offset, shape);
+    }
+
+    @Override
+    public void close() {
+        owner.close();
+    }
+}

@@ -1,0 +1,525 @@
+package dev.onednn4j.io;
+
+import com.google.gson.stream.JsonReader;
+import com.google.gson.stream.JsonToken;
+import com.google.gson.stream.JsonWriter;
+import com.google.gson.stream.MalformedJsonException;
+import dev.onednn4j.internal.io.MappedFile;
+import dev.onednn4j.tensor.Tensor;
+import java.io.IOException;
+import java.io.StringReader;
+import java.io.StringWriter;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.CharBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+
+/**
+ * The safetensors format, PyTorch's weight file of choice: an 8-byte little-endian header length N, N
+ * bytes of UTF-8 JSON ({@code {"name": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]},
+ * "__metadata__": {..}}}), then the data, little-endian and row-major.
+ *
+ * <pre>{@code
+ * try (Sequential net = ...; SafeTensors file = SafeTensors.load(Path.of("net.safetensors"))) {
+ *     net.loadStateDict(file.tensors(), true);
+ * }
+ * SafeTensors.save(net.stateDict(), Path.of("copy.safetensors"));
+ * }</pre>
+ *
+ * <h2>Reading</h2>
+ * {@link #load} memory-maps the file read-only (its zero-copy tensors refuse writes) and checks
+ * the header as the reference reader does, refusing with an {@link IOException} that names the file and
+ * the problem: a header over 100,000,000 bytes or longer than the file, invalid UTF-8 or JSON, a header
+ * not starting with {@code {}, an unknown dtype, a negative or non-integer dimension, duplicate names,
+ * offsets out of order, overlapping, with holes or past the data, and {@code end - begin} other than the
+ * element count times the dtype's size. Nothing is allocated in proportion to what a header claims.
+ *
+ * <h2>Ownership</h2>
+ * The tensors of {@link #tensors()} and {@link #tensorsAsFloat32()} belong to this object: float32 data
+ * at 4-byte aligned offsets are views of the mapping (no copy), the rest copies. {@link #close()} closes
+ * them all and unmaps the file (after any running operation that uses them ends); do not close them
+ * yourself, and copy what must outlive the file ({@code Module.loadStateDict} copies).
+ */
+public final class SafeTensors implements AutoCloseable {
+
+    /** The reference reader's limit on the header's length. */
+    public static final long MAX_HEADER_BYTES = 100_000_000L;
+
+    private static final String METADATA = "__metadata__";
+    private static final int NESTING_LIMIT = 8;
+
+    /** safetensors' dtypes and their sizes in bytes. */
+    public enum DType {
+        BOOL(1), U8(1), I8(1), F8_E5M2(1), F8_E4M3(1), I16(2), U16(2), F16(2), BF16(2), I32(4), U32(4), F32(4),
+        F64(8), I64(8), U64(8);
+
+        private final int size;
+
+        DType(int size) {
+            this.size = size;
+        }
+
+        /** Bytes per element. */
+        public int size() {
+            return size;
+        }
+    }
+
+    /**
+     * One tensor's header entry.
+     *
+     * @param begin offset of its first byte in the data buffer
+     * @param end   offset past its last byte
+     */
+    public record Entry(String name, DType dtype, long[] shape, long begin, long end) {
+        /** Number of elements. */
+        public long numel() {
+            long n = 1;
+            for (long d : shape) {
+                n = Math.multiplyExact(n, d);
+            }
+            return n;
+        }
+
+        @Override
+        public String toString() {
+            return name + " " + dtype + " " + Arrays.toString(shape) + " [" + begin + ", " + end + ")";
+        }
+    }
+
+    private final Path path;
+    private final MappedFile mapping; // every zero-copy tensor is a view of it
+    private final long dataStart;
+    private final Map<String, Entry> entries;
+    private final Map<String, String> metadata;
+    private final List<Tensor> handedOut = new ArrayList<>();
+    private Map<String, Tensor> float32;
+    private boolean closed;
+
+    private SafeTensors(Path path, MappedFile mapping, long dataStart, Map<String, Entry> entries,
+                        Map<String, String> metadata) {
+        this.path = path;
+        this.mapping = mapping;
+        this.dataStart = dataStart;
+        this.entries = entries;
+        this.metadata = metadata;
+    }
+
+    // ---- reading ---------------------------------------------------------------------------------
+
+    /**
+     * Maps {@code path} and checks its header.
+     *
+     * @throws IOException naming the file and the problem if it cannot be read or is not valid safetensors
+     */
+    public static SafeTensors load(Path path) throws IOException {
+        Objects.requireNonNull(path, "path");
+        MappedFile file = MappedFile.map(path);
+        try {
+            long size = file.size();
+            if (size < 8) {
+                throw problem(path, "the file is " + size + " bytes, shorter than the 8-byte header length");
+            }
+            long n = file.int64(0);
+            if (n < 0 || n > MAX_HEADER_BYTES) {
+                throw problem(path, "header length " + Long.toUnsignedString(n) + " exceeds the limit of "
+                        + MAX_HEADER_BYTES + " bytes");
+            }
+            if (n > size - 8) {
+                throw problem(path, "header length " + n + " exceeds the " + (size - 8)
+                        + " bytes that follow it in the file");
+            }
+            String header = decodeUtf8(path, file.bytes(8, n));
+            Map<String, String> metadata = new LinkedHashMap<>();
+            Map<String, Entry> entries = parseHeader(path, header, metadata);
+            long dataStart = 8 + n;
+            validateOffsets(path, entries, size - dataStart);
+            return new SafeTensors(path, file, dataStart, Collections.unmodifiableMap(entries),
+                    Collections.unmodifiableMap(metadata));
+        } catch (IOException | RuntimeException | Error e) {
+            file.close();
+            throw e;
+        }
+    }
+
+    private static IOException problem(Path path, String what) {
+        return new InvalidSafeTensorsException(path, what);
+    }
+
+    /** A file that is not valid safetensors: the message names the file and the problem. */
+    public static final class InvalidSafeTensorsException extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        InvalidSafeTensorsException(Path path, String what) {
+            super(path + ": not a valid safetensors file: " + what);
+        }
+    }
+
+    private static String decodeUtf8(Path path, ByteBuffer bytes) throws IOException {
+        try {
+            CharBuffer chars = StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(bytes);
+            return chars.toString();
+        } catch (CharacterCodingException e) {
+            throw problem(path, "the header is not valid UTF-8 (" + e.getMessage() + ")");
+        }
+    }
+
+    private static Map<String, Entry> parseHeader(Path path, String header, Map<String, String> metadata)
+            throws IOException {
+        if (!header.startsWith("{")) {
+            throw problem(path, "the header does not start with '{'");
+        }
+        Map<String, Entry> entries = new LinkedHashMap<>();
+        try (JsonReader r = new JsonReader(new StringReader(header))) {
+            r.setStrictness(com.google.gson.Strictness.STRICT);
+            r.setNestingLimit(NESTING_LIMIT);
+            r.beginObject();
+            while (r.hasNext()) {
+                String name = r.nextName();
+                if (entries.containsKey(name) || (name.equals(METADATA) && !metadata.isEmpty())) {
+                    throw problem(path, "duplicate name '" + name + "' in the header");
+                }
+                if (name.equals(METADATA)) {
+                    readMetadata(path, r, metadata);
+                } else {
+                    entries.put(name, readEntry(path, r, name));
+                }
+            }
+            r.endObject();
+            if (r.peek() != JsonToken.END_DOCUMENT) {
+                throw problem(path, "content after the header's JSON object");
+            }
+        } catch (MalformedJsonException | IllegalStateException | NumberFormatException e) {
+            throw problem(path, "the header is not valid JSON: " + e.getMessage());
+        } catch (java.io.EOFException e) {
+            throw problem(path, "the header's JSON ends early: " + e.getMessage());
+        }
+        return entries;
+    }
+
+    private static void readMetadata(Path path, JsonReader r, Map<String, String> metadata) throws IOException {
+        if (r.peek() != JsonToken.BEGIN_OBJECT) {
+            throw problem(path, "__metadata__ must be an object of strings, got " + r.peek());
+        }
+        r.beginObject();
+        while (r.hasNext()) {
+            String key = r.nextName();
+            if (r.peek() != JsonToken.STRING) {
+                throw problem(path, "__metadata__ value of '" + key + "' must be a string, got " + r.peek());
+            }
+            if (metadata.put(key, r.nextString()) != null) {
+                throw problem(path, "duplicate key '" + key + "' in __metadata__");
+            }
+        }
+        r.endObject();
+    }
+
+    private static Entry readEntry(Path path, JsonReader r, String name) throws IOException {
+        if (r.peek() != JsonToken.BEGIN_OBJECT) {
+            throw problem(path, "tensor '" + name + "' must be an object, got " + r.peek());
+        }
+        r.beginObject();
+        DType dtype = null;
+        long[] shape = null;
+        long[] offsets = null;
+        while (r.hasNext()) {
+            String key = r.nextName();
+            switch (key) {
+                case "dtype" -> {
+                    if (r.peek() != JsonToken.STRING) {
+                        throw problem(path, "dtype of tensor '" + name + "' must be a string, got " + r.peek());
+                    }
+                    String d = r.nextString();
+                    try {
+                        dtype = DType.valueOf(d);
+                    } catch (IllegalArgumentException e) {
+                        throw problem(path, "unknown dtype '" + d + "' for tensor '" + name + "'");
+                    }
+                }
+                case "shape" -> shape = readInts(path, r, name, "shape", -1);
+                case "data_offsets" -> offsets = readInts(path, r, name, "data_offsets", 2);
+                default -> throw problem(path, "unknown key '" + key + "' in tensor '" + name + "'");
+            }
+        }
+        r.endObject();
+        if (dtype == null || shape == null || offsets == null) {
+            throw problem(path, "tensor '" + name + "' lacks " + (dtype == null ? "dtype" : shape == null ? "shape"
+                    : "data_offsets"));
+        }
+        return new Entry(name, dtype, shape, offsets[0], offsets[1]);
+    }
+
+    /** An array of non-negative integers; {@code length} -1 for any length (at most DNNL-like 64 dims). */
+    private static long[] readInts(Path path, JsonReader r, String name, String what, int length) throws IOException {
+        if (r.peek() != JsonToken.BEGIN_ARRAY) {
+            throw problem(path, what + " of tensor '" + name + "' must be an array, got " + r.peek());
+        }
+        List<Long> values = new ArrayList<>();
+        r.beginArray();
+        while (r.hasNext()) {
+            if (r.peek() != JsonToken.NUMBER) {
+                throw problem(path, what + " of tensor '" + name + "' must hold integers, got " + r.peek());
+            }
+            String text = r.nextString();
+            long v;
+            try {
+                v = Long.parseLong(text);
+            } catch (NumberFormatException e) {
+                throw problem(path, what + " of tensor '" + name + "' holds " + text + ", not a non-negative integer");
+            }
+            if (v < 0) {
+                throw problem(path, what + " of tensor '" + name + "' holds " + v + ", not a non-negative integer");
+            }
+            values.add(v);
+            if (values.size() > 64) {
+                throw problem(path, what + " of tensor '" + name + "' has more than 64 entries");
+            }
+        }
+        r.endArray();
+        if (length >= 0 && values.size() != length) {
+            throw problem(path, what + " of tensor '" + name + "' must have " + length + " entries, got "
+                    + values.size());
+        }
+        return values.stream().mapToLong(Long::longValue).toArray();
+    }
+
+    /** Offsets must tile the data buffer exactly: in order, no overlap, no hole, nothing past its end. */
+    private static void validateOffsets(Path path, Map<String, Entry> entries, long dataBytes) throws IOException {
+        List<Entry> byBegin = new ArrayList<>(entries.values());
+        byBegin.sort(Comparator.comparingLong(Entry::begin).thenComparingLong(Entry::end));
+        long expected = 0;
+        for (Entry e : byBegin) {
+            if (e.begin() > e.end()) {
+                throw problem(path, "tensor '" + e.name() + "' has data_offsets [" + e.begin() + ", " + e.end()
+                        + "] out of order");
+            }
+            if (e.begin() < expected) {
+                throw problem(path, "tensor '" + e.name() + "' at [" + e.begin() + ", " + e.end()
+                        + ") overlaps the tensor before it, which ends at " + expected);
+            }
+            if (e.begin() > expected) {
+                throw problem(path, "a hole in the data: bytes [" + expected + ", " + e.begin()
+                        + ") belong to no tensor (next: '" + e.name() + "')");
+            }
+            long numel;
+            try {
+                numel = e.numel();
+                Math.multiplyExact(numel, (long) e.dtype().size());
+            } catch (ArithmeticException overflow) {
+                throw problem(path, "tensor '" + e.name() + "' has a shape " + Arrays.toString(e.shape())
+                        + " too large to count");
+            }
+            if (e.end() - e.begin() != numel * e.dtype().size()) {
+                throw problem(path, String.format(Locale.ROOT, "tensor '%s' spans %d bytes, but %s %s needs %d "
+                                + "(%d elements x %d bytes)", e.name(), e.end() - e.begin(), e.dtype(),
+                        Arrays.toString(e.shape()), numel * e.dtype().size(), numel, e.dtype().size()));
+            }
+            if (e.end() > dataBytes) {
+                throw problem(path, "tensor '" + e.name() + "' ends at byte " + e.end() + ", past the end of the "
+                        + dataBytes + "-byte data buffer");
+            }
+            expected = e.end();
+        }
+        if (expected != dataBytes) {
+            throw problem(path, "the data buffer is " + dataBytes + " bytes, but the tensors cover " + expected);
+        }
+    }
+
+    // ---- access ----------------------------------------------------------------------------------
+
+    /** The file's tensors as header entries, in header order. */
+    public Map<String, Entry> entries() {
+        return entries;
+    }
+
+    /** The {@code __metadata__} strings. */
+    public Map<String, String> metadata() {
+        return metadata;
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    /**
+     * The float32 tensors by name, owned by this object (see the class documentation).
+     *
+     * @throws IllegalStateException if a tensor is of another dtype: use {@link #tensorsAsFloat32()}
+     */
+    public synchronized Map<String, Tensor> tensors() {
+        ensureOpen();
+        for (Entry e : entries.values()) {
+            if (e.dtype() != DType.F32) {
+                throw new IllegalStateException(path + ": tensor '" + e.name() + "' is " + e.dtype()
+                        + ", not F32; tensorsAsFloat32() converts F16, BF16 and F64");
+            }
+        }
+        return tensorsAsFloat32();
+    }
+
+    /**
+     * Every tensor as float32, owned by this object: F32 without copying where aligned, F16, BF16 and F64
+     * converted into new tensors.
+     *
+     * @throws IllegalStateException for a dtype that does not convert to float32 (integers, bool, F8)
+     */
+    public synchronized Map<String, Tensor> tensorsAsFloat32() {
+        ensureOpen();
+        if (float32 != null) {
+            return float32;
+        }
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        try {
+            for (Entry e : entries.values()) {
+                out.put(e.name(), toFloat32(e));
+            }
+        } catch (RuntimeException ex) {
+            out.values().forEach(Tensor::close);
+            throw ex;
+        }
+        handedOut.addAll(out.values());
+        float32 = Collections.unmodifiableMap(out);
+        return float32;
+    }
+
+    private Tensor toFloat32(Entry e) {
+        long[] shape = e.shape().length == 0 ? new long[] {1} : e.shape();
+        long offset = dataStart + e.begin();
+        if (e.dtype() == DType.F32) {
+            Tensor view = mapping.float32View(offset, shape);
+            if (view != null) {
+                return view;
+            }
+        }
+        float[] values = new float[Math.toIntExact(e.numel())];
+        for (int i = 0; i < values.length; i++) {
+            long at = offset + (long) i * e.dtype().size();
+            values[i] = switch (e.dtype()) {
+                case F32 -> mapping.float32(at);
+                case F16 -> Float.float16ToFloat((short) mapping.uint16(at));
+                case BF16 -> Float.intBitsToFloat(mapping.uint16(at) << 16);
+                case F64 -> (float) mapping.float64(at);
+                default -> throw new IllegalStateException(path + ": tensor '" + e.name() + "' is " + e.dtype()
+                        + ", which does not convert to float32");
+            };
+        }
+        return Tensor.of(values, shape);
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException("SafeTensors(" + path + ") is closed");
+        }
+    }
+
+    /** Closes every tensor handed out and unmaps the file, once no running operation uses them. Idempotent. */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        for (Tensor t : handedOut) {
+            t.close();
+        }
+        mapping.close();
+    }
+
+    // ---- writing ---------------------------------------------------------------------------------
+
+    /** Writes {@code tensors} (a state dict) as F32, without metadata. */
+    public static void save(Map<String, Tensor> tensors, Path path) throws IOException {
+        save(tensors, Map.of(), path);
+    }
+
+    /**
+     * Writes {@code tensors} as F32 with {@code metadata} as {@code __metadata__}, laid out as the reference
+     * writer lays them out: tensors sorted by dtype size (all 4 here), then name; the header padded with
+     * spaces so the data starts 8-byte aligned. Written to a temporary file, then renamed into place.
+     */
+    public static void save(Map<String, Tensor> tensors, Map<String, String> metadata, Path path)
+            throws IOException {
+        Objects.requireNonNull(tensors, "tensors");
+        Objects.requireNonNull(metadata, "metadata");
+        Map<String, Tensor> sorted = new TreeMap<>(tensors);
+        if (sorted.containsKey(METADATA)) {
+            throw new IllegalArgumentException("'" + METADATA + "' is reserved and cannot name a tensor");
+        }
+        StringWriter json = new StringWriter();
+        long offset = 0;
+        try (JsonWriter w = new JsonWriter(json)) {
+            w.beginObject();
+            if (!metadata.isEmpty()) {
+                w.name(METADATA).beginObject();
+                for (var m : new TreeMap<>(metadata).entrySet()) {
+                    w.name(m.getKey()).value(m.getValue());
+                }
+                w.endObject();
+            }
+            for (var e : sorted.entrySet()) {
+                Tensor t = e.getValue();
+                long bytes = Math.multiplyExact(t.numel(), 4L);
+                w.name(e.getKey()).beginObject();
+                w.name("dtype").value("F32");
+                w.name("shape").beginArray();
+                for (long d : t.shape()) {
+                    w.value(d);
+                }
+                w.endArray();
+                w.name("data_offsets").beginArray().value(offset).value(offset + bytes).endArray();
+                w.endObject();
+                offset += bytes;
+            }
+            w.endObject();
+        }
+        byte[] header = json.toString().getBytes(StandardCharsets.UTF_8);
+        int padded = (header.length + 8 + 7) / 8 * 8 - 8;
+        byte[] head = new byte[8 + padded];
+        ByteBuffer.wrap(head).order(ByteOrder.LITTLE_ENDIAN).putLong(padded);
+        System.arraycopy(header, 0, head, 8, header.length);
+        Arrays.fill(head, 8 + header.length, head.length, (byte) ' ');
+
+        Path dir = path.toAbsolutePath().getParent();
+        Path tmp = Files.createTempFile(dir, path.getFileName().toString(), ".partial");
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+            writeFully(ch, ByteBuffer.wrap(head));
+            for (Tensor t : sorted.values()) {
+                float[] v = t.toFloatArray();
+                ByteBuffer b = ByteBuffer.allocate(v.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+                b.asFloatBuffer().put(v);
+                writeFully(ch, b);
+            }
+            ch.force(true);
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(tmp);
+            throw e;
+        }
+        Files.move(tmp, path, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    private static void writeFully(FileChannel ch, ByteBuffer b) throws IOException {
+        while (b.hasRemaining()) {
+            ch.write(b);
+        }
+    }
+}
