@@ -74,23 +74,23 @@ public record Shape(String name, int n, int c, int h, int w, int outC, int kerne
     }
 
     public int outH() {
-        return (h + 2 * pad - dilation * (kernel - 1) - 1) / stride + 1;
+        return geometry().outH();
     }
 
     public int outW() {
-        return (w + 2 * pad - dilation * (kernel - 1) - 1) / stride + 1;
+        return geometry().outW();
     }
 
     public long[] inputShape() {
-        return new long[] {n, c, h, w};
+        return geometry().inputShape();
     }
 
     public long[] outputShape() {
-        return new long[] {n, outC, outH(), outW()};
+        return geometry().outputShape();
     }
 
     public long[] weightShape() {
-        return new long[] {outC, c / groups, kernel, kernel};
+        return geometry().weightShape();
     }
 
     /** Floating-point operations of one forward: two per multiply-add. */

@@ -5,13 +5,12 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 
 /**
  * A list of modules whose parameters the tree sees, as PyTorch's {@code nn.ModuleList}. Children are
  * named by index. It has no forward of its own: the module holding it decides how to use them.
  */
-public class ModuleList extends Module implements Iterable<Module> {
+public class ModuleList extends IndexedContainer implements Iterable<Module> {
 
     public ModuleList(Module... modules) {
         for (Module m : modules) {
@@ -27,22 +26,8 @@ public class ModuleList extends Module implements Iterable<Module> {
 
     /** Appends a module, named by its index. */
     public final ModuleList add(Module module) {
-        Objects.requireNonNull(module, "module");
-        registerModule(Integer.toString(size()), module);
+        append(module);
         return this;
-    }
-
-    public final Module get(int index) {
-        Module m = childMap().get(Integer.toString(index));
-        if (m == null) {
-            throw new IndexOutOfBoundsException("index " + index + " is out of range for " + getName()
-                    + " of size " + size());
-        }
-        return m;
-    }
-
-    public final int size() {
-        return childMap().size();
     }
 
     @Override

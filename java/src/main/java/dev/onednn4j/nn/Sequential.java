@@ -1,14 +1,13 @@
 package dev.onednn4j.nn;
 
 import dev.onednn4j.tensor.Tensor;
-import java.util.Objects;
 
 /**
  * Modules applied in order, each to the previous one's output, as PyTorch's {@code nn.Sequential}.
  * Children are named by index ({@code 0}, {@code 1}, ...). Intermediate outputs are closed as soon as
  * the next module has consumed them; the input stays the caller's, the result is the caller's.
  */
-public class Sequential extends Module {
+public class Sequential extends IndexedContainer {
 
     public Sequential(Module... modules) {
         for (Module m : modules) {
@@ -18,23 +17,8 @@ public class Sequential extends Module {
 
     /** Appends a module, named by its index. */
     public final Sequential add(Module module) {
-        Objects.requireNonNull(module, "module");
-        registerModule(Integer.toString(size()), module);
+        append(module);
         return this;
-    }
-
-    /** The module at {@code index}. */
-    public final Module get(int index) {
-        Module m = childMap().get(Integer.toString(index));
-        if (m == null) {
-            throw new IndexOutOfBoundsException("index " + index + " is out of range for " + getName()
-                    + " of size " + size());
-        }
-        return m;
-    }
-
-    public final int size() {
-        return childMap().size();
     }
 
     @Override

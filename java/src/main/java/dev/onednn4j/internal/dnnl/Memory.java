@@ -3,9 +3,9 @@ package dev.onednn4j.internal.dnnl;
 import static dev.onednn4j.bindings.dnnl_h.C_POINTER;
 import static dev.onednn4j.bindings.dnnl_h.DNNL_MEMORY_NONE;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_memory_create;
-import static dev.onednn4j.bindings.dnnl_h.dnnl_memory_destroy;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_memory_set_data_handle;
 
+import dev.onednn4j.bindings.dnnl_h;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
@@ -19,7 +19,7 @@ public final class Memory extends NativeHandle {
     private long boundAddress;
 
     private Memory(MemorySegment handle, long byteSize) {
-        super(handle);
+        super(handle, "dnnl_memory_destroy", dnnl_h::dnnl_memory_destroy);
         this.byteSize = byteSize;
     }
 
@@ -69,15 +69,5 @@ public final class Memory extends NativeHandle {
 
     MemorySegment raw() {
         return handle();
-    }
-
-    @Override
-    int destroy(MemorySegment h) {
-        return dnnl_memory_destroy(h);
-    }
-
-    @Override
-    String destroyName() {
-        return "dnnl_memory_destroy";
     }
 }

@@ -2,9 +2,9 @@ package dev.onednn4j.internal.dnnl;
 
 import static dev.onednn4j.bindings.dnnl_h.C_POINTER;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_primitive_create;
-import static dev.onednn4j.bindings.dnnl_h.dnnl_primitive_destroy;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_primitive_execute;
 
+import dev.onednn4j.bindings.dnnl_h;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
@@ -16,7 +16,7 @@ public final class Primitive extends NativeHandle {
     private final String description;
 
     private Primitive(MemorySegment handle, String description) {
-        super(handle);
+        super(handle, "dnnl_primitive_destroy", dnnl_h::dnnl_primitive_destroy);
         this.description = description;
     }
 
@@ -33,15 +33,5 @@ public final class Primitive extends NativeHandle {
         Dnnl.check(dnnl_primitive_execute(handle(), stream.handle(), args.count(), args.segment()),
                 "dnnl_primitive_execute", description);
         stream.await();
-    }
-
-    @Override
-    int destroy(MemorySegment h) {
-        return dnnl_primitive_destroy(h);
-    }
-
-    @Override
-    String destroyName() {
-        return "dnnl_primitive_destroy";
     }
 }

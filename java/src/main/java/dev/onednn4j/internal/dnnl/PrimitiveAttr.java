@@ -2,18 +2,18 @@ package dev.onednn4j.internal.dnnl;
 
 import static dev.onednn4j.bindings.dnnl_h.C_POINTER;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_primitive_attr_create;
-import static dev.onednn4j.bindings.dnnl_h.dnnl_primitive_attr_destroy;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_primitive_attr_set_fpmath_mode;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_primitive_attr_set_scratchpad_mode;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_scratchpad_mode_user;
 
+import dev.onednn4j.bindings.dnnl_h;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /** Primitive attributes. A primitive descriptor copies them: close right after creating it. */
 public final class PrimitiveAttr extends NativeHandle {
     private PrimitiveAttr(MemorySegment handle) {
-        super(handle);
+        super(handle, "dnnl_primitive_attr_destroy", dnnl_h::dnnl_primitive_attr_destroy);
     }
 
     public static PrimitiveAttr create() {
@@ -39,15 +39,5 @@ public final class PrimitiveAttr extends NativeHandle {
     public PrimitiveAttr fpmathMode(int mode) {
         Dnnl.check(dnnl_primitive_attr_set_fpmath_mode(handle(), mode), "dnnl_primitive_attr_set_fpmath_mode");
         return this;
-    }
-
-    @Override
-    int destroy(MemorySegment h) {
-        return dnnl_primitive_attr_destroy(h);
-    }
-
-    @Override
-    String destroyName() {
-        return "dnnl_primitive_attr_destroy";
     }
 }

@@ -3,7 +3,6 @@ package dev.onednn4j.internal.dnnl;
 import static dev.onednn4j.bindings.dnnl_h.C_POINTER;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_convolution_direct;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_forward_inference;
-import static dev.onednn4j.bindings.dnnl_h.dnnl_primitive_desc_destroy;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_primitive_desc_query;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_primitive_desc_query_md;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_query_dst_md;
@@ -13,6 +12,7 @@ import static dev.onednn4j.bindings.dnnl_h.dnnl_query_src_md;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_query_weights_md;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_reorder_primitive_desc_create;
 
+import dev.onednn4j.bindings.dnnl_h;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -26,7 +26,7 @@ public final class PrimitiveDesc extends NativeHandle {
     private final String description;
 
     private PrimitiveDesc(MemorySegment handle, String description) {
-        super(handle);
+        super(handle, "dnnl_primitive_desc_destroy", dnnl_h::dnnl_primitive_desc_destroy);
         this.description = description;
     }
 
@@ -105,15 +105,5 @@ public final class PrimitiveDesc extends NativeHandle {
     @Override
     public String toString() {
         return description;
-    }
-
-    @Override
-    int destroy(MemorySegment h) {
-        return dnnl_primitive_desc_destroy(h);
-    }
-
-    @Override
-    String destroyName() {
-        return "dnnl_primitive_desc_destroy";
     }
 }

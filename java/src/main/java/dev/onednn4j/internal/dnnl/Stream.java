@@ -3,16 +3,16 @@ package dev.onednn4j.internal.dnnl;
 import static dev.onednn4j.bindings.dnnl_h.C_POINTER;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_stream_create;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_stream_default_flags;
-import static dev.onednn4j.bindings.dnnl_h.dnnl_stream_destroy;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_stream_wait;
 
+import dev.onednn4j.bindings.dnnl_h;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /** An execution stream. Not thread-safe: one per executing thread. */
 public final class Stream extends NativeHandle {
     private Stream(MemorySegment handle) {
-        super(handle);
+        super(handle, "dnnl_stream_destroy", dnnl_h::dnnl_stream_destroy);
     }
 
     public static Stream create(Engine engine) {
@@ -25,15 +25,5 @@ public final class Stream extends NativeHandle {
 
     public void await() {
         Dnnl.check(dnnl_stream_wait(handle()), "dnnl_stream_wait");
-    }
-
-    @Override
-    int destroy(MemorySegment h) {
-        return dnnl_stream_destroy(h);
-    }
-
-    @Override
-    String destroyName() {
-        return "dnnl_stream_destroy";
     }
 }

@@ -1,0 +1,28 @@
+package dev.onednn4j.nn;
+
+import java.util.Objects;
+
+/** What Sequential and ModuleList share: children named by their index, {@code 0}, {@code 1}, ... */
+abstract class IndexedContainer extends Module {
+
+    /** Registers {@code module} under the next index. */
+    final void append(Module module) {
+        Objects.requireNonNull(module, "module");
+        registerModule(Integer.toString(size()), module);
+    }
+
+    /** The module at {@code index}. */
+    public final Module get(int index) {
+        Module m = childMap().get(Integer.toString(index));
+        if (m == null) {
+            throw new IndexOutOfBoundsException("index " + index + " is out of range for " + getName()
+                    + " of size " + size());
+        }
+        return m;
+    }
+
+    /** Number of modules. */
+    public final int size() {
+        return childMap().size();
+    }
+}
