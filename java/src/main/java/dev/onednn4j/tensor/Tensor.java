@@ -183,7 +183,9 @@ public final class Tensor implements AutoCloseable {
      * A tensor over the caller's memory, without copying: {@code segment} must hold at least
      * {@code numel * 4} bytes of float32 in {@code format}, aligned to 4 bytes (64 is best for oneDNN),
      * and stay alive while the tensor is used. Closing the tensor does not free it. A read-only segment
-     * gives a read-only tensor (see {@link #isReadOnly()}).
+     * gives a read-only tensor (see {@link #isReadOnly()}). Every use checks that the segment's arena is
+     * still open and accessible from the calling thread; closing that arena while a call is running on
+     * another thread is the caller's error, which no check can catch in time.
      */
     public static Tensor wrap(MemorySegment segment, MemoryFormat format, long... shape) {
         Objects.requireNonNull(segment, "segment");
@@ -476,6 +478,18 @@ public final class Tensor implements AutoCloseable {
         if (isClosed()) {
             storage.guard.unlockRead(stamp);
             throw new IllegalStateException(this + " is closed");
+        }
+        if (storage.arena == null) {
+            // wrapped caller memory: its owner may have freed it, or confined it to another thread
+            if (!data.scope().isAlive()) {
+                storage.guard.unlockRead(stamp);
+                throw new IllegalStateException(this + " wraps memory whose arena has been closed by its owner");
+            }
+            if (!data.isAccessibleBy(Thread.currentThread())) {
+                storage.guard.unlockRead(stamp);
+                throw new IllegalStateException(this + " wraps memory confined to another thread; wrap memory of a "
+                        + "shared or global arena to use it from " + Thread.currentThread().getName());
+            }
         }
         return stamp;
     }

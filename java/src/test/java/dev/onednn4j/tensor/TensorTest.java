@@ -73,6 +73,30 @@ class TensorTest {
     }
 
     @Test
+    void wrappedMemoryFreedByItsOwnerOrConfinedElsewhereIsRefusedNotCrashed() throws Exception {
+        Arena arena = Arena.ofConfined();
+        Tensor t = Tensor.wrap(arena.allocate(ValueLayout.JAVA_FLOAT, 4), 1, 1, 2, 2);
+        try (var conv = dev.onednn4j.nn.Conv2d.builder(1, 1, 1).build(); Tensor out = Tensor.zeros(1, 1, 2, 2)) {
+            conv.forward(t, out); // fine while alive, on its own thread
+            Throwable[] fromOther = new Throwable[1];
+            Thread other = new Thread(() -> {
+                try {
+                    conv.forward(t, out);
+                } catch (Throwable x) {
+                    fromOther[0] = x;
+                }
+            });
+            other.start();
+            other.join();
+            assertTrue(fromOther[0] instanceof IllegalStateException, String.valueOf(fromOther[0]));
+            assertTrue(fromOther[0].getMessage().contains("confined to another thread"), fromOther[0].getMessage());
+            arena.close();
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> conv.forward(t, out));
+            assertTrue(e.getMessage().contains("arena has been closed by its owner"), e.getMessage());
+        }
+    }
+
+    @Test
     void closeFreesAtOnceAndUseAfterCloseThrows() {
         Tensor t = Tensor.zeros(4);
         MemorySegment seg = t.segment();
