@@ -80,6 +80,10 @@ public final class Report {
         if (Files.exists(t1) && Files.exists(t2)) {
             threads(md, read(t1), read(t2));
         }
+        Path alloc = dir.resolve("alloc.json");
+        if (Files.exists(alloc)) {
+            allocation(md, alloc);
+        }
         Files.writeString(dir.resolve("results.md"), md.toString(), StandardCharsets.UTF_8);
         chart(suite, dir.resolve("gflops.png"));
         System.out.println(md);
@@ -290,6 +294,30 @@ public final class Report {
             }
         }
         md.append('\n');
+    }
+
+    /** JMH's {@code gc.alloc.rate.norm}: bytes allocated on the Java heap per call. */
+    static void allocation(StringBuilder md, Path json) throws IOException {
+        md.append("### Java heap allocated per call (bytes, JMH -prof gc)\n\n| implementation | shape | bytes/call |\n"
+                + "|---|---|---:|\n");
+        JsonArray runs = JsonParser.parseString(Files.readString(json)).getAsJsonArray();
+        for (JsonElement e : runs) {
+            JsonObject o = e.getAsJsonObject();
+            String[] parts = o.get("benchmark").getAsString().split("\\.");
+            String key = parts[parts.length - 2] + "." + parts[parts.length - 1];
+            JsonObject secondary = o.getAsJsonObject("secondaryMetrics");
+            JsonObject norm = secondary == null ? null : secondary.getAsJsonObject("gc.alloc.rate.norm");
+            if (norm == null) {
+                norm = secondary == null ? null : secondary.getAsJsonObject("·gc.alloc.rate.norm");
+            }
+            if (norm == null) {
+                continue;
+            }
+            md.append(String.format(Locale.ROOT, "| %s | %s | %.1f |%n", IMPLEMENTATIONS.getOrDefault(key, key),
+                    o.getAsJsonObject("params").get("shape").getAsString(), norm.get("score").getAsDouble()));
+        }
+        md.append("\nforward(x, out) and channels-last allocate nothing per call; forward(x) allocates its output "
+                + "tensor (its Java object and arena; the data itself is native).\n\n");
     }
 
     static void chart(Map<String, Map<String, Score>> r, Path png) throws IOException {
