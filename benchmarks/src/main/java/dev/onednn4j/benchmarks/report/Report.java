@@ -316,8 +316,9 @@ public final class Report {
             md.append(String.format(Locale.ROOT, "| %s | %s | %.1f |%n", IMPLEMENTATIONS.getOrDefault(key, key),
                     o.getAsJsonObject("params").get("shape").getAsString(), norm.get("score").getAsDouble()));
         }
-        md.append("\nforward(x, out) and channels-last allocate nothing per call; forward(x) allocates its output "
-                + "tensor (its Java object and arena; the data itself is native).\n\n");
+        md.append("\nforward(x, out) and channels-last allocate nothing per call: what remains is JMH's own "
+                + "per-iteration allocation spread over the calls (more visible where calls are slower). forward(x) "
+                + "allocates its output tensor (the Java object and its arena; the data itself is native).\n\n");
     }
 
     static void chart(Map<String, Map<String, Score>> r, Path png) throws IOException {
