@@ -205,6 +205,56 @@ public class dnnl_h {
         return DNNL_ARG_BIAS;
     }
 
+    private static final int DNNL_ARG_MEAN = (int)49L;
+    /**
+     * {@snippet lang=c :
+     * #define DNNL_ARG_MEAN 49
+     * }
+     */
+    public static int DNNL_ARG_MEAN() {
+        return DNNL_ARG_MEAN;
+    }
+
+    private static final int DNNL_ARG_VARIANCE = (int)50L;
+    /**
+     * {@snippet lang=c :
+     * #define DNNL_ARG_VARIANCE 50
+     * }
+     */
+    public static int DNNL_ARG_VARIANCE() {
+        return DNNL_ARG_VARIANCE;
+    }
+
+    private static final int DNNL_ARG_SCALE = (int)51L;
+    /**
+     * {@snippet lang=c :
+     * #define DNNL_ARG_SCALE 51
+     * }
+     */
+    public static int DNNL_ARG_SCALE() {
+        return DNNL_ARG_SCALE;
+    }
+
+    private static final int DNNL_ARG_SHIFT = (int)52L;
+    /**
+     * {@snippet lang=c :
+     * #define DNNL_ARG_SHIFT 52
+     * }
+     */
+    public static int DNNL_ARG_SHIFT() {
+        return DNNL_ARG_SHIFT;
+    }
+
+    private static final int DNNL_ARG_WORKSPACE = (int)64L;
+    /**
+     * {@snippet lang=c :
+     * #define DNNL_ARG_WORKSPACE 64
+     * }
+     */
+    public static int DNNL_ARG_WORKSPACE() {
+        return DNNL_ARG_WORKSPACE;
+    }
+
     private static final int DNNL_ARG_SCRATCHPAD = (int)80L;
     /**
      * {@snippet lang=c :
@@ -380,6 +430,36 @@ public class dnnl_h {
      */
     public static int dnnl_u8() {
         return dnnl_u8;
+    }
+
+    private static final int dnnl_f64 = (int)7L;
+    /**
+     * {@snippet lang=c :
+     * enum .dnnl_f64 = 7
+     * }
+     */
+    public static int dnnl_f64() {
+        return dnnl_f64;
+    }
+
+    private static final int dnnl_boolean = (int)8L;
+    /**
+     * {@snippet lang=c :
+     * enum .dnnl_boolean = 8
+     * }
+     */
+    public static int dnnl_boolean() {
+        return dnnl_boolean;
+    }
+
+    private static final int dnnl_s64 = (int)16L;
+    /**
+     * {@snippet lang=c :
+     * enum .dnnl_s64 = 16
+     * }
+     */
+    public static int dnnl_s64() {
+        return dnnl_s64;
     }
 
     private static final int dnnl_fpmath_mode_strict = (int)0L;
@@ -1119,6 +1199,26 @@ public class dnnl_h {
         return dnnl_a;
     }
 
+    private static final int dnnl_ab = (int)3L;
+    /**
+     * {@snippet lang=c :
+     * enum .dnnl_ab = 3
+     * }
+     */
+    public static int dnnl_ab() {
+        return dnnl_ab;
+    }
+
+    private static final int dnnl_abc = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * enum .dnnl_abc = 4
+     * }
+     */
+    public static int dnnl_abc() {
+        return dnnl_abc;
+    }
+
     private static final int dnnl_abcd = (int)5L;
     /**
      * {@snippet lang=c :
@@ -1137,6 +1237,16 @@ public class dnnl_h {
      */
     public static int dnnl_abcde() {
         return dnnl_abcde;
+    }
+
+    private static final int dnnl_ba = (int)14L;
+    /**
+     * {@snippet lang=c :
+     * enum .dnnl_ba = 14
+     * }
+     */
+    public static int dnnl_ba() {
+        return dnnl_ba;
     }
 
     private static final int dnnl_acdb = (int)22L;
@@ -1279,6 +1389,56 @@ public class dnnl_h {
         return dnnl_eltwise_relu;
     }
 
+    private static final int dnnl_eltwise_tanh = (int)33L;
+    /**
+     * {@snippet lang=c :
+     * enum .dnnl_eltwise_tanh = 33
+     * }
+     */
+    public static int dnnl_eltwise_tanh() {
+        return dnnl_eltwise_tanh;
+    }
+
+    private static final int dnnl_eltwise_elu = (int)34L;
+    /**
+     * {@snippet lang=c :
+     * enum .dnnl_eltwise_elu = 34
+     * }
+     */
+    public static int dnnl_eltwise_elu() {
+        return dnnl_eltwise_elu;
+    }
+
+    private static final int dnnl_eltwise_square = (int)35L;
+    /**
+     * {@snippet lang=c :
+     * enum .dnnl_eltwise_square = 35
+     * }
+     */
+    public static int dnnl_eltwise_square() {
+        return dnnl_eltwise_square;
+    }
+
+    private static final int dnnl_eltwise_abs = (int)36L;
+    /**
+     * {@snippet lang=c :
+     * enum .dnnl_eltwise_abs = 36
+     * }
+     */
+    public static int dnnl_eltwise_abs() {
+        return dnnl_eltwise_abs;
+    }
+
+    private static final int dnnl_eltwise_sqrt = (int)37L;
+    /**
+     * {@snippet lang=c :
+     * enum .dnnl_eltwise_sqrt = 37
+     * }
+     */
+    public static int dnnl_eltwise_sqrt() {
+        return dnnl_eltwise_sqrt;
+    }
+
     private static final int dnnl_eltwise_linear = (int)38L;
     /**
      * {@snippet lang=c :
@@ -1289,6 +1449,76 @@ public class dnnl_h {
         return dnnl_eltwise_linear;
     }
 
+    private static final int dnnl_eltwise_soft_relu = (int)39L;
+    /**
+     * {@snippet lang=c :
+     * enum .dnnl_eltwise_soft_relu = 39
+     * }
+     */
+    public static int dnnl_eltwise_soft_relu() {
+        return dnnl_eltwise_soft_relu;
+    }
+
+    private static final int dnnl_eltwise_hardsigmoid = (int)40L;
+    /**
+     * {@snippet lang=c :
+     * enum .dnnl_eltwise_hardsigmoid = 40
+     * }
+     */
+    public static int dnnl_eltwise_hardsigmoid() {
+        return dnnl_eltwise_hardsigmoid;
+    }
+
+    private static final int dnnl_eltwise_logistic = (int)41L;
+    /**
+     * {@snippet lang=c :
+     * enum .dnnl_eltwise_logistic = 41
+     * }
+     */
+    public static int dnnl_eltwise_logistic() {
+        return dnnl_eltwise_logistic;
+    }
+
+    private static final int dnnl_eltwise_exp = (int)42L;
+    /**
+     * {@snippet lang=c :
+     * enum .dnnl_eltwise_exp = 42
+     * }
+     */
+    public static int dnnl_eltwise_exp() {
+        return dnnl_eltwise_exp;
+    }
+
+    private static final int dnnl_eltwise_gelu_tanh = (int)43L;
+    /**
+     * {@snippet lang=c :
+     * enum .dnnl_eltwise_gelu_tanh = 43
+     * }
+     */
+    public static int dnnl_eltwise_gelu_tanh() {
+        return dnnl_eltwise_gelu_tanh;
+    }
+
+    private static final int dnnl_eltwise_swish = (int)44L;
+    /**
+     * {@snippet lang=c :
+     * enum .dnnl_eltwise_swish = 44
+     * }
+     */
+    public static int dnnl_eltwise_swish() {
+        return dnnl_eltwise_swish;
+    }
+
+    private static final int dnnl_eltwise_log = (int)45L;
+    /**
+     * {@snippet lang=c :
+     * enum .dnnl_eltwise_log = 45
+     * }
+     */
+    public static int dnnl_eltwise_log() {
+        return dnnl_eltwise_log;
+    }
+
     private static final int dnnl_eltwise_clip = (int)46L;
     /**
      * {@snippet lang=c :
@@ -1297,6 +1527,96 @@ public class dnnl_h {
      */
     public static int dnnl_eltwise_clip() {
         return dnnl_eltwise_clip;
+    }
+
+    private static final int dnnl_eltwise_clip_v2 = (int)47L;
+    /**
+     * {@snippet lang=c :
+     * enum .dnnl_eltwise_clip_v2 = 47
+     * }
+     */
+    public static int dnnl_eltwise_clip_v2() {
+        return dnnl_eltwise_clip_v2;
+    }
+
+    private static final int dnnl_eltwise_pow = (int)48L;
+    /**
+     * {@snippet lang=c :
+     * enum .dnnl_eltwise_pow = 48
+     * }
+     */
+    public static int dnnl_eltwise_pow() {
+        return dnnl_eltwise_pow;
+    }
+
+    private static final int dnnl_eltwise_gelu_erf = (int)49L;
+    /**
+     * {@snippet lang=c :
+     * enum .dnnl_eltwise_gelu_erf = 49
+     * }
+     */
+    public static int dnnl_eltwise_gelu_erf() {
+        return dnnl_eltwise_gelu_erf;
+    }
+
+    private static final int dnnl_eltwise_round = (int)50L;
+    /**
+     * {@snippet lang=c :
+     * enum .dnnl_eltwise_round = 50
+     * }
+     */
+    public static int dnnl_eltwise_round() {
+        return dnnl_eltwise_round;
+    }
+
+    private static final int dnnl_eltwise_mish = (int)51L;
+    /**
+     * {@snippet lang=c :
+     * enum .dnnl_eltwise_mish = 51
+     * }
+     */
+    public static int dnnl_eltwise_mish() {
+        return dnnl_eltwise_mish;
+    }
+
+    private static final int dnnl_eltwise_hardswish = (int)52L;
+    /**
+     * {@snippet lang=c :
+     * enum .dnnl_eltwise_hardswish = 52
+     * }
+     */
+    public static int dnnl_eltwise_hardswish() {
+        return dnnl_eltwise_hardswish;
+    }
+
+    private static final int dnnl_pooling_max = (int)511L;
+    /**
+     * {@snippet lang=c :
+     * enum .dnnl_pooling_max = 511
+     * }
+     */
+    public static int dnnl_pooling_max() {
+        return dnnl_pooling_max;
+    }
+
+    private static final int dnnl_pooling_avg_include_padding = (int)767L;
+    /**
+     * {@snippet lang=c :
+     * enum .dnnl_pooling_avg_include_padding = 767
+     * }
+     */
+    public static int dnnl_pooling_avg_include_padding() {
+        return dnnl_pooling_avg_include_padding;
+    }
+
+    private static final int dnnl_pooling_avg_exclude_padding = (int)1023L;
+    /**
+     * {@snippet lang=c :
+     * enum .dnnl_pooling_avg_exclude_padding = 1023
+     * }
+     */
+    public static int dnnl_pooling_avg_exclude_padding() {
+        return dnnl_pooling_avg_exclude_padding;
     }
 
     private static final int dnnl_binary_add = (int)131056L;
@@ -1317,6 +1637,96 @@ public class dnnl_h {
      */
     public static int dnnl_binary_mul() {
         return dnnl_binary_mul;
+    }
+
+    private static final int dnnl_binary_max = (int)131058L;
+    /**
+     * {@snippet lang=c :
+     * enum .dnnl_binary_max = 131058
+     * }
+     */
+    public static int dnnl_binary_max() {
+        return dnnl_binary_max;
+    }
+
+    private static final int dnnl_binary_min = (int)131059L;
+    /**
+     * {@snippet lang=c :
+     * enum .dnnl_binary_min = 131059
+     * }
+     */
+    public static int dnnl_binary_min() {
+        return dnnl_binary_min;
+    }
+
+    private static final int dnnl_binary_div = (int)131060L;
+    /**
+     * {@snippet lang=c :
+     * enum .dnnl_binary_div = 131060
+     * }
+     */
+    public static int dnnl_binary_div() {
+        return dnnl_binary_div;
+    }
+
+    private static final int dnnl_binary_sub = (int)131061L;
+    /**
+     * {@snippet lang=c :
+     * enum .dnnl_binary_sub = 131061
+     * }
+     */
+    public static int dnnl_binary_sub() {
+        return dnnl_binary_sub;
+    }
+
+    private static final int dnnl_normalization_flags_none = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * enum .dnnl_normalization_flags_none = 0
+     * }
+     */
+    public static int dnnl_normalization_flags_none() {
+        return dnnl_normalization_flags_none;
+    }
+
+    private static final int dnnl_use_global_stats = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum .dnnl_use_global_stats = 1
+     * }
+     */
+    public static int dnnl_use_global_stats() {
+        return dnnl_use_global_stats;
+    }
+
+    private static final int dnnl_use_scale = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * enum .dnnl_use_scale = 2
+     * }
+     */
+    public static int dnnl_use_scale() {
+        return dnnl_use_scale;
+    }
+
+    private static final int dnnl_use_shift = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * enum .dnnl_use_shift = 4
+     * }
+     */
+    public static int dnnl_use_shift() {
+        return dnnl_use_shift;
+    }
+
+    private static final int dnnl_fuse_norm_relu = (int)8L;
+    /**
+     * {@snippet lang=c :
+     * enum .dnnl_fuse_norm_relu = 8
+     * }
+     */
+    public static int dnnl_fuse_norm_relu() {
+        return dnnl_fuse_norm_relu;
     }
 
     /**
@@ -1579,6 +1989,36 @@ public class dnnl_h {
         return dnnl_query_format_kind;
     }
 
+    private static final int dnnl_query_inner_nblks_s32 = (int)263L;
+    /**
+     * {@snippet lang=c :
+     * enum .dnnl_query_inner_nblks_s32 = 263
+     * }
+     */
+    public static int dnnl_query_inner_nblks_s32() {
+        return dnnl_query_inner_nblks_s32;
+    }
+
+    private static final int dnnl_query_inner_blks = (int)264L;
+    /**
+     * {@snippet lang=c :
+     * enum .dnnl_query_inner_blks = 264
+     * }
+     */
+    public static int dnnl_query_inner_blks() {
+        return dnnl_query_inner_blks;
+    }
+
+    private static final int dnnl_query_inner_idxs = (int)265L;
+    /**
+     * {@snippet lang=c :
+     * enum .dnnl_query_inner_idxs = 265
+     * }
+     */
+    public static int dnnl_query_inner_idxs() {
+        return dnnl_query_inner_idxs;
+    }
+
     private static final int dnnl_cpu_isa_default = (int)0L;
     /**
      * {@snippet lang=c :
@@ -1677,6 +2117,63 @@ public class dnnl_h {
      */
     public static int dnnl_cpu_isa_avx512_core_amx() {
         return dnnl_cpu_isa_avx512_core_amx;
+    }
+
+    private static class dnnl_primitive_desc_next_impl {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            dnnl_h.C_INT,
+            dnnl_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = dnnl_h.findOrThrow("dnnl_primitive_desc_next_impl");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_primitive_desc_next_impl(dnnl_primitive_desc_t primitive_desc)
+     * }
+     */
+    public static FunctionDescriptor dnnl_primitive_desc_next_impl$descriptor() {
+        return dnnl_primitive_desc_next_impl.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_primitive_desc_next_impl(dnnl_primitive_desc_t primitive_desc)
+     * }
+     */
+    public static MethodHandle dnnl_primitive_desc_next_impl$handle() {
+        return dnnl_primitive_desc_next_impl.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_primitive_desc_next_impl(dnnl_primitive_desc_t primitive_desc)
+     * }
+     */
+    public static MemorySegment dnnl_primitive_desc_next_impl$address() {
+        return dnnl_primitive_desc_next_impl.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_primitive_desc_next_impl(dnnl_primitive_desc_t primitive_desc)
+     * }
+     */
+    public static int dnnl_primitive_desc_next_impl(MemorySegment primitive_desc) {
+        var mh$ = dnnl_primitive_desc_next_impl.HANDLE;
+        try {
+            return (int)mh$.invokeExact(primitive_desc);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
     }
 
     private static class dnnl_primitive_desc_destroy {
@@ -2491,6 +2988,63 @@ public class dnnl_h {
         }
     }
 
+    private static class dnnl_post_ops_len {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            dnnl_h.C_INT,
+            dnnl_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = dnnl_h.findOrThrow("dnnl_post_ops_len");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int dnnl_post_ops_len(const_dnnl_post_ops_t post_ops)
+     * }
+     */
+    public static FunctionDescriptor dnnl_post_ops_len$descriptor() {
+        return dnnl_post_ops_len.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int dnnl_post_ops_len(const_dnnl_post_ops_t post_ops)
+     * }
+     */
+    public static MethodHandle dnnl_post_ops_len$handle() {
+        return dnnl_post_ops_len.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int dnnl_post_ops_len(const_dnnl_post_ops_t post_ops)
+     * }
+     */
+    public static MemorySegment dnnl_post_ops_len$address() {
+        return dnnl_post_ops_len.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int dnnl_post_ops_len(const_dnnl_post_ops_t post_ops)
+     * }
+     */
+    public static int dnnl_post_ops_len(MemorySegment post_ops) {
+        var mh$ = dnnl_post_ops_len.HANDLE;
+        try {
+            return (int)mh$.invokeExact(post_ops);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class dnnl_post_ops_append_sum {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             dnnl_h.C_INT,
@@ -2900,6 +3454,66 @@ public class dnnl_h {
         var mh$ = dnnl_memory_desc_create_with_tag.HANDLE;
         try {
             return (int)mh$.invokeExact(memory_desc, ndims, dims, data_type, tag);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class dnnl_memory_desc_reshape {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            dnnl_h.C_INT,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_INT,
+            dnnl_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = dnnl_h.findOrThrow("dnnl_memory_desc_reshape");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_memory_desc_reshape(dnnl_memory_desc_t *out_memory_desc, const_dnnl_memory_desc_t in_memory_desc, int ndims, const dnnl_dims_t dims)
+     * }
+     */
+    public static FunctionDescriptor dnnl_memory_desc_reshape$descriptor() {
+        return dnnl_memory_desc_reshape.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_memory_desc_reshape(dnnl_memory_desc_t *out_memory_desc, const_dnnl_memory_desc_t in_memory_desc, int ndims, const dnnl_dims_t dims)
+     * }
+     */
+    public static MethodHandle dnnl_memory_desc_reshape$handle() {
+        return dnnl_memory_desc_reshape.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_memory_desc_reshape(dnnl_memory_desc_t *out_memory_desc, const_dnnl_memory_desc_t in_memory_desc, int ndims, const dnnl_dims_t dims)
+     * }
+     */
+    public static MemorySegment dnnl_memory_desc_reshape$address() {
+        return dnnl_memory_desc_reshape.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_memory_desc_reshape(dnnl_memory_desc_t *out_memory_desc, const_dnnl_memory_desc_t in_memory_desc, int ndims, const dnnl_dims_t dims)
+     * }
+     */
+    public static int dnnl_memory_desc_reshape(MemorySegment out_memory_desc, MemorySegment in_memory_desc, int ndims, MemorySegment dims) {
+        var mh$ = dnnl_memory_desc_reshape.HANDLE;
+        try {
+            return (int)mh$.invokeExact(out_memory_desc, in_memory_desc, ndims, dims);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
@@ -3434,6 +4048,69 @@ public class dnnl_h {
         }
     }
 
+    private static class dnnl_binary_primitive_desc_create {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            dnnl_h.C_INT,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_INT,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = dnnl_h.findOrThrow("dnnl_binary_primitive_desc_create");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_binary_primitive_desc_create(dnnl_primitive_desc_t *primitive_desc, dnnl_engine_t engine, dnnl_alg_kind_t alg_kind, const_dnnl_memory_desc_t src0_desc, const_dnnl_memory_desc_t src1_desc, const_dnnl_memory_desc_t dst_desc, const_dnnl_primitive_attr_t attr)
+     * }
+     */
+    public static FunctionDescriptor dnnl_binary_primitive_desc_create$descriptor() {
+        return dnnl_binary_primitive_desc_create.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_binary_primitive_desc_create(dnnl_primitive_desc_t *primitive_desc, dnnl_engine_t engine, dnnl_alg_kind_t alg_kind, const_dnnl_memory_desc_t src0_desc, const_dnnl_memory_desc_t src1_desc, const_dnnl_memory_desc_t dst_desc, const_dnnl_primitive_attr_t attr)
+     * }
+     */
+    public static MethodHandle dnnl_binary_primitive_desc_create$handle() {
+        return dnnl_binary_primitive_desc_create.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_binary_primitive_desc_create(dnnl_primitive_desc_t *primitive_desc, dnnl_engine_t engine, dnnl_alg_kind_t alg_kind, const_dnnl_memory_desc_t src0_desc, const_dnnl_memory_desc_t src1_desc, const_dnnl_memory_desc_t dst_desc, const_dnnl_primitive_attr_t attr)
+     * }
+     */
+    public static MemorySegment dnnl_binary_primitive_desc_create$address() {
+        return dnnl_binary_primitive_desc_create.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_binary_primitive_desc_create(dnnl_primitive_desc_t *primitive_desc, dnnl_engine_t engine, dnnl_alg_kind_t alg_kind, const_dnnl_memory_desc_t src0_desc, const_dnnl_memory_desc_t src1_desc, const_dnnl_memory_desc_t dst_desc, const_dnnl_primitive_attr_t attr)
+     * }
+     */
+    public static int dnnl_binary_primitive_desc_create(MemorySegment primitive_desc, MemorySegment engine, int alg_kind, MemorySegment src0_desc, MemorySegment src1_desc, MemorySegment dst_desc, MemorySegment attr) {
+        var mh$ = dnnl_binary_primitive_desc_create.HANDLE;
+        try {
+            return (int)mh$.invokeExact(primitive_desc, engine, alg_kind, src0_desc, src1_desc, dst_desc, attr);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class dnnl_convolution_forward_primitive_desc_create {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             dnnl_h.C_INT,
@@ -3496,6 +4173,330 @@ public class dnnl_h {
         var mh$ = dnnl_convolution_forward_primitive_desc_create.HANDLE;
         try {
             return (int)mh$.invokeExact(primitive_desc, engine, prop_kind, alg_kind, src_desc, weights_desc, bias_desc, dst_desc, strides, dilates, padding_l, padding_r, attr);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class dnnl_eltwise_forward_primitive_desc_create {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            dnnl_h.C_INT,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_INT,
+            dnnl_h.C_INT,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_FLOAT,
+            dnnl_h.C_FLOAT,
+            dnnl_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = dnnl_h.findOrThrow("dnnl_eltwise_forward_primitive_desc_create");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_eltwise_forward_primitive_desc_create(dnnl_primitive_desc_t *primitive_desc, dnnl_engine_t engine, dnnl_prop_kind_t prop_kind, dnnl_alg_kind_t alg_kind, const_dnnl_memory_desc_t src_desc, const_dnnl_memory_desc_t dst_desc, float alpha, float beta, const_dnnl_primitive_attr_t attr)
+     * }
+     */
+    public static FunctionDescriptor dnnl_eltwise_forward_primitive_desc_create$descriptor() {
+        return dnnl_eltwise_forward_primitive_desc_create.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_eltwise_forward_primitive_desc_create(dnnl_primitive_desc_t *primitive_desc, dnnl_engine_t engine, dnnl_prop_kind_t prop_kind, dnnl_alg_kind_t alg_kind, const_dnnl_memory_desc_t src_desc, const_dnnl_memory_desc_t dst_desc, float alpha, float beta, const_dnnl_primitive_attr_t attr)
+     * }
+     */
+    public static MethodHandle dnnl_eltwise_forward_primitive_desc_create$handle() {
+        return dnnl_eltwise_forward_primitive_desc_create.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_eltwise_forward_primitive_desc_create(dnnl_primitive_desc_t *primitive_desc, dnnl_engine_t engine, dnnl_prop_kind_t prop_kind, dnnl_alg_kind_t alg_kind, const_dnnl_memory_desc_t src_desc, const_dnnl_memory_desc_t dst_desc, float alpha, float beta, const_dnnl_primitive_attr_t attr)
+     * }
+     */
+    public static MemorySegment dnnl_eltwise_forward_primitive_desc_create$address() {
+        return dnnl_eltwise_forward_primitive_desc_create.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_eltwise_forward_primitive_desc_create(dnnl_primitive_desc_t *primitive_desc, dnnl_engine_t engine, dnnl_prop_kind_t prop_kind, dnnl_alg_kind_t alg_kind, const_dnnl_memory_desc_t src_desc, const_dnnl_memory_desc_t dst_desc, float alpha, float beta, const_dnnl_primitive_attr_t attr)
+     * }
+     */
+    public static int dnnl_eltwise_forward_primitive_desc_create(MemorySegment primitive_desc, MemorySegment engine, int prop_kind, int alg_kind, MemorySegment src_desc, MemorySegment dst_desc, float alpha, float beta, MemorySegment attr) {
+        var mh$ = dnnl_eltwise_forward_primitive_desc_create.HANDLE;
+        try {
+            return (int)mh$.invokeExact(primitive_desc, engine, prop_kind, alg_kind, src_desc, dst_desc, alpha, beta, attr);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class dnnl_pooling_forward_primitive_desc_create {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            dnnl_h.C_INT,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_INT,
+            dnnl_h.C_INT,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = dnnl_h.findOrThrow("dnnl_pooling_forward_primitive_desc_create");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_pooling_forward_primitive_desc_create(dnnl_primitive_desc_t *primitive_desc, dnnl_engine_t engine, dnnl_prop_kind_t prop_kind, dnnl_alg_kind_t alg_kind, const_dnnl_memory_desc_t src_desc, const_dnnl_memory_desc_t dst_desc, const dnnl_dims_t strides, const dnnl_dims_t kernel, const dnnl_dims_t dilation, const dnnl_dims_t padding_l, const dnnl_dims_t padding_r, const_dnnl_primitive_attr_t attr)
+     * }
+     */
+    public static FunctionDescriptor dnnl_pooling_forward_primitive_desc_create$descriptor() {
+        return dnnl_pooling_forward_primitive_desc_create.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_pooling_forward_primitive_desc_create(dnnl_primitive_desc_t *primitive_desc, dnnl_engine_t engine, dnnl_prop_kind_t prop_kind, dnnl_alg_kind_t alg_kind, const_dnnl_memory_desc_t src_desc, const_dnnl_memory_desc_t dst_desc, const dnnl_dims_t strides, const dnnl_dims_t kernel, const dnnl_dims_t dilation, const dnnl_dims_t padding_l, const dnnl_dims_t padding_r, const_dnnl_primitive_attr_t attr)
+     * }
+     */
+    public static MethodHandle dnnl_pooling_forward_primitive_desc_create$handle() {
+        return dnnl_pooling_forward_primitive_desc_create.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_pooling_forward_primitive_desc_create(dnnl_primitive_desc_t *primitive_desc, dnnl_engine_t engine, dnnl_prop_kind_t prop_kind, dnnl_alg_kind_t alg_kind, const_dnnl_memory_desc_t src_desc, const_dnnl_memory_desc_t dst_desc, const dnnl_dims_t strides, const dnnl_dims_t kernel, const dnnl_dims_t dilation, const dnnl_dims_t padding_l, const dnnl_dims_t padding_r, const_dnnl_primitive_attr_t attr)
+     * }
+     */
+    public static MemorySegment dnnl_pooling_forward_primitive_desc_create$address() {
+        return dnnl_pooling_forward_primitive_desc_create.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_pooling_forward_primitive_desc_create(dnnl_primitive_desc_t *primitive_desc, dnnl_engine_t engine, dnnl_prop_kind_t prop_kind, dnnl_alg_kind_t alg_kind, const_dnnl_memory_desc_t src_desc, const_dnnl_memory_desc_t dst_desc, const dnnl_dims_t strides, const dnnl_dims_t kernel, const dnnl_dims_t dilation, const dnnl_dims_t padding_l, const dnnl_dims_t padding_r, const_dnnl_primitive_attr_t attr)
+     * }
+     */
+    public static int dnnl_pooling_forward_primitive_desc_create(MemorySegment primitive_desc, MemorySegment engine, int prop_kind, int alg_kind, MemorySegment src_desc, MemorySegment dst_desc, MemorySegment strides, MemorySegment kernel, MemorySegment dilation, MemorySegment padding_l, MemorySegment padding_r, MemorySegment attr) {
+        var mh$ = dnnl_pooling_forward_primitive_desc_create.HANDLE;
+        try {
+            return (int)mh$.invokeExact(primitive_desc, engine, prop_kind, alg_kind, src_desc, dst_desc, strides, kernel, dilation, padding_l, padding_r, attr);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class dnnl_batch_normalization_forward_primitive_desc_create {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            dnnl_h.C_INT,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_INT,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_FLOAT,
+            dnnl_h.C_INT,
+            dnnl_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = dnnl_h.findOrThrow("dnnl_batch_normalization_forward_primitive_desc_create");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_batch_normalization_forward_primitive_desc_create(dnnl_primitive_desc_t *primitive_desc, dnnl_engine_t engine, dnnl_prop_kind_t prop_kind, const_dnnl_memory_desc_t src_desc, const_dnnl_memory_desc_t dst_desc, float epsilon, unsigned int flags, const_dnnl_primitive_attr_t attr)
+     * }
+     */
+    public static FunctionDescriptor dnnl_batch_normalization_forward_primitive_desc_create$descriptor() {
+        return dnnl_batch_normalization_forward_primitive_desc_create.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_batch_normalization_forward_primitive_desc_create(dnnl_primitive_desc_t *primitive_desc, dnnl_engine_t engine, dnnl_prop_kind_t prop_kind, const_dnnl_memory_desc_t src_desc, const_dnnl_memory_desc_t dst_desc, float epsilon, unsigned int flags, const_dnnl_primitive_attr_t attr)
+     * }
+     */
+    public static MethodHandle dnnl_batch_normalization_forward_primitive_desc_create$handle() {
+        return dnnl_batch_normalization_forward_primitive_desc_create.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_batch_normalization_forward_primitive_desc_create(dnnl_primitive_desc_t *primitive_desc, dnnl_engine_t engine, dnnl_prop_kind_t prop_kind, const_dnnl_memory_desc_t src_desc, const_dnnl_memory_desc_t dst_desc, float epsilon, unsigned int flags, const_dnnl_primitive_attr_t attr)
+     * }
+     */
+    public static MemorySegment dnnl_batch_normalization_forward_primitive_desc_create$address() {
+        return dnnl_batch_normalization_forward_primitive_desc_create.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_batch_normalization_forward_primitive_desc_create(dnnl_primitive_desc_t *primitive_desc, dnnl_engine_t engine, dnnl_prop_kind_t prop_kind, const_dnnl_memory_desc_t src_desc, const_dnnl_memory_desc_t dst_desc, float epsilon, unsigned int flags, const_dnnl_primitive_attr_t attr)
+     * }
+     */
+    public static int dnnl_batch_normalization_forward_primitive_desc_create(MemorySegment primitive_desc, MemorySegment engine, int prop_kind, MemorySegment src_desc, MemorySegment dst_desc, float epsilon, int flags, MemorySegment attr) {
+        var mh$ = dnnl_batch_normalization_forward_primitive_desc_create.HANDLE;
+        try {
+            return (int)mh$.invokeExact(primitive_desc, engine, prop_kind, src_desc, dst_desc, epsilon, flags, attr);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class dnnl_inner_product_forward_primitive_desc_create {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            dnnl_h.C_INT,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_INT,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = dnnl_h.findOrThrow("dnnl_inner_product_forward_primitive_desc_create");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_inner_product_forward_primitive_desc_create(dnnl_primitive_desc_t *primitive_desc, dnnl_engine_t engine, dnnl_prop_kind_t prop_kind, const_dnnl_memory_desc_t src_desc, const_dnnl_memory_desc_t weights_desc, const_dnnl_memory_desc_t bias_desc, const_dnnl_memory_desc_t dst_desc, const_dnnl_primitive_attr_t attr)
+     * }
+     */
+    public static FunctionDescriptor dnnl_inner_product_forward_primitive_desc_create$descriptor() {
+        return dnnl_inner_product_forward_primitive_desc_create.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_inner_product_forward_primitive_desc_create(dnnl_primitive_desc_t *primitive_desc, dnnl_engine_t engine, dnnl_prop_kind_t prop_kind, const_dnnl_memory_desc_t src_desc, const_dnnl_memory_desc_t weights_desc, const_dnnl_memory_desc_t bias_desc, const_dnnl_memory_desc_t dst_desc, const_dnnl_primitive_attr_t attr)
+     * }
+     */
+    public static MethodHandle dnnl_inner_product_forward_primitive_desc_create$handle() {
+        return dnnl_inner_product_forward_primitive_desc_create.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_inner_product_forward_primitive_desc_create(dnnl_primitive_desc_t *primitive_desc, dnnl_engine_t engine, dnnl_prop_kind_t prop_kind, const_dnnl_memory_desc_t src_desc, const_dnnl_memory_desc_t weights_desc, const_dnnl_memory_desc_t bias_desc, const_dnnl_memory_desc_t dst_desc, const_dnnl_primitive_attr_t attr)
+     * }
+     */
+    public static MemorySegment dnnl_inner_product_forward_primitive_desc_create$address() {
+        return dnnl_inner_product_forward_primitive_desc_create.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_inner_product_forward_primitive_desc_create(dnnl_primitive_desc_t *primitive_desc, dnnl_engine_t engine, dnnl_prop_kind_t prop_kind, const_dnnl_memory_desc_t src_desc, const_dnnl_memory_desc_t weights_desc, const_dnnl_memory_desc_t bias_desc, const_dnnl_memory_desc_t dst_desc, const_dnnl_primitive_attr_t attr)
+     * }
+     */
+    public static int dnnl_inner_product_forward_primitive_desc_create(MemorySegment primitive_desc, MemorySegment engine, int prop_kind, MemorySegment src_desc, MemorySegment weights_desc, MemorySegment bias_desc, MemorySegment dst_desc, MemorySegment attr) {
+        var mh$ = dnnl_inner_product_forward_primitive_desc_create.HANDLE;
+        try {
+            return (int)mh$.invokeExact(primitive_desc, engine, prop_kind, src_desc, weights_desc, bias_desc, dst_desc, attr);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class dnnl_matmul_primitive_desc_create {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            dnnl_h.C_INT,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = dnnl_h.findOrThrow("dnnl_matmul_primitive_desc_create");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_matmul_primitive_desc_create(dnnl_primitive_desc_t *primitive_desc, dnnl_engine_t engine, const_dnnl_memory_desc_t src_desc, const_dnnl_memory_desc_t weights_desc, const_dnnl_memory_desc_t bias_desc, const_dnnl_memory_desc_t dst_desc, const_dnnl_primitive_attr_t attr)
+     * }
+     */
+    public static FunctionDescriptor dnnl_matmul_primitive_desc_create$descriptor() {
+        return dnnl_matmul_primitive_desc_create.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_matmul_primitive_desc_create(dnnl_primitive_desc_t *primitive_desc, dnnl_engine_t engine, const_dnnl_memory_desc_t src_desc, const_dnnl_memory_desc_t weights_desc, const_dnnl_memory_desc_t bias_desc, const_dnnl_memory_desc_t dst_desc, const_dnnl_primitive_attr_t attr)
+     * }
+     */
+    public static MethodHandle dnnl_matmul_primitive_desc_create$handle() {
+        return dnnl_matmul_primitive_desc_create.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_matmul_primitive_desc_create(dnnl_primitive_desc_t *primitive_desc, dnnl_engine_t engine, const_dnnl_memory_desc_t src_desc, const_dnnl_memory_desc_t weights_desc, const_dnnl_memory_desc_t bias_desc, const_dnnl_memory_desc_t dst_desc, const_dnnl_primitive_attr_t attr)
+     * }
+     */
+    public static MemorySegment dnnl_matmul_primitive_desc_create$address() {
+        return dnnl_matmul_primitive_desc_create.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_matmul_primitive_desc_create(dnnl_primitive_desc_t *primitive_desc, dnnl_engine_t engine, const_dnnl_memory_desc_t src_desc, const_dnnl_memory_desc_t weights_desc, const_dnnl_memory_desc_t bias_desc, const_dnnl_memory_desc_t dst_desc, const_dnnl_primitive_attr_t attr)
+     * }
+     */
+    public static int dnnl_matmul_primitive_desc_create(MemorySegment primitive_desc, MemorySegment engine, MemorySegment src_desc, MemorySegment weights_desc, MemorySegment bias_desc, MemorySegment dst_desc, MemorySegment attr) {
+        var mh$ = dnnl_matmul_primitive_desc_create.HANDLE;
+        try {
+            return (int)mh$.invokeExact(primitive_desc, engine, src_desc, weights_desc, bias_desc, dst_desc, attr);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
