@@ -4,35 +4,120 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
- * java.lang.foreign stays in the bindings, the native loader and the internal oneDNN layer. The public
- * API uses it only where a method exists to wrap caller memory (Tensor.wrap and Tensor.segment).
+ * The package rules, checked on every source file's imports (and fully qualified names in its code):
+ * <ul>
+ *   <li>{@code java.lang.foreign} stays in the oneDNN wrappers ({@code internal.dnnl}), file mapping
+ *       ({@code internal.io}), {@link dev.onednn4j.internal.TensorAccess} and {@code Tensor} (which wraps caller
+ *       memory: its {@code wrap} and {@code segment} are the public zero-copy entry points);</li>
+ *   <li>{@code internal} never uses {@code nn}, {@code io} or {@code vision}: the layers below the modules know
+ *       nothing of them;</li>
+ *   <li>each internal layer uses only the ones below it: {@code dnnl} (wrappers) &lt; {@code exec} (plans) &lt;
+ *       {@code op} (operations) &lt; {@code check} (cross-checks);</li>
+ *   <li>{@code nn} never uses {@code io} (file loading lives next to {@code SafeTensors}), nor {@code vision};
+ *       {@code tensor} uses nothing above the operations.</li>
+ * </ul>
  */
 class LayeringTest {
 
+    static final Path ROOT = Path.of("src/main/java/dev/onednn4j");
+    static final Pattern USE = Pattern.compile("\\b(java\\.lang\\.foreign|dev\\.onednn4j(?:\\.[a-z]+)+)\\b");
+
+    /** Source file (relative to dev/onednn4j) -> every package it names. */
+    static Map<String, List<String>> uses() throws IOException {
+        assertTrue(Files.isDirectory(ROOT), "run from the java module: " + ROOT.toAbsolutePath());
+        Map<String, List<String>> out = new TreeMap<>();
+        try (Stream<Path> files = Files.walk(ROOT)) {
+            files.filter(p -> p.toString().endsWith(".java")).forEach(p -> {
+                String text;
+                try {
+                    text = Files.readString(p);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+                text = text.replaceAll("(?s)/\\*.*?\\*/", "").replaceAll("//[^\n]*", ""); // code, not comments
+                List<String> used = new ArrayList<>();
+                Matcher m = USE.matcher(text);
+                while (m.find()) {
+                    used.add(m.group(1));
+                }
+                out.put(ROOT.relativize(p).toString().replace('\\', '/'), used);
+            });
+        }
+        assertTrue(out.size() > 40, "found the sources: " + out.keySet());
+        return out;
+    }
+
+    static List<String> violations(String fromPrefix, String... forbidden) throws IOException {
+        List<String> bad = new ArrayList<>();
+        for (var e : uses().entrySet()) {
+            if (!e.getKey().startsWith(fromPrefix)) {
+                continue;
+            }
+            for (String used : e.getValue()) {
+                for (String f : forbidden) {
+                    if (used.equals(f) || used.startsWith(f + ".")) {
+                        bad.add(e.getKey() + " uses " + used);
+                    }
+                }
+            }
+        }
+        return bad;
+    }
+
     @Test
     void javaLangForeignOnlyWhereAllowed() throws IOException {
-        Path root = Path.of("src/main/java/dev/onednn4j");
-        assertTrue(Files.isDirectory(root), "run from the java module: " + root.toAbsolutePath());
-        List<String> users;
-        try (Stream<Path> files = Files.walk(root)) {
-            users = files.filter(p -> p.toString().endsWith(".java")).filter(p -> {
-                try {
-                    return Files.readString(p).contains("java.lang.foreign");
-                } catch (IOException e) {
-                    throw new java.io.UncheckedIOException(e);
-                }
-            }).map(p -> root.relativize(p).toString().replace('\\', '/')).sorted().toList();
-        }
-        List<String> outsideInternal = users.stream().filter(p -> !p.startsWith("internal/")).toList();
-        assertEquals(List.of("tensor/Tensor.java"), outsideInternal,
-                "java.lang.foreign outside dev.onednn4j.internal: " + outsideInternal);
-        assertTrue(users.stream().noneMatch(p -> p.startsWith("nn/")), users.toString());
+        List<String> users = uses().entrySet().stream().filter(e -> e.getValue().contains("java.lang.foreign"))
+                .map(Map.Entry::getKey).toList();
+        List<String> outside = users.stream().filter(p -> !p.startsWith("internal/dnnl/")
+                && !p.startsWith("internal/io/") && !p.equals("internal/TensorAccess.java")
+                && !p.equals("tensor/Tensor.java")).toList();
+        assertEquals(List.of(), outside, "java.lang.foreign outside the wrapper layer");
+        assertTrue(users.contains("internal/dnnl/Memory.java"), "the check sees the wrappers: " + users);
+    }
+
+    @Test
+    void internalNeverUsesTheModulesOrTheFileFormats() throws IOException {
+        assertEquals(List.of(), violations("internal/", "dev.onednn4j.nn", "dev.onednn4j.io", "dev.onednn4j.vision"));
+    }
+
+    @Test
+    void eachInternalLayerUsesOnlyTheLayersBelow() throws IOException {
+        assertEquals(List.of(), violations("internal/dnnl/", "dev.onednn4j.internal.exec", "dev.onednn4j.internal.op",
+                "dev.onednn4j.internal.check"));
+        assertEquals(List.of(), violations("internal/exec/", "dev.onednn4j.internal.op", "dev.onednn4j.internal.check"));
+        assertEquals(List.of(), violations("internal/op/", "dev.onednn4j.internal.check"));
+        assertEquals(List.of(), violations("internal/io/", "dev.onednn4j.internal.exec", "dev.onednn4j.internal.op",
+                "dev.onednn4j.internal.dnnl"));
+    }
+
+    @Test
+    void modulesNeverUseTheFileFormatsOrTheModels() throws IOException {
+        assertEquals(List.of(), violations("nn/", "dev.onednn4j.io", "dev.onednn4j.vision",
+                "dev.onednn4j.internal.check"));
+        assertEquals(List.of(), violations("tensor/", "dev.onednn4j.nn", "dev.onednn4j.io", "dev.onednn4j.vision",
+                "dev.onednn4j.internal.exec", "dev.onednn4j.internal.dnnl", "dev.onednn4j.internal.check"));
+        assertEquals(List.of(), violations("io/", "dev.onednn4j.vision", "dev.onednn4j.internal.dnnl",
+                "dev.onednn4j.internal.exec", "dev.onednn4j.internal.op"));
+    }
+
+    @Test
+    void theRulesCatchAViolation() throws IOException {
+        // the check is not vacuous: the modules do use the operations, and Tensor the element-wise ones
+        assertTrue(violations("nn/", "dev.onednn4j.internal.op").size() > 3);
+        assertEquals(List.of("tensor/Tensor.java uses dev.onednn4j.internal.op"),
+                violations("tensor/", "dev.onednn4j.internal.op"));
     }
 }

@@ -1,8 +1,9 @@
 package dev.onednn4j.benchmarks;
 
-import dev.onednn4j.internal.ConvGeometry;
+import dev.onednn4j.internal.op.ConvGeometry;
+import dev.onednn4j.internal.op.ConvParams;
+import dev.onednn4j.internal.op.PadMode;
 import dev.onednn4j.nn.Conv2d;
-import dev.onednn4j.nn.PaddingMode;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -99,8 +100,8 @@ public record Shape(String name, int n, int c, int h, int w, int outC, int kerne
     }
 
     public ConvGeometry geometry() {
-        return new ConvGeometry(n, c, h, w, outC, kernel, kernel, stride, stride, pad, pad, pad, pad, dilation,
-                dilation, groups, PaddingMode.ZEROS, true);
+        return new ConvParams(c, outC, kernel, kernel, stride, stride, pad, pad, false, dilation, dilation, groups,
+                PadMode.ZEROS, true).resolve(n, c, h, w);
     }
 
     /** The layer as onednn4j builds it. */

@@ -1,8 +1,8 @@
 package dev.onednn4j.benchmarks;
 
-import dev.onednn4j.internal.ConvGeometry;
-import dev.onednn4j.internal.reference.ReferenceConvolution;
-import dev.onednn4j.internal.reference.RoundingBound;
+import dev.onednn4j.internal.check.RoundingBound;
+import dev.onednn4j.internal.op.ConvGeometry;
+import dev.onednn4j.internal.op.Convolution;
 import java.util.Locale;
 import java.util.SplittableRandom;
 
@@ -55,7 +55,7 @@ public record Workload(Shape shape, float[] input, float[] weights, float[] bias
             throw new IllegalStateException(implementation + " on " + shape + ": " + zeros + " of " + out.length
                     + " outputs are zero: no evidence of a computation");
         }
-        RoundingBound rounding = new RoundingBound(g);
+        long terms = (long) g.c() / g.groups() * g.kH() * g.kW() + 1;
         SplittableRandom r = new SplittableRandom(42);
         double[] magnitude = new double[1];
         int perImage = g.outC() * g.outH() * g.outW();
@@ -66,9 +66,9 @@ public record Workload(Shape shape, float[] input, float[] weights, float[] bias
             int oc = (i % perImage) / plane;
             int oh = (i % plane) / g.outW();
             int ow = i % g.outW();
-            double ref = ReferenceConvolution.element(g, input, weights, bias, n, oc, oh, ow, magnitude);
+            double ref = Convolution.element(g, input, weights, bias, n, oc, oh, ow, magnitude);
             double err = Math.abs(out[i] - ref);
-            double limit = rounding.of(magnitude[0], bias[oc]);
+            double limit = RoundingBound.of(terms, magnitude[0]);
             if (!(err <= limit)) {
                 throw new IllegalStateException(String.format(Locale.ROOT,
                         "%s on %s: output (n=%d, c=%d, h=%d, w=%d) is %s, the reference %s: error %.3g exceeds the "

@@ -3,14 +3,14 @@ package dev.onednn4j.benchmarks;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.onednn4j.internal.reference.ReferenceConvolution;
+import dev.onednn4j.internal.op.Convolution;
 import org.junit.jupiter.api.Test;
 
 /** The answer check each benchmark runs in @Setup passes right answers and fails wrong ones. */
 class WorkloadTest {
 
     static float[] reference(Workload d) {
-        double[] y = ReferenceConvolution.compute(d.shape().geometry(), d.input(), d.weights(), d.bias(), null);
+        double[] y = Convolution.compute(d.shape().geometry(), d.input(), d.weights(), d.bias(), null);
         float[] f = new float[y.length];
         for (int i = 0; i < y.length; i++) {
             f[i] = (float) y[i];

@@ -1,5 +1,6 @@
 package dev.onednn4j.internal;
 
+import dev.onednn4j.tensor.DType;
 import dev.onednn4j.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -22,18 +23,28 @@ public interface TensorAccess {
     /** The tensor's memory, for code that holds a pin. */
     MemorySegment data(Tensor t);
 
+    /** The tensor's shape itself, not a copy: read it, never write it. For allocation-free lookups. */
+    long[] shape(Tensor t);
+
     /**
-     * A contiguous float32 tensor that owns {@code data}, which lives in {@code arena}: closing the tensor
-     * (once no running operation pins it) closes the arena. For memory the library maps or allocates
-     * itself, such as a memory-mapped file.
+     * A contiguous uint8 tensor of {@code shape} bytes that owns {@code data}, which lives in {@code arena}:
+     * closing the tensor (once no running operation pins it) closes the arena. For memory the library maps
+     * or allocates itself, such as a memory-mapped file.
      */
     Tensor adopt(Arena arena, MemorySegment data, long... shape);
 
     /**
-     * A contiguous view of {@code shape} starting {@code byteOffset} bytes into {@code base}'s memory
-     * (4-byte aligned), sharing its lifetime: closing the base ends the view.
+     * A contiguous view of {@code shape} elements of {@code dtype} starting {@code byteOffset} bytes into
+     * {@code base}'s memory (aligned to the dtype's size), sharing its lifetime: closing the base ends the view.
      */
-    Tensor view(Tensor base, long byteOffset, long... shape);
+    Tensor view(Tensor base, long byteOffset, DType dtype, long... shape);
+
+    /**
+     * A tensor over the same memory, shape and format as {@code t} that does not own it: closing the alias
+     * never frees {@code t}'s memory. What a layer that passes its input through (Identity, Dropout in eval)
+     * returns, since the caller owns every result.
+     */
+    Tensor alias(Tensor t);
 
     static TensorAccess get() {
         return Holder.access;

@@ -5,6 +5,7 @@ import com.google.gson.stream.JsonToken;
 import com.google.gson.stream.JsonWriter;
 import com.google.gson.stream.MalformedJsonException;
 import dev.onednn4j.internal.io.MappedFile;
+import dev.onednn4j.nn.Module;
 import dev.onednn4j.tensor.Tensor;
 import java.io.IOException;
 import java.io.StringReader;
@@ -111,6 +112,7 @@ public final class SafeTensors implements AutoCloseable {
     private final Map<String, String> metadata;
     private final List<Tensor> handedOut = new ArrayList<>();
     private Map<String, Tensor> float32;
+    private Map<String, Tensor> asStored;
     private boolean closed;
 
     private SafeTensors(Path path, MappedFile mapping, long dataStart, Map<String, Entry> entries,
@@ -140,7 +142,7 @@ public final class SafeTensors implements AutoCloseable {
             long n = file.int64(0);
             if (n < 0 || n > MAX_HEADER_BYTES) {
                 throw problem(path, "header length " + Long.toUnsignedString(n) + " exceeds the limit of "
-                        + MAX_HEADER_BYTES + " bytes");
+                        + MAX_HEADER_BYTES + " bytes" + whatItIs(file));
             }
             if (n > size - 8) {
                 throw problem(path, "header length " + n + " exceeds the " + (size - 8)
@@ -157,6 +159,25 @@ public final class SafeTensors implements AutoCloseable {
             file.close();
             throw e;
         }
+    }
+
+    /**
+     * A hint at what a file that does not start with a safetensors header is: PyTorch's own {@code torch.save}
+     * format (a zip archive) is the usual mistake.
+     */
+    private static String whatItIs(MappedFile file) {
+        ByteBuffer b = file.bytes(0, Math.min(8, file.size()));
+        byte[] start = new byte[b.remaining()];
+        b.get(start);
+        if (start.length >= 4 && start[0] == 'P' && start[1] == 'K' && start[2] == 3 && start[3] == 4) {
+            return ": this is a zip archive, as torch.save writes (.pt, .pth): it is not safetensors. Convert it in "
+                    + "Python: safetensors.torch.save_file(torch.load(path), \"model.safetensors\")";
+        }
+        if (start.length >= 2 && (start[0] & 0xff) == 0x80 && start[1] >= 2 && start[1] <= 5) {
+            return ": this is a Python pickle (an old torch.save file): it is not safetensors. Convert it in Python: "
+                    + "safetensors.torch.save_file(torch.load(path), \"model.safetensors\")";
+        }
+        return ": the file does not start with a safetensors header (8-byte little-endian length, then JSON)";
     }
 
     private static IOException problem(Path path, String what) {
@@ -362,68 +383,82 @@ public final class SafeTensors implements AutoCloseable {
     }
 
     /**
-     * The float32 tensors by name, owned by this object (see the class documentation).
+     * Every tensor by name, each in its own dtype (F32 as {@link dev.onednn4j.tensor.DType#FLOAT32}, I64 as
+     * {@link dev.onednn4j.tensor.DType#INT64}, ...; a 0-d tensor stays 0-d), owned by this object (see the class
+     * documentation): views of the mapping where aligned, copies where not.
      *
-     * @throws IllegalStateException if a tensor is of another dtype: use {@link #tensorsAsFloat32()}
+     * @throws IllegalStateException for a dtype onednn4j's tensors do not hold (U16, U32, U64, F8), naming it
      */
     public synchronized Map<String, Tensor> tensors() {
         ensureOpen();
-        for (Entry e : entries.values()) {
-            if (e.dtype() != DType.F32) {
-                throw new IllegalStateException(path + ": tensor '" + e.name() + "' is " + e.dtype()
-                        + ", not F32; tensorsAsFloat32() converts F16, BF16 and F64");
-            }
+        if (asStored == null) {
+            asStored = collect(this::stored);
         }
-        return tensorsAsFloat32();
+        return asStored;
     }
 
     /**
      * Every tensor as float32, owned by this object: F32 without copying where aligned, F16, BF16 and F64
      * converted into new tensors.
      *
-     * @throws IllegalStateException for a dtype that does not convert to float32 (integers, bool, F8)
+     * @throws IllegalStateException for an integer or bool tensor (use {@link #tensors()}, which keeps its dtype)
      */
     public synchronized Map<String, Tensor> tensorsAsFloat32() {
         ensureOpen();
-        if (float32 != null) {
-            return float32;
+        if (float32 == null) {
+            float32 = collect(this::toFloat32);
         }
+        return float32;
+    }
+
+    private Map<String, Tensor> collect(java.util.function.Function<Entry, Tensor> read) {
         Map<String, Tensor> out = new LinkedHashMap<>();
         try {
             for (Entry e : entries.values()) {
-                out.put(e.name(), toFloat32(e));
+                out.put(e.name(), read.apply(e));
             }
         } catch (RuntimeException ex) {
             out.values().forEach(Tensor::close);
             throw ex;
         }
         handedOut.addAll(out.values());
-        float32 = Collections.unmodifiableMap(out);
-        return float32;
+        return Collections.unmodifiableMap(out);
+    }
+
+    private Tensor stored(Entry e) {
+        return mapping.tensor(dataStart + e.begin(), tensorType(e), e.shape());
+    }
+
+    private dev.onednn4j.tensor.DType tensorType(Entry e) {
+        return switch (e.dtype()) {
+            case F32 -> dev.onednn4j.tensor.DType.FLOAT32;
+            case F64 -> dev.onednn4j.tensor.DType.FLOAT64;
+            case F16 -> dev.onednn4j.tensor.DType.FLOAT16;
+            case BF16 -> dev.onednn4j.tensor.DType.BFLOAT16;
+            case I64 -> dev.onednn4j.tensor.DType.INT64;
+            case I32 -> dev.onednn4j.tensor.DType.INT32;
+            case I16 -> dev.onednn4j.tensor.DType.INT16;
+            case I8 -> dev.onednn4j.tensor.DType.INT8;
+            case U8 -> dev.onednn4j.tensor.DType.UINT8;
+            case BOOL -> dev.onednn4j.tensor.DType.BOOL;
+            default -> throw new IllegalStateException(path + ": tensor '" + e.name() + "' is " + e.dtype()
+                    + ", which onednn4j's tensors do not hold (they hold the dtypes of PyTorch 1.13: F32, F64, F16, "
+                    + "BF16, I64, I32, I16, I8, U8, BOOL); convert it when saving");
+        };
     }
 
     private Tensor toFloat32(Entry e) {
-        long[] shape = e.shape().length == 0 ? new long[] {1} : e.shape();
-        long offset = dataStart + e.begin();
-        if (e.dtype() == DType.F32) {
-            Tensor view = mapping.float32View(offset, shape);
-            if (view != null) {
-                return view;
-            }
+        if (!tensorType(e).isFloatingPoint()) {
+            throw new IllegalStateException(path + ": tensor '" + e.name() + "' is " + e.dtype()
+                    + ", not a floating-point type; tensors() gives it as it is stored");
         }
-        float[] values = new float[Math.toIntExact(e.numel())];
-        for (int i = 0; i < values.length; i++) {
-            long at = offset + (long) i * e.dtype().size();
-            values[i] = switch (e.dtype()) {
-                case F32 -> mapping.float32(at);
-                case F16 -> Float.float16ToFloat((short) mapping.uint16(at));
-                case BF16 -> Float.intBitsToFloat(mapping.uint16(at) << 16);
-                case F64 -> (float) mapping.float64(at);
-                default -> throw new IllegalStateException(path + ": tensor '" + e.name() + "' is " + e.dtype()
-                        + ", which does not convert to float32");
-            };
+        Tensor stored = stored(e);
+        if (stored.dtype() == dev.onednn4j.tensor.DType.FLOAT32) {
+            return stored;
         }
-        return Tensor.of(values, shape);
+        try (stored) {
+            return stored.to(dev.onednn4j.tensor.DType.FLOAT32);
+        }
     }
 
     private void ensureOpen() {
@@ -447,24 +482,27 @@ public final class SafeTensors implements AutoCloseable {
 
     // ---- writing ---------------------------------------------------------------------------------
 
-    /** Writes {@code tensors} (a state dict) as F32, without metadata. */
+    /** Writes {@code tensors} (a state dict), each in its dtype, without metadata. */
     public static void save(Map<String, Tensor> tensors, Path path) throws IOException {
         save(tensors, Map.of(), path);
     }
 
     /**
-     * Writes {@code tensors} as F32 with {@code metadata} as {@code __metadata__}, laid out as the reference
-     * writer lays them out: tensors sorted by dtype size (all 4 here), then name; the header padded with
-     * spaces so the data starts 8-byte aligned. Written to a temporary file, then renamed into place.
+     * Writes {@code tensors}, each in its own dtype (int64 as I64, a 0-d tensor with shape {@code []}), with
+     * {@code metadata} as {@code __metadata__}, laid out as the reference writer lays them out: tensors sorted by
+     * dtype (larger types first, in the format's order), then name; the header padded with spaces so the data starts
+     * 8-byte aligned. Written to a temporary file, then renamed into place.
      */
     public static void save(Map<String, Tensor> tensors, Map<String, String> metadata, Path path)
             throws IOException {
         Objects.requireNonNull(tensors, "tensors");
         Objects.requireNonNull(metadata, "metadata");
-        Map<String, Tensor> sorted = new TreeMap<>(tensors);
-        if (sorted.containsKey(METADATA)) {
+        if (tensors.containsKey(METADATA)) {
             throw new IllegalArgumentException("'" + METADATA + "' is reserved and cannot name a tensor");
         }
+        List<Map.Entry<String, Tensor>> sorted = new ArrayList<>(tensors.entrySet());
+        sorted.sort(Comparator.comparing((Map.Entry<String, Tensor> e) -> fileType(e.getValue().dtype()),
+                Comparator.reverseOrder()).thenComparing(Map.Entry::getKey));
         StringWriter json = new StringWriter();
         long offset = 0;
         try (JsonWriter w = new JsonWriter(json)) {
@@ -476,11 +514,11 @@ public final class SafeTensors implements AutoCloseable {
                 }
                 w.endObject();
             }
-            for (var e : sorted.entrySet()) {
+            for (var e : sorted) {
                 Tensor t = e.getValue();
-                long bytes = Math.multiplyExact(t.numel(), 4L);
+                long bytes = Math.multiplyExact(t.numel(), (long) t.dtype().byteSize());
                 w.name(e.getKey()).beginObject();
-                w.name("dtype").value("F32");
+                w.name("dtype").value(fileType(t.dtype()).name());
                 w.name("shape").beginArray();
                 for (long d : t.shape()) {
                     w.value(d);
@@ -503,11 +541,15 @@ public final class SafeTensors implements AutoCloseable {
         Path tmp = Files.createTempFile(dir, path.getFileName().toString(), ".partial");
         try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
             writeFully(ch, ByteBuffer.wrap(head));
-            for (Tensor t : sorted.values()) {
-                float[] v = t.toFloatArray();
-                ByteBuffer b = ByteBuffer.allocate(v.length * 4).order(ByteOrder.LITTLE_ENDIAN);
-                b.asFloatBuffer().put(v);
-                writeFully(ch, b);
+            for (var e : sorted) {
+                Tensor t = e.getValue();
+                if (t.memoryFormat() == dev.onednn4j.tensor.MemoryFormat.CONTIGUOUS) {
+                    writeFully(ch, t.segment().asByteBuffer());
+                } else {
+                    try (Tensor c = t.toMemoryFormat(dev.onednn4j.tensor.MemoryFormat.CONTIGUOUS)) {
+                        writeFully(ch, c.segment().asByteBuffer());
+                    }
+                }
             }
             ch.force(true);
         } catch (IOException | RuntimeException e) {
@@ -515,6 +557,46 @@ public final class SafeTensors implements AutoCloseable {
             throw e;
         }
         Files.move(tmp, path, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    private static DType fileType(dev.onednn4j.tensor.DType t) {
+        return switch (t) {
+            case FLOAT32 -> DType.F32;
+            case FLOAT64 -> DType.F64;
+            case FLOAT16 -> DType.F16;
+            case BFLOAT16 -> DType.BF16;
+            case INT64 -> DType.I64;
+            case INT32 -> DType.I32;
+            case INT16 -> DType.I16;
+            case INT8 -> DType.I8;
+            case UINT8 -> DType.U8;
+            case BOOL -> DType.BOOL;
+        };
+    }
+
+    // ---- modules ---------------------------------------------------------------------------------
+
+    /**
+     * Loads a safetensors file into {@code module}, as {@code safetensors.torch.load_model} does:
+     * {@code module.loadStateDict(file.tensors(), strict)}, each value copied (and converted to the module's dtype,
+     * as PyTorch's {@code copy_}), so the file is closed before this returns.
+     *
+     * @throws IOException if the file cannot be read or is not valid safetensors
+     */
+    public static Module.LoadResult loadModel(Module module, Path path, boolean strict) throws IOException {
+        Objects.requireNonNull(module, "module");
+        try (SafeTensors file = load(path)) {
+            return module.loadStateDict(file.tensors(), strict);
+        }
+    }
+
+    /**
+     * Writes {@code module}'s state dict, as {@code safetensors.torch.save_model} does (with
+     * {@code {"format": "pt"}} metadata): PyTorch's {@code safetensors.torch.load_file} reads it back.
+     */
+    public static void saveModel(Module module, Path path) throws IOException {
+        Objects.requireNonNull(module, "module");
+        save(module.stateDict(), Map.of("format", "pt"), path);
     }
 
     private static void writeFully(FileChannel ch, ByteBuffer b) throws IOException {

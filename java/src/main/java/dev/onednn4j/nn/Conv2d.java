@@ -1,9 +1,8 @@
 package dev.onednn4j.nn;
 
-import dev.onednn4j.internal.ConvGeometry;
-import dev.onednn4j.internal.ConvolutionKernel;
-import dev.onednn4j.internal.dnnl.OneDnnConvolution;
-import dev.onednn4j.internal.reference.ReferenceConvolution;
+import dev.onednn4j.internal.op.ConvGeometry;
+import dev.onednn4j.internal.op.ConvParams;
+import dev.onednn4j.internal.op.Convolution;
 import dev.onednn4j.tensor.MemoryFormat;
 import dev.onednn4j.tensor.Tensor;
 import java.util.Arrays;
@@ -51,60 +50,24 @@ import java.util.random.RandomGenerator;
  * <p>Every argument and input is checked in Java before any native call; a violation is an
  * {@link IllegalArgumentException} that states the rule and the values, worded as PyTorch's.
  */
-public final class Conv2d extends Module {
+public final class Conv2d extends OperationModule<Convolution> {
 
-    private final int inChannels;
-    private final int outChannels;
-    private final int kH;
-    private final int kW;
-    private final int strideH;
-    private final int strideW;
+    private final ConvParams params;
     private final Padding paddingString; // null when numeric
-    private final int padH;
-    private final int padW;
-    private final int dilationH;
-    private final int dilationW;
-    private final int groups;
     private final PaddingMode paddingMode;
     private final Tensor weight;
     private final Tensor bias;
-    private final ReferenceConvolution reference = new ReferenceConvolution();
-    private volatile OneDnnConvolution onednn;
-    private volatile Shape lastShape;
-
-    /** The geometry of the most recent input shape: reusing it lets a repeated call allocate nothing. */
-    private record Shape(long n, long c, long h, long w, ConvGeometry geometry) {
-    }
 
     private Conv2d(Builder b) {
-        this.inChannels = b.inChannels;
-        this.outChannels = b.outChannels;
-        this.kH = b.kH;
-        this.kW = b.kW;
-        this.strideH = b.strideH;
-        this.strideW = b.strideW;
+        this.params = new ConvParams(b.inChannels, b.outChannels, b.kH, b.kW, b.strideH, b.strideW, b.padH, b.padW,
+                b.paddingString == Padding.SAME, b.dilationH, b.dilationW, b.groups, b.paddingMode.padMode(), b.bias);
         this.paddingString = b.paddingString;
-        this.padH = b.padH;
-        this.padW = b.padW;
-        this.dilationH = b.dilationH;
-        this.dilationW = b.dilationW;
-        this.groups = b.groups;
         this.paddingMode = b.paddingMode;
         RandomGenerator rng = b.generator != null ? b.generator : new SplittableRandom();
-        int fanIn = inChannels / groups * kH * kW;
+        int fanIn = params.inChannels() / params.groups() * params.kH() * params.kW();
         float bound = (float) (1 / Math.sqrt(fanIn));
-        weight = registerParameter("weight", uniform(rng, bound, outChannels, inChannels / groups, kH, kW));
-        bias = registerParameter("bias", b.bias ? uniform(rng, bound, outChannels) : null);
-    }
-
-    private static Tensor uniform(RandomGenerator rng, float bound, long... shape) {
-        Tensor t = Tensor.zeros(shape);
-        float[] v = new float[Math.toIntExact(t.numel())];
-        for (int i = 0; i < v.length; i++) {
-            v[i] = bound * (2 * rng.nextFloat() - 1);
-        }
-        t.copyFrom(v);
-        return t;
+        weight = registerParameter("weight", Init.uniform(rng, bound, params.weightShape()));
+        bias = registerParameter("bias", b.bias ? Init.uniform(rng, bound, params.outChannels()) : null);
     }
 
     /** A builder with a square kernel. */
@@ -127,11 +90,10 @@ public final class Conv2d extends Module {
     public Tensor forward(Tensor input) {
         ensureOpen();
         Objects.requireNonNull(input, "input");
-        ConvGeometry g = geometry(input);
-        long[] outShape = input.dim() == 3 ? new long[] {outChannels, g.outH(), g.outW()} : g.outputShape();
-        Tensor out = Tensor.zeros(input.dim() == 3 ? MemoryFormat.CONTIGUOUS : input.memoryFormat(), outShape);
+        Convolution op = operation(input);
+        Tensor out = newOutput(op, input, outputShape(op, input));
         try {
-            run(g, input, out);
+            run(op, input, out);
             return out;
         } catch (RuntimeException | Error e) {
             out.close();
@@ -147,55 +109,26 @@ public final class Conv2d extends Module {
     public void forward(Tensor input, Tensor out) {
         ensureOpen();
         Objects.requireNonNull(input, "input");
-        Objects.requireNonNull(out, "out");
-        ConvGeometry g = geometry(input);
-        boolean unbatched = input.dim() == 3;
-        if (out.dim() != input.dim() || out.size(-1) != g.outW() || out.size(-2) != g.outH()
-                || out.size(-3) != outChannels || (!unbatched && out.size(0) != g.n())) {
-            long[] expected = unbatched ? new long[] {outChannels, g.outH(), g.outW()} : g.outputShape();
-            throw new IllegalArgumentException(String.format(Locale.ROOT,
-                    "out has shape %s, but the output of %s for input of size %s has shape %s",
-                    Arrays.toString(out.shape()), getName(), Arrays.toString(input.shape()),
-                    Arrays.toString(expected)));
-        }
-        if (out.isReadOnly()) {
-            throw new IllegalArgumentException("out is read-only (" + out + "); it cannot receive the output");
-        }
-        if (!out.isClosed() && !input.isClosed()
-                && out.segment().asOverlappingSlice(input.segment()).isPresent()) {
-            throw new IllegalArgumentException("out must not share memory with the input");
-        }
-        run(g, input, out);
+        Convolution op = operation(input);
+        checkOut(input, out, outputShape(op, input));
+        run(op, input, out);
     }
 
-    private void run(ConvGeometry g, Tensor input, Tensor out) {
-        if (g.n() == 0) {
-            return; // empty batch: empty output
-        }
-        ConvolutionKernel kernel = backend() == Backend.REFERENCE ? reference : onednn();
-        if (input.dim() == 3) {
-            // 3-D tensors are always contiguous: view them as a batch of one, without copying.
-            try (Tensor x4 = input.view(1, g.c(), g.h(), g.w()); Tensor y4 = out.view(g.outputShape())) {
-                kernel.forward(g, x4, weight, bias, y4);
-            }
-        } else {
-            kernel.forward(g, input, weight, bias, out);
-        }
+    private long[] outputShape(Convolution op, Tensor input) {
+        ConvGeometry g = op.geometry();
+        return input.dim() == 3 ? new long[] {params.outChannels(), g.outH(), g.outW()} : op.outputShape();
     }
 
-    private OneDnnConvolution onednn() {
-        OneDnnConvolution k = onednn;
-        if (k == null) {
-            synchronized (this) {
-                ensureOpen();
-                k = onednn;
-                if (k == null) {
-                    k = new OneDnnConvolution();
-                    onednn = k;
-                }
-            }
+    @Override
+    protected Convolution resolve(long[] shape) {
+        if (shape.length != 3 && shape.length != 4) {
+            throw new IllegalArgumentException("Expected 3D (unbatched) or 4D (batched) input to conv2d, but got "
+                    + "input of size: " + Arrays.toString(shape));
         }
-        return k;
+        long n = shape.length == 4 ? shape[0] : 1;
+        ConvGeometry g = params.resolve(n, shape[shape.length - 3], shape[shape.length - 2], shape[shape.length - 1],
+                shape);
+        return new Convolution(g, weight, bias);
     }
 
     /**
@@ -209,10 +142,11 @@ public final class Conv2d extends Module {
             throw new IllegalArgumentException("oneDnnPlan takes a 4-D (N, C, H, W) input shape, got "
                     + Arrays.toString(inputShape));
         }
-        ConvGeometry g = geometry(inputShape, inputShape);
-        var info = onednn().planInfo(g, format, format);
-        return new OneDnnPlan(info.implementation(), info.reordersSource(), info.reordersDestination(),
-                info.scratchpadBytes());
+        ConvGeometry g = params.resolve(inputShape);
+        try (Tensor x = Tensor.zeros(format, inputShape); Tensor y = Tensor.zeros(format, g.outputShape())) {
+            return withPlan(x, y, p -> new OneDnnPlan(p.implementation(), p.reorders(0), p.reorders(1),
+                    p.scratchpadBytes()));
+        }
     }
 
     /**
@@ -225,91 +159,6 @@ public final class Conv2d extends Module {
      */
     public record OneDnnPlan(String implementation, boolean reordersInput, boolean reordersOutput,
                              long scratchpadBytes) {
-    }
-
-    // ---- validation ------------------------------------------------------------------------------
-
-    private ConvGeometry geometry(Tensor input) {
-        int rank = input.dim();
-        if (rank != 3 && rank != 4) {
-            throw new IllegalArgumentException("Expected 3D (unbatched) or 4D (batched) input to conv2d, but got "
-                    + "input of size: " + Arrays.toString(input.shape()));
-        }
-        long n = rank == 4 ? input.size(0) : 1;
-        long c = input.size(-3);
-        long h = input.size(-2);
-        long w = input.size(-1);
-        Shape s = lastShape;
-        if (s != null && s.n == n && s.c == c && s.h == h && s.w == w) {
-            return s.geometry;
-        }
-        ConvGeometry g = geometry(new long[] {n, c, h, w}, input.shape());
-        lastShape = new Shape(n, c, h, w, g);
-        return g;
-    }
-
-    /** Checks an (N, C, H, W) input against this layer; {@code shown} is the shape for messages. */
-    private ConvGeometry geometry(long[] nchw, long[] shown) {
-        long n = nchw[0], c = nchw[1], h = nchw[2], w = nchw[3];
-        if (c != inChannels) {
-            throw new IllegalArgumentException(String.format(Locale.ROOT,
-                    "Given groups=%d, weight of size %s, expected input%s to have %d channels, but got %d channels "
-                            + "instead", groups, Arrays.toString(weightShape()), Arrays.toString(shown),
-                    inChannels, c));
-        }
-        if (h <= 0 || w <= 0 || n < 0) {
-            throw new IllegalArgumentException("Expected input's non-batch dimensions to have positive length, but "
-                    + "input has a shape of " + Arrays.toString(shown));
-        }
-        if (h > Integer.MAX_VALUE || w > Integer.MAX_VALUE || n > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("input of size " + Arrays.toString(shown) + " has a dimension over "
-                    + Integer.MAX_VALUE);
-        }
-        int top, bottom, left, right;
-        if (paddingString == Padding.SAME) {
-            int totalH = dilationH * (kH - 1);
-            int totalW = dilationW * (kW - 1);
-            top = totalH / 2;
-            bottom = totalH - top;
-            left = totalW / 2;
-            right = totalW - left;
-        } else {
-            top = bottom = padH;
-            left = right = padW;
-        }
-        if (paddingMode == PaddingMode.REFLECT || paddingMode == PaddingMode.CIRCULAR) {
-            checkPadding(Math.max(top, bottom), h, 2, shown);
-            checkPadding(Math.max(left, right), w, 3, shown);
-        }
-        long paddedH = h + top + bottom;
-        long paddedW = w + left + right;
-        long effKH = (long) dilationH * (kH - 1) + 1;
-        long effKW = (long) dilationW * (kW - 1) + 1;
-        if (paddedH < effKH || paddedW < effKW) {
-            throw new IllegalArgumentException(String.format(Locale.ROOT,
-                    "Calculated padded input size per channel: (%d x %d). Kernel size: (%d x %d). Kernel size can't "
-                            + "be greater than actual input size", paddedH, paddedW, effKH, effKW));
-        }
-        return new ConvGeometry((int) n, (int) c, (int) h, (int) w, outChannels, kH, kW, strideH, strideW, top,
-                bottom, left, right, dilationH, dilationW, groups, paddingMode, bias != null);
-    }
-
-    private void checkPadding(int pad, long size, int dim, long[] shown) {
-        if (paddingMode == PaddingMode.REFLECT && pad >= size) {
-            throw new IllegalArgumentException(String.format(Locale.ROOT,
-                    "Padding size should be less than the corresponding input dimension, but got: padding (%d, %d) "
-                            + "at dimension %d of input %s (padding_mode='reflect')", pad, pad, dim,
-                    Arrays.toString(shown)));
-        }
-        if (paddingMode == PaddingMode.CIRCULAR && pad > size) {
-            throw new IllegalArgumentException(String.format(Locale.ROOT,
-                    "Padding value causes wrapping around more than once: padding %d > size %d at dimension %d of "
-                            + "input %s (padding_mode='circular')", pad, size, dim, Arrays.toString(shown)));
-        }
-    }
-
-    private long[] weightShape() {
-        return new long[] {outChannels, inChannels / groups, kH, kW};
     }
 
     // ---- accessors -------------------------------------------------------------------------------
@@ -327,25 +176,25 @@ public final class Conv2d extends Module {
     }
 
     public int inChannels() {
-        return inChannels;
+        return params.inChannels();
     }
 
     public int outChannels() {
-        return outChannels;
+        return params.outChannels();
     }
 
     /** (kH, kW). */
     public int[] kernelSize() {
-        return new int[] {kH, kW};
+        return new int[] {params.kH(), params.kW()};
     }
 
     public int[] stride() {
-        return new int[] {strideH, strideW};
+        return new int[] {params.strideH(), params.strideW()};
     }
 
     /** The numeric padding (height, width); for {@link Padding#SAME} see {@link #paddingString()}. */
     public int[] padding() {
-        return new int[] {padH, padW};
+        return new int[] {params.padH(), params.padW()};
     }
 
     /** {@link Padding#SAME} or {@link Padding#VALID} if given so, else null. */
@@ -354,11 +203,11 @@ public final class Conv2d extends Module {
     }
 
     public int[] dilation() {
-        return new int[] {dilationH, dilationW};
+        return new int[] {params.dilationH(), params.dilationW()};
     }
 
     public int groups() {
-        return groups;
+        return params.groups();
     }
 
     public PaddingMode paddingMode() {
@@ -370,39 +219,31 @@ public final class Conv2d extends Module {
      * it: what the reference and the oneDNN path both compute from. For tools and cross-checks.
      */
     public ConvGeometry geometry(long... nchw) {
-        if (nchw.length != 4) {
-            throw new IllegalArgumentException("geometry takes a 4-D (N, C, H, W) input shape, got "
-                    + Arrays.toString(nchw));
-        }
-        return geometry(nchw, nchw);
+        return params.resolve(nchw);
     }
 
     /** The output shape for an input shape, (N, C, H, W) or (C, H, W), after validating it. */
     public long[] outputShape(long... inputShape) {
-        if (inputShape.length != 3 && inputShape.length != 4) {
-            throw new IllegalArgumentException("Expected 3D (unbatched) or 4D (batched) input to conv2d, but got "
-                    + "input of size: " + Arrays.toString(inputShape));
-        }
-        long[] nchw = inputShape.length == 4 ? inputShape
-                : new long[] {1, inputShape[0], inputShape[1], inputShape[2]};
-        ConvGeometry g = geometry(nchw, inputShape);
-        return inputShape.length == 4 ? g.outputShape() : new long[] {outChannels, g.outH(), g.outW()};
+        Convolution op = resolve(inputShape.clone());
+        ConvGeometry g = op.geometry();
+        return inputShape.length == 4 ? g.outputShape() : new long[] {params.outChannels(), g.outH(), g.outW()};
     }
 
     @Override
     public String extraRepr() {
+        ConvParams p = params;
         StringBuilder s = new StringBuilder(String.format(Locale.ROOT, "%d, %d, kernel_size=(%d, %d), stride=(%d, %d)",
-                inChannels, outChannels, kH, kW, strideH, strideW));
+                p.inChannels(), p.outChannels(), p.kH(), p.kW(), p.strideH(), p.strideW()));
         if (paddingString != null) {
             s.append(", padding=").append(paddingString);
-        } else if (padH != 0 || padW != 0) {
-            s.append(String.format(Locale.ROOT, ", padding=(%d, %d)", padH, padW));
+        } else if (p.padH() != 0 || p.padW() != 0) {
+            s.append(String.format(Locale.ROOT, ", padding=(%d, %d)", p.padH(), p.padW()));
         }
-        if (dilationH != 1 || dilationW != 1) {
-            s.append(String.format(Locale.ROOT, ", dilation=(%d, %d)", dilationH, dilationW));
+        if (p.dilationH() != 1 || p.dilationW() != 1) {
+            s.append(String.format(Locale.ROOT, ", dilation=(%d, %d)", p.dilationH(), p.dilationW()));
         }
-        if (groups != 1) {
-            s.append(", groups=").append(groups);
+        if (p.groups() != 1) {
+            s.append(", groups=").append(p.groups());
         }
         if (bias == null) {
             s.append(", bias=False");
@@ -411,18 +252,6 @@ public final class Conv2d extends Module {
             s.append(", padding_mode=").append(paddingMode);
         }
         return s.toString();
-    }
-
-    @Override
-    protected void release() {
-        OneDnnConvolution k;
-        synchronized (this) {
-            k = onednn;
-            onednn = null;
-        }
-        if (k != null) {
-            k.close(); // waits for running calls
-        }
     }
 
     // ---- builder ---------------------------------------------------------------------------------
@@ -524,51 +353,6 @@ public final class Conv2d extends Module {
 
         /** Checks every argument and builds the layer. */
         public Conv2d build() {
-            if (inChannels <= 0 || outChannels <= 0) {
-                throw new IllegalArgumentException(String.format(Locale.ROOT,
-                        "in_channels and out_channels must be positive, but got inChannels=%d, outChannels=%d",
-                        inChannels, outChannels));
-            }
-            if (groups <= 0) {
-                throw new IllegalArgumentException("groups must be a positive integer, but got groups=" + groups);
-            }
-            if (inChannels % groups != 0) {
-                throw new IllegalArgumentException(String.format(Locale.ROOT,
-                        "in_channels must be divisible by groups, but got inChannels=%d, groups=%d", inChannels,
-                        groups));
-            }
-            if (outChannels % groups != 0) {
-                throw new IllegalArgumentException(String.format(Locale.ROOT,
-                        "out_channels must be divisible by groups, but got outChannels=%d, groups=%d", outChannels,
-                        groups));
-            }
-            if (kH <= 0 || kW <= 0) {
-                throw new IllegalArgumentException(String.format(Locale.ROOT,
-                        "kernel size should be greater than zero, but got kernel_size=(%d, %d)", kH, kW));
-            }
-            if (strideH <= 0 || strideW <= 0) {
-                throw new IllegalArgumentException(String.format(Locale.ROOT,
-                        "non-positive stride is not supported, but got stride=(%d, %d)", strideH, strideW));
-            }
-            if (padH < 0 || padW < 0) {
-                throw new IllegalArgumentException(String.format(Locale.ROOT,
-                        "negative padding is not supported, but got padding=(%d, %d)", padH, padW));
-            }
-            if (dilationH <= 0 || dilationW <= 0) {
-                throw new IllegalArgumentException(String.format(Locale.ROOT,
-                        "dilation should be greater than zero, but got dilation=(%d, %d)", dilationH, dilationW));
-            }
-            if (paddingString == Padding.SAME && (strideH != 1 || strideW != 1)) {
-                throw new IllegalArgumentException(String.format(Locale.ROOT,
-                        "padding='same' is not supported for strided convolutions, but got stride=(%d, %d)",
-                        strideH, strideW));
-            }
-            long fan = (long) inChannels / groups * kH * kW;
-            if (fan * outChannels > Integer.MAX_VALUE - 8) {
-                throw new IllegalArgumentException(String.format(Locale.ROOT,
-                        "weight of shape [%d, %d, %d, %d] has more than %d elements", outChannels,
-                        inChannels / groups, kH, kW, Integer.MAX_VALUE - 8));
-            }
             return new Conv2d(this);
         }
     }

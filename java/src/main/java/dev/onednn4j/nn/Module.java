@@ -1,9 +1,6 @@
 package dev.onednn4j.nn;
 
-import dev.onednn4j.io.SafeTensors;
 import dev.onednn4j.tensor.Tensor;
-import java.io.IOException;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -106,6 +103,66 @@ public abstract class Module implements AutoCloseable {
 
     // ---- the tree --------------------------------------------------------------------------------
 
+    /** The direct child registered as {@code name}, for a forward that looks its layers up by name. */
+    protected final Module child(String name) {
+        Module m = children.get(name);
+        if (m == null) {
+            throw new IllegalArgumentException(getName() + " has no child module named '" + name + "'");
+        }
+        return m;
+    }
+
+    /**
+     * The module at a dotted path below this one, as PyTorch's {@code get_submodule}: {@code ""} is this module,
+     * {@code "layer1.0.conv1"} a convolution of a ResNet.
+     */
+    public final Module getSubmodule(String target) {
+        Objects.requireNonNull(target, "target");
+        ensureOpen();
+        Module m = this;
+        if (target.isEmpty()) {
+            return m;
+        }
+        String walked = "";
+        for (String name : target.split("\\.", -1)) {
+            Module next = m.children.get(name);
+            if (next == null) {
+                throw new IllegalArgumentException(m.getName() + (walked.isEmpty() ? "" : " at '" + walked + "'")
+                        + " has no attribute '" + name + "' (looking up '" + target + "')");
+            }
+            walked = walked.isEmpty() ? name : walked + "." + name;
+            m = next;
+        }
+        return m;
+    }
+
+    /**
+     * Replaces the module at a dotted path, as PyTorch's {@code set_submodule} (or assigning
+     * {@code model.fc = nn.Linear(512, 10)}): the tree now owns {@code module}, under the same name and position.
+     * Returns the module replaced, which no longer belongs to the tree: close it (or reuse it).
+     */
+    public final Module setSubmodule(String target, Module module) {
+        Objects.requireNonNull(target, "target");
+        Objects.requireNonNull(module, "module");
+        int dot = target.lastIndexOf('.');
+        Module parent = dot < 0 ? this : getSubmodule(target.substring(0, dot));
+        String name = target.substring(dot + 1);
+        Module old = parent.children.get(name);
+        if (old == null) {
+            throw new IllegalArgumentException(parent.getName() + " has no child module named '" + name
+                    + "' to replace (looking up '" + target + "')");
+        }
+        if (module == this || module.namedModules().containsValue(parent)) {
+            throw new IllegalArgumentException("a module cannot contain itself");
+        }
+        parent.children.put(name, module); // same key: keeps its position
+        for (Module m : module.namedModules().values()) {
+            m.backend = parent.backend;
+            m.backendChanged(parent.backend);
+        }
+        return old;
+    }
+
     /** Every parameter of the tree, each once, in registration order. */
     public final List<Tensor> parameters() {
         return List.copyOf(namedParameters().values());
@@ -207,8 +264,11 @@ public abstract class Module implements AutoCloseable {
      *
      * <p>A shape mismatch is always an error; with {@code strict}, so are keys of this module missing
      * from the dict and keys of the dict this module does not have. Every problem is reported together in
-     * one {@link IllegalArgumentException}, worded as PyTorch's, and then nothing has been copied. Without
-     * {@code strict} the missing and unexpected keys are returned instead.
+     * one {@link IllegalArgumentException}, worded as PyTorch's, and then nothing has been copied (so is a closed
+     * tensor in the dict). Without {@code strict} the missing and unexpected keys are returned instead. Values
+     * are copied, converted to each tensor's dtype as PyTorch's {@code copy_} converts (a float64 checkpoint into
+     * float32 weights; BatchNorm's int64 {@code num_batches_tracked} stays int64). To load a safetensors file,
+     * pass {@code SafeTensors.load(path).tensors()} or use {@code SafeTensors.loadModel}.
      */
     public final LoadResult loadStateDict(Map<String, Tensor> stateDict, boolean strict) {
         Objects.requireNonNull(stateDict, "stateDict");
@@ -216,10 +276,13 @@ public abstract class Module implements AutoCloseable {
         List<String> missing = new ArrayList<>();
         List<String> unexpected = new ArrayList<>();
         List<String> mismatches = new ArrayList<>();
+        List<String> unusable = new ArrayList<>();
         for (var e : own.entrySet()) {
             Tensor src = stateDict.get(e.getKey());
             if (src == null) {
                 missing.add(e.getKey());
+            } else if (src.isClosed()) {
+                unusable.add(e.getKey() + ": the checkpoint's tensor is closed");
             } else if (!Arrays.equals(src.shape(), e.getValue().shape())) {
                 mismatches.add(String.format(Locale.ROOT, "size mismatch for %s: copying a param with shape %s from "
                         + "checkpoint, the shape in current model is %s.", e.getKey(), Arrays.toString(src.shape()),
@@ -239,6 +302,7 @@ public abstract class Module implements AutoCloseable {
             errors.add("Unexpected key(s) in state_dict: " + quoted(unexpected) + ". ");
         }
         errors.addAll(mismatches);
+        errors.addAll(unusable);
         if (!errors.isEmpty()) {
             throw new IllegalArgumentException("Error(s) in loading state_dict for " + getName() + ":\n\t"
                     + String.join("\n\t", errors));
@@ -250,20 +314,6 @@ public abstract class Module implements AutoCloseable {
             }
         }
         return new LoadResult(List.copyOf(missing), List.copyOf(unexpected));
-    }
-
-    /**
-     * {@link #loadStateDict(Map, boolean)} from a safetensors file (F16, BF16 and F64 converted to
-     * float32): {@code net.loadStateDict(file, true)}. The values are copied; the file may be closed after.
-     */
-    public final LoadResult loadStateDict(SafeTensors file, boolean strict) {
-        Objects.requireNonNull(file, "file");
-        return loadStateDict(file.tensorsAsFloat32(), strict);
-    }
-
-    /** Writes {@link #stateDict()} to a safetensors file that PyTorch's {@code safetensors.torch.load_file} reads. */
-    public final void saveStateDict(Path path) throws IOException {
-        SafeTensors.save(stateDict(), Map.of("format", "pt"), path);
     }
 
     private static String quoted(List<String> keys) {

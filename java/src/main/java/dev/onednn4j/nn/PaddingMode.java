@@ -1,5 +1,6 @@
 package dev.onednn4j.nn;
 
+import dev.onednn4j.internal.op.PadMode;
 import java.util.Arrays;
 import java.util.Locale;
 
@@ -36,14 +37,11 @@ public enum PaddingMode {
      * dimension; -1 for a zero. {@code i} may be negative or past the end by at most the padding.
      */
     public int sourceIndex(int i, int size) {
-        if (i >= 0 && i < size) {
-            return i;
-        }
-        return switch (this) {
-            case ZEROS -> -1;
-            case REFLECT -> i < 0 ? -i : 2 * (size - 1) - i;
-            case REPLICATE -> i < 0 ? 0 : size - 1;
-            case CIRCULAR -> Math.floorMod(i, size);
-        };
+        return padMode().sourceIndex(i, size);
+    }
+
+    /** The arithmetic of this mode, as the operations use it. */
+    PadMode padMode() {
+        return PadMode.valueOf(name());
     }
 }

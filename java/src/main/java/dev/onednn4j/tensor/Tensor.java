@@ -1,6 +1,7 @@
 package dev.onednn4j.tensor;
 
 import dev.onednn4j.internal.TensorAccess;
+import dev.onednn4j.internal.op.TensorOps;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -12,23 +13,34 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.StampedLock;
 
 /**
- * An n-dimensional array of float32 in native memory, 64-byte aligned, handed to oneDNN without copying.
+ * An n-dimensional array in native memory, 64-byte aligned, handed to oneDNN without copying.
  *
- * <h2>Shape and memory format</h2>
- * The shape is logical, (N, C, H, W) for images whatever the layout. {@link MemoryFormat#CONTIGUOUS}
- * (NCHW, the default) or {@link MemoryFormat#CHANNELS_LAST} (NHWC) decides the strides, as PyTorch's
- * {@code memory_format}. {@link #toFloatArray()} and {@link #copyFrom(float[])} always use logical
+ * <pre>{@code
+ * try (Tensor x = Tensor.of(pixels, 1, 3, 224, 224);          // float[] in (N, C, H, W) order
+ *      Tensor y = x.toMemoryFormat(MemoryFormat.CHANNELS_LAST)) {
+ *     y.relu_();                                               // in place
+ *     float[] back = y.toFloatArray();                         // logical (N, C, H, W) order again
+ * }
+ * }</pre>
+ *
+ * <h2>Shape, dtype and memory format</h2>
+ * The shape is logical, (N, C, H, W) for images whatever the layout; a 0-d tensor (shape {@code []}) holds
+ * one element, as PyTorch's scalars. The element type is a {@link DType}: layers compute in
+ * {@link DType#FLOAT32}; the others hold what state dicts carry besides weights. {@link MemoryFormat#CONTIGUOUS}
+ * (row-major, the default) or {@link MemoryFormat#CHANNELS_LAST} (NHWC, 4-D only) decides the strides, as
+ * PyTorch's {@code memory_format}. {@link #toFloatArray()} and {@link #copyFrom(float[])} always use logical
  * (row-major over the shape) order.
  *
  * <h2>Ownership</h2>
  * <ul>
- *   <li>{@link #of}, {@link #zeros} and {@link #toMemoryFormat} allocate memory that this tensor owns.
- *       {@link #close()} frees it at once; a tensor never closed is freed when it becomes unreachable
- *       (a {@link Cleaner} safety net: do not rely on it for native memory pressure).</li>
+ *   <li>{@link #of}, {@link #zeros}, {@link #toMemoryFormat}, {@link #add} and {@link #relu} allocate memory that
+ *       the new tensor owns. {@link #close()} frees it at once; a tensor never closed is freed when it becomes
+ *       unreachable (a {@link Cleaner} safety net: do not rely on it for native memory pressure).</li>
  *   <li>{@link #wrap} uses the caller's memory as is (zero copy): the caller keeps owning it and must keep
  *       it alive while the tensor is used; {@code close()} only ends this tensor's use of it.</li>
- *   <li>{@link #view} shares the memory of its base: closing the view ends only the view, closing the
- *       base frees the memory and ends every view.</li>
+ *   <li>{@link #view}, and {@link #reshape} or {@link #flatten} where they return a view, share the memory of
+ *       their base: closing the view ends only the view, closing the base frees the memory and ends every
+ *       view. Either way the result is the caller's to close, and closing it never frees the base's memory.</li>
  * </ul>
  * Any use after close throws {@link IllegalStateException}; closing twice does nothing. A tensor that a
  * running operation uses is not freed until the operation ends, so closing from another thread cannot
@@ -36,7 +48,8 @@ import java.util.concurrent.locks.StampedLock;
  *
  * <h2>Threads</h2>
  * Reads may run on any number of threads at once. Writes ({@code copyFrom}, {@code set}, an operation's
- * output) must not overlap with reads or writes of the same elements, as with any Java array.
+ * output, an in-place {@code add_}) must not overlap with reads or writes of the same elements, as with any
+ * Java array.
  */
 public final class Tensor implements AutoCloseable {
 
@@ -44,7 +57,6 @@ public final class Tensor implements AutoCloseable {
     public static final long ALIGNMENT = 64;
 
     private static final Cleaner CLEANER = Cleaner.create();
-    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT;
 
     static {
         TensorAccess.install(new TensorAccess() {
@@ -64,26 +76,37 @@ public final class Tensor implements AutoCloseable {
             }
 
             @Override
-            public Tensor adopt(Arena arena, MemorySegment data, long... shape) {
-                long[] s = checkShape(shape);
-                if (data.byteSize() < Math.multiplyExact(numel(s), 4L)) {
-                    throw new IllegalArgumentException("segment of " + data.byteSize() + " bytes is too small for "
-                            + Arrays.toString(s));
-                }
-                return new Tensor(data, s, MemoryFormat.CONTIGUOUS, new Storage(arena), true);
+            public long[] shape(Tensor t) {
+                return t.shape;
             }
 
             @Override
-            public Tensor view(Tensor base, long byteOffset, long... shape) {
-                base.ensureOpen();
-                long[] s = checkShape(shape);
-                long bytes = Math.multiplyExact(numel(s), 4L);
-                if (byteOffset < 0 || byteOffset % 4 != 0 || byteOffset + bytes > base.data.byteSize()) {
-                    throw new IllegalArgumentException("view of " + bytes + " bytes at offset " + byteOffset
-                            + " does not fit in " + base.data.byteSize() + " bytes 4-byte aligned");
+            public Tensor adopt(Arena arena, MemorySegment data, long... shape) {
+                long[] s = checkShape(shape, DType.UINT8);
+                if (data.byteSize() < numel(s)) {
+                    throw new IllegalArgumentException("segment of " + data.byteSize() + " bytes is too small for "
+                            + Arrays.toString(s));
                 }
-                return new Tensor(base.data.asSlice(byteOffset, bytes), s, MemoryFormat.CONTIGUOUS, base.storage,
+                return new Tensor(data, s, MemoryFormat.CONTIGUOUS, DType.UINT8, new Storage(arena), true);
+            }
+
+            @Override
+            public Tensor view(Tensor base, long byteOffset, DType dtype, long... shape) {
+                base.ensureOpen();
+                long[] s = checkShape(shape, dtype);
+                long bytes = numel(s) * dtype.byteSize();
+                if (byteOffset < 0 || byteOffset % dtype.byteSize() != 0 || byteOffset + bytes > base.data.byteSize()) {
+                    throw new IllegalArgumentException("view of " + bytes + " bytes at offset " + byteOffset
+                            + " does not fit in " + base.data.byteSize() + " bytes, aligned to " + dtype.byteSize());
+                }
+                return new Tensor(base.data.asSlice(byteOffset, bytes), s, MemoryFormat.CONTIGUOUS, dtype, base.storage,
                         false);
+            }
+
+            @Override
+            public Tensor alias(Tensor t) {
+                t.ensureOpen();
+                return new Tensor(t.data, t.shape, t.format, t.dtype, t.storage, false);
             }
         });
     }
@@ -122,15 +145,18 @@ public final class Tensor implements AutoCloseable {
     private final long[] shape;
     private final long[] strides;
     private final MemoryFormat format;
+    private final DType dtype;
     private final Storage storage;
     private final boolean owner;
     private final long numel;
     private volatile boolean closed;
 
-    private Tensor(MemorySegment data, long[] shape, MemoryFormat format, Storage storage, boolean owner) {
+    private Tensor(MemorySegment data, long[] shape, MemoryFormat format, DType dtype, Storage storage,
+                   boolean owner) {
         this.data = data;
         this.shape = shape;
         this.format = format;
+        this.dtype = dtype;
         this.strides = format.strides(shape);
         this.storage = storage;
         this.owner = owner;
@@ -139,15 +165,15 @@ public final class Tensor implements AutoCloseable {
 
     // ---- creation ------------------------------------------------------------------------------
 
-    /** A new contiguous tensor holding a copy of {@code values} (row-major over {@code shape}). */
+    /** A new contiguous float32 tensor holding a copy of {@code values} (row-major over {@code shape}). */
     public static Tensor of(float[] values, long... shape) {
         return of(values, MemoryFormat.CONTIGUOUS, shape);
     }
 
-    /** A new tensor in {@code format} holding a copy of {@code values}, given in logical row-major order. */
+    /** A new float32 tensor in {@code format} holding a copy of {@code values}, given in logical row-major order. */
     public static Tensor of(float[] values, MemoryFormat format, long... shape) {
         Objects.requireNonNull(values, "values");
-        Tensor t = zeros(format, shape);
+        Tensor t = zeros(DType.FLOAT32, format, shape);
         try {
             t.copyFrom(values);
         } catch (RuntimeException e) {
@@ -157,17 +183,41 @@ public final class Tensor implements AutoCloseable {
         return t;
     }
 
-    /** A new contiguous tensor of zeros. */
-    public static Tensor zeros(long... shape) {
-        return zeros(MemoryFormat.CONTIGUOUS, shape);
+    /** A new contiguous int64 tensor holding a copy of {@code values} (row-major over {@code shape}). */
+    public static Tensor of(long[] values, long... shape) {
+        Objects.requireNonNull(values, "values");
+        Tensor t = zeros(DType.INT64, MemoryFormat.CONTIGUOUS, shape);
+        try {
+            t.copyFrom(values);
+        } catch (RuntimeException e) {
+            t.close();
+            throw e;
+        }
+        return t;
     }
 
-    /** A new tensor of zeros in {@code format}. */
+    /** A new contiguous float32 tensor of zeros; no dimensions at all gives a 0-d tensor (one element). */
+    public static Tensor zeros(long... shape) {
+        return zeros(DType.FLOAT32, MemoryFormat.CONTIGUOUS, shape);
+    }
+
+    /** A new float32 tensor of zeros in {@code format}. */
     public static Tensor zeros(MemoryFormat format, long... shape) {
-        long[] s = checkShape(shape);
+        return zeros(DType.FLOAT32, format, shape);
+    }
+
+    /** A new contiguous tensor of zeros of {@code dtype}. */
+    public static Tensor zeros(DType dtype, long... shape) {
+        return zeros(dtype, MemoryFormat.CONTIGUOUS, shape);
+    }
+
+    /** A new tensor of zeros of {@code dtype} in {@code format}. */
+    public static Tensor zeros(DType dtype, MemoryFormat format, long... shape) {
+        Objects.requireNonNull(dtype, "dtype");
         Objects.requireNonNull(format, "format");
+        long[] s = checkShape(shape, dtype);
         format.strides(s); // refuses channels_last for a non-4-D shape before allocating
-        long bytes = Math.multiplyExact(numel(s), (long) DType.FLOAT32.byteSize());
+        long bytes = numel(s) * dtype.byteSize();
         Arena arena = Arena.ofShared();
         MemorySegment seg;
         try {
@@ -176,64 +226,63 @@ public final class Tensor implements AutoCloseable {
             arena.close();
             throw e;
         }
-        return new Tensor(seg, s, format, new Storage(arena), true);
+        return new Tensor(seg, s, format, dtype, new Storage(arena), true);
     }
 
     /**
-     * A tensor over the caller's memory, without copying: {@code segment} must hold at least
-     * {@code numel * 4} bytes of float32 in {@code format}, aligned to 4 bytes (64 is best for oneDNN),
-     * and stay alive while the tensor is used. Closing the tensor does not free it. A read-only segment
-     * gives a read-only tensor (see {@link #isReadOnly()}). Every use checks that the segment's arena is
-     * still open and accessible from the calling thread; closing that arena while a call is running on
-     * another thread is the caller's error, which no check can catch in time.
+     * A float32 tensor over the caller's memory, without copying: {@code segment} must hold at least
+     * {@code numel * 4} bytes in {@code format}, aligned to 4 bytes (64 is best for oneDNN), and stay alive while
+     * the tensor is used. Closing the tensor does not free it. A read-only segment gives a read-only tensor (see
+     * {@link #isReadOnly()}). Every use checks that the segment's arena is still open and accessible from the
+     * calling thread; closing that arena while a call is running on another thread is the caller's error, which
+     * no check can catch in time.
      */
     public static Tensor wrap(MemorySegment segment, MemoryFormat format, long... shape) {
+        return wrap(segment, DType.FLOAT32, format, shape);
+    }
+
+    /** {@link #wrap(MemorySegment, MemoryFormat, long...)} in the contiguous format. */
+    public static Tensor wrap(MemorySegment segment, long... shape) {
+        return wrap(segment, DType.FLOAT32, MemoryFormat.CONTIGUOUS, shape);
+    }
+
+    /** {@link #wrap(MemorySegment, MemoryFormat, long...)} for elements of {@code dtype}, aligned to its size. */
+    public static Tensor wrap(MemorySegment segment, DType dtype, MemoryFormat format, long... shape) {
         Objects.requireNonNull(segment, "segment");
+        Objects.requireNonNull(dtype, "dtype");
         Objects.requireNonNull(format, "format");
-        long[] s = checkShape(shape);
+        long[] s = checkShape(shape, dtype);
         format.strides(s);
-        long need = Math.multiplyExact(numel(s), (long) DType.FLOAT32.byteSize());
+        long need = numel(s) * dtype.byteSize();
         if (segment.byteSize() < need) {
             throw new IllegalArgumentException(String.format(Locale.ROOT,
-                    "segment of %d bytes is too small for a float32 tensor of shape %s (%d bytes)",
-                    segment.byteSize(), Arrays.toString(s), need));
+                    "segment of %d bytes is too small for a %s tensor of shape %s (%d bytes)",
+                    segment.byteSize(), dtype, Arrays.toString(s), need));
         }
         if (!segment.isNative()) {
             throw new IllegalArgumentException("segment must be native memory (oneDNN cannot read the Java heap); "
                     + "copy heap arrays with Tensor.of(float[], ...)");
         }
-        if (segment.address() % DType.FLOAT32.byteSize() != 0) {
+        if (segment.address() % dtype.byteSize() != 0) {
             throw new IllegalArgumentException("segment address 0x" + Long.toHexString(segment.address())
-                    + " is not aligned to 4 bytes, as float32 needs");
+                    + " is not aligned to " + dtype.byteSize() + " bytes, as " + dtype + " needs");
         }
-        return new Tensor(segment.asSlice(0, need), s, format, new Storage(null), false);
+        return new Tensor(segment.asSlice(0, need), s, format, dtype, new Storage(null), false);
     }
-
-    /** {@link #wrap(MemorySegment, MemoryFormat, long...)} in the contiguous format. */
-    public static Tensor wrap(MemorySegment segment, long... shape) {
-        return wrap(segment, MemoryFormat.CONTIGUOUS, shape);
-    }
-
 
     // ---- shape ---------------------------------------------------------------------------------
 
-    /** The logical shape, (N, C, H, W) for images whatever the memory format. A copy. */
+    /** The logical shape, (N, C, H, W) for images whatever the memory format; {@code []} for a 0-d tensor. A copy. */
     public long[] shape() {
         return shape.clone();
     }
 
     /** Size of dimension {@code dim}; negative counts from the end, as in PyTorch. */
     public long size(int dim) {
-        int d = dim < 0 ? dim + shape.length : dim;
-        if (d < 0 || d >= shape.length) {
-            throw new IndexOutOfBoundsException(String.format(Locale.ROOT,
-                    "Dimension out of range (expected to be in range of [%d, %d], but got %d)",
-                    -shape.length, shape.length - 1, dim));
-        }
-        return shape[d];
+        return shape[dimIndex(dim, shape.length)];
     }
 
-    /** Number of dimensions. */
+    /** Number of dimensions (0 for a scalar). */
     public int dim() {
         return shape.length;
     }
@@ -248,58 +297,111 @@ public final class Tensor implements AutoCloseable {
         return strides.clone();
     }
 
+    /** How the elements lie in memory. */
     public MemoryFormat memoryFormat() {
         return format;
     }
 
+    /** The element type. */
     public DType dtype() {
-        return DType.FLOAT32;
+        return dtype;
     }
 
     // ---- data ----------------------------------------------------------------------------------
 
-    /** A new float[] with the elements in logical row-major order. */
+    /**
+     * A new float[] with the elements in logical row-major order, converted from this tensor's dtype as
+     * PyTorch's {@code tensor.float()} converts (integers above 2^24 round).
+     */
     public float[] toFloatArray() {
-        long n = numel;
-        if (n > Integer.MAX_VALUE - 8) {
-            throw new IllegalStateException(String.format(Locale.ROOT,
-                    "%s has %d elements, more than a Java array holds", this, n));
-        }
-        float[] out = new float[(int) n];
+        float[] out = new float[arrayLength()];
         try (var pin = pin()) {
-            if (format == MemoryFormat.CONTIGUOUS) {
-                MemorySegment.copy(data, F32, 0, out, 0, out.length);
+            if (dtype == DType.FLOAT32 && format == MemoryFormat.CONTIGUOUS) {
+                MemorySegment.copy(data, ValueLayout.JAVA_FLOAT, 0, out, 0, out.length);
             } else {
-                forEachLogical((i, offset) -> out[i] = data.getAtIndex(F32, offset));
+                for (int i = 0; i < out.length; i++) {
+                    out[i] = (float) Elements.getDouble(dtype, data, offsetOfLogical(i));
+                }
             }
         }
         return out;
     }
 
     /**
-     * Copies {@code values}, in logical row-major order, into this tensor.
+     * A new long[] with the elements in logical row-major order; for integer and bool tensors only (bool gives 0
+     * or 1), since a float does not convert to an integer without a rounding choice.
+     *
+     * @throws IllegalStateException for a floating-point tensor
+     */
+    public long[] toLongArray() {
+        if (dtype.isFloatingPoint()) {
+            throw new IllegalStateException(this + " holds " + dtype + " values; toLongArray() reads integer and bool "
+                    + "tensors, use toFloatArray() for floating-point ones");
+        }
+        long[] out = new long[arrayLength()];
+        try (var pin = pin()) {
+            for (int i = 0; i < out.length; i++) {
+                out[i] = Elements.getLong(dtype, data, offsetOfLogical(i));
+            }
+        }
+        return out;
+    }
+
+    private int arrayLength() {
+        if (numel > Integer.MAX_VALUE - 8) {
+            throw new IllegalStateException(String.format(Locale.ROOT,
+                    "%s has %d elements, more than a Java array holds", this, numel));
+        }
+        return (int) numel;
+    }
+
+    /**
+     * Copies {@code values}, in logical row-major order, into this tensor, converted to its dtype (to an integer
+     * dtype by truncation toward zero, as PyTorch's {@code copy_}).
      *
      * @throws IllegalArgumentException if {@code values.length} is not {@link #numel()}
      */
     public void copyFrom(float[] values) {
         Objects.requireNonNull(values, "values");
-        ensureWritable();
-        if (values.length != numel) {
-            throw new IllegalArgumentException(String.format(Locale.ROOT,
-                    "copyFrom: array of length %d does not match the %d elements of a tensor of shape %s",
-                    values.length, numel, Arrays.toString(shape)));
-        }
+        checkLength(values.length);
         try (var pin = pin()) {
-            if (format == MemoryFormat.CONTIGUOUS) {
-                MemorySegment.copy(values, 0, data, F32, 0, values.length);
+            if (dtype == DType.FLOAT32 && format == MemoryFormat.CONTIGUOUS) {
+                MemorySegment.copy(values, 0, data, ValueLayout.JAVA_FLOAT, 0, values.length);
             } else {
-                forEachLogical((i, offset) -> data.setAtIndex(F32, offset, values[i]));
+                for (int i = 0; i < values.length; i++) {
+                    Elements.setDouble(dtype, data, offsetOfLogical(i), values[i]);
+                }
             }
         }
         markModified();
     }
 
-    /** Copies another tensor of the same shape (any memory format) into this one. */
+    /** Copies {@code values}, in logical row-major order, into this tensor, converted to its dtype. */
+    public void copyFrom(long[] values) {
+        Objects.requireNonNull(values, "values");
+        checkLength(values.length);
+        try (var pin = pin()) {
+            for (int i = 0; i < values.length; i++) {
+                Elements.setLong(dtype, data, offsetOfLogical(i), values[i]);
+            }
+        }
+        markModified();
+    }
+
+    private void checkLength(int length) {
+        ensureWritable();
+        if (length != numel) {
+            throw new IllegalArgumentException(String.format(Locale.ROOT,
+                    "copyFrom: array of length %d does not match the %d elements of a tensor of shape %s",
+                    length, numel, Arrays.toString(shape)));
+        }
+    }
+
+    /**
+     * Copies another tensor of the same shape (any memory format, any dtype) into this one, converting as
+     * PyTorch's {@code copy_} does: between floating types by rounding, from floating to integer types by
+     * truncation toward zero, to bool by {@code != 0}.
+     */
     public void copyFrom(Tensor other) {
         Objects.requireNonNull(other, "other");
         ensureWritable();
@@ -309,55 +411,76 @@ public final class Tensor implements AutoCloseable {
                     Arrays.toString(other.shape), Arrays.toString(shape)));
         }
         try (var a = pin(); var b = other.pin()) {
-            if (format == other.format) {
-                MemorySegment.copy(other.data, 0, data, 0, numel * 4);
+            if (format == other.format && dtype == other.dtype) {
+                MemorySegment.copy(other.data, 0, data, 0, numel * dtype.byteSize());
+            } else if (dtype.isFloatingPoint() || other.dtype.isFloatingPoint()) {
+                for (long i = 0; i < numel; i++) {
+                    Elements.setDouble(dtype, data, offsetOfLogical(i),
+                            Elements.getDouble(other.dtype, other.data, other.offsetOfLogical(i)));
+                }
             } else {
-                forEachLogical((i, offset) -> data.setAtIndex(F32, offset,
-                        other.data.getAtIndex(F32, other.offsetOfLogical(i))));
+                for (long i = 0; i < numel; i++) {
+                    Elements.setLong(dtype, data, offsetOfLogical(i),
+                            Elements.getLong(other.dtype, other.data, other.offsetOfLogical(i)));
+                }
             }
         }
         markModified();
     }
 
-    /** The element at a logical index. */
+    /** The element at a logical index, as a float (converted from this tensor's dtype). */
     public float get(long... index) {
         long off = offsetOf(index);
         try (var pin = pin()) {
-            return data.getAtIndex(F32, off);
+            return (float) Elements.getDouble(dtype, data, off);
         }
     }
 
-    /** Sets the element at a logical index. */
+    /** The element at a logical index of an integer or bool tensor; {@code getLong()} reads a 0-d tensor. */
+    public long getLong(long... index) {
+        if (dtype.isFloatingPoint()) {
+            throw new IllegalStateException(this + " holds " + dtype + " values; getLong reads integer and bool "
+                    + "tensors, use get(...)");
+        }
+        long off = offsetOf(index);
+        try (var pin = pin()) {
+            return Elements.getLong(dtype, data, off);
+        }
+    }
+
+    /** Sets the element at a logical index, converted to this tensor's dtype. */
     public void set(float value, long... index) {
         ensureWritable();
         long off = offsetOf(index);
         try (var pin = pin()) {
-            data.setAtIndex(F32, off, value);
+            Elements.setDouble(dtype, data, off, value);
         }
         markModified();
     }
 
+    /** Sets the element at a logical index to an integer, converted to this tensor's dtype. */
+    public void setLong(long value, long... index) {
+        ensureWritable();
+        long off = offsetOf(index);
+        try (var pin = pin()) {
+            Elements.setLong(dtype, data, off, value);
+        }
+        markModified();
+    }
+
+    // ---- element-wise operations ---------------------------------------------------------------
+
     /**
-     * A new tensor, in this tensor's memory format, holding {@code this + other} element by element
-     * (same shape; the formats may differ), as PyTorch's {@code torch.add} without broadcasting.
+     * A new tensor, in this tensor's memory format, holding {@code this + other} element by element, as
+     * PyTorch's {@code torch.add} without broadcasting: same shape, float32, the formats may differ. Runs on
+     * oneDNN; the result is exact IEEE addition, the same bits on every backend.
      */
     public Tensor add(Tensor other) {
         Objects.requireNonNull(other, "other");
-        if (!Arrays.equals(shape, other.shape)) {
-            throw new IllegalArgumentException(String.format(Locale.ROOT,
-                    "The size of tensor a %s must match the size of tensor b %s (add does not broadcast)",
-                    Arrays.toString(shape), Arrays.toString(other.shape)));
-        }
-        Tensor out = zeros(format, shape);
-        try (var a = pin(); var b = other.pin()) {
-            if (format == other.format) {
-                for (long i = 0; i < numel; i++) {
-                    out.data.setAtIndex(F32, i, data.getAtIndex(F32, i) + other.data.getAtIndex(F32, i));
-                }
-            } else {
-                forEachLogical((i, offset) -> out.data.setAtIndex(F32, offset,
-                        data.getAtIndex(F32, offset) + other.data.getAtIndex(F32, other.offsetOfLogical(i))));
-            }
+        TensorOps.checkSameShape(this, other, "add");
+        Tensor out = zeros(dtype, format, shape);
+        try {
+            TensorOps.add(this, other, out);
         } catch (RuntimeException e) {
             out.close();
             throw e;
@@ -365,9 +488,41 @@ public final class Tensor implements AutoCloseable {
         return out;
     }
 
+    /**
+     * Adds {@code other} to this tensor in place ({@code this += other}) and returns this tensor, as PyTorch's
+     * {@code add_}: the residual connection of a ResNet block, without allocating. Same shape, float32; the formats
+     * may differ. {@code other} may be this tensor itself (doubling it).
+     */
+    public Tensor add_(Tensor other) {
+        Objects.requireNonNull(other, "other");
+        ensureWritable();
+        TensorOps.checkSameShape(this, other, "add_");
+        TensorOps.add(this, other, this);
+        return this;
+    }
+
+    /** A new tensor, in this tensor's memory format, holding {@code max(this, 0)}, as PyTorch's {@code torch.relu}. */
+    public Tensor relu() {
+        Tensor out = zeros(dtype, format, shape);
+        try {
+            TensorOps.relu(this, out);
+        } catch (RuntimeException e) {
+            out.close();
+            throw e;
+        }
+        return out;
+    }
+
+    /** Replaces every element by {@code max(x, 0)} in place and returns this tensor, as PyTorch's {@code relu_}. */
+    public Tensor relu_() {
+        ensureWritable();
+        TensorOps.relu(this, this);
+        return this;
+    }
+
     /** A new tensor with the same values in {@code target} format (always a copy, owned by the caller). */
     public Tensor toMemoryFormat(MemoryFormat target) {
-        Tensor t = zeros(target, shape);
+        Tensor t = zeros(dtype, target, shape);
         try {
             t.copyFrom(this);
         } catch (RuntimeException e) {
@@ -377,26 +532,131 @@ public final class Tensor implements AutoCloseable {
         return t;
     }
 
+    /** A new contiguous tensor with the values converted to {@code target}, as PyTorch's {@code tensor.to(dtype)}. */
+    public Tensor to(DType target) {
+        Tensor t = zeros(target, format, shape);
+        try {
+            t.copyFrom(this);
+        } catch (RuntimeException e) {
+            t.close();
+            throw e;
+        }
+        return t;
+    }
+
+    // ---- views ---------------------------------------------------------------------------------
+
     /**
-     * A tensor of another shape over the same memory (no copy), as PyTorch's {@code view}. Only for
-     * contiguous tensors; {@code numel} must not change. Closing the view does not free the memory.
+     * A tensor of another shape over the same memory (no copy), as PyTorch's {@code view}: {@code numel} must not
+     * change, and one dimension may be -1 (inferred). A contiguous tensor can always be viewed; a channels-last one
+     * only where its memory is also row-major (one channel, or 1x1 pixels), else PyTorch's error, which points to
+     * {@link #reshape}. Closing the view does not free the memory.
      */
     public Tensor view(long... newShape) {
         ensureOpen();
-        long[] s = checkShape(newShape);
-        if (format != MemoryFormat.CONTIGUOUS) {
-            throw new IllegalStateException("view needs a contiguous tensor, this one is " + format
-                    + "; use toMemoryFormat(MemoryFormat.CONTIGUOUS) first");
+        long[] s = inferShape(newShape);
+        if (!rowMajorInMemory()) {
+            throw new IllegalStateException(String.format(Locale.ROOT, "view size is not compatible with input "
+                    + "tensor's size and stride (at least one dimension spans across two contiguous subspaces): %s in "
+                    + "%s cannot be viewed as %s. Use .reshape(...) instead.", Arrays.toString(shape), format,
+                    Arrays.toString(s)));
         }
-        if (numel(s) != numel) {
-            throw new IllegalArgumentException(String.format(Locale.ROOT,
-                    "shape '%s' is invalid for input of size %d", Arrays.toString(s), numel));
-        }
-        return new Tensor(data, s, MemoryFormat.CONTIGUOUS, storage, false);
+        return new Tensor(data, s, MemoryFormat.CONTIGUOUS, dtype, storage, false);
     }
 
     /**
-     * The memory itself, for zero-copy interop: {@link #numel()} float32 values laid out by
+     * This tensor's values in another shape, as PyTorch's {@code reshape}: a view (no copy) where {@link #view}
+     * is possible, else a new contiguous copy. Either way the result is the caller's to close and closing it never
+     * frees this tensor's memory; write through it only if you know which one you got.
+     */
+    public Tensor reshape(long... newShape) {
+        ensureOpen();
+        long[] s = inferShape(newShape);
+        if (rowMajorInMemory()) {
+            return new Tensor(data, s, MemoryFormat.CONTIGUOUS, dtype, storage, false);
+        }
+        // the copy's memory passes to the reshaped tensor, which owns it from now on
+        Tensor copy = toMemoryFormat(MemoryFormat.CONTIGUOUS);
+        return new Tensor(copy.data, s, MemoryFormat.CONTIGUOUS, dtype, copy.storage, true);
+    }
+
+    /**
+     * Dimensions {@code startDim} to the last merged into one, as PyTorch's {@code torch.flatten(x, startDim)}:
+     * {@code flatten(1)} turns (N, C, H, W) into (N, C*H*W). A view where possible (a contiguous tensor, or a
+     * channels-last one of 1x1 pixels as a ResNet's pooled features), else a contiguous copy, as
+     * {@link #reshape}.
+     */
+    public Tensor flatten(int startDim) {
+        return flatten(startDim, -1);
+    }
+
+    /** Dimensions {@code startDim} to {@code endDim} (inclusive; negative counts from the end) merged into one. */
+    public Tensor flatten(int startDim, int endDim) {
+        if (shape.length == 0) {
+            return reshape(1);
+        }
+        int start = dimIndex(startDim, shape.length);
+        int end = dimIndex(endDim, shape.length);
+        if (start > end) {
+            throw new IllegalArgumentException(String.format(Locale.ROOT,
+                    "flatten() has invalid args: start_dim (%d) cannot come after end_dim (%d)", startDim, endDim));
+        }
+        long[] s = new long[shape.length - (end - start)];
+        int j = 0;
+        for (int i = 0; i < start; i++) {
+            s[j++] = shape[i];
+        }
+        long merged = 1;
+        for (int i = start; i <= end; i++) {
+            merged *= shape[i];
+        }
+        s[j++] = merged;
+        for (int i = end + 1; i < shape.length; i++) {
+            s[j++] = shape[i];
+        }
+        return reshape(s);
+    }
+
+    /** Whether the memory holds the elements in logical row-major order (always for a contiguous tensor). */
+    private boolean rowMajorInMemory() {
+        return format == MemoryFormat.CONTIGUOUS || Arrays.equals(strides, MemoryFormat.CONTIGUOUS.strides(shape))
+                || numel <= 1;
+    }
+
+    private long[] inferShape(long[] newShape) {
+        Objects.requireNonNull(newShape, "shape");
+        long[] s = newShape.clone();
+        int infer = -1;
+        long known = 1;
+        for (int i = 0; i < s.length; i++) {
+            if (s[i] == -1) {
+                if (infer >= 0) {
+                    throw new IllegalArgumentException("only one dimension can be inferred, got shape "
+                            + Arrays.toString(newShape));
+                }
+                infer = i;
+            } else if (s[i] < 0) {
+                throw new IllegalArgumentException("invalid shape dimension " + s[i] + " in " + Arrays.toString(newShape));
+            } else {
+                known = Math.multiplyExact(known, s[i]);
+            }
+        }
+        if (infer >= 0) {
+            if (known == 0 || numel % known != 0) {
+                throw new IllegalArgumentException(String.format(Locale.ROOT,
+                        "shape '%s' is invalid for input of size %d", Arrays.toString(newShape), numel));
+            }
+            s[infer] = numel / known;
+        }
+        if (numel(checkShape(s, dtype)) != numel) {
+            throw new IllegalArgumentException(String.format(Locale.ROOT,
+                    "shape '%s' is invalid for input of size %d", Arrays.toString(newShape), numel));
+        }
+        return s;
+    }
+
+    /**
+     * The memory itself, for zero-copy interop: {@link #numel()} elements of {@link #dtype()} laid out by
      * {@link #strides()}. Valid until this tensor (or, for a view, its base) is closed; use it no longer.
      * After writing through it, call {@link #markModified()} so that layers holding a transformed copy
      * (a convolution's reordered weights) refresh it.
@@ -496,27 +756,18 @@ public final class Tensor implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "Tensor(shape=" + Arrays.toString(shape) + ", dtype=" + DType.FLOAT32
+        return "Tensor(shape=" + Arrays.toString(shape) + ", dtype=" + dtype
                 + (format == MemoryFormat.CONTIGUOUS ? "" : ", memory_format=" + format)
                 + (closed || storage.freed ? ", closed" : "") + ")";
     }
 
     // ---- indexing ------------------------------------------------------------------------------
 
-    @FunctionalInterface
-    private interface ElementVisitor {
-        void visit(int logicalIndex, long offset);
-    }
-
-    /** Visits every element in logical row-major order with its offset in memory. */
-    private void forEachLogical(ElementVisitor v) {
-        int n = (int) numel;
-        for (int i = 0; i < n; i++) {
-            v.visit(i, offsetOfLogical(i));
-        }
-    }
-
+    /** The offset, in elements, of the element at logical row-major position {@code logical}. */
     private long offsetOfLogical(long logical) {
+        if (format == MemoryFormat.CONTIGUOUS) {
+            return logical;
+        }
         long off = 0;
         for (int d = shape.length - 1; d >= 0; d--) {
             long size = shape[d];
@@ -544,17 +795,34 @@ public final class Tensor implements AutoCloseable {
         return off;
     }
 
-    private static long[] checkShape(long[] shape) {
-        Objects.requireNonNull(shape, "shape");
-        if (shape.length == 0) {
-            throw new IllegalArgumentException("shape must have at least one dimension");
+    private static int dimIndex(int dim, int rank) {
+        int r = Math.max(rank, 1); // PyTorch lets a 0-d tensor be indexed as if it had one dimension
+        int d = dim < 0 ? dim + r : dim;
+        if (d < 0 || d >= r || rank == 0) {
+            throw new IndexOutOfBoundsException(String.format(Locale.ROOT,
+                    "Dimension out of range (expected to be in range of [%d, %d], but got %d)", -r, r - 1, dim));
         }
+        return d;
+    }
+
+    /**
+     * Validates a shape: no negative size, and a byte size that a {@code long} holds (a shape whose count of
+     * elements or bytes overflows is refused with the rule, not an {@link ArithmeticException}).
+     */
+    private static long[] checkShape(long[] shape, DType dtype) {
+        Objects.requireNonNull(shape, "shape");
         for (long d : shape) {
             if (d < 0) {
-                throw new IllegalArgumentException("negative dimension in shape " + Arrays.toString(shape));
+                throw new IllegalArgumentException("Trying to create tensor with negative dimension " + d + ": "
+                        + Arrays.toString(shape));
             }
         }
-        numel(shape);
+        try {
+            Math.multiplyExact(numel(shape), (long) dtype.byteSize());
+        } catch (ArithmeticException overflow) {
+            throw new IllegalArgumentException(String.format(Locale.ROOT,
+                    "shape %s of %s has more bytes than a long counts (2^63 - 1)", Arrays.toString(shape), dtype));
+        }
         return shape.clone();
     }
 
@@ -564,5 +832,65 @@ public final class Tensor implements AutoCloseable {
             n = Math.multiplyExact(n, d);
         }
         return n;
+    }
+
+    /** Reads and writes one element of any dtype at an element offset, converting as PyTorch's copy_ does. */
+    private static final class Elements {
+        private Elements() {
+        }
+
+        static double getDouble(DType t, MemorySegment m, long i) {
+            return switch (t) {
+                case FLOAT32 -> m.getAtIndex(ValueLayout.JAVA_FLOAT, i);
+                case FLOAT64 -> m.getAtIndex(ValueLayout.JAVA_DOUBLE, i);
+                case FLOAT16 -> Float.float16ToFloat(m.getAtIndex(ValueLayout.JAVA_SHORT, i));
+                case BFLOAT16 -> Float.intBitsToFloat((m.getAtIndex(ValueLayout.JAVA_SHORT, i) & 0xffff) << 16);
+                default -> getLong(t, m, i);
+            };
+        }
+
+        static long getLong(DType t, MemorySegment m, long i) {
+            return switch (t) {
+                case INT64 -> m.getAtIndex(ValueLayout.JAVA_LONG, i);
+                case INT32 -> m.getAtIndex(ValueLayout.JAVA_INT, i);
+                case INT16 -> m.getAtIndex(ValueLayout.JAVA_SHORT, i);
+                case INT8 -> m.get(ValueLayout.JAVA_BYTE, i);
+                case UINT8 -> m.get(ValueLayout.JAVA_BYTE, i) & 0xff;
+                case BOOL -> m.get(ValueLayout.JAVA_BYTE, i) != 0 ? 1 : 0;
+                default -> (long) getDouble(t, m, i); // truncation toward zero
+            };
+        }
+
+        static void setDouble(DType t, MemorySegment m, long i, double v) {
+            switch (t) {
+                case FLOAT32 -> m.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) v);
+                case FLOAT64 -> m.setAtIndex(ValueLayout.JAVA_DOUBLE, i, v);
+                case FLOAT16 -> m.setAtIndex(ValueLayout.JAVA_SHORT, i, Float.floatToFloat16((float) v));
+                case BFLOAT16 -> m.setAtIndex(ValueLayout.JAVA_SHORT, i, toBfloat16((float) v));
+                case BOOL -> m.set(ValueLayout.JAVA_BYTE, i, (byte) (v != 0 ? 1 : 0));
+                default -> setLong(t, m, i, (long) v); // truncation toward zero, as a C cast
+            }
+        }
+
+        static void setLong(DType t, MemorySegment m, long i, long v) {
+            switch (t) {
+                case INT64 -> m.setAtIndex(ValueLayout.JAVA_LONG, i, v);
+                case INT32 -> m.setAtIndex(ValueLayout.JAVA_INT, i, (int) v);
+                case INT16 -> m.setAtIndex(ValueLayout.JAVA_SHORT, i, (short) v);
+                case INT8, UINT8 -> m.set(ValueLayout.JAVA_BYTE, i, (byte) v);
+                case BOOL -> m.set(ValueLayout.JAVA_BYTE, i, (byte) (v != 0 ? 1 : 0));
+                default -> setDouble(t, m, i, v);
+            }
+        }
+
+        /** Round to nearest even, NaN kept a (quiet) NaN, as PyTorch's float-to-bfloat16 conversion. */
+        static short toBfloat16(float f) {
+            int bits = Float.floatToRawIntBits(f);
+            if (Float.isNaN(f)) {
+                return (short) ((bits >>> 16) | 0x0040);
+            }
+            int rounding = 0x7fff + ((bits >>> 16) & 1);
+            return (short) ((bits + rounding) >>> 16);
+        }
     }
 }

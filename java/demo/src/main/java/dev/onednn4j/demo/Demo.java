@@ -1,13 +1,12 @@
 package dev.onednn4j.demo;
 
 import dev.onednn4j.OneDnn;
-import dev.onednn4j.internal.ConvGeometry;
-import dev.onednn4j.internal.reference.ReferenceConvolution;
-import dev.onednn4j.internal.reference.RoundingBound;
+import dev.onednn4j.internal.check.RoundingBound;
+import dev.onednn4j.internal.op.ConvGeometry;
+import dev.onednn4j.internal.op.Convolution;
 import dev.onednn4j.nn.Backend;
 import dev.onednn4j.nn.Conv2d;
 import dev.onednn4j.nn.Module;
-import dev.onednn4j.nn.PaddingMode;
 import dev.onednn4j.tensor.MemoryFormat;
 import dev.onednn4j.tensor.Tensor;
 import java.io.PrintStream;
@@ -141,27 +140,24 @@ public final class Demo {
         Conv2d conv = Conv2d.builder(7, 17, 7).stride(3).padding(2).seed(2024).build(); // PyTorch's init
         float[] input = gaussian(rnd, 11 * 7 * 30 * 30);
         Tensor x = Tensor.of(input, 11, 7, 30, 30);
-        ConvGeometry g = new ConvGeometry(11, 7, 30, 30, 17, 7, 7, 3, 3, 2, 2, 2, 2, 1, 1, 1, PaddingMode.ZEROS,
-                true);
+        ConvGeometry g = conv.geometry(11, 7, 30, 30);
         float[] got;
         try (Tensor y = conv.forward(x)) {
             got = y.toFloatArray();
         }
         double[] magnitude = new double[got.length];
-        double[] ref = ReferenceConvolution.compute(g, input, conv.weight().toFloatArray(),
-                conv.bias().toFloatArray(), magnitude);
-        float[] bias = conv.bias().toFloatArray();
-        RoundingBound bound = new RoundingBound(g);
+        double[] ref = Convolution.compute(g, input, conv.weight().toFloatArray(),
+                conv.bias().toFloatArray(), magnitude); // magnitude: sum |w*x| + |b| per output
+        int terms = g.c() * g.kH() * g.kW() + 1;
         double maxErr = 0;
         double maxBound = 0;
         double worstShare = 0;
         int outside = 0;
         int allcloseFails = 0;
         int example = -1;
-        int perImageChannel = g.outH() * g.outW();
         for (int i = 0; i < got.length; i++) {
             double err = Math.abs(got[i] - ref[i]);
-            double b = bound.of(magnitude[i], bias[(i / perImageChannel) % 17]);
+            double b = RoundingBound.of(terms, magnitude[i]);
             maxErr = Math.max(maxErr, err);
             maxBound = Math.max(maxBound, b);
             worstShare = Math.max(worstShare, err / b);
@@ -178,8 +174,8 @@ public final class Demo {
         String impl = conv.oneDnnPlan(MemoryFormat.CONTIGUOUS, 11, 7, 30, 30).implementation();
         OUT.printf(Locale.ROOT, "oneDNN (%s, float) vs the reference loop (double), %,d outputs:%n", impl, got.length);
         OUT.printf(Locale.ROOT, "   max |error|                   %.3e%n", maxErr);
-        OUT.printf(Locale.ROOT, "   proven bound per element      gamma(%d) * sum|w*x| + |b| * 2^-24, up to %.3e%n",
-                g.c() * g.kH() * g.kW() + 1, maxBound);
+        OUT.printf(Locale.ROOT, "   proven bound per element      gamma(%d) * (sum|w*x| + |b|), up to %.3e%n",
+                terms, maxBound);
         OUT.printf(Locale.ROOT, "   worst element uses            %.1f%% of its bound%n", 100 * worstShare);
         OUT.printf(Locale.ROOT, "verdict: %s%n", outside == 0
                 ? "match (every one of " + got.length + " outputs is within its proven rounding bound)"
@@ -193,7 +189,7 @@ public final class Demo {
                             + "\"Failure\" for that reason; the bound above is tied to the terms and holds for any "
                             + "summation order.%n",
                     allcloseFails, got.length, got[example], ref[example], g.c() * g.kH() * g.kW() + 1,
-                    magnitude[example], bound.of(magnitude[example], 0));
+                    magnitude[example], RoundingBound.of(terms, magnitude[example]));
         } else {
             OUT.println("A plain allclose happens to pass on this data, but its tolerance is relative to each result, "
                     + "not to the size of the terms summed: on outputs near zero it fails, as the seed's check did.");
@@ -210,7 +206,7 @@ public final class Demo {
              Tensor out = Tensor.zeros(conv.outputShape(x.shape()))) {
             float[] w = conv.weight().toFloatArray();
             float[] b = conv.bias().toFloatArray();
-            double refMs = medianMillis(5, 1, () -> ReferenceConvolution.compute(cc.g(), cc.input(), w, b, null));
+            double refMs = medianMillis(5, 1, () -> Convolution.compute(cc.g(), cc.input(), w, b, null));
             double dnnlMs = medianMillis(200, 50, () -> conv.forward(x, out));
             String impl = conv.oneDnnPlan(MemoryFormat.CONTIGUOUS, x.shape()).implementation();
             String threads = System.getenv().getOrDefault("OMP_NUM_THREADS",

@@ -1,7 +1,9 @@
 package dev.onednn4j.internal.dnnl;
 
 import static dev.onednn4j.bindings.dnnl_h.C_POINTER;
+import static dev.onednn4j.bindings.dnnl_h.DNNL_MEMORY_ALLOCATE;
 import static dev.onednn4j.bindings.dnnl_h.DNNL_MEMORY_NONE;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_memory_get_data_handle;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_memory_create;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_memory_set_data_handle;
 
@@ -10,8 +12,9 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
- * A memory object over a buffer it does not own (zero copy): the buffer must stay alive while the
- * memory object is used. {@link #bind} points it at another buffer cheaply; not thread-safe.
+ * A memory object. Made {@link #over} a buffer it does not own (zero copy), the buffer must stay alive while
+ * the memory object is used, and {@link #bind} points it at another buffer cheaply (not thread-safe). Made by
+ * {@link #allocate}, oneDNN owns the buffer and frees it with the memory object.
  */
 public final class Memory extends NativeHandle {
     private final long byteSize;
@@ -26,6 +29,13 @@ public final class Memory extends NativeHandle {
     /** A memory object with no buffer yet; {@link #bind} gives it one. */
     public static Memory unbound(MemoryDesc md, Engine engine) {
         return create(md, engine, DNNL_MEMORY_NONE());
+    }
+
+    /** A memory object with a buffer of its own, allocated (64-byte aligned) and freed by oneDNN. */
+    public static Memory allocate(MemoryDesc md, Engine engine) {
+        Memory m = create(md, engine, DNNL_MEMORY_ALLOCATE());
+        m.boundAddress = m.data().address();
+        return m;
     }
 
     public static Memory over(MemoryDesc md, Engine engine, MemorySegment buffer) {
@@ -60,6 +70,15 @@ public final class Memory extends NativeHandle {
         if (address != boundAddress || address == 0) {
             Dnnl.check(dnnl_memory_set_data_handle(handle(), buffer), "dnnl_memory_set_data_handle");
             boundAddress = address;
+        }
+    }
+
+    /** The buffer this memory object points at, {@link #byteSize()} bytes; valid while it is bound and alive. */
+    public MemorySegment data() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment p = a.allocate(C_POINTER);
+            Dnnl.check(dnnl_memory_get_data_handle(handle(), p), "dnnl_memory_get_data_handle");
+            return p.get(C_POINTER, 0).reinterpret(byteSize);
         }
     }
 

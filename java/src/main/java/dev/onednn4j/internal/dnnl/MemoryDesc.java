@@ -1,17 +1,29 @@
 package dev.onednn4j.internal.dnnl;
 
 import static dev.onednn4j.bindings.dnnl_h.C_POINTER;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_blocked;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_format_kind_any;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_format_tag_any;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_memory_desc_create_with_strides;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_memory_desc_create_with_tag;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_memory_desc_destroy;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_memory_desc_equal;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_memory_desc_get_size;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_memory_desc_query;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_query_dims;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_query_format_kind;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_query_inner_blks;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_query_inner_idxs;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_query_inner_nblks_s32;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_query_ndims_s32;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_query_strides;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
+import java.util.Comparator;
+import java.util.stream.IntStream;
 
 /**
  * A memory descriptor: dims, data type and layout. One we create is ours and destroyed by
@@ -31,24 +43,27 @@ public final class MemoryDesc implements AutoCloseable {
     }
 
     /** A plain layout given by strides (in elements), e.g. NCHW or NHWC. */
-    public static MemoryDesc ofStrides(long[] dims, int dataType, long[] strides) {
+    public static MemoryDesc strided(long[] dims, DataType type, long[] strides) {
+        Dnnl.ensureLoaded();
         try (Arena a = Arena.ofConfined()) {
             MemorySegment p = a.allocate(C_POINTER);
-            String d = "dims " + Arrays.toString(dims) + " strides " + Arrays.toString(strides);
+            String d = type.name().toLowerCase(java.util.Locale.ROOT) + " " + Arrays.toString(dims) + " strides "
+                    + Arrays.toString(strides);
             Dnnl.check(dnnl_memory_desc_create_with_strides(p, dims.length, a.allocateFrom(ValueLayout.JAVA_LONG, dims),
-                    dataType, a.allocateFrom(ValueLayout.JAVA_LONG, strides)), "dnnl_memory_desc_create_with_strides",
+                    type.value(), a.allocateFrom(ValueLayout.JAVA_LONG, strides)), "dnnl_memory_desc_create_with_strides",
                     () -> d);
             return new MemoryDesc(p.get(C_POINTER, 0), true, d);
         }
     }
 
-    /** A layout named by a format tag; {@code dnnl_format_tag_any} lets a primitive choose. */
-    public static MemoryDesc ofTag(long[] dims, int dataType, int tag) {
+    /** A layout left to the primitive to choose ({@code dnnl_format_tag_any}). */
+    public static MemoryDesc any(long[] dims, DataType type) {
+        Dnnl.ensureLoaded();
         try (Arena a = Arena.ofConfined()) {
             MemorySegment p = a.allocate(C_POINTER);
-            String d = "dims " + Arrays.toString(dims) + (tag == dnnl_format_tag_any() ? " any layout" : " tag " + tag);
+            String d = type.name().toLowerCase(java.util.Locale.ROOT) + " " + Arrays.toString(dims) + " any layout";
             Dnnl.check(dnnl_memory_desc_create_with_tag(p, dims.length, a.allocateFrom(ValueLayout.JAVA_LONG, dims),
-                    dataType, tag), "dnnl_memory_desc_create_with_tag", () -> d);
+                    type.value(), dnnl_format_tag_any()), "dnnl_memory_desc_create_with_tag", () -> d);
             return new MemoryDesc(p.get(C_POINTER, 0), true, d);
         }
     }
@@ -72,6 +87,69 @@ public final class MemoryDesc implements AutoCloseable {
     /** Whether both describe the same dims, type and layout. */
     public boolean sameAs(MemoryDesc other) {
         return dnnl_memory_desc_equal(handle(), other.handle()) == 1;
+    }
+
+    /** The dims. */
+    public long[] dims() {
+        try (Arena a = Arena.ofConfined()) {
+            int n = ndims(a);
+            return dimsQuery(a, dnnl_query_dims(), n);
+        }
+    }
+
+    /**
+     * The layout as oneDNN's verbose output names it: dims ordered from outermost to innermost, a capital letter
+     * for a blocked dim and its block after, e.g. {@code abcd} (NCHW), {@code acdb} (NHWC), {@code aBcd8b} (NCHW
+     * with channels in blocks of 8); {@code any} before a primitive chose, {@code opaque} for layouts without a
+     * name.
+     */
+    public String layout() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment kind = a.allocate(ValueLayout.JAVA_INT);
+            Dnnl.check(dnnl_memory_desc_query(handle(), dnnl_query_format_kind(), kind), "dnnl_memory_desc_query");
+            int k = kind.get(ValueLayout.JAVA_INT, 0);
+            if (k == dnnl_format_kind_any()) {
+                return "any";
+            }
+            if (k != dnnl_blocked()) {
+                return "opaque";
+            }
+            int n = ndims(a);
+            long[] strides = dimsQuery(a, dnnl_query_strides(), n);
+            MemorySegment nb = a.allocate(ValueLayout.JAVA_INT);
+            Dnnl.check(dnnl_memory_desc_query(handle(), dnnl_query_inner_nblks_s32(), nb), "dnnl_memory_desc_query");
+            int blocks = nb.get(ValueLayout.JAVA_INT, 0);
+            long[] sizes = blocks == 0 ? new long[0] : dimsQuery(a, dnnl_query_inner_blks(), blocks);
+            long[] idxs = blocks == 0 ? new long[0] : dimsQuery(a, dnnl_query_inner_idxs(), blocks);
+            boolean[] blocked = new boolean[n];
+            for (long i : idxs) {
+                blocked[(int) i] = true;
+            }
+            StringBuilder s = new StringBuilder();
+            IntStream.range(0, n).boxed().sorted(Comparator.comparingLong((Integer i) -> -strides[i])
+                    .thenComparingInt(i -> i)).forEach(i -> {
+                        char c = (char) ('a' + i);
+                        s.append(blocked[i] ? Character.toUpperCase(c) : c);
+                    });
+            for (int b = 0; b < blocks; b++) {
+                s.append(sizes[b]).append((char) ('a' + idxs[b]));
+            }
+            return s.toString();
+        }
+    }
+
+    private int ndims(Arena a) {
+        MemorySegment n = a.allocate(ValueLayout.JAVA_INT);
+        Dnnl.check(dnnl_memory_desc_query(handle(), dnnl_query_ndims_s32(), n), "dnnl_memory_desc_query");
+        return n.get(ValueLayout.JAVA_INT, 0);
+    }
+
+    /** A query whose result is a pointer to a {@code dnnl_dims_t} owned by the descriptor. */
+    private long[] dimsQuery(Arena a, int what, int count) {
+        MemorySegment p = a.allocate(C_POINTER);
+        Dnnl.check(dnnl_memory_desc_query(handle(), what, p), "dnnl_memory_desc_query");
+        MemorySegment dims = p.get(C_POINTER, 0).reinterpret(8L * count);
+        return dims.toArray(ValueLayout.JAVA_LONG);
     }
 
     @Override

@@ -1,49 +1,59 @@
 package dev.onednn4j.internal.dnnl;
 
-import dev.onednn4j.internal.ConvGeometry;
+import dev.onednn4j.internal.TensorAccess;
+import dev.onednn4j.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /**
- * Materialises the padded input for the padding modes oneDNN does not have (reflect, replicate,
- * circular), as PyTorch does: pad first, then convolve with padding 0. Index maps are computed once
- * per plan; padding allocates nothing.
+ * Writes an (N, C, H, W) float32 tensor, padded, into a buffer: row {@code y} of the result reads input row
+ * {@code rows[y]} and column {@code x} reads column {@code cols[x]} (-1 for a zero). That is every padding
+ * mode oneDNN does not have (reflect, replicate, circular), done as PyTorch does: pad first, then run the
+ * primitive with padding 0. The index maps are computed once per plan; padding allocates nothing.
  */
-final class Padder {
-    private final ConvGeometry g;
+public final class Padder {
+    private final long n;
+    private final long c;
     private final int[] rows;
     private final int[] cols;
+    private final long[] srcStrides;
+    private final long[] dstStrides;
 
-    Padder(ConvGeometry g) {
-        this.g = g;
-        rows = new int[g.h() + g.padTop() + g.padBottom()];
-        cols = new int[g.w() + g.padLeft() + g.padRight()];
-        for (int y = 0; y < rows.length; y++) {
-            rows[y] = g.paddingMode().sourceIndex(y - g.padTop(), g.h());
-        }
-        for (int x = 0; x < cols.length; x++) {
-            cols[x] = g.paddingMode().sourceIndex(x - g.padLeft(), g.w());
-        }
+    /**
+     * @param rows       the source row of each padded row; -1 for a zero
+     * @param cols       the source column of each padded column; -1 for a zero
+     * @param srcStrides the input's strides, (N, C, H, W) order, in elements
+     * @param dstStrides the padded buffer's strides over {@link #paddedDims()}
+     */
+    public Padder(long n, long c, int[] rows, int[] cols, long[] srcStrides, long[] dstStrides) {
+        this.n = n;
+        this.c = c;
+        this.rows = rows.clone();
+        this.cols = cols.clone();
+        this.srcStrides = srcStrides.clone();
+        this.dstStrides = dstStrides.clone();
     }
 
-    /** The padded dims (N, C, H + top + bottom, W + left + right). */
-    long[] paddedDims() {
-        return new long[] {g.n(), g.c(), rows.length, cols.length};
+    /** The padded dims (N, C, rows, cols). */
+    public long[] paddedDims() {
+        return new long[] {n, c, rows.length, cols.length};
     }
 
-    /** Writes {@code src} (N, C, H, W) padded into {@code dst}; strides in elements, any layout. */
-    void pad(MemorySegment src, long[] srcStrides, MemorySegment dst, long[] dstStrides) {
-        for (int n = 0; n < g.n(); n++) {
-            for (int c = 0; c < g.c(); c++) {
-                long srcBase = n * srcStrides[0] + c * srcStrides[1];
-                long dstBase = n * dstStrides[0] + c * dstStrides[1];
+    /** Pads {@code src} (pinned by the caller) into {@code dst}'s buffer. */
+    public void pad(Tensor src, Memory dst) {
+        MemorySegment from = TensorAccess.get().data(src);
+        MemorySegment to = dst.data();
+        for (long in = 0; in < n; in++) {
+            for (long ic = 0; ic < c; ic++) {
+                long srcBase = in * srcStrides[0] + ic * srcStrides[1];
+                long dstBase = in * dstStrides[0] + ic * dstStrides[1];
                 for (int y = 0; y < rows.length; y++) {
                     int sy = rows[y];
                     long dstRow = dstBase + y * dstStrides[2];
                     for (int x = 0; x < cols.length; x++) {
-                        float v = sy < 0 || cols[x] < 0 ? 0f : src.getAtIndex(ValueLayout.JAVA_FLOAT,
+                        float v = sy < 0 || cols[x] < 0 ? 0f : from.getAtIndex(ValueLayout.JAVA_FLOAT,
                                 srcBase + sy * srcStrides[2] + cols[x] * srcStrides[3]);
-                        dst.setAtIndex(ValueLayout.JAVA_FLOAT, dstRow + x * dstStrides[3], v);
+                        to.setAtIndex(ValueLayout.JAVA_FLOAT, dstRow + x * dstStrides[3], v);
                     }
                 }
             }

@@ -3,6 +3,7 @@ package dev.onednn4j.internal.dnnl;
 import static dev.onednn4j.bindings.dnnl_h.C_POINTER;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_primitive_attr_create;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_primitive_attr_set_fpmath_mode;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_primitive_attr_set_post_ops;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_primitive_attr_set_scratchpad_mode;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_scratchpad_mode_user;
 
@@ -12,6 +13,8 @@ import java.lang.foreign.MemorySegment;
 
 /** Primitive attributes. A primitive descriptor copies them: close right after creating it. */
 public final class PrimitiveAttr extends NativeHandle {
+    private String postOpsText = "";
+
     private PrimitiveAttr(MemorySegment handle) {
         super(handle, "dnnl_primitive_attr_destroy", dnnl_h::dnnl_primitive_attr_destroy);
     }
@@ -33,6 +36,19 @@ public final class PrimitiveAttr extends NativeHandle {
         Dnnl.check(dnnl_primitive_attr_set_scratchpad_mode(handle(), dnnl_scratchpad_mode_user()),
                 "dnnl_primitive_attr_set_scratchpad_mode");
         return this;
+    }
+
+    /** Fuses {@code postOps} into the primitive (copied: close them after creating the descriptor). */
+    public PrimitiveAttr postOps(PostOps postOps) {
+        Dnnl.check(dnnl_primitive_attr_set_post_ops(handle(), postOps.handle()), "dnnl_primitive_attr_set_post_ops",
+                postOps::toString);
+        postOpsText = postOps.toString();
+        return this;
+    }
+
+    /** The post-ops set, as text for descriptions; empty when none. */
+    String postOpsText() {
+        return postOpsText;
     }
 
     /** {@code dnnl_fpmath_mode_*}: strict (the default) keeps f32 arithmetic in f32. */

@@ -1,26 +1,36 @@
 package dev.onednn4j.internal.dnnl;
 
 import static dev.onednn4j.bindings.dnnl_h.C_POINTER;
-import static dev.onednn4j.bindings.dnnl_h.dnnl_convolution_direct;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_batch_normalization_forward_primitive_desc_create;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_binary_primitive_desc_create;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_convolution_forward_primitive_desc_create;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_eltwise_forward_primitive_desc_create;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_forward_inference;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_inner_product_forward_primitive_desc_create;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_last_impl_reached;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_matmul_primitive_desc_create;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_pooling_forward_primitive_desc_create;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_primitive_desc_next_impl;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_primitive_desc_query;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_primitive_desc_query_md;
-import static dev.onednn4j.bindings.dnnl_h.dnnl_query_dst_md;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_query_exec_arg_md;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_query_impl_info_str;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_query_scratchpad_md;
-import static dev.onednn4j.bindings.dnnl_h.dnnl_query_src_md;
-import static dev.onednn4j.bindings.dnnl_h.dnnl_query_weights_md;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_reorder_primitive_desc_create;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_use_global_stats;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_use_scale;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_use_shift;
 
 import dev.onednn4j.bindings.dnnl_h;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
+import java.util.Locale;
 
 /**
- * A primitive descriptor: what oneDNN chose for an operation. Queried descriptors belong to it and
- * must not be used after {@link #close()}.
+ * A primitive descriptor: what oneDNN chose for an operation. Every factory creates a forward-inference
+ * descriptor. Queried descriptors belong to it and must not be used after {@link #close()}.
  */
 public final class PrimitiveDesc extends NativeHandle {
     private final String description;
@@ -30,66 +40,155 @@ public final class PrimitiveDesc extends NativeHandle {
         this.description = description;
     }
 
+    /** One {@code dnnl_*_primitive_desc_create} call: fills {@code out}, returns the status. */
+    @FunctionalInterface
+    private interface Create {
+        int call(MemorySegment out, Arena arena);
+    }
+
+    private static PrimitiveDesc create(String call, String description, Create create) {
+        Dnnl.ensureLoaded();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment p = a.allocate(C_POINTER);
+            Dnnl.check(create.call(p, a), call, () -> description);
+            return new PrimitiveDesc(p.get(C_POINTER, 0), description);
+        }
+    }
+
+    private static MemorySegment dims(Arena a, long[] values) {
+        return a.allocateFrom(ValueLayout.JAVA_LONG, values);
+    }
+
+    private static MemorySegment orNull(MemoryDesc md) {
+        return md == null ? MemorySegment.NULL : md.handle();
+    }
+
+    private static MemorySegment orNull(PrimitiveAttr attr) {
+        return attr == null ? MemorySegment.NULL : attr.handle();
+    }
+
     /**
-     * A forward-inference direct convolution.
+     * A direct convolution.
      *
-     * @param bias      null for none
-     * @param dilation  oneDNN's convention: 0 means none (PyTorch's dilation - 1)
+     * @param bias     null for none
+     * @param dilation oneDNN's convention: 0 means none (PyTorch's dilation - 1)
      */
     public static PrimitiveDesc convolution(Engine engine, MemoryDesc src, MemoryDesc weights, MemoryDesc bias,
                                             MemoryDesc dst, long[] stride, long[] dilation, long[] padL, long[] padR,
                                             PrimitiveAttr attr) {
-        String d = String.format(java.util.Locale.ROOT,
-                "convolution src %s, weights %s, dst %s, stride %s, dilation %s (oneDNN: 0 = none), "
-                        + "padding_l %s, padding_r %s", src, weights, dst, Arrays.toString(stride),
-                Arrays.toString(dilation), Arrays.toString(padL), Arrays.toString(padR));
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment p = a.allocate(C_POINTER);
-            Dnnl.check(dev.onednn4j.bindings.dnnl_h.dnnl_convolution_forward_primitive_desc_create(p, engine.handle(),
-                    dnnl_forward_inference(), dnnl_convolution_direct(), src.handle(), weights.handle(),
-                    bias == null ? MemorySegment.NULL : bias.handle(), dst.handle(),
-                    a.allocateFrom(ValueLayout.JAVA_LONG, stride), a.allocateFrom(ValueLayout.JAVA_LONG, dilation),
-                    a.allocateFrom(ValueLayout.JAVA_LONG, padL), a.allocateFrom(ValueLayout.JAVA_LONG, padR),
-                    attr == null ? MemorySegment.NULL : attr.handle()),
-                    "dnnl_convolution_forward_primitive_desc_create", () -> d);
-            return new PrimitiveDesc(p.get(C_POINTER, 0), d);
-        }
+        String d = String.format(Locale.ROOT, "convolution src %s, weights %s, dst %s, stride %s, dilation %s "
+                        + "(oneDNN: 0 = none), padding_l %s, padding_r %s%s", src, weights, dst, Arrays.toString(stride),
+                Arrays.toString(dilation), Arrays.toString(padL), Arrays.toString(padR), attrText(attr));
+        return create("dnnl_convolution_forward_primitive_desc_create", d, (p, a) ->
+                dnnl_convolution_forward_primitive_desc_create(p, engine.handle(), dnnl_forward_inference(),
+                        Algorithm.CONVOLUTION_DIRECT.value(), src.handle(), weights.handle(), orNull(bias), dst.handle(),
+                        dims(a, stride), dims(a, dilation), dims(a, padL), dims(a, padR), orNull(attr)));
     }
 
-    /** A reorder (layout change) from {@code from} to {@code to}. */
+    /**
+     * Batch normalization for inference. With {@code globalStats} it normalizes with the given mean and variance
+     * (PyTorch's running statistics), else with the batch's own.
+     */
+    public static PrimitiveDesc batchNormalization(Engine engine, MemoryDesc src, MemoryDesc dst, float epsilon,
+                                                   boolean globalStats, boolean scaleAndShift, PrimitiveAttr attr) {
+        int flags = (globalStats ? dnnl_use_global_stats() : 0)
+                | (scaleAndShift ? dnnl_use_scale() | dnnl_use_shift() : 0);
+        String d = String.format(Locale.ROOT, "batch normalization src %s, dst %s, eps %s, %s statistics%s%s", src, dst,
+                epsilon, globalStats ? "global" : "batch", scaleAndShift ? ", scale and shift" : "", attrText(attr));
+        return create("dnnl_batch_normalization_forward_primitive_desc_create", d, (p, a) ->
+                dnnl_batch_normalization_forward_primitive_desc_create(p, engine.handle(), dnnl_forward_inference(),
+                        src.handle(), dst.handle(), epsilon, flags, orNull(attr)));
+    }
+
+    /** An element-wise operation ({@link Algorithm}'s alpha and beta). */
+    public static PrimitiveDesc eltwise(Engine engine, Algorithm alg, MemoryDesc src, MemoryDesc dst, float alpha,
+                                        float beta, PrimitiveAttr attr) {
+        String d = String.format(Locale.ROOT, "eltwise %s alpha %s beta %s, src %s, dst %s%s", alg, alpha, beta, src,
+                dst, attrText(attr));
+        return create("dnnl_eltwise_forward_primitive_desc_create", d, (p, a) ->
+                dnnl_eltwise_forward_primitive_desc_create(p, engine.handle(), dnnl_forward_inference(), alg.value(),
+                        src.handle(), dst.handle(), alpha, beta, orNull(attr)));
+    }
+
+    /**
+     * Max or average pooling.
+     *
+     * @param dilation oneDNN's convention: 0 means none (PyTorch's dilation - 1)
+     */
+    public static PrimitiveDesc pooling(Engine engine, Algorithm alg, MemoryDesc src, MemoryDesc dst, long[] stride,
+                                        long[] kernel, long[] dilation, long[] padL, long[] padR, PrimitiveAttr attr) {
+        String d = String.format(Locale.ROOT, "pooling %s src %s, dst %s, kernel %s, stride %s, dilation %s (oneDNN: 0 "
+                        + "= none), padding_l %s, padding_r %s%s", alg, src, dst, Arrays.toString(kernel),
+                Arrays.toString(stride), Arrays.toString(dilation), Arrays.toString(padL), Arrays.toString(padR),
+                attrText(attr));
+        return create("dnnl_pooling_forward_primitive_desc_create", d, (p, a) ->
+                dnnl_pooling_forward_primitive_desc_create(p, engine.handle(), dnnl_forward_inference(), alg.value(),
+                        src.handle(), dst.handle(), dims(a, stride), dims(a, kernel), dims(a, dilation), dims(a, padL),
+                        dims(a, padR), orNull(attr)));
+    }
+
+    /** An inner product (a fully connected layer): {@code dst = src * weights^T + bias}. */
+    public static PrimitiveDesc innerProduct(Engine engine, MemoryDesc src, MemoryDesc weights, MemoryDesc bias,
+                                             MemoryDesc dst, PrimitiveAttr attr) {
+        String d = String.format(Locale.ROOT, "inner product src %s, weights %s, bias %s, dst %s%s", src, weights, bias,
+                dst, attrText(attr));
+        return create("dnnl_inner_product_forward_primitive_desc_create", d, (p, a) ->
+                dnnl_inner_product_forward_primitive_desc_create(p, engine.handle(), dnnl_forward_inference(),
+                        src.handle(), weights.handle(), orNull(bias), dst.handle(), orNull(attr)));
+    }
+
+    /** A matrix multiplication {@code dst = src x weights (+ bias)}, batched and broadcast over leading dims. */
+    public static PrimitiveDesc matmul(Engine engine, MemoryDesc src, MemoryDesc weights, MemoryDesc bias,
+                                       MemoryDesc dst, PrimitiveAttr attr) {
+        String d = String.format(Locale.ROOT, "matmul src %s, weights %s, bias %s, dst %s%s", src, weights, bias, dst,
+                attrText(attr));
+        return create("dnnl_matmul_primitive_desc_create", d, (p, a) ->
+                dnnl_matmul_primitive_desc_create(p, engine.handle(), src.handle(), weights.handle(), orNull(bias),
+                        dst.handle(), orNull(attr)));
+    }
+
+    /** An element-wise binary operation {@code dst = alg(src0, src1)}; src1 may broadcast. */
+    public static PrimitiveDesc binary(Engine engine, Algorithm alg, MemoryDesc src0, MemoryDesc src1, MemoryDesc dst,
+                                       PrimitiveAttr attr) {
+        String d = String.format(Locale.ROOT, "binary %s src0 %s, src1 %s, dst %s%s", alg, src0, src1, dst,
+                attrText(attr));
+        return create("dnnl_binary_primitive_desc_create", d, (p, a) ->
+                dnnl_binary_primitive_desc_create(p, engine.handle(), alg.value(), src0.handle(), src1.handle(),
+                        dst.handle(), orNull(attr)));
+    }
+
+    /** A reorder (layout or data type change) from {@code from} to {@code to}. */
     public static PrimitiveDesc reorder(Engine engine, MemoryDesc from, MemoryDesc to, PrimitiveAttr attr) {
         String d = "reorder from " + from + " to " + to;
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment p = a.allocate(C_POINTER);
-            Dnnl.check(dnnl_reorder_primitive_desc_create(p, from.handle(), engine.handle(), to.handle(),
-                    engine.handle(), attr == null ? MemorySegment.NULL : attr.handle()),
-                    "dnnl_reorder_primitive_desc_create", () -> d);
-            return new PrimitiveDesc(p.get(C_POINTER, 0), d);
-        }
+        return create("dnnl_reorder_primitive_desc_create", d, (p, a) ->
+                dnnl_reorder_primitive_desc_create(p, from.handle(), engine.handle(), to.handle(), engine.handle(),
+                        orNull(attr)));
     }
 
-    public MemoryDesc srcDesc() {
-        return query(dnnl_query_src_md(), "src");
+    private static String attrText(PrimitiveAttr attr) {
+        return attr == null || attr.postOpsText().isEmpty() ? "" : ", post-ops " + attr.postOpsText();
     }
 
-    public MemoryDesc weightsDesc() {
-        return query(dnnl_query_weights_md(), "weights");
-    }
-
-    public MemoryDesc dstDesc() {
-        return query(dnnl_query_dst_md(), "dst");
-    }
-
-    public MemoryDesc scratchpadDesc() {
-        return query(dnnl_query_scratchpad_md(), "scratchpad");
-    }
-
-    private MemoryDesc query(int what, String name) {
-        MemorySegment md = dnnl_primitive_desc_query_md(handle(), what, 0);
+    /**
+     * The layout the primitive expects for {@code arg}, or null if it takes no such argument. Belongs to this
+     * descriptor.
+     */
+    public MemoryDesc query(Arg arg) {
+        MemorySegment md = dnnl_primitive_desc_query_md(handle(), dnnl_query_exec_arg_md(), arg.id());
         if (md.equals(MemorySegment.NULL)) {
-            throw new IllegalStateException("no " + name + " descriptor in " + description);
+            return null;
         }
-        return MemoryDesc.borrowed(md, name + " layout chosen by oneDNN for " + description);
+        MemoryDesc desc = MemoryDesc.borrowed(md, arg + " layout chosen by oneDNN for " + description);
+        return desc.byteSize() == 0 && desc.dims().length == 0 ? null : desc;
+    }
+
+    /** The scratchpad layout (zero bytes when the primitive needs none). */
+    public MemoryDesc scratchpadDesc() {
+        MemorySegment md = dnnl_primitive_desc_query_md(handle(), dnnl_query_scratchpad_md(), 0);
+        if (md.equals(MemorySegment.NULL)) {
+            throw new IllegalStateException("no scratchpad descriptor in " + description);
+        }
+        return MemoryDesc.borrowed(md, "scratchpad of " + description);
     }
 
     /** The implementation oneDNN picked, e.g. {@code brg_conv_fwd:avx512_core}. */
@@ -100,6 +199,19 @@ public final class PrimitiveDesc extends NativeHandle {
                     "dnnl_primitive_desc_query", () -> "impl_info_str of " + description);
             return p.get(C_POINTER, 0).getString(0);
         }
+    }
+
+    /**
+     * Moves to the next implementation oneDNN offers for the same operation; false (and unchanged) when this was
+     * the last. Descriptors queried before belong to the previous implementation: query again.
+     */
+    public boolean nextImplementation() {
+        int status = dnnl_primitive_desc_next_impl(handle());
+        if (status == dnnl_last_impl_reached()) {
+            return false;
+        }
+        Dnnl.check(status, "dnnl_primitive_desc_next_impl", description);
+        return true;
     }
 
     @Override

@@ -1,6 +1,7 @@
 package dev.onednn4j.internal.io;
 
 import dev.onednn4j.internal.TensorAccess;
+import dev.onednn4j.tensor.DType;
 import dev.onednn4j.tensor.Tensor;
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -40,7 +41,7 @@ public final class MappedFile implements AutoCloseable {
             long size = ch.size();
             MemorySegment file = size == 0 ? MemorySegment.NULL.reinterpret(0)
                     : ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
-            return new MappedFile(file, TENSORS.adopt(arena, file, Math.max(size / 4, 0)));
+            return new MappedFile(file, TENSORS.adopt(arena, file, size));
         } catch (IOException | RuntimeException | Error e) {
             arena.close();
             throw e;
@@ -74,15 +75,22 @@ public final class MappedFile implements AutoCloseable {
     }
 
     /**
-     * A zero-copy float32 tensor over {@code shape} elements at {@code offset}, if the platform is
-     * little-endian and the offset 4-byte aligned; else null (the caller copies). Read-only, and it lives as
-     * long as the mapping.
+     * The tensor of {@code dtype} and {@code shape} stored little-endian at {@code offset}: a zero-copy, read-only
+     * view that lives as long as the mapping where the offset is aligned to the dtype's size, else a copy that the
+     * caller owns (files from other writers may be unaligned).
      */
-    public Tensor float32View(long offset, long... shape) {
-        if (ByteOrder.nativeOrder() != ByteOrder.LITTLE_ENDIAN || (file.address() + offset) % 4 != 0) {
-            return null;
+    public Tensor tensor(long offset, DType dtype, long... shape) {
+        if (ByteOrder.nativeOrder() != ByteOrder.LITTLE_ENDIAN) {
+            throw new UnsupportedOperationException("safetensors data is little-endian; this platform is "
+                    + ByteOrder.nativeOrder());
         }
-        return TENSORS.view(owner, offset, shape);
+        if ((file.address() + offset) % dtype.byteSize() == 0) {
+            return TENSORS.view(owner, offset, dtype, shape);
+        }
+        Tensor copy = Tensor.zeros(dtype, shape);
+        MemorySegment.copy(file, offset, TENSORS.data(copy), 0, copy.numel() * dtype.byteSize());
+        copy.markModified();
+        return copy;
     }
 
     @Override

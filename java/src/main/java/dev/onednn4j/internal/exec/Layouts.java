@@ -1,0 +1,32 @@
+package dev.onednn4j.internal.exec;
+
+import dev.onednn4j.internal.dnnl.DataType;
+import dev.onednn4j.internal.dnnl.MemoryDesc;
+import dev.onednn4j.tensor.MemoryFormat;
+import dev.onednn4j.tensor.Tensor;
+
+/** Memory descriptors for the caller's tensors. */
+public final class Layouts {
+    private Layouts() {
+    }
+
+    /**
+     * The layout of {@code t}'s memory seen with {@code dims}, which may differ from its shape in rank but not in
+     * order: a 3-D (C, H, W) tensor seen as (1, C, H, W), grouped weights (OC, IC/G, kH, kW) as
+     * (G, OC/G, IC/G, kH, kW), a (N, C) tensor as (N, C, 1, 1). Strides follow {@code t}'s memory format.
+     */
+    public static MemoryDesc of(long[] dims, Tensor t) {
+        MemoryFormat f = dims.length == t.dim() ? t.memoryFormat() : MemoryFormat.CONTIGUOUS;
+        return MemoryDesc.strided(dims, DataType.of(t.dtype()), f.strides(dims));
+    }
+
+    /** A layout in {@code format} with {@code dims}, float32. */
+    public static MemoryDesc of(long[] dims, MemoryFormat format) {
+        return MemoryDesc.strided(dims, DataType.F32, format.strides(dims));
+    }
+
+    /** A float32 layout left to the primitive. */
+    public static MemoryDesc any(long[] dims) {
+        return MemoryDesc.any(dims, DataType.F32);
+    }
+}

@@ -1,0 +1,184 @@
+package dev.onednn4j.internal.exec;
+
+import dev.onednn4j.internal.TensorAccess;
+import dev.onednn4j.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The plans of one layer (or one tensor operation), keyed by the input's shape and the layouts of the call's
+ * tensors, least recently used first out. Bounded by a number of plans and a number of native bytes (see
+ * {@link #DEFAULT_MAX_PLANS}); an evicted plan that running calls still use is destroyed when they end.
+ *
+ * <p>A lookup that hits the most recent plan allocates nothing and takes no lock; other hits scan the (short)
+ * list under a lock, still without allocating.
+ */
+public final class PlanCache implements AutoCloseable {
+
+    /** Plans kept per cache unless {@code -Donednn4j.planCache.maxPlans} says otherwise. */
+    public static final int DEFAULT_MAX_PLANS = Integer.getInteger("onednn4j.planCache.maxPlans", 32);
+    /** Native bytes of plans kept per cache unless {@code -Donednn4j.planCache.maxBytes} says otherwise. */
+    public static final long DEFAULT_MAX_BYTES = Long.getLong("onednn4j.planCache.maxBytes", 1L << 30);
+
+    private static final TensorAccess TENSORS = TensorAccess.get();
+
+    private record Entry(long[] shape, int layouts, Plan plan) {
+        boolean matches(long[] s, int l) {
+            return layouts == l && Arrays.equals(shape, s);
+        }
+    }
+
+    private final int maxPlans;
+    private final long maxBytes;
+    private final List<Entry> lru = new ArrayList<>(); // oldest first
+    private volatile Entry recent;
+    private long bytes;
+    private boolean closed;
+
+    public PlanCache() {
+        this(DEFAULT_MAX_PLANS, DEFAULT_MAX_BYTES);
+    }
+
+    public PlanCache(int maxPlans, long maxBytes) {
+        if (maxPlans < 1 || maxBytes < 0) {
+            throw new IllegalArgumentException(String.format(Locale.ROOT,
+                    "a plan cache keeps at least one plan and a non-negative number of bytes, got %d plans, %d bytes",
+                    maxPlans, maxBytes));
+        }
+        this.maxPlans = maxPlans;
+        this.maxBytes = maxBytes;
+    }
+
+    /**
+     * A code for the layouts (memory format and dtype) of up to eight tensors of a call, the second half of a
+     * plan's key.
+     */
+    public static int layouts(Tensor a, Tensor b) {
+        return code(a) | code(b) << 8;
+    }
+
+    /** {@link #layouts(Tensor, Tensor)} for three tensors. */
+    public static int layouts(Tensor a, Tensor b, Tensor c) {
+        return layouts(a, b) | code(c) << 16;
+    }
+
+    private static int code(Tensor t) {
+        return t.memoryFormat().ordinal() | t.dtype().ordinal() << 2;
+    }
+
+    /** The plan for {@code input}'s shape and {@code layouts}, retained for one call (release it), or null. */
+    public Plan get(Tensor input, int layouts) {
+        long[] shape = TENSORS.shape(input);
+        Entry r = recent;
+        if (r != null && r.matches(shape, layouts) && r.plan().retain()) {
+            return r.plan();
+        }
+        synchronized (this) {
+            for (int i = lru.size() - 1; i >= 0; i--) {
+                Entry e = lru.get(i);
+                if (e.matches(shape, layouts)) {
+                    if (i != lru.size() - 1) {
+                        lru.remove(i);
+                        lru.add(e);
+                    }
+                    recent = e;
+                    e.plan().retain();
+                    return e.plan();
+                }
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Adds {@code plan} (built for {@code input}'s shape and {@code layouts}) and returns it retained for one call;
+     * if another thread added one for the same key meanwhile, {@code plan} is destroyed and that one returned.
+     * Evicts the least recently used plans beyond the limits.
+     *
+     * @throws IllegalStateException if the cache is closed (its layer was closed meanwhile)
+     */
+    public Plan put(Tensor input, int layouts, Plan plan) {
+        long[] shape = TENSORS.shape(input);
+        List<Plan> evicted = new ArrayList<>();
+        Plan result;
+        synchronized (this) {
+            if (closed) {
+                plan.release();
+                throw new IllegalStateException("the layer was closed while its plan was being built");
+            }
+            Entry existing = null;
+            for (Entry e : lru) {
+                if (e.matches(shape, layouts)) {
+                    existing = e;
+                }
+            }
+            if (existing != null) {
+                evicted.add(plan);
+                result = existing.plan();
+            } else {
+                Entry e = new Entry(shape.clone(), layouts, plan);
+                lru.add(e);
+                bytes += plan.bytes();
+                recent = e;
+                result = plan;
+                while (lru.size() > maxPlans || (bytes > maxBytes && lru.size() > 1)) {
+                    Entry old = lru.removeFirst();
+                    bytes -= old.plan().bytes();
+                    evicted.add(old.plan());
+                }
+            }
+            result.retain();
+        }
+        for (Plan p : evicted) {
+            p.release();
+        }
+        return result;
+    }
+
+    /** Number of plans kept. */
+    public synchronized int size() {
+        return lru.size();
+    }
+
+    /** Native bytes of the plans kept. */
+    public synchronized long bytes() {
+        return bytes;
+    }
+
+    /** Drops every plan (each is destroyed once no call uses it). */
+    public void clear() {
+        List<Entry> old;
+        synchronized (this) {
+            old = new ArrayList<>(lru);
+            lru.clear();
+            bytes = 0;
+            recent = null;
+        }
+        RuntimeException failure = null;
+        for (Entry e : old) {
+            try {
+                e.plan().release();
+            } catch (RuntimeException x) {
+                if (failure == null) {
+                    failure = x;
+                } else {
+                    failure.addSuppressed(x);
+                }
+            }
+        }
+        if (failure != null) {
+            throw failure;
+        }
+    }
+
+    /** Drops every plan; later {@link #put}s fail. Idempotent. */
+    @Override
+    public void close() {
+        synchronized (this) {
+            closed = true;
+        }
+        clear();
+    }
+}

@@ -1,0 +1,48 @@
+package dev.onednn4j.internal.op;
+
+import dev.onednn4j.internal.dnnl.Algorithm;
+import dev.onednn4j.internal.dnnl.Arg;
+import dev.onednn4j.internal.dnnl.Engine;
+import dev.onednn4j.internal.dnnl.MemoryDesc;
+import dev.onednn4j.internal.dnnl.PrimitiveDesc;
+import dev.onednn4j.internal.exec.Layouts;
+import dev.onednn4j.internal.exec.Plan;
+import dev.onednn4j.tensor.Tensor;
+import java.util.Arrays;
+
+/**
+ * Element-wise addition of two tensors of one shape, {@code out = a + b}: one IEEE rounding per element, so oneDNN
+ * and the reference agree bit for bit. Tensors: a, b, output (which may be a: in place).
+ */
+public final class Binary implements Operation {
+    private final long[] shape;
+
+    public Binary(long[] shape) {
+        this.shape = shape.clone();
+    }
+
+    @Override
+    public long[] outputShape() {
+        return shape.clone();
+    }
+
+    @Override
+    public Plan plan(Tensor... t) {
+        long[] dims = shape.length == 0 ? new long[] {1} : shape;
+        Plan.Builder b = Plan.builder("add " + Arrays.toString(shape));
+        MemoryDesc a = b.input(Arg.SRC, 0, Layouts.of(dims, t[0]));
+        MemoryDesc c = b.input(Arg.SRC_1, 1, Layouts.of(dims, t[1]));
+        b.output(Arg.DST, 2, Layouts.of(dims, t[2]));
+        return b.build(attr -> PrimitiveDesc.binary(Engine.cpu(), Algorithm.BINARY_ADD, a, c, a, attr));
+    }
+
+    @Override
+    public void reference(Tensor... t) {
+        float[] a = t[0].toFloatArray();
+        float[] c = t[1].toFloatArray();
+        for (int i = 0; i < a.length; i++) {
+            a[i] += c[i];
+        }
+        t[2].copyFrom(a);
+    }
+}

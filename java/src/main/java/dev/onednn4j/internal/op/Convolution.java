@@ -1,0 +1,161 @@
+package dev.onednn4j.internal.op;
+
+import dev.onednn4j.internal.dnnl.Arg;
+import dev.onednn4j.internal.dnnl.Engine;
+import dev.onednn4j.internal.dnnl.MemoryDesc;
+import dev.onednn4j.internal.dnnl.Padder;
+import dev.onednn4j.internal.dnnl.PrimitiveDesc;
+import dev.onednn4j.internal.exec.Layouts;
+import dev.onednn4j.internal.exec.Plan;
+import dev.onednn4j.tensor.MemoryFormat;
+import dev.onednn4j.tensor.Tensor;
+
+/**
+ * A 2-D convolution, {@code out = conv(x, weight) + bias}, resolved for one input shape. Tensors: input, output.
+ *
+ * <p>oneDNN: a direct convolution whose source, weights and destination layouts oneDNN chooses ({@code any}),
+ * except that a channels-last input or output is taken as is (oneDNN's fast kernels work in NHWC); the weights
+ * are reordered once. Padding modes oneDNN does not have are done by padding in Java first, as PyTorch does.
+ */
+public final class Convolution implements Operation {
+    private final ConvGeometry g;
+    private final Tensor weight;
+    private final Tensor bias;
+
+    /** @param bias null without */
+    public Convolution(ConvGeometry g, Tensor weight, Tensor bias) {
+        this.g = g;
+        this.weight = weight;
+        this.bias = bias;
+    }
+
+    public ConvGeometry geometry() {
+        return g;
+    }
+
+    @Override
+    public long[] outputShape() {
+        return g.outputShape();
+    }
+
+    @Override
+    public Plan plan(Tensor... t) {
+        Tensor x = t[0];
+        Tensor out = t[1];
+        boolean explicitPad = g.paddingMode() != PadMode.ZEROS
+                && (g.padTop() | g.padBottom() | g.padLeft() | g.padRight()) != 0;
+        Plan.Builder b = Plan.builder(g + ", input " + x.memoryFormat() + ", output " + out.memoryFormat());
+        MemoryDesc src;
+        long[] srcDims;
+        if (explicitPad) {
+            int[] rows = new int[g.h() + g.padTop() + g.padBottom()];
+            int[] cols = new int[g.w() + g.padLeft() + g.padRight()];
+            for (int y = 0; y < rows.length; y++) {
+                rows[y] = g.paddingMode().sourceIndex(y - g.padTop(), g.h());
+            }
+            for (int i = 0; i < cols.length; i++) {
+                cols[i] = g.paddingMode().sourceIndex(i - g.padLeft(), g.w());
+            }
+            srcDims = new long[] {g.n(), g.c(), rows.length, cols.length};
+            MemoryFormat f = x.dim() == 4 ? x.memoryFormat() : MemoryFormat.CONTIGUOUS;
+            src = b.paddedInput(Arg.SRC, 0, Layouts.of(srcDims, f), new Padder(g.n(), g.c(), rows, cols,
+                    f.strides(g.inputShape()), f.strides(srcDims)));
+        } else {
+            srcDims = g.inputShape();
+            src = b.input(Arg.SRC, 0, Layouts.of(srcDims, x));
+        }
+        long[] dstDims = g.outputShape();
+        MemoryDesc dst = b.output(Arg.DST, 1, Layouts.of(dstDims, out));
+        long[] wDims = g.groups() == 1 ? g.weightShape()
+                : new long[] {g.groups(), g.outC() / g.groups(), g.c() / g.groups(), g.kH(), g.kW()};
+        b.constant(Arg.WEIGHTS, weight, Layouts.of(wDims, weight));
+        MemoryDesc biasMd = bias == null ? null : b.constant(Arg.BIAS, bias, Layouts.of(new long[] {g.outC()}, bias));
+        // A channels-last caller gets its layout as is (no reorder); otherwise oneDNN chooses.
+        MemoryDesc srcPrim = x.memoryFormat() == MemoryFormat.CHANNELS_LAST ? src : b.temporary(Layouts.any(srcDims));
+        MemoryDesc dstPrim = out.memoryFormat() == MemoryFormat.CHANNELS_LAST ? dst : b.temporary(Layouts.any(dstDims));
+        MemoryDesc wAny = b.temporary(Layouts.any(wDims));
+        long pad = explicitPad ? 0 : 1;
+        return b.build(attr -> PrimitiveDesc.convolution(Engine.cpu(), srcPrim, wAny, biasMd, dstPrim,
+                new long[] {g.strideH(), g.strideW()}, new long[] {g.dilationH() - 1, g.dilationW() - 1},
+                new long[] {pad * g.padTop(), pad * g.padLeft()}, new long[] {pad * g.padBottom(), pad * g.padRight()},
+                attr));
+    }
+
+    @Override
+    public void reference(Tensor... t) {
+        double[] y = compute(g, t[0].toFloatArray(), weight.toFloatArray(), bias == null ? null : bias.toFloatArray(),
+                null);
+        t[1].copyFrom(Reference.toFloats(y));
+    }
+
+    /**
+     * The convolution written to be read, as the seed's loops: for each image, output channel, output row and
+     * column, sum the input patch times the kernel, plus the bias. Sums in double. Every option is handled by where
+     * it reads the input: stride and dilation move the patch, padding reads zeros (or, for the other padding modes,
+     * the reflected, replicated or wrapped input), groups restrict the channels.
+     *
+     * @param x      input (N, C, H, W), row-major
+     * @param w      weights (outC, C/groups, kH, kW), row-major
+     * @param b      bias (outC), or null
+     * @param absSum if not null, receives for each output the sum of |weight * input| over its terms, plus |bias|:
+     *               the scale of the rounding error bound
+     * @return the output (N, outC, outH, outW), row-major
+     */
+    public static double[] compute(ConvGeometry g, float[] x, float[] w, float[] b, double[] absSum) {
+        double[] y = new double[g.n() * g.outC() * g.outH() * g.outW()];
+        double[] magnitude = new double[1];
+        int o = 0;
+        // [N, C, H, W] -> [N, OC, OH, OW]
+        for (int n = 0; n < g.n(); n++) {
+            for (int oc = 0; oc < g.outC(); oc++) {
+                for (int oh = 0; oh < g.outH(); oh++) {
+                    for (int ow = 0; ow < g.outW(); ow++) {
+                        y[o] = element(g, x, w, b, n, oc, oh, ow, magnitude);
+                        if (absSum != null) {
+                            absSum[o] = magnitude[0];
+                        }
+                        o++;
+                    }
+                }
+            }
+        }
+        return y;
+    }
+
+    /**
+     * One output element (n, oc, oh, ow) in double: the input patch times the kernel, plus the bias.
+     *
+     * @param magnitude {@code magnitude[0]} receives the sum of |weight * input| over the terms, plus |bias|
+     */
+    public static double element(ConvGeometry g, float[] x, float[] w, float[] b, int n, int oc, int oh, int ow,
+                                 double[] magnitude) {
+        int inPerGroup = g.c() / g.groups();
+        int group = oc / (g.outC() / g.groups());
+        PadMode mode = g.paddingMode();
+        double sum = 0;
+        double abs = 0;
+        // patch [C/groups, kH, kW] of input image n, times kernel oc
+        for (int i = 0; i < inPerGroup; i++) {
+            int ic = group * inPerGroup + i;
+            for (int kh = 0; kh < g.kH(); kh++) {
+                int ih = mode.sourceIndex(oh * g.strideH() - g.padTop() + kh * g.dilationH(), g.h());
+                if (ih < 0) {
+                    continue; // a zero of the padding
+                }
+                for (int kw = 0; kw < g.kW(); kw++) {
+                    int iw = mode.sourceIndex(ow * g.strideW() - g.padLeft() + kw * g.dilationW(), g.w());
+                    if (iw < 0) {
+                        continue;
+                    }
+                    double term = (double) x[((n * g.c() + ic) * g.h() + ih) * g.w() + iw]
+                            * w[((oc * inPerGroup + i) * g.kH() + kh) * g.kW() + kw];
+                    sum += term;
+                    abs += Math.abs(term);
+                }
+            }
+        }
+        double bias = b == null ? 0 : b[oc];
+        magnitude[0] = abs + Math.abs(bias);
+        return sum + bias;
+    }
+}

@@ -1,0 +1,140 @@
+package dev.onednn4j.internal.op;
+
+import dev.onednn4j.internal.dnnl.Algorithm;
+import dev.onednn4j.internal.dnnl.Arg;
+import dev.onednn4j.internal.dnnl.Engine;
+import dev.onednn4j.internal.dnnl.MemoryDesc;
+import dev.onednn4j.internal.dnnl.PrimitiveDesc;
+import dev.onednn4j.internal.exec.Layouts;
+import dev.onednn4j.internal.exec.Plan;
+import dev.onednn4j.tensor.Tensor;
+import java.util.Arrays;
+import java.util.Locale;
+
+/**
+ * An element-wise activation on a tensor of any shape, resolved for one shape. Tensors: input, output (the same
+ * tensor for an in-place call).
+ *
+ * <p>oneDNN: the eltwise primitive in the input's layout; an output in another layout is reordered into.
+ */
+public final class Eltwise implements Operation {
+
+    /** The activations, each with its oneDNN algorithm and PyTorch's formula (the reference). */
+    public enum Kind {
+        /** {@code max(x, 0)}. */
+        RELU(Algorithm.ELTWISE_RELU, true),
+        /** {@code x > 0 ? x : slope * x}; the parameter is the slope. */
+        LEAKY_RELU(Algorithm.ELTWISE_RELU, true),
+        /** {@code min(max(x, 0), 6)}. */
+        RELU6(Algorithm.ELTWISE_CLIP_V2, true),
+        /** {@code x * sigmoid(x)}. */
+        SILU(Algorithm.ELTWISE_SWISH, false),
+        /** {@code x / 2 * (1 + erf(x / sqrt(2)))}. */
+        GELU(Algorithm.ELTWISE_GELU_ERF, false),
+        /** {@code x / 2 * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 x^3)))}. */
+        GELU_TANH(Algorithm.ELTWISE_GELU_TANH, false),
+        /** {@code 1 / (1 + exp(-x))}. */
+        SIGMOID(Algorithm.ELTWISE_LOGISTIC, false),
+        TANH(Algorithm.ELTWISE_TANH, false),
+        /** {@code x * min(max(x + 3, 0), 6) / 6}. */
+        HARDSWISH(Algorithm.ELTWISE_HARDSWISH, false),
+        /** {@code min(max(x + 3, 0), 6) / 6}. */
+        HARDSIGMOID(Algorithm.ELTWISE_HARDSIGMOID, false);
+
+        private final Algorithm algorithm;
+        private final boolean exact;
+
+        Kind(Algorithm algorithm, boolean exact) {
+            this.algorithm = algorithm;
+            this.exact = exact;
+        }
+
+        /**
+         * Whether oneDNN's result is the correctly rounded value, so it must match the reference bit for bit
+         * (comparisons, clipping and one multiplication); the others approximate transcendental functions.
+         */
+        public boolean exact() {
+            return exact;
+        }
+
+        /**
+         * The largest relative error (absolute below 1e-5) allowed of oneDNN's float result, benchdnn's
+         * thresholds for f32 eltwise: 4e-5 for the tanh-based and swish kernels, 4e-6 for the others; 0 where
+         * exact.
+         */
+        public double tolerance() {
+            return exact ? 0 : this == GELU_TANH || this == TANH || this == SILU ? 4e-5 : 4e-6;
+        }
+
+        /** PyTorch's formula in double; {@code p} is the LeakyReLU slope. */
+        public double apply(double x, float p) {
+            return switch (this) {
+                case RELU -> x > 0 ? x : (Double.isNaN(x) ? x : 0.0);
+                case LEAKY_RELU -> x > 0 ? x : x * p;
+                case RELU6 -> Double.isNaN(x) ? x : Math.min(Math.max(x, 0), 6);
+                case SILU -> x / (1 + Math.exp(-x));
+                case GELU -> x / 2 * (1 + Erf.erf(x / Math.sqrt(2)));
+                case GELU_TANH -> x / 2 * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
+                case SIGMOID -> 1 / (1 + Math.exp(-x));
+                case TANH -> Math.tanh(x);
+                case HARDSWISH -> x * Math.min(Math.max(x + 3, 0), 6) / 6;
+                case HARDSIGMOID -> Math.min(Math.max(x + 3, 0), 6) / 6;
+            };
+        }
+
+        float alpha(float p) {
+            return switch (this) {
+                case LEAKY_RELU -> p;
+                case SILU -> 1f;
+                case HARDSWISH, HARDSIGMOID -> 1f / 6;
+                default -> 0f;
+            };
+        }
+
+        float beta() {
+            return switch (this) {
+                case RELU6 -> 6f;
+                case HARDSWISH, HARDSIGMOID -> 0.5f;
+                default -> 0f;
+            };
+        }
+    }
+
+    private final Kind kind;
+    private final float parameter;
+    private final long[] shape;
+
+    /** @param parameter LeakyReLU's slope; ignored by the others */
+    public Eltwise(Kind kind, float parameter, long[] shape) {
+        this.kind = kind;
+        this.parameter = parameter;
+        this.shape = shape.clone();
+    }
+
+    @Override
+    public long[] outputShape() {
+        return shape.clone();
+    }
+
+    @Override
+    public Plan plan(Tensor... t) {
+        long[] dims = t[0].dim() == 0 ? new long[] {1} : shape;
+        Plan.Builder b = Plan.builder(String.format(Locale.ROOT, "%s %s", kind.name().toLowerCase(Locale.ROOT),
+                Arrays.toString(shape)));
+        MemoryDesc src = b.input(Arg.SRC, 0, Layouts.of(dims, t[0]));
+        b.output(Arg.DST, 1, Layouts.of(dims, t[1]));
+        // the primitive writes in the input's layout; an output in another layout is reordered into
+        return b.build(attr -> PrimitiveDesc.eltwise(Engine.cpu(), kind.algorithm, src, src, kind.alpha(parameter),
+                kind.beta(), attr));
+    }
+
+    @Override
+    public void reference(Tensor... t) {
+        float[] x = t[0].toFloatArray();
+        double[] y = new double[x.length];
+        for (int i = 0; i < x.length; i++) {
+            y[i] = kind.apply(x[i], parameter);
+        }
+        t[1].copyFrom(Reference.toFloats(y));
+    }
+}

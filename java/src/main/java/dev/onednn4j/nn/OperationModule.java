@@ -1,0 +1,180 @@
+package dev.onednn4j.nn;
+
+import dev.onednn4j.internal.TensorAccess;
+import dev.onednn4j.internal.exec.Plan;
+import dev.onednn4j.internal.exec.PlanCache;
+import dev.onednn4j.internal.op.Operation;
+import dev.onednn4j.tensor.DType;
+import dev.onednn4j.tensor.MemoryFormat;
+import dev.onednn4j.tensor.Tensor;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.function.Function;
+
+/**
+ * A module that runs one {@link Operation} per call: what every oneDNN-backed layer shares. It resolves the
+ * operation for an input shape (validating it, once per shape), dispatches to the module's {@link Backend}, keeps
+ * the oneDNN plans in a bounded {@link PlanCache} keyed by input shape and layouts, drops them when the backend
+ * changes and frees them when the module is closed (after running calls end).
+ *
+ * <p>A layer built on it is its arguments, a {@link #resolve} that validates an input shape and returns the
+ * operation, and its repr.
+ *
+ * @param <O> the operation the layer runs
+ */
+abstract class OperationModule<O extends Operation> extends Module {
+
+    private static final TensorAccess TENSORS = TensorAccess.get();
+
+    private final PlanCache plans = new PlanCache();
+    /** The operation of the most recent input shape: a repeated shape resolves without allocating. */
+    private volatile Resolved<O> last;
+
+    private record Resolved<O>(long[] shape, O op) {
+    }
+
+    /**
+     * Validates an input of {@code shape} (refusing it with PyTorch's wording and the values) and returns the
+     * operation for it.
+     */
+    protected abstract O resolve(long[] shape);
+
+    /** The operation for {@code input}'s shape (which must be float32), resolved once per shape. */
+    protected final O operation(Tensor input) {
+        requireFloat32(input);
+        long[] shape = TENSORS.shape(input);
+        Resolved<O> r = last;
+        if (r != null && Arrays.equals(r.shape(), shape)) {
+            return r.op();
+        }
+        O op = resolve(shape.clone());
+        last = new Resolved<>(shape.clone(), op);
+        return op;
+    }
+
+    /** Refuses an input that is not float32, as PyTorch refuses mismatched dtypes. */
+    private void requireFloat32(Tensor input) {
+        if (input.dtype() != DType.FLOAT32) {
+            throw new IllegalArgumentException(String.format(Locale.ROOT,
+                    "%s expects a float32 input, but got %s of dtype %s (convert it with to(DType.FLOAT32))",
+                    getName(), Arrays.toString(input.shape()), input.dtype()));
+        }
+    }
+
+    /**
+     * A new output tensor for {@code op}: in the input's memory format where the output is 4-D and the input is
+     * too, contiguous otherwise.
+     */
+    protected final Tensor newOutput(O op, Tensor input, long[] shape) {
+        MemoryFormat f = input.dim() == 4 && shape.length == 4 ? input.memoryFormat() : MemoryFormat.CONTIGUOUS;
+        return Tensor.zeros(f, shape);
+    }
+
+    /**
+     * Checks a caller's {@code out} for {@code forward(input, out)}: the expected shape, float32, writable, and not
+     * sharing memory with the input or the module's own tensors.
+     */
+    protected final void checkOut(Tensor input, Tensor out, long[] expected) {
+        Objects.requireNonNull(out, "out");
+        if (!Arrays.equals(TENSORS.shape(out), expected)) {
+            throw new IllegalArgumentException(String.format(Locale.ROOT,
+                    "out has shape %s, but the output of %s for input of size %s has shape %s",
+                    Arrays.toString(out.shape()), getName(), Arrays.toString(input.shape()),
+                    Arrays.toString(expected)));
+        }
+        if (out.dtype() != DType.FLOAT32) {
+            throw new IllegalArgumentException("out must be float32, got " + out.dtype());
+        }
+        if (out.isReadOnly()) {
+            throw new IllegalArgumentException("out is read-only (" + out + "); it cannot receive the output");
+        }
+        if (overlaps(out, input)) {
+            throw new IllegalArgumentException("out must not share memory with the input");
+        }
+        Tensor[] own = ownTensors;
+        if (own == null) {
+            ownTensors = own = stateDict().values().toArray(new Tensor[0]);
+        }
+        for (Tensor t : own) {
+            if (overlaps(out, t)) {
+                throw new IllegalArgumentException("out must not share memory with the module's own tensors (it "
+                        + "overlaps one of shape " + Arrays.toString(t.shape()) + "): the layer would overwrite "
+                        + "its weights");
+            }
+        }
+    }
+
+    /** The module's parameters and buffers (a leaf has no children), for the overlap check. */
+    private volatile Tensor[] ownTensors;
+
+    /** Whether the memory of {@code a} and {@code b} overlaps; by address, allocating nothing. */
+    private static boolean overlaps(Tensor a, Tensor b) {
+        var x = TENSORS.data(a);
+        var y = TENSORS.data(b);
+        return x.address() < y.address() + y.byteSize() && y.address() < x.address() + x.byteSize();
+    }
+
+    /** Computes {@code out = op(input)} on this module's backend. */
+    protected final void run(O op, Tensor input, Tensor out) {
+        if (input.numel() == 0 || out.numel() == 0) {
+            requireOpen(input);
+            requireOpen(out);
+            return; // nothing to compute: an empty batch
+        }
+        if (backend() == Backend.REFERENCE) {
+            op.reference(input, out);
+            return;
+        }
+        int layouts = PlanCache.layouts(input, out);
+        Plan plan = plans.get(input, layouts);
+        if (plan == null) {
+            plan = plans.put(input, layouts, op.plan(input, out));
+        }
+        try {
+            plan.run(input, out);
+        } finally {
+            plan.release();
+        }
+    }
+
+    /** Throws {@link IllegalStateException} if {@code t} is closed, as using it would. */
+    private static void requireOpen(Tensor t) {
+        TENSORS.unpin(t, TENSORS.pin(t));
+    }
+
+    /**
+     * Applies {@code f} to the plan oneDNN runs for these tensors' shapes and layouts, building it if needed: its
+     * implementation, the layout of each argument, any reorder. For logs and tools.
+     */
+    protected final <T> T withPlan(Tensor input, Tensor out, Function<Plan, T> f) {
+        O op = operation(input);
+        int layouts = PlanCache.layouts(input, out);
+        Plan plan = plans.get(input, layouts);
+        if (plan == null) {
+            plan = plans.put(input, layouts, op.plan(input, out));
+        }
+        try {
+            return f.apply(plan);
+        } finally {
+            plan.release();
+        }
+    }
+
+    /** Number of oneDNN plans this module keeps (one per input shape and layouts, bounded). */
+    public final int planCount() {
+        return plans.size();
+    }
+
+    @Override
+    protected void backendChanged(Backend newBackend) {
+        if (newBackend != Backend.ONEDNN) {
+            plans.clear();
+        }
+    }
+
+    @Override
+    protected void release() {
+        plans.close(); // each plan is destroyed once the calls using it end
+    }
+}
