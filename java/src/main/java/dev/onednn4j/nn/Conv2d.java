@@ -80,44 +80,9 @@ public final class Conv2d extends OperationModule<Convolution> {
         return new Builder(inChannels, outChannels, kernelHeight, kernelWidth);
     }
 
-    // ---- forward ---------------------------------------------------------------------------------
-
-    /**
-     * Convolves {@code input} (N, C_in, H, W) or (C_in, H, W) into a new tensor, owned by the caller, in
-     * the input's memory format.
-     */
-    @Override
-    public Tensor forward(Tensor input) {
-        ensureOpen();
-        Objects.requireNonNull(input, "input");
-        Convolution op = operation(input);
-        Tensor out = newOutput(op, input, outputShape(op, input));
-        try {
-            run(op, input, out);
-            return out;
-        } catch (RuntimeException | Error e) {
-            out.close();
-            throw e;
-        }
-    }
-
-    /**
-     * Convolves {@code input} into {@code out}, which must have the output's shape (see the class
-     * documentation) and may be in either memory format. Allocates nothing once the plan for this input
-     * shape exists.
-     */
-    public void forward(Tensor input, Tensor out) {
-        ensureOpen();
-        Objects.requireNonNull(input, "input");
-        Convolution op = operation(input);
-        checkOut(input, out, outputShape(op, input));
-        run(op, input, out);
-    }
-
-    private long[] outputShape(Convolution op, Tensor input) {
-        ConvGeometry g = op.geometry();
-        return input.dim() == 3 ? new long[] {params.outChannels(), g.outH(), g.outW()} : op.outputShape();
-    }
+    // ---- forward ----------------------------------------------------------------------------------
+    // forward(input) and forward(input, out) are OperationModule's: a new output, or the caller's, which must have
+    // the output's shape (see the class documentation) in either memory format.
 
     @Override
     protected Convolution resolve(long[] shape) {
@@ -128,7 +93,7 @@ public final class Conv2d extends OperationModule<Convolution> {
         long n = shape.length == 4 ? shape[0] : 1;
         ConvGeometry g = params.resolve(n, shape[shape.length - 3], shape[shape.length - 2], shape[shape.length - 1],
                 shape);
-        return new Convolution(g, weight, bias);
+        return new Convolution(g, weight, bias, shape.length == 3);
     }
 
     /**
@@ -224,9 +189,7 @@ public final class Conv2d extends OperationModule<Convolution> {
 
     /** The output shape for an input shape, (N, C, H, W) or (C, H, W), after validating it. */
     public long[] outputShape(long... inputShape) {
-        Convolution op = resolve(inputShape.clone());
-        ConvGeometry g = op.geometry();
-        return inputShape.length == 4 ? g.outputShape() : new long[] {params.outChannels(), g.outH(), g.outW()};
+        return resolve(inputShape.clone()).outputShape();
     }
 
     @Override

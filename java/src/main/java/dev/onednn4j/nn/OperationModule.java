@@ -19,7 +19,7 @@ import java.util.function.Function;
  * changes and frees them when the module is closed (after running calls end).
  *
  * <p>A layer built on it is its arguments, a {@link #resolve} that validates an input shape and returns the
- * operation, and its repr.
+ * operation, and its repr; {@link #forward(Tensor)} and {@link #forward(Tensor, Tensor)} are shared.
  *
  * @param <O> the operation the layer runs
  */
@@ -39,6 +39,37 @@ abstract class OperationModule<O extends Operation> extends Module {
      * operation for it.
      */
     protected abstract O resolve(long[] shape);
+
+    /**
+     * Computes the layer on {@code input} into a new tensor, owned by the caller: in the input's memory format when
+     * both are 4-D, contiguous otherwise.
+     */
+    @Override
+    public Tensor forward(Tensor input) {
+        ensureOpen();
+        Objects.requireNonNull(input, "input");
+        O op = operation(input);
+        Tensor out = newOutput(input, op.outputShape());
+        try {
+            run(op, input, out);
+            return out;
+        } catch (RuntimeException | Error e) {
+            out.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Computes the layer on {@code input} into {@code out}, which must have the output's shape and may be in
+     * either memory format. Allocates nothing once the plan for this input shape and these layouts exists.
+     */
+    public void forward(Tensor input, Tensor out) {
+        ensureOpen();
+        Objects.requireNonNull(input, "input");
+        O op = operation(input);
+        checkOut(input, out, op.outputShape());
+        run(op, input, out);
+    }
 
     /** The operation for {@code input}'s shape (which must be float32), resolved once per shape. */
     protected final O operation(Tensor input) {
@@ -66,7 +97,7 @@ abstract class OperationModule<O extends Operation> extends Module {
      * A new output tensor for {@code op}: in the input's memory format where the output is 4-D and the input is
      * too, contiguous otherwise.
      */
-    protected final Tensor newOutput(O op, Tensor input, long[] shape) {
+    protected static Tensor newOutput(Tensor input, long[] shape) {
         MemoryFormat f = input.dim() == 4 && shape.length == 4 ? input.memoryFormat() : MemoryFormat.CONTIGUOUS;
         return Tensor.zeros(f, shape);
     }

@@ -39,8 +39,9 @@ import java.util.concurrent.locks.StampedLock;
  *   <li>{@link #wrap} uses the caller's memory as is (zero copy): the caller keeps owning it and must keep
  *       it alive while the tensor is used; {@code close()} only ends this tensor's use of it.</li>
  *   <li>{@link #view}, and {@link #reshape} or {@link #flatten} where they return a view, share the memory of
- *       their base: closing the view ends only the view, closing the base frees the memory and ends every
- *       view. Either way the result is the caller's to close, and closing it never frees the base's memory.</li>
+ *       their base, and so do the aliases some layers return (an in-place ReLU, Identity): each is a tensor of its
+ *       own that the caller closes, and the memory lives until the last tensor over it is closed, as a PyTorch
+ *       storage lives while any tensor uses it. Closing the base leaves an open view usable.</li>
  * </ul>
  * Any use after close throws {@link IllegalStateException}; closing twice does nothing. A tensor that a
  * running operation uses is not freed until the operation ends, so closing from another thread cannot
@@ -87,7 +88,7 @@ public final class Tensor implements AutoCloseable {
                     throw new IllegalArgumentException("segment of " + data.byteSize() + " bytes is too small for "
                             + Arrays.toString(s));
                 }
-                return new Tensor(data, s, MemoryFormat.CONTIGUOUS, DType.UINT8, new Storage(arena), true);
+                return new Tensor(data, s, MemoryFormat.CONTIGUOUS, DType.UINT8, new Storage(arena));
             }
 
             @Override
@@ -99,30 +100,55 @@ public final class Tensor implements AutoCloseable {
                     throw new IllegalArgumentException("view of " + bytes + " bytes at offset " + byteOffset
                             + " does not fit in " + base.data.byteSize() + " bytes, aligned to " + dtype.byteSize());
                 }
-                return new Tensor(base.data.asSlice(byteOffset, bytes), s, MemoryFormat.CONTIGUOUS, dtype, base.storage,
-                        false);
+                return new Tensor(base.data.asSlice(byteOffset, bytes), s, MemoryFormat.CONTIGUOUS, dtype,
+                        base.storage);
             }
 
             @Override
             public Tensor alias(Tensor t) {
                 t.ensureOpen();
-                return new Tensor(t.data, t.shape, t.format, t.dtype, t.storage, false);
+                return new Tensor(t.data, t.shape, t.format, t.dtype, t.storage);
             }
         });
     }
 
-    /** Memory shared by a tensor and its views: who frees it, the close guard, the version counter. */
+    /**
+     * Memory shared by a tensor, its views and aliases: who frees it, the close guard, the version counter, and
+     * how many open tensors hold it. Owned memory is freed when the last of them is closed (or by the cleaner once
+     * none is reachable), as PyTorch frees a storage when its last tensor goes.
+     */
     private static final class Storage {
         final Arena arena; // null when the memory is the caller's
         final Cleaner.Cleanable cleanable;
         final StampedLock guard = new StampedLock();
         final AtomicLong version = new AtomicLong();
+        final java.util.concurrent.atomic.AtomicInteger holders = new java.util.concurrent.atomic.AtomicInteger();
         volatile boolean freed;
 
         /** Memory the tensor owns: freed by {@link #free()}, or by the cleaner once nothing refers to it. */
         Storage(Arena arena) {
             this.arena = arena;
             this.cleanable = arena == null ? null : CLEANER.register(this, arena::close);
+        }
+
+        /** One more open tensor over this memory; false if it is already freed. */
+        boolean hold() {
+            for (;;) {
+                int h = holders.get();
+                if (h == 0 && freed) {
+                    return false;
+                }
+                if (holders.compareAndSet(h, h + 1)) {
+                    return true;
+                }
+            }
+        }
+
+        /** One open tensor fewer; the last one frees the memory. */
+        void release() {
+            if (holders.decrementAndGet() == 0) {
+                free();
+            }
         }
 
         /** Frees owned memory once no operation holds a pin; later pins fail. */
@@ -147,20 +173,21 @@ public final class Tensor implements AutoCloseable {
     private final MemoryFormat format;
     private final DType dtype;
     private final Storage storage;
-    private final boolean owner;
     private final long numel;
     private volatile boolean closed;
 
-    private Tensor(MemorySegment data, long[] shape, MemoryFormat format, DType dtype, Storage storage,
-                   boolean owner) {
+    /** A new tensor over {@code storage}, holding it open until {@link #close()}. */
+    private Tensor(MemorySegment data, long[] shape, MemoryFormat format, DType dtype, Storage storage) {
         this.data = data;
         this.shape = shape;
         this.format = format;
         this.dtype = dtype;
         this.strides = format.strides(shape);
         this.storage = storage;
-        this.owner = owner;
         this.numel = numel(shape);
+        if (!storage.hold()) {
+            throw new IllegalStateException("the memory under " + this + " has been freed");
+        }
     }
 
     // ---- creation ------------------------------------------------------------------------------
@@ -226,7 +253,7 @@ public final class Tensor implements AutoCloseable {
             arena.close();
             throw e;
         }
-        return new Tensor(seg, s, format, dtype, new Storage(arena), true);
+        return new Tensor(seg, s, format, dtype, new Storage(arena));
     }
 
     /**
@@ -267,7 +294,7 @@ public final class Tensor implements AutoCloseable {
             throw new IllegalArgumentException("segment address 0x" + Long.toHexString(segment.address())
                     + " is not aligned to " + dtype.byteSize() + " bytes, as " + dtype + " needs");
         }
-        return new Tensor(segment.asSlice(0, need), s, format, dtype, new Storage(null), false);
+        return new Tensor(segment.asSlice(0, need), s, format, dtype, new Storage(null));
     }
 
     // ---- shape ---------------------------------------------------------------------------------
@@ -322,6 +349,20 @@ public final class Tensor implements AutoCloseable {
                 for (int i = 0; i < out.length; i++) {
                     out[i] = (float) Elements.getDouble(dtype, data, offsetOfLogical(i));
                 }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * A new double[] with the elements in logical row-major order, converted from this tensor's dtype (exactly,
+     * for every dtype but int64 beyond 2^53): how a float64 result, such as PyTorch's reference output, is read.
+     */
+    public double[] toDoubleArray() {
+        double[] out = new double[arrayLength()];
+        try (var pin = pin()) {
+            for (int i = 0; i < out.length; i++) {
+                out[i] = Elements.getDouble(dtype, data, offsetOfLogical(i));
             }
         }
         return out;
@@ -550,7 +591,7 @@ public final class Tensor implements AutoCloseable {
      * A tensor of another shape over the same memory (no copy), as PyTorch's {@code view}: {@code numel} must not
      * change, and one dimension may be -1 (inferred). A contiguous tensor can always be viewed; a channels-last one
      * only where its memory is also row-major (one channel, or 1x1 pixels), else PyTorch's error, which points to
-     * {@link #reshape}. Closing the view does not free the memory.
+     * {@link #reshape}. The view keeps the memory alive until it is closed too.
      */
     public Tensor view(long... newShape) {
         ensureOpen();
@@ -561,7 +602,7 @@ public final class Tensor implements AutoCloseable {
                     + "%s cannot be viewed as %s. Use .reshape(...) instead.", Arrays.toString(shape), format,
                     Arrays.toString(s)));
         }
-        return new Tensor(data, s, MemoryFormat.CONTIGUOUS, dtype, storage, false);
+        return new Tensor(data, s, MemoryFormat.CONTIGUOUS, dtype, storage);
     }
 
     /**
@@ -573,11 +614,11 @@ public final class Tensor implements AutoCloseable {
         ensureOpen();
         long[] s = inferShape(newShape);
         if (rowMajorInMemory()) {
-            return new Tensor(data, s, MemoryFormat.CONTIGUOUS, dtype, storage, false);
+            return new Tensor(data, s, MemoryFormat.CONTIGUOUS, dtype, storage);
         }
-        // the copy's memory passes to the reshaped tensor, which owns it from now on
-        Tensor copy = toMemoryFormat(MemoryFormat.CONTIGUOUS);
-        return new Tensor(copy.data, s, MemoryFormat.CONTIGUOUS, dtype, copy.storage, true);
+        try (Tensor copy = toMemoryFormat(MemoryFormat.CONTIGUOUS)) {
+            return new Tensor(copy.data, s, MemoryFormat.CONTIGUOUS, dtype, copy.storage);
+        }
     }
 
     /**
@@ -702,18 +743,17 @@ public final class Tensor implements AutoCloseable {
     }
 
     /**
-     * Ends this tensor. An owning tensor frees its memory now, once no running operation uses it; a
-     * wrapped tensor or a view only stops being usable. Idempotent.
+     * Ends this tensor. If it is the last open tensor over memory the library allocated (no view or alias of it
+     * is open), the memory is freed now, once no running operation uses it; memory passed to {@link #wrap} stays
+     * the caller's. Idempotent.
      */
     @Override
-    public void close() {
+    public synchronized void close() {
         if (closed) {
             return;
         }
         closed = true;
-        if (owner) {
-            storage.free();
-        }
+        storage.release();
     }
 
     private void ensureOpen() {

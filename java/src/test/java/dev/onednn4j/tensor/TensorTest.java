@@ -111,8 +111,9 @@ class TensorTest {
     }
 
     @Test
-    void viewsShareMemoryAndDieWithTheirBase() {
+    void viewsShareMemoryAndKeepItAliveUntilTheLastIsClosed() {
         Tensor base = Tensor.of(seq(6), 2, 3);
+        MemorySegment memory = base.segment();
         Tensor v = base.view(3, 2);
         assertEquals(3f, v.get(1, 1));
         v.set(9f, 0, 0);
@@ -121,7 +122,12 @@ class TensorTest {
         assertFalse(base.isClosed(), "closing a view leaves the base");
         Tensor v2 = base.view(6);
         base.close();
-        assertTrue(v2.isClosed());
+        assertTrue(base.isClosed());
+        assertFalse(v2.isClosed(), "an open view keeps the memory, as a PyTorch storage lives while a tensor uses it");
+        assertEquals(9f, v2.get(0));
+        assertTrue(memory.scope().isAlive());
+        v2.close();
+        assertFalse(memory.scope().isAlive(), "the last tensor over the memory frees it at close");
         assertThrows(IllegalStateException.class, v2::toFloatArray);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> Tensor.zeros(2, 3).view(4));

@@ -2,6 +2,7 @@ package dev.onednn4j.internal.check;
 
 import dev.onednn4j.internal.op.ConvGeometry;
 import dev.onednn4j.internal.op.Convolution;
+import dev.onednn4j.internal.op.Operation;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -53,6 +54,14 @@ public final class CrossCheck {
     /** Each {@code got[i]} bit-identical to {@code ref[i]} rounded to float. */
     public static Result exact(String what, long[] shape, float[] got, double[] ref) {
         return compare(what, shape, got, ref, null);
+    }
+
+    /**
+     * Any operation's float output for {@code x} against its {@link Operation#exact} result, each element within
+     * its {@link Operation#bound}.
+     */
+    public static Result operation(String what, Operation op, float[] x, float[] got) {
+        return withinBound(what, op.outputShape(), got, op.exact(x), op.bound(x));
     }
 
     /**

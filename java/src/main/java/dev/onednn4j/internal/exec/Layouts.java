@@ -25,6 +25,11 @@ public final class Layouts {
         return MemoryDesc.strided(dims, DataType.F32, format.strides(dims));
     }
 
+    /** A float32 layout with explicit strides (in elements). */
+    public static MemoryDesc of(long[] dims, long[] strides) {
+        return MemoryDesc.strided(dims, DataType.F32, strides);
+    }
+
     /** A float32 layout left to the primitive. */
     public static MemoryDesc any(long[] dims) {
         return MemoryDesc.any(dims, DataType.F32);

@@ -207,6 +207,12 @@ public final class Plan {
             return this;
         }
 
+        /** Something the plan owns, closed when it is destroyed (e.g. a constant tensor it computed itself). */
+        public <T extends AutoCloseable> T owned(T resource) {
+            owned.add(resource);
+            return resource;
+        }
+
         /** A descriptor the builder owns until the plan is built (e.g. an {@code any} layout): freed after. */
         public MemoryDesc temporary(MemoryDesc md) {
             temporaries.add(md);

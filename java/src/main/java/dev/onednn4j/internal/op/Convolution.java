@@ -1,5 +1,6 @@
 package dev.onednn4j.internal.op;
 
+import dev.onednn4j.internal.check.RoundingBound;
 import dev.onednn4j.internal.dnnl.Arg;
 import dev.onednn4j.internal.dnnl.Engine;
 import dev.onednn4j.internal.dnnl.MemoryDesc;
@@ -21,12 +22,17 @@ public final class Convolution implements Operation {
     private final ConvGeometry g;
     private final Tensor weight;
     private final Tensor bias;
+    private final boolean unbatched;
 
-    /** @param bias null without */
-    public Convolution(ConvGeometry g, Tensor weight, Tensor bias) {
+    /**
+     * @param bias      null without
+     * @param unbatched the caller's tensors are (C, H, W): the output shape drops the batch of one
+     */
+    public Convolution(ConvGeometry g, Tensor weight, Tensor bias, boolean unbatched) {
         this.g = g;
         this.weight = weight;
         this.bias = bias;
+        this.unbatched = unbatched;
     }
 
     public ConvGeometry geometry() {
@@ -35,7 +41,7 @@ public final class Convolution implements Operation {
 
     @Override
     public long[] outputShape() {
-        return g.outputShape();
+        return unbatched ? new long[] {g.outC(), g.outH(), g.outW()} : g.outputShape();
     }
 
     @Override
@@ -82,10 +88,20 @@ public final class Convolution implements Operation {
     }
 
     @Override
-    public void reference(Tensor... t) {
-        double[] y = compute(g, t[0].toFloatArray(), weight.toFloatArray(), bias == null ? null : bias.toFloatArray(),
-                null);
-        t[1].copyFrom(Reference.toFloats(y));
+    public double[] exact(float[] x) {
+        return compute(g, x, weight.toFloatArray(), bias == null ? null : bias.toFloatArray(), null);
+    }
+
+    /** {@code gamma(C_in/groups * kH * kW + 1) * (sum|w*x| + |b|)} per output: any summation order, bias included. */
+    @Override
+    public double[] bound(float[] x) {
+        double[] magnitude = new double[Math.toIntExact((long) g.n() * g.outC() * g.outH() * g.outW())];
+        compute(g, x, weight.toFloatArray(), bias == null ? null : bias.toFloatArray(), magnitude);
+        double gamma = RoundingBound.gamma((long) g.c() / g.groups() * g.kH() * g.kW() + 1);
+        for (int i = 0; i < magnitude.length; i++) {
+            magnitude[i] *= gamma;
+        }
+        return magnitude;
     }
 
     /**

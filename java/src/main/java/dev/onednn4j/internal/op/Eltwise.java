@@ -50,20 +50,51 @@ public final class Eltwise implements Operation {
         }
 
         /**
-         * Whether oneDNN's result is the correctly rounded value, so it must match the reference bit for bit
-         * (comparisons, clipping and one multiplication); the others approximate transcendental functions.
+         * Whether oneDNN's result must be the correctly rounded value (comparisons, clipping, one multiplication);
+         * the others evaluate several roundings or approximate transcendental functions.
          */
         public boolean exact() {
             return exact;
         }
 
         /**
-         * The largest relative error (absolute below 1e-5) allowed of oneDNN's float result, benchdnn's
-         * thresholds for f32 eltwise: 4e-5 for the tanh-based and swish kernels, 4e-6 for the others; 0 where
-         * exact.
+         * How far oneDNN's float result may be from the exact value {@code ref = apply(x)}:
+         * <ul>
+         *   <li>ReLU, ReLU6: {@code u * |ref|}, correct rounding; LeakyReLU: {@code gamma(2) * |ref|}, the slope
+         *       rounded to float, then the product (against a slope taken exactly, as PyTorch's float64 is);</li>
+         *   <li>Hardsigmoid, {@code alpha * x + beta} clipped, with {@code alpha = 1/6} itself rounded: three
+         *       roundings, {@code gamma(3) * (|x| / 6 + 1/2)}; Hardswish, one more product:
+         *       {@code gamma(4) * |x| * (|x| / 6 + 1/2)};</li>
+         *   <li>the functions oneDNN approximates (exp, tanh, erf inside): benchdnn's f32 eltwise thresholds,
+         *       {@code 4e-6} relative ({@code 4e-5} for tanh, SiLU and the tanh GELU), absolute where
+         *       {@code |ref| <= 1e-5}, and absolute as well where GELU's {@code 1 + erf} or {@code 1 + tanh}
+         *       cancels catastrophically (large negative x), as benchdnn's {@code check_abs_err} does.</li>
+         * </ul>
          */
-        public double tolerance() {
-            return exact ? 0 : this == GELU_TANH || this == TANH || this == SILU ? 4e-5 : 4e-6;
+        public double bound(double x, double ref) {
+            double u = Math.scalb(1.0, -24);
+            switch (this) {
+                case RELU, RELU6 -> {
+                    return u * Math.abs(ref);
+                }
+                case LEAKY_RELU -> {
+                    return 2 * u / (1 - 2 * u) * Math.abs(ref);
+                }
+                case HARDSIGMOID -> {
+                    return 3 * u / (1 - 3 * u) * (Math.abs(x) / 6 + 0.5);
+                }
+                case HARDSWISH -> {
+                    return 4 * u / (1 - 4 * u) * Math.abs(x) * (Math.abs(x) / 6 + 0.5);
+                }
+                default -> {
+                    double threshold = this == GELU_TANH || this == TANH || this == SILU ? 4e-5 : 4e-6;
+                    double cancellation = 2 * Math.ulp(1.0f) / threshold;
+                    boolean cancels = this == GELU ? 1 + Erf.erf(x / Math.sqrt(2)) <= cancellation
+                            : this == GELU_TANH && 1 + Math.tanh(Math.sqrt(2 / Math.PI) * x * (1 + 0.044715 * x * x))
+                                    <= cancellation;
+                    return threshold * (Math.abs(ref) > 1e-5 && !cancels ? Math.abs(ref) : 1);
+                }
+            }
         }
 
         /** PyTorch's formula in double; {@code p} is the LeakyReLU slope. */
@@ -129,12 +160,21 @@ public final class Eltwise implements Operation {
     }
 
     @Override
-    public void reference(Tensor... t) {
-        float[] x = t[0].toFloatArray();
+    public double[] exact(float[] x) {
         double[] y = new double[x.length];
         for (int i = 0; i < x.length; i++) {
             y[i] = kind.apply(x[i], parameter);
         }
-        t[1].copyFrom(Reference.toFloats(y));
+        return y;
+    }
+
+    /** Per element {@link Kind#bound}. */
+    @Override
+    public double[] bound(float[] x) {
+        double[] y = exact(x);
+        for (int i = 0; i < y.length; i++) {
+            y[i] = kind.bound(x[i], y[i]);
+        }
+        return y;
     }
 }

@@ -20,6 +20,27 @@ public interface Operation {
      */
     Plan plan(Tensor... tensors);
 
-    /** Computes the output (the last tensor) from the inputs with the plain Java loops. */
-    void reference(Tensor... tensors);
+    /**
+     * The output for {@code input} (in logical row-major order) computed by the plain Java loops in double, before
+     * rounding to float: the reference, and what a float implementation is measured against.
+     */
+    double[] exact(float[] input);
+
+    /**
+     * Per output element, how far a correct float32 implementation may be from {@link #exact}: a proven rounding
+     * bound where the arithmetic allows one (sums: {@code gamma(n)} times the sum of the magnitudes of the terms,
+     * as benchdnn does), {@code u * |exact|} where the result must be the correctly rounded value, and benchdnn's
+     * thresholds for functions oneDNN approximates (exp, tanh, erf).
+     */
+    double[] bound(float[] input);
+
+    /** Computes the output (the last tensor) from the input (the first) with the plain Java loops. */
+    default void reference(Tensor... tensors) {
+        double[] y = exact(tensors[0].toFloatArray());
+        float[] f = new float[y.length];
+        for (int i = 0; i < y.length; i++) {
+            f[i] = (float) y[i];
+        }
+        tensors[tensors.length - 1].copyFrom(f);
+    }
 }

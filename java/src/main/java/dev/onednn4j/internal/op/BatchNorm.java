@@ -1,0 +1,187 @@
+package dev.onednn4j.internal.op;
+
+import dev.onednn4j.internal.check.RoundingBound;
+import dev.onednn4j.internal.dnnl.Arg;
+import dev.onednn4j.internal.dnnl.Engine;
+import dev.onednn4j.internal.dnnl.MemoryDesc;
+import dev.onednn4j.internal.dnnl.PrimitiveDesc;
+import dev.onednn4j.internal.exec.Layouts;
+import dev.onednn4j.internal.exec.Plan;
+import dev.onednn4j.tensor.Tensor;
+import java.util.Arrays;
+import java.util.Locale;
+
+/**
+ * Batch normalization for inference on (N, C, H, W), resolved for one shape:
+ * {@code y = (x - mean[c]) / sqrt(var[c] + eps) * weight[c] + bias[c]}, with the running statistics, or with the
+ * batch's own mean and biased variance over (N, H, W) when there are none. Tensors: input, output.
+ *
+ * <p>oneDNN: the batch normalization primitive in the input's layout ({@code use_global_stats},
+ * {@code use_scale}, {@code use_shift}); an output in another layout is reordered into.
+ */
+public final class BatchNorm implements Operation {
+    private final long[] shape;
+    private final double eps;
+    private final Tensor mean;
+    private final Tensor var;
+    private final Tensor weight;
+    private final Tensor bias;
+
+    /**
+     * @param mean, var    running statistics, or both null to normalize with the batch's own
+     * @param weight, bias affine parameters, or both null for none
+     */
+    public BatchNorm(long[] shape, double eps, Tensor mean, Tensor var, Tensor weight, Tensor bias) {
+        this.shape = shape.clone();
+        this.eps = eps;
+        this.mean = mean;
+        this.var = var;
+        this.weight = weight;
+        this.bias = bias;
+    }
+
+    @Override
+    public long[] outputShape() {
+        return shape.clone();
+    }
+
+    @Override
+    public Plan plan(Tensor... t) {
+        Plan.Builder b = Plan.builder(String.format(Locale.ROOT, "batch_norm %s eps %s, %s statistics%s",
+                Arrays.toString(shape), eps, mean != null ? "running" : "batch", weight != null ? ", affine" : ""));
+        MemoryDesc src = b.input(Arg.SRC, 0, Layouts.of(shape, t[0]));
+        b.output(Arg.DST, 1, Layouts.of(shape, t[1]));
+        long[] c = {shape[1]};
+        if (mean != null) {
+            b.constant(Arg.MEAN, mean, Layouts.of(c, mean));
+            b.constant(Arg.VARIANCE, var, Layouts.of(c, var));
+        }
+        if (weight != null) {
+            b.constant(Arg.SCALE, weight, Layouts.of(c, weight));
+            b.constant(Arg.SHIFT, bias, Layouts.of(c, bias));
+        }
+        return b.build(attr -> PrimitiveDesc.batchNormalization(Engine.cpu(), src, src, (float) eps, mean != null,
+                weight != null, attr));
+    }
+
+    @Override
+    public double[] exact(float[] x) {
+        return compute(x, null);
+    }
+
+    /**
+     * The normalization in double, written plainly.
+     *
+     * @param magnitude if not null, receives per element {@code (|x| + |mean|) * |scale| + |bias|}, the scale of
+     *                  its rounding error, with {@code scale = weight / sqrt(var + eps)}
+     */
+    public double[] compute(float[] x, double[] magnitude) {
+        int n = (int) shape[0];
+        int channels = (int) shape[1];
+        int plane = (int) (shape[2] * shape[3]);
+        double[] mu = new double[channels];
+        double[] sigma2 = new double[channels];
+        if (mean != null) {
+            float[] m = mean.toFloatArray();
+            float[] v = var.toFloatArray();
+            for (int c = 0; c < channels; c++) {
+                mu[c] = m[c];
+                sigma2[c] = v[c];
+            }
+        } else {
+            // the batch's own statistics over (N, H, W); biased variance, as PyTorch normalizes with
+            for (int c = 0; c < channels; c++) {
+                double sum = 0;
+                for (int i = 0; i < n; i++) {
+                    for (int p = 0; p < plane; p++) {
+                        sum += x[(i * channels + c) * plane + p];
+                    }
+                }
+                mu[c] = sum / ((double) n * plane);
+                double sq = 0;
+                for (int i = 0; i < n; i++) {
+                    for (int p = 0; p < plane; p++) {
+                        double d = x[(i * channels + c) * plane + p] - mu[c];
+                        sq += d * d;
+                    }
+                }
+                sigma2[c] = sq / ((double) n * plane);
+            }
+        }
+        float[] w = weight == null ? null : weight.toFloatArray();
+        float[] bb = bias == null ? null : bias.toFloatArray();
+        double[] y = new double[x.length];
+        // [N, C, H, W] -> [N, C, H, W]
+        for (int i = 0; i < n; i++) {
+            for (int c = 0; c < channels; c++) {
+                double scale = (w == null ? 1 : w[c]) / Math.sqrt(sigma2[c] + eps);
+                double shift = bb == null ? 0 : bb[c];
+                for (int p = 0; p < plane; p++) {
+                    int at = (i * channels + c) * plane + p;
+                    y[at] = (x[at] - mu[c]) * scale + shift;
+                    if (magnitude != null) {
+                        magnitude[at] = (Math.abs(x[at]) + Math.abs(mu[c])) * Math.abs(scale) + Math.abs(shift);
+                    }
+                }
+            }
+        }
+        return y;
+    }
+
+    /**
+     * The rounding bound of each element of {@link #compute}. With running statistics, a float evaluation in any
+     * of the usual forms ({@code (x - mean) * s + b} or {@code x * s + (b - mean * s)}, {@code s} computed as
+     * {@code weight / sqrt(var + eps)}) rounds at most eight times on the way: {@code gamma(8)} times the
+     * magnitude. With batch statistics (M = N*H*W elements per channel) the float mean errs by at most
+     * {@code gamma(M) * mean|x|} and the float variance by {@code gamma(M + 4) * mean((|x| + |mean|)^2)}, which
+     * moves {@code s} by half that relative to {@code var + eps}: both are added, to first order.
+     */
+    @Override
+    public double[] bound(float[] x) {
+        double[] magnitude = new double[x.length];
+        compute(x, magnitude);
+        double g8 = RoundingBound.gamma(8);
+        for (int i = 0; i < magnitude.length; i++) {
+            magnitude[i] *= g8;
+        }
+        if (mean != null) {
+            return magnitude;
+        }
+        int n = (int) shape[0];
+        int channels = (int) shape[1];
+        int plane = (int) (shape[2] * shape[3]);
+        long m = (long) n * plane;
+        float[] w = weight == null ? null : weight.toFloatArray();
+        for (int c = 0; c < channels; c++) {
+            double sum = 0;
+            double abs = 0;
+            for (int i = 0; i < n; i++) {
+                for (int p = 0; p < plane; p++) {
+                    sum += x[(i * channels + c) * plane + p];
+                    abs += Math.abs(x[(i * channels + c) * plane + p]);
+                }
+            }
+            double mu = sum / m;
+            double sq = 0;
+            double wide = 0;
+            for (int i = 0; i < n; i++) {
+                for (int p = 0; p < plane; p++) {
+                    double v = x[(i * channels + c) * plane + p];
+                    sq += (v - mu) * (v - mu);
+                    wide += (Math.abs(v) + Math.abs(mu)) * (Math.abs(v) + Math.abs(mu));
+                }
+            }
+            double varEps = sq / m + eps;
+            double s = Math.abs(w == null ? 1 : w[c]) / Math.sqrt(varEps);
+            double meanError = RoundingBound.gamma(m) * abs / m;
+            double varError = RoundingBound.gamma(m + 4) * wide / m;
+            for (int i = 0; i < n; i++) {
+                for (int p = 0; p < plane; p++) {
+                    int at = (i * channels + c) * plane + p;
+                    magnitude[at] += s * (meanError + Math.abs(x[at] - mu) * varError / (2 * varEps));
+                }
+            }
+        }
+        return magnitude;
+    }
+}

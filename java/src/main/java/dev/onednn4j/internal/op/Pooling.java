@@ -1,0 +1,165 @@
+package dev.onednn4j.internal.op;
+
+import dev.onednn4j.internal.check.RoundingBound;
+import dev.onednn4j.internal.dnnl.Algorithm;
+import dev.onednn4j.internal.dnnl.Arg;
+import dev.onednn4j.internal.dnnl.Engine;
+import dev.onednn4j.internal.dnnl.MemoryDesc;
+import dev.onednn4j.internal.dnnl.PostOps;
+import dev.onednn4j.internal.dnnl.PrimitiveDesc;
+import dev.onednn4j.internal.exec.Layouts;
+import dev.onednn4j.internal.exec.Plan;
+import dev.onednn4j.tensor.MemoryFormat;
+import dev.onednn4j.tensor.Tensor;
+
+/**
+ * Max or average pooling of (N, C, H, W), resolved for one shape, with PyTorch's semantics. Tensors: input,
+ * output.
+ *
+ * <p>oneDNN: the pooling primitive (output layout left to it, reordered if the caller's differs). PyTorch's
+ * average divisor counts the zero padding but not the extra cells a ceil-mode window reaches past it, and may be
+ * overridden; oneDNN's {@code avg_include_padding} divides by the whole kernel. Where the two differ, a binary
+ * post-op multiplies each output position by {@code kernel / PyTorch's divisor}, a constant of shape
+ * (1, 1, OH, OW) that broadcasts over images and channels.
+ */
+public final class Pooling implements Operation {
+    private final PoolGeometry g;
+    private final boolean unbatched;
+
+    /** @param unbatched the caller's tensors are (C, H, W): the output shape drops the batch of one */
+    public Pooling(PoolGeometry g, boolean unbatched) {
+        this.g = g;
+        this.unbatched = unbatched;
+    }
+
+    public PoolGeometry geometry() {
+        return g;
+    }
+
+    @Override
+    public long[] outputShape() {
+        return unbatched ? new long[] {g.c(), g.outH(), g.outW()} : g.outputShape();
+    }
+
+    /** Whether PyTorch's divisor differs from the whole kernel somewhere (when the window counts the padding). */
+    private boolean needsCorrection() {
+        PoolParams p = g.p();
+        if (p.max() || (!p.countIncludePad() && p.divisorOverride() == 0)) {
+            return false;
+        }
+        for (int oh = 0; oh < g.outH(); oh++) {
+            for (int ow = 0; ow < g.outW(); ow++) {
+                if (g.divisor(oh, ow) != p.kH() * p.kW()) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    @Override
+    public Plan plan(Tensor... t) {
+        PoolParams p = g.p();
+        Plan.Builder b = Plan.builder(g + ", input " + t[0].memoryFormat() + ", output " + t[1].memoryFormat());
+        MemoryDesc src = b.input(Arg.SRC, 0, Layouts.of(g.inputShape(), t[0]));
+        b.output(Arg.DST, 1, Layouts.of(g.outputShape(), t[1]));
+        boolean correct = needsCorrection();
+        Algorithm alg = p.max() ? Algorithm.POOLING_MAX
+                : p.countIncludePad() || correct ? Algorithm.POOLING_AVG_INCLUDE_PADDING
+                : Algorithm.POOLING_AVG_EXCLUDE_PADDING;
+        if (correct) {
+            long[] dims = {1, 1, g.outH(), g.outW()};
+            Tensor factor = b.owned(Tensor.zeros(dims));
+            float[] f = new float[g.outH() * g.outW()];
+            for (int oh = 0; oh < g.outH(); oh++) {
+                for (int ow = 0; ow < g.outW(); ow++) {
+                    f[oh * g.outW() + ow] = (float) ((double) p.kH() * p.kW() / g.divisor(oh, ow));
+                }
+            }
+            factor.copyFrom(f);
+            MemoryDesc md = b.constant(Arg.postOpSrc1(0), factor, Layouts.of(dims, MemoryFormat.CONTIGUOUS));
+            b.postOps(PostOps.create().binary(Algorithm.BINARY_MUL, md));
+        }
+        MemoryDesc dst = b.temporary(Layouts.any(g.outputShape()));
+        return b.build(attr -> PrimitiveDesc.pooling(Engine.cpu(), alg, src, dst,
+                new long[] {p.strideH(), p.strideW()}, new long[] {p.kH(), p.kW()},
+                new long[] {p.dilationH() - 1, p.dilationW() - 1}, new long[] {p.padH(), p.padW()},
+                new long[] {g.padBottom(), g.padRight()}, attr));
+    }
+
+    @Override
+    public double[] exact(float[] x) {
+        return compute(x, null);
+    }
+
+    /**
+     * The pooling written plainly, in double: each output is the max (NaN wins, as in PyTorch) or the sum over
+     * divisor of the input cells its window covers.
+     *
+     * @param magnitude if not null, receives for average pooling {@code sum|x| / divisor} per output
+     */
+    public double[] compute(float[] x, double[] magnitude) {
+        PoolParams p = g.p();
+        double[] y = new double[g.n() * g.c() * g.outH() * g.outW()];
+        int o = 0;
+        // [N, C, H, W] -> [N, C, OH, OW]
+        for (int n = 0; n < g.n(); n++) {
+            for (int c = 0; c < g.c(); c++) {
+                int plane = (n * g.c() + c) * g.h();
+                for (int oh = 0; oh < g.outH(); oh++) {
+                    for (int ow = 0; ow < g.outW(); ow++) {
+                        double acc = p.max() ? Double.NEGATIVE_INFINITY : 0;
+                        double abs = 0;
+                        for (int kh = 0; kh < p.kH(); kh++) {
+                            int ih = oh * p.strideH() - p.padH() + kh * p.dilationH();
+                            if (ih < 0 || ih >= g.h()) {
+                                continue;
+                            }
+                            for (int kw = 0; kw < p.kW(); kw++) {
+                                int iw = ow * p.strideW() - p.padW() + kw * p.dilationW();
+                                if (iw < 0 || iw >= g.w()) {
+                                    continue;
+                                }
+                                double v = x[(plane + ih) * g.w() + iw];
+                                if (p.max()) {
+                                    acc = v > acc || Double.isNaN(v) ? v : acc;
+                                } else {
+                                    acc += v;
+                                    abs += Math.abs(v);
+                                }
+                            }
+                        }
+                        if (!p.max()) {
+                            int d = g.divisor(oh, ow);
+                            acc /= d;
+                            if (magnitude != null) {
+                                magnitude[o] = abs / d;
+                            }
+                        }
+                        y[o++] = acc;
+                    }
+                }
+            }
+        }
+        return y;
+    }
+
+    /**
+     * Per element, how far oneDNN's float result may be from {@link #compute}: 0 for max pooling (it only
+     * compares); for average pooling the sum of at most {@code kH * kW} terms, the division, and the correction
+     * multiply: {@code gamma(kH * kW + 3) * sum|x| / divisor}.
+     */
+    @Override
+    public double[] bound(float[] x) {
+        double[] magnitude = new double[g.n() * g.c() * g.outH() * g.outW()];
+        if (g.p().max()) {
+            return magnitude;
+        }
+        compute(x, magnitude);
+        double gamma = RoundingBound.gamma((long) g.p().kH() * g.p().kW() + 3);
+        for (int i = 0; i < magnitude.length; i++) {
+            magnitude[i] *= gamma;
+        }
+        return magnitude;
+    }
+}

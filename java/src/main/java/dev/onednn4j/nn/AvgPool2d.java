@@ -1,0 +1,137 @@
+package dev.onednn4j.nn;
+
+import dev.onednn4j.internal.op.PoolParams;
+import dev.onednn4j.internal.op.Pooling;
+import java.util.Locale;
+
+/**
+ * 2-D average pooling, as PyTorch's {@code nn.AvgPool2d}: each output is the mean of its window.
+ *
+ * <pre>{@code
+ * try (AvgPool2d pool = AvgPool2d.builder(3).stride(2).padding(1).countIncludePad(false).build()) {
+ *     Tensor y = pool.forward(x);
+ * }
+ * }</pre>
+ *
+ * <h2>Arguments</h2> (see {@link Builder}) kernelSize (int or (kH, kW)); stride (default: the kernel size);
+ * padding (default 0, zeros, at most half the kernel); ceilMode (default false); countIncludePad (default true:
+ * the padding's zeros count in the divisor); divisorOverride (default none: every window divided by it).
+ *
+ * <h2>Shape</h2> As {@link MaxPool2d} (without dilation). PyTorch's divisor with {@code countIncludePad} is the
+ * window clipped to the padded input: in ceil mode a last window reaching past the padding divides by fewer cells.
+ *
+ * <p>On oneDNN's pooling primitive; where PyTorch's divisor differs from oneDNN's (ceil mode with
+ * countIncludePad, divisorOverride) a fused binary post-op rescales the affected outputs. Within
+ * {@code gamma(kH * kW + 3) * sum|x| / divisor} of the exact mean.
+ */
+public final class AvgPool2d extends OperationModule<Pooling> {
+    private final PoolParams params;
+    private final Builder given;
+
+    private AvgPool2d(Builder b) {
+        this.given = b;
+        this.params = new PoolParams(false, b.kH, b.kW, b.strideGiven ? b.sH : b.kH, b.strideGiven ? b.sW : b.kW,
+                b.padH, b.padW, 1, 1, b.ceilMode, b.countIncludePad, b.divisorOverride);
+    }
+
+    /** A builder with a square kernel. */
+    public static Builder builder(int kernelSize) {
+        return new Builder(kernelSize, kernelSize, false);
+    }
+
+    /** A builder with a kH x kW kernel. */
+    public static Builder builder(int kernelHeight, int kernelWidth) {
+        return new Builder(kernelHeight, kernelWidth, true);
+    }
+
+    @Override
+    protected Pooling resolve(long[] shape) {
+        return new Pooling(Pool.resolve(params, shape, "avg_pool2d"), shape.length == 3);
+    }
+
+    @Override
+    public String extraRepr() {
+        Builder b = given;
+        return String.format(Locale.ROOT, "kernel_size=%s, stride=%s, padding=%s",
+                Repr.intOrPair(b.kernelPair, b.kH, b.kW), b.strideGiven ? Repr.intOrPair(b.stridePair, b.sH, b.sW)
+                        : Repr.intOrPair(b.kernelPair, b.kH, b.kW), Repr.intOrPair(b.paddingPair, b.padH, b.padW));
+    }
+
+    /** Arguments of an {@link AvgPool2d}, named and defaulted as PyTorch's. {@link #build()} checks them. */
+    public static final class Builder {
+        private final int kH;
+        private final int kW;
+        private final boolean kernelPair;
+        private int sH;
+        private int sW;
+        private boolean strideGiven;
+        private boolean stridePair;
+        private int padH;
+        private int padW;
+        private boolean paddingPair;
+        private boolean ceilMode;
+        private boolean countIncludePad = true;
+        private int divisorOverride;
+
+        private Builder(int kH, int kW, boolean pair) {
+            this.kH = kH;
+            this.kW = kW;
+            this.kernelPair = pair;
+        }
+
+        public Builder stride(int stride) {
+            return stride(stride, stride, false);
+        }
+
+        public Builder stride(int strideHeight, int strideWidth) {
+            return stride(strideHeight, strideWidth, true);
+        }
+
+        private Builder stride(int h, int w, boolean pair) {
+            sH = h;
+            sW = w;
+            strideGiven = true;
+            stridePair = pair;
+            return this;
+        }
+
+        public Builder padding(int padding) {
+            padH = padW = padding;
+            paddingPair = false;
+            return this;
+        }
+
+        public Builder padding(int padHeight, int padWidth) {
+            padH = padHeight;
+            padW = padWidth;
+            paddingPair = true;
+            return this;
+        }
+
+        /** Output sizes rounded up instead of down (default false). */
+        public Builder ceilMode(boolean ceilMode) {
+            this.ceilMode = ceilMode;
+            return this;
+        }
+
+        /** Whether the padding's zeros count in the divisor (default true). */
+        public Builder countIncludePad(boolean countIncludePad) {
+            this.countIncludePad = countIncludePad;
+            return this;
+        }
+
+        /** Every window's divisor, instead of its size (PyTorch's {@code divisor_override}). */
+        public Builder divisorOverride(int divisor) {
+            if (divisor == 0) {
+                throw new IllegalArgumentException("divisor must be not zero");
+            }
+            this.divisorOverride = divisor;
+            return this;
+        }
+
+        /** Checks every argument and builds the layer. */
+        public AvgPool2d build() {
+            return new AvgPool2d(this);
+        }
+    }
+}

@@ -1,0 +1,24 @@
+package dev.onednn4j.nn;
+
+import dev.onednn4j.internal.op.Eltwise;
+
+/**
+ * {@code min(max(x + 3, 0), 6) / 6} element by element, as PyTorch's {@code nn.Hardsigmoid}, on oneDNN's eltwise primitive. Any shape
+ * and layout; the output keeps the input's.
+ *
+ * <pre>{@code
+ * try (Hardsigmoid act = new Hardsigmoid(); Tensor y = act.forward(x)) { ... }
+ * }</pre>
+ */
+public final class Hardsigmoid extends Activation {
+
+    /** {@code nn.Hardsigmoid()}. */
+    public Hardsigmoid() {
+        this(false);
+    }
+
+    /** {@code nn.Hardsigmoid(inplace)}: with {@code inplace}, {@code forward} overwrites its input. */
+    public Hardsigmoid(boolean inplace) {
+        super(Eltwise.Kind.HARDSIGMOID, 0, inplace);
+    }
+}

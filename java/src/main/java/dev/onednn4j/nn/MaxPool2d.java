@@ -1,0 +1,145 @@
+package dev.onednn4j.nn;
+
+import dev.onednn4j.internal.op.PoolParams;
+import dev.onednn4j.internal.op.Pooling;
+import java.util.Locale;
+
+/**
+ * 2-D max pooling, as PyTorch's {@code nn.MaxPool2d}: each output is the largest input in its window.
+ *
+ * <pre>{@code
+ * try (MaxPool2d pool = MaxPool2d.builder(3).stride(2).padding(1).build()) {   // ResNet's stem
+ *     Tensor y = pool.forward(x);                                          // (N, 64, 112, 112) -> (N, 64, 56, 56)
+ * }
+ * }</pre>
+ *
+ * <h2>Arguments</h2> (see {@link Builder}) kernelSize (int or (kH, kW)); stride (default: the kernel size);
+ * padding (default 0, implicit negative infinity, at most half the kernel); dilation (default 1); ceilMode
+ * (default false).
+ *
+ * <h2>Shape</h2> Input (N, C, H, W) or (C, H, W); output (N, C, H_out, W_out) or (C, H_out, W_out) with
+ * {@code H_out = floor_or_ceil((H + 2 * padding - dilation * (kernel - 1) - 1) / stride) + 1}; in ceil mode the last
+ * window must start inside the input or the left padding, else it is dropped (PyTorch's rule). A channels-last
+ * input gives a channels-last output.
+ *
+ * <p>On oneDNN's pooling primitive. Exact: the output is one of the inputs.
+ */
+public final class MaxPool2d extends OperationModule<Pooling> {
+    private final PoolParams params;
+    private final Builder given;
+
+    private MaxPool2d(Builder b) {
+        this.given = b;
+        this.params = new PoolParams(true, b.kH, b.kW, b.strideH(), b.strideW(), b.padH, b.padW, b.dilationH,
+                b.dilationW, b.ceilMode, false, 0);
+    }
+
+    /** A builder with a square kernel. */
+    public static Builder builder(int kernelSize) {
+        return new Builder(kernelSize, kernelSize, false);
+    }
+
+    /** A builder with a kH x kW kernel. */
+    public static Builder builder(int kernelHeight, int kernelWidth) {
+        return new Builder(kernelHeight, kernelWidth, true);
+    }
+
+    @Override
+    protected Pooling resolve(long[] shape) {
+        return new Pooling(Pool.resolve(params, shape, "max_pool2d"), shape.length == 3);
+    }
+
+    @Override
+    public String extraRepr() {
+        Builder b = given;
+        return String.format(Locale.ROOT, "kernel_size=%s, stride=%s, padding=%s, dilation=%s, ceil_mode=%s",
+                Repr.intOrPair(b.kernelPair, b.kH, b.kW), b.strideGiven ? Repr.intOrPair(b.stridePair, b.sH, b.sW)
+                        : Repr.intOrPair(b.kernelPair, b.kH, b.kW), Repr.intOrPair(b.paddingPair, b.padH, b.padW),
+                Repr.intOrPair(b.dilationPair, b.dilationH, b.dilationW), Repr.pyBool(b.ceilMode));
+    }
+
+    /** Arguments of a {@link MaxPool2d}, named and defaulted as PyTorch's. {@link #build()} checks them. */
+    public static final class Builder {
+        private final int kH;
+        private final int kW;
+        private final boolean kernelPair;
+        private int sH;
+        private int sW;
+        private boolean strideGiven;
+        private boolean stridePair;
+        private int padH;
+        private int padW;
+        private boolean paddingPair;
+        private int dilationH = 1;
+        private int dilationW = 1;
+        private boolean dilationPair;
+        private boolean ceilMode;
+
+        private Builder(int kH, int kW, boolean pair) {
+            this.kH = kH;
+            this.kW = kW;
+            this.kernelPair = pair;
+        }
+
+        public Builder stride(int stride) {
+            return stride(stride, stride, false);
+        }
+
+        public Builder stride(int strideHeight, int strideWidth) {
+            return stride(strideHeight, strideWidth, true);
+        }
+
+        private Builder stride(int h, int w, boolean pair) {
+            sH = h;
+            sW = w;
+            strideGiven = true;
+            stridePair = pair;
+            return this;
+        }
+
+        public Builder padding(int padding) {
+            padH = padW = padding;
+            paddingPair = false;
+            return this;
+        }
+
+        public Builder padding(int padHeight, int padWidth) {
+            padH = padHeight;
+            padW = padWidth;
+            paddingPair = true;
+            return this;
+        }
+
+        public Builder dilation(int dilation) {
+            dilationH = dilationW = dilation;
+            dilationPair = false;
+            return this;
+        }
+
+        public Builder dilation(int dilationHeight, int dilationWidth) {
+            dilationH = dilationHeight;
+            dilationW = dilationWidth;
+            dilationPair = true;
+            return this;
+        }
+
+        /** Output sizes rounded up instead of down (default false). */
+        public Builder ceilMode(boolean ceilMode) {
+            this.ceilMode = ceilMode;
+            return this;
+        }
+
+        int strideH() {
+            return strideGiven ? sH : kH;
+        }
+
+        int strideW() {
+            return strideGiven ? sW : kW;
+        }
+
+        /** Checks every argument and builds the layer. */
+        public MaxPool2d build() {
+            return new MaxPool2d(this);
+        }
+    }
+}
