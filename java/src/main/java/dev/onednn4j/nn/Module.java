@@ -1,5 +1,6 @@
 package dev.onednn4j.nn;
 
+import dev.onednn4j.internal.TensorAccess;
 import dev.onednn4j.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -110,6 +111,36 @@ public abstract class Module implements AutoCloseable {
             throw new IllegalArgumentException(getName() + " has no child module named '" + name + "'");
         }
         return m;
+    }
+
+    /**
+     * Runs the named children in order, each on the previous one's output, closing every intermediate result
+     * (never {@code input}, which stays the caller's), and returns the last output, owned by the caller: the
+     * straight part of a forward written as PyTorch's {@code x = self.conv1(x); x = self.bn1(x); ...}.
+     */
+    protected final Tensor chain(Tensor input, String... names) {
+        List<Module> modules = new ArrayList<>(names.length);
+        for (String name : names) {
+            modules.add(child(name));
+        }
+        return inOrder(input, modules);
+    }
+
+    /** Runs {@code modules} in order, closing intermediates; with none, the input as a new handle (no copy). */
+    static Tensor inOrder(Tensor input, Iterable<Module> modules) {
+        Tensor x = input;
+        for (Module m : modules) {
+            Tensor y;
+            try {
+                y = m.forward(x);
+            } finally {
+                if (x != input) {
+                    x.close();
+                }
+            }
+            x = y;
+        }
+        return x == input ? TensorAccess.get().alias(input) : x;
     }
 
     /**

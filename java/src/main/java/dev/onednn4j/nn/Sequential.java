@@ -5,7 +5,8 @@ import dev.onednn4j.tensor.Tensor;
 /**
  * Modules applied in order, each to the previous one's output, as PyTorch's {@code nn.Sequential}.
  * Children are named by index ({@code 0}, {@code 1}, ...). Intermediate outputs are closed as soon as
- * the next module has consumed them; the input stays the caller's, the result is the caller's.
+ * the next module has consumed them; the input stays the caller's, the result is the caller's (an empty
+ * Sequential returns the input as a new tensor handle over the same memory, as PyTorch returns the input).
  */
 public class Sequential extends IndexedContainer {
 
@@ -21,26 +22,10 @@ public class Sequential extends IndexedContainer {
         return this;
     }
 
+    /** Each module on the previous one's output; intermediates are closed, the result is the caller's. */
     @Override
     public Tensor forward(Tensor input) {
         ensureOpen();
-        Tensor x = input;
-        for (Module m : childMap().values()) {
-            Tensor y;
-            try {
-                y = m.forward(x);
-            } finally {
-                if (x != input) {
-                    x.close();
-                }
-            }
-            x = y;
-        }
-        return x == input ? identityCopy(input) : x;
-    }
-
-    /** An empty Sequential returns its input; the caller owns results, so it gets a copy. */
-    private static Tensor identityCopy(Tensor input) {
-        return input.toMemoryFormat(input.memoryFormat());
+        return inOrder(input, childMap().values());
     }
 }
