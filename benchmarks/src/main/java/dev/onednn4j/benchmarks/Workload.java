@@ -1,6 +1,6 @@
 package dev.onednn4j.benchmarks;
 
-import dev.onednn4j.internal.check.RoundingBound;
+import dev.onednn4j.internal.op.RoundingBound;
 import dev.onednn4j.internal.op.ConvGeometry;
 import dev.onednn4j.internal.op.Convolution;
 import java.util.Locale;

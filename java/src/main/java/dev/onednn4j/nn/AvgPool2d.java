@@ -2,7 +2,6 @@ package dev.onednn4j.nn;
 
 import dev.onednn4j.internal.op.PoolParams;
 import dev.onednn4j.internal.op.Pooling;
-import java.util.Locale;
 
 /**
  * 2-D average pooling, as PyTorch's {@code nn.AvgPool2d}: each output is the mean of its window.
@@ -30,8 +29,8 @@ public final class AvgPool2d extends OperationModule<Pooling> {
 
     private AvgPool2d(Builder b) {
         this.given = b;
-        this.params = new PoolParams(false, b.kH, b.kW, b.strideGiven ? b.sH : b.kH, b.strideGiven ? b.sW : b.kW,
-                b.padH, b.padW, 1, 1, b.ceilMode, b.countIncludePad, b.divisorOverride);
+        this.params = new PoolParams(false, b.kH, b.kW, b.strideH(), b.strideW(), b.padH, b.padW, 1, 1, b.ceilMode,
+                b.countIncludePad, b.divisorOverride);
     }
 
     /** A builder with a square kernel. */
@@ -51,66 +50,20 @@ public final class AvgPool2d extends OperationModule<Pooling> {
 
     @Override
     public String extraRepr() {
-        Builder b = given;
-        return String.format(Locale.ROOT, "kernel_size=%s, stride=%s, padding=%s",
-                Repr.intOrPair(b.kernelPair, b.kH, b.kW), b.strideGiven ? Repr.intOrPair(b.stridePair, b.sH, b.sW)
-                        : Repr.intOrPair(b.kernelPair, b.kH, b.kW), Repr.intOrPair(b.paddingPair, b.padH, b.padW));
+        return given.repr();
     }
 
     /** Arguments of an {@link AvgPool2d}, named and defaulted as PyTorch's. {@link #build()} checks them. */
-    public static final class Builder {
-        private final int kH;
-        private final int kW;
-        private final boolean kernelPair;
-        private int sH;
-        private int sW;
-        private boolean strideGiven;
-        private boolean stridePair;
-        private int padH;
-        private int padW;
-        private boolean paddingPair;
-        private boolean ceilMode;
+    public static final class Builder extends Pool.Args<Builder> {
         private boolean countIncludePad = true;
         private int divisorOverride;
 
         private Builder(int kH, int kW, boolean pair) {
-            this.kH = kH;
-            this.kW = kW;
-            this.kernelPair = pair;
+            super(kH, kW, pair);
         }
 
-        public Builder stride(int stride) {
-            return stride(stride, stride, false);
-        }
-
-        public Builder stride(int strideHeight, int strideWidth) {
-            return stride(strideHeight, strideWidth, true);
-        }
-
-        private Builder stride(int h, int w, boolean pair) {
-            sH = h;
-            sW = w;
-            strideGiven = true;
-            stridePair = pair;
-            return this;
-        }
-
-        public Builder padding(int padding) {
-            padH = padW = padding;
-            paddingPair = false;
-            return this;
-        }
-
-        public Builder padding(int padHeight, int padWidth) {
-            padH = padHeight;
-            padW = padWidth;
-            paddingPair = true;
-            return this;
-        }
-
-        /** Output sizes rounded up instead of down (default false). */
-        public Builder ceilMode(boolean ceilMode) {
-            this.ceilMode = ceilMode;
+        @Override
+        Builder self() {
             return this;
         }
 

@@ -21,4 +21,10 @@ public final class Hardsigmoid extends Activation {
     public Hardsigmoid(boolean inplace) {
         super(Eltwise.Kind.HARDSIGMOID, 0, inplace);
     }
+
+    /** PyTorch prints no arguments for {@code nn.Hardsigmoid}, inplace or not. */
+    @Override
+    public String extraRepr() {
+        return "";
+    }
 }

@@ -21,4 +21,10 @@ public final class Hardswish extends Activation {
     public Hardswish(boolean inplace) {
         super(Eltwise.Kind.HARDSWISH, 0, inplace);
     }
+
+    /** PyTorch prints no arguments for {@code nn.Hardswish}, inplace or not. */
+    @Override
+    public String extraRepr() {
+        return "";
+    }
 }

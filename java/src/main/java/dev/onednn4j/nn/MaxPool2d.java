@@ -2,7 +2,6 @@ package dev.onednn4j.nn;
 
 import dev.onednn4j.internal.op.PoolParams;
 import dev.onednn4j.internal.op.Pooling;
-import java.util.Locale;
 
 /**
  * 2-D max pooling, as PyTorch's {@code nn.MaxPool2d}: each output is the largest input in its window.
@@ -52,64 +51,26 @@ public final class MaxPool2d extends OperationModule<Pooling> {
     @Override
     public String extraRepr() {
         Builder b = given;
-        return String.format(Locale.ROOT, "kernel_size=%s, stride=%s, padding=%s, dilation=%s, ceil_mode=%s",
-                Repr.intOrPair(b.kernelPair, b.kH, b.kW), b.strideGiven ? Repr.intOrPair(b.stridePair, b.sH, b.sW)
-                        : Repr.intOrPair(b.kernelPair, b.kH, b.kW), Repr.intOrPair(b.paddingPair, b.padH, b.padW),
-                Repr.intOrPair(b.dilationPair, b.dilationH, b.dilationW), Repr.pyBool(b.ceilMode));
+        return b.repr() + ", dilation=" + Repr.intOrPair(b.dilationPair, b.dilationH, b.dilationW) + ", ceil_mode="
+                + Repr.pyBool(b.ceilMode);
     }
 
     /** Arguments of a {@link MaxPool2d}, named and defaulted as PyTorch's. {@link #build()} checks them. */
-    public static final class Builder {
-        private final int kH;
-        private final int kW;
-        private final boolean kernelPair;
-        private int sH;
-        private int sW;
-        private boolean strideGiven;
-        private boolean stridePair;
-        private int padH;
-        private int padW;
-        private boolean paddingPair;
+    public static final class Builder extends Pool.Args<Builder> {
         private int dilationH = 1;
         private int dilationW = 1;
         private boolean dilationPair;
-        private boolean ceilMode;
 
         private Builder(int kH, int kW, boolean pair) {
-            this.kH = kH;
-            this.kW = kW;
-            this.kernelPair = pair;
+            super(kH, kW, pair);
         }
 
-        public Builder stride(int stride) {
-            return stride(stride, stride, false);
-        }
-
-        public Builder stride(int strideHeight, int strideWidth) {
-            return stride(strideHeight, strideWidth, true);
-        }
-
-        private Builder stride(int h, int w, boolean pair) {
-            sH = h;
-            sW = w;
-            strideGiven = true;
-            stridePair = pair;
+        @Override
+        Builder self() {
             return this;
         }
 
-        public Builder padding(int padding) {
-            padH = padW = padding;
-            paddingPair = false;
-            return this;
-        }
-
-        public Builder padding(int padHeight, int padWidth) {
-            padH = padHeight;
-            padW = padWidth;
-            paddingPair = true;
-            return this;
-        }
-
+        /** Spacing between kernel elements; 1 (the default) means none, as in PyTorch. */
         public Builder dilation(int dilation) {
             dilationH = dilationW = dilation;
             dilationPair = false;
@@ -121,20 +82,6 @@ public final class MaxPool2d extends OperationModule<Pooling> {
             dilationW = dilationWidth;
             dilationPair = true;
             return this;
-        }
-
-        /** Output sizes rounded up instead of down (default false). */
-        public Builder ceilMode(boolean ceilMode) {
-            this.ceilMode = ceilMode;
-            return this;
-        }
-
-        int strideH() {
-            return strideGiven ? sH : kH;
-        }
-
-        int strideW() {
-            return strideGiven ? sW : kW;
         }
 
         /** Checks every argument and builds the layer. */

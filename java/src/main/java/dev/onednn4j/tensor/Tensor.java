@@ -200,27 +200,24 @@ public final class Tensor implements AutoCloseable {
     /** A new float32 tensor in {@code format} holding a copy of {@code values}, given in logical row-major order. */
     public static Tensor of(float[] values, MemoryFormat format, long... shape) {
         Objects.requireNonNull(values, "values");
-        Tensor t = zeros(DType.FLOAT32, format, shape);
-        try {
-            t.copyFrom(values);
-        } catch (RuntimeException e) {
-            t.close();
-            throw e;
-        }
-        return t;
+        return filled(zeros(DType.FLOAT32, format, shape), t -> t.copyFrom(values));
     }
 
     /** A new contiguous int64 tensor holding a copy of {@code values} (row-major over {@code shape}). */
     public static Tensor of(long[] values, long... shape) {
         Objects.requireNonNull(values, "values");
-        Tensor t = zeros(DType.INT64, MemoryFormat.CONTIGUOUS, shape);
+        return filled(zeros(DType.INT64, MemoryFormat.CONTIGUOUS, shape), t -> t.copyFrom(values));
+    }
+
+    /** {@code fill} applied to a new tensor, which is closed if filling fails. */
+    private static Tensor filled(Tensor t, java.util.function.Consumer<Tensor> fill) {
         try {
-            t.copyFrom(values);
-        } catch (RuntimeException e) {
+            fill.accept(t);
+            return t;
+        } catch (RuntimeException | Error e) {
             t.close();
             throw e;
         }
-        return t;
     }
 
     /** A new contiguous float32 tensor of zeros; no dimensions at all gives a 0-d tensor (one element). */
@@ -347,7 +344,7 @@ public final class Tensor implements AutoCloseable {
                 MemorySegment.copy(data, ValueLayout.JAVA_FLOAT, 0, out, 0, out.length);
             } else {
                 for (int i = 0; i < out.length; i++) {
-                    out[i] = (float) Elements.getDouble(dtype, data, offsetOfLogical(i));
+                    out[i] = Elements.getFloat(dtype, data, offsetOfLogical(i));
                 }
             }
         }
@@ -454,7 +451,7 @@ public final class Tensor implements AutoCloseable {
         try (var a = pin(); var b = other.pin()) {
             if (format == other.format && dtype == other.dtype) {
                 MemorySegment.copy(other.data, 0, data, 0, numel * dtype.byteSize());
-            } else if (dtype.isFloatingPoint() || other.dtype.isFloatingPoint()) {
+            } else if (other.dtype.isFloatingPoint()) {
                 for (long i = 0; i < numel; i++) {
                     Elements.setDouble(dtype, data, offsetOfLogical(i),
                             Elements.getDouble(other.dtype, other.data, other.offsetOfLogical(i)));
@@ -473,7 +470,7 @@ public final class Tensor implements AutoCloseable {
     public float get(long... index) {
         long off = offsetOf(index);
         try (var pin = pin()) {
-            return (float) Elements.getDouble(dtype, data, off);
+            return Elements.getFloat(dtype, data, off);
         }
     }
 
@@ -519,14 +516,7 @@ public final class Tensor implements AutoCloseable {
     public Tensor add(Tensor other) {
         Objects.requireNonNull(other, "other");
         TensorOps.checkSameShape(this, other, "add");
-        Tensor out = zeros(dtype, format, shape);
-        try {
-            TensorOps.add(this, other, out);
-        } catch (RuntimeException e) {
-            out.close();
-            throw e;
-        }
-        return out;
+        return filled(zeros(dtype, format, shape), out -> TensorOps.add(this, other, out));
     }
 
     /**
@@ -544,14 +534,7 @@ public final class Tensor implements AutoCloseable {
 
     /** A new tensor, in this tensor's memory format, holding {@code max(this, 0)}, as PyTorch's {@code torch.relu}. */
     public Tensor relu() {
-        Tensor out = zeros(dtype, format, shape);
-        try {
-            TensorOps.relu(this, out);
-        } catch (RuntimeException e) {
-            out.close();
-            throw e;
-        }
-        return out;
+        return filled(zeros(dtype, format, shape), out -> TensorOps.relu(this, out));
     }
 
     /** Replaces every element by {@code max(x, 0)} in place and returns this tensor, as PyTorch's {@code relu_}. */
@@ -563,26 +546,12 @@ public final class Tensor implements AutoCloseable {
 
     /** A new tensor with the same values in {@code target} format (always a copy, owned by the caller). */
     public Tensor toMemoryFormat(MemoryFormat target) {
-        Tensor t = zeros(dtype, target, shape);
-        try {
-            t.copyFrom(this);
-        } catch (RuntimeException e) {
-            t.close();
-            throw e;
-        }
-        return t;
+        return filled(zeros(dtype, target, shape), t -> t.copyFrom(this));
     }
 
     /** A new contiguous tensor with the values converted to {@code target}, as PyTorch's {@code tensor.to(dtype)}. */
     public Tensor to(DType target) {
-        Tensor t = zeros(target, format, shape);
-        try {
-            t.copyFrom(this);
-        } catch (RuntimeException e) {
-            t.close();
-            throw e;
-        }
-        return t;
+        return filled(zeros(target, format, shape), t -> t.copyFrom(this));
     }
 
     // ---- views ---------------------------------------------------------------------------------
@@ -658,10 +627,22 @@ public final class Tensor implements AutoCloseable {
         return reshape(s);
     }
 
-    /** Whether the memory holds the elements in logical row-major order (always for a contiguous tensor). */
+    /**
+     * Whether the memory holds the elements in logical row-major order: always for a contiguous tensor, and for a
+     * channels-last one whose strides match row-major ones on every dimension of size above 1 (one channel, or
+     * 1x1 pixels), since a dimension of size 1 never moves through memory.
+     */
     private boolean rowMajorInMemory() {
-        return format == MemoryFormat.CONTIGUOUS || Arrays.equals(strides, MemoryFormat.CONTIGUOUS.strides(shape))
-                || numel <= 1;
+        if (format == MemoryFormat.CONTIGUOUS) {
+            return true;
+        }
+        long[] rowMajor = MemoryFormat.CONTIGUOUS.strides(shape);
+        for (int d = 0; d < shape.length; d++) {
+            if (shape[d] > 1 && strides[d] != rowMajor[d]) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private long[] inferShape(long[] newShape) {
@@ -889,6 +870,11 @@ public final class Tensor implements AutoCloseable {
             };
         }
 
+        /** One rounding from any dtype to float, as a C cast: an integer goes to float directly, not via double. */
+        static float getFloat(DType t, MemorySegment m, long i) {
+            return t.isFloatingPoint() ? (float) getDouble(t, m, i) : (float) getLong(t, m, i);
+        }
+
         static long getLong(DType t, MemorySegment m, long i) {
             return switch (t) {
                 case INT64 -> m.getAtIndex(ValueLayout.JAVA_LONG, i);
@@ -919,7 +905,9 @@ public final class Tensor implements AutoCloseable {
                 case INT16 -> m.setAtIndex(ValueLayout.JAVA_SHORT, i, (short) v);
                 case INT8, UINT8 -> m.set(ValueLayout.JAVA_BYTE, i, (byte) v);
                 case BOOL -> m.set(ValueLayout.JAVA_BYTE, i, (byte) (v != 0 ? 1 : 0));
-                default -> setDouble(t, m, i, v);
+                case FLOAT64 -> m.setAtIndex(ValueLayout.JAVA_DOUBLE, i, (double) v);
+                // to the narrower floats through float, as PyTorch's casts go: one rounding to float32
+                default -> setDouble(t, m, i, (float) v);
             }
         }
 

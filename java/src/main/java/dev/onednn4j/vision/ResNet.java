@@ -133,8 +133,7 @@ public class ResNet extends Module {
      * torchvision's BasicBlock: {@code relu(bn2(conv2(relu(bn1(conv1(x))))) + identity)}, the identity passed
      * through {@code downsample} when the shape changes.
      */
-    public static class BasicBlock extends Module {
-        private final boolean downsample;
+    public static class BasicBlock extends ResidualBlock {
 
         public BasicBlock(int inplanes, int planes, int stride, Module downsample,
                           IntFunction<? extends Module> normLayer) {
@@ -143,16 +142,13 @@ public class ResNet extends Module {
             registerModule("relu", new ReLU(true));
             registerModule("conv2", Conv2d.builder(planes, planes, 3).padding(1).bias(false).build());
             registerModule("bn2", normLayer.apply(planes));
-            this.downsample = downsample != null;
-            if (downsample != null) {
-                registerModule("downsample", downsample);
-            }
+            registerDownsample(downsample);
         }
 
         @Override
         public Tensor forward(Tensor x) {
             ensureOpen();
-            return residual(this, x, chain(x, "conv1", "bn1", "relu", "conv2", "bn2"), downsample);
+            return addIdentityAndRelu(x, chain(x, "conv1", "bn1", "relu", "conv2", "bn2"));
         }
     }
 
@@ -160,8 +156,7 @@ public class ResNet extends Module {
      * torchvision's Bottleneck (ResNet V1.5, stride in the 3x3):
      * {@code relu(bn3(conv3(relu(bn2(conv2(relu(bn1(conv1(x)))))))) + identity)}.
      */
-    public static class Bottleneck extends Module {
-        private final boolean downsample;
+    public static class Bottleneck extends ResidualBlock {
 
         public Bottleneck(int inplanes, int planes, int stride, Module downsample,
                           IntFunction<? extends Module> normLayer) {
@@ -173,34 +168,43 @@ public class ResNet extends Module {
             registerModule("conv3", Conv2d.builder(width, planes * 4, 1).bias(false).build());
             registerModule("bn3", normLayer.apply(planes * 4));
             registerModule("relu", new ReLU(true));
-            this.downsample = downsample != null;
-            if (downsample != null) {
-                registerModule("downsample", downsample);
-            }
+            registerDownsample(downsample);
         }
 
         @Override
         public Tensor forward(Tensor x) {
             ensureOpen();
-            return residual(this, x, chain(x, "conv1", "bn1", "relu", "conv2", "bn2", "relu", "conv3", "bn3"),
-                    downsample);
+            return addIdentityAndRelu(x, chain(x, "conv1", "bn1", "relu", "conv2", "bn2", "relu", "conv3", "bn3"));
         }
     }
 
-    /**
-     * The end of both blocks: {@code out += identity; out = relu(out)}, in place, as torchvision's. Takes ownership
-     * of {@code out}.
-     */
-    private static Tensor residual(Module block, Tensor x, Tensor out, boolean downsample) {
-        try (out) {
-            if (downsample) {
-                try (Tensor identity = block.getSubmodule("downsample").forward(x)) {
-                    out.add_(identity);
-                }
-            } else {
-                out.add_(x);
+    /** What both blocks share: the optional {@code downsample} of the identity, and the block's end. */
+    public abstract static class ResidualBlock extends Module {
+        private boolean downsample;
+
+        /** Registers {@code downsample} (as torchvision, only when there is one: it is then in the tree). */
+        protected final void registerDownsample(Module downsample) {
+            if (downsample != null) {
+                registerModule("downsample", downsample);
+                this.downsample = true;
             }
-            return block.getSubmodule("relu").forward(out);
+        }
+
+        /**
+         * The end of both blocks, in place as torchvision's: {@code out += identity; out = relu(out)}, the identity
+         * being {@code downsample(x)} where there is one. Takes ownership of {@code out}.
+         */
+        protected final Tensor addIdentityAndRelu(Tensor x, Tensor out) {
+            try (out) {
+                if (downsample) {
+                    try (Tensor identity = child("downsample").forward(x)) {
+                        out.add_(identity);
+                    }
+                } else {
+                    out.add_(x);
+                }
+                return child("relu").forward(out);
+            }
         }
     }
 }

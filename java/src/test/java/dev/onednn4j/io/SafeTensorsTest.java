@@ -2,9 +2,11 @@ package dev.onednn4j.io;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.onednn4j.nn.BatchNorm2d;
 import dev.onednn4j.nn.Conv2d;
 import dev.onednn4j.nn.Module;
 import dev.onednn4j.nn.Sequential;
@@ -12,13 +14,18 @@ import dev.onednn4j.tensor.DType;
 import dev.onednn4j.tensor.MemoryFormat;
 import dev.onednn4j.tensor.Tensor;
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipOutputStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -244,5 +251,251 @@ class SafeTensorsTest {
         Path p = dir.resolve("nope.safetensors");
         IOException e = assertThrows(IOException.class, () -> SafeTensors.load(p));
         assertTrue(e.getMessage().contains(p.toString()), e.getMessage());
+    }
+
+    // ---- every dtype ---------------------------------------------------------------------------------
+
+    /** The data of {@link #EVERY_DTYPE}, laid out as the reference writer lays it out: dtype descending, then name. */
+    static byte[] everyDtypeData() {
+        ByteBuffer b = ByteBuffer.allocate(81).order(ByteOrder.LITTLE_ENDIAN);
+        b.putLong(-1).putLong(0).putLong(Long.MAX_VALUE);                      // ids I64 [3]   [0, 24)
+        b.putLong(123_456_789_012L);                                           // n   I64 []    [24, 32)
+        b.putDouble(0.1).putDouble(-1e300);                                    // d   F64 [2]   [32, 48)
+        b.putFloat(1.5f).putFloat(-0f);                                        // f   F32 [2]   [48, 56)
+        b.putInt(-7).putInt(Integer.MAX_VALUE).putInt(0);                      // i   I32 [3]   [56, 68)
+        b.putShort((short) 0x3F80).putShort((short) 0xC040);                   // bf  BF16 [2]  [68, 72)
+        b.putShort(Float.floatToFloat16(0.25f)).putShort(Float.floatToFloat16(-65504f)); // h F16 [2] [72, 76)
+        b.put((byte) 0).put((byte) 200).put((byte) 255);                       // u   U8 [3]    [76, 79)
+        b.put((byte) 1).put((byte) 0);                                         // b   BOOL [2]  [79, 81)
+        return b.array();
+    }
+
+    static final String EVERY_DTYPE = "{"
+            + "\"ids\":{\"dtype\":\"I64\",\"shape\":[3],\"data_offsets\":[0,24]},"
+            + "\"n\":{\"dtype\":\"I64\",\"shape\":[],\"data_offsets\":[24,32]},"
+            + "\"d\":{\"dtype\":\"F64\",\"shape\":[2],\"data_offsets\":[32,48]},"
+            + "\"f\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[48,56]},"
+            + "\"i\":{\"dtype\":\"I32\",\"shape\":[3],\"data_offsets\":[56,68]},"
+            + "\"bf\":{\"dtype\":\"BF16\",\"shape\":[2],\"data_offsets\":[68,72]},"
+            + "\"h\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[72,76]},"
+            + "\"u\":{\"dtype\":\"U8\",\"shape\":[3],\"data_offsets\":[76,79]},"
+            + "\"b\":{\"dtype\":\"BOOL\",\"shape\":[2],\"data_offsets\":[79,81]}}";
+
+    @Test
+    void everyDtypeLoadsAsItselfZeroCopy() throws IOException {
+        Path p = write("every.safetensors", file(aligned(EVERY_DTYPE), everyDtypeData()));
+        try (SafeTensors f = SafeTensors.load(p)) {
+            Map<String, Tensor> t = f.tensors();
+            assertEquals(List.of("ids", "n", "d", "f", "i", "bf", "h", "u", "b"), List.copyOf(t.keySet()));
+            for (var e : t.entrySet()) {
+                assertTrue(e.getValue().isReadOnly(), e.getKey() + ": aligned, so a view of the read-only mapping");
+            }
+            assertEquals(DType.INT64, t.get("ids").dtype());
+            assertArrayEquals(new long[] {3}, t.get("ids").shape());
+            assertArrayEquals(new long[] {-1, 0, Long.MAX_VALUE}, t.get("ids").toLongArray());
+            Tensor n = t.get("n");
+            assertEquals(DType.INT64, n.dtype());
+            assertArrayEquals(new long[0], n.shape(), "0-d stays 0-d");
+            assertEquals(123_456_789_012L, n.getLong());
+            assertEquals(DType.FLOAT64, t.get("d").dtype());
+            assertArrayEquals(new double[] {0.1, -1e300}, t.get("d").toDoubleArray());
+            assertEquals(DType.FLOAT32, t.get("f").dtype());
+            assertEquals(Float.floatToRawIntBits(-0f), Float.floatToRawIntBits(t.get("f").get(1)));
+            assertArrayEquals(new float[] {1.5f, -0f}, t.get("f").toFloatArray());
+            assertEquals(DType.INT32, t.get("i").dtype());
+            assertArrayEquals(new long[] {-7, Integer.MAX_VALUE, 0}, t.get("i").toLongArray());
+            assertEquals(DType.BFLOAT16, t.get("bf").dtype());
+            assertArrayEquals(new float[] {1f, -3f}, t.get("bf").toFloatArray());
+            assertEquals(DType.FLOAT16, t.get("h").dtype());
+            assertArrayEquals(new float[] {0.25f, -65504f}, t.get("h").toFloatArray());
+            assertEquals(DType.UINT8, t.get("u").dtype());
+            assertArrayEquals(new long[] {0, 200, 255}, t.get("u").toLongArray());
+            assertEquals(DType.BOOL, t.get("b").dtype());
+            assertArrayEquals(new long[] {1, 0}, t.get("b").toLongArray());
+            UnsupportedOperationException ro = assertThrows(UnsupportedOperationException.class,
+                    () -> t.get("ids").setLong(5, 0));
+            assertTrue(ro.getMessage().contains("read-only"), ro.getMessage());
+        }
+    }
+
+    @Test
+    void unalignedIntegersAreCopies() throws IOException {
+        String header = "{\"a\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]},"
+                + "\"n\":{\"dtype\":\"I64\",\"shape\":[],\"data_offsets\":[1,9]},"
+                + "\"i\":{\"dtype\":\"I32\",\"shape\":[2],\"data_offsets\":[9,17]}}";
+        ByteBuffer data = ByteBuffer.allocate(17).order(ByteOrder.LITTLE_ENDIAN);
+        data.put((byte) 9).putLong(-42).putInt(7).putInt(-8);
+        Path p = write("unaligned-ints.safetensors", file(aligned(header), data.array()));
+        try (SafeTensors f = SafeTensors.load(p)) {
+            Map<String, Tensor> t = f.tensors();
+            assertTrue(t.get("a").isReadOnly(), "a byte is always aligned");
+            assertFalse(t.get("n").isReadOnly(), "at an odd offset: a copy");
+            assertFalse(t.get("i").isReadOnly(), "at an odd offset: a copy");
+            assertEquals(-42L, t.get("n").getLong());
+            assertArrayEquals(new long[0], t.get("n").shape());
+            assertArrayEquals(new long[] {7, -8}, t.get("i").toLongArray());
+            assertEquals(9L, t.get("a").getLong(0));
+        }
+    }
+
+    @Test
+    void float32ViewsRefuseIntegerTensorsPointingToTensors() throws IOException {
+        Path p = write("every.safetensors", file(aligned(EVERY_DTYPE), everyDtypeData()));
+        try (SafeTensors f = SafeTensors.load(p)) {
+            IllegalStateException e = assertThrows(IllegalStateException.class, f::tensorsAsFloat32);
+            assertEquals(p + ": tensor 'ids' is I64, not a floating-point type; tensors() gives it as it is stored",
+                    e.getMessage());
+            assertEquals(DType.INT64, f.tensors().get("ids").dtype(), "tensors() still works");
+        }
+        String bool = "{\"m\":{\"dtype\":\"BOOL\",\"shape\":[1],\"data_offsets\":[0,1]}}";
+        Path q = write("bool.safetensors", file(aligned(bool), new byte[] {1}));
+        try (SafeTensors f = SafeTensors.load(q)) {
+            IllegalStateException e = assertThrows(IllegalStateException.class, f::tensorsAsFloat32);
+            assertEquals(q + ": tensor 'm' is BOOL, not a floating-point type; tensors() gives it as it is stored",
+                    e.getMessage());
+        }
+    }
+
+    /** A new tensor of {@code dtype} holding {@code values}, converted. */
+    static Tensor of(DType dtype, long[] values, long... shape) {
+        Tensor t = Tensor.zeros(dtype, shape);
+        t.copyFrom(values);
+        return t;
+    }
+
+    /** A new tensor of {@code dtype} holding {@code values}, converted. */
+    static Tensor of(DType dtype, float[] values, long... shape) {
+        Tensor t = Tensor.zeros(dtype, shape);
+        t.copyFrom(values);
+        return t;
+    }
+
+    @Test
+    void saveWritesEveryDtypeInTheReferenceWritersOrder() throws IOException {
+        Map<String, Tensor> tensors = new LinkedHashMap<>(); // insertion order: not the order in the file
+        try (Tensor b = of(DType.BOOL, new long[] {1, 0}, 2);
+             Tensor n = Tensor.of(new long[] {123_456_789_012L});
+             Tensor f = Tensor.of(new float[] {1.5f, -0f}, 2);
+             Tensor u = of(DType.UINT8, new long[] {0, 200, 255}, 3);
+             Tensor h = of(DType.FLOAT16, new float[] {0.25f, -65504f}, 2);
+             Tensor ids = Tensor.of(new long[] {-1, 0, Long.MAX_VALUE}, 3);
+             Tensor bf = of(DType.BFLOAT16, new float[] {1f, -3f}, 2);
+             Tensor i = of(DType.INT32, new long[] {-7, Integer.MAX_VALUE, 0}, 3);
+             Tensor d = Tensor.zeros(DType.FLOAT64, 2);
+             Tensor s = of(DType.INT16, new long[] {-300, 300}, 2);
+             Tensor c = of(DType.INT8, new long[] {-128}, 1)) {
+            MemorySegment.copy(new double[] {0.1, -1e300}, 0, d.segment(), ValueLayout.JAVA_DOUBLE, 0, 2);
+            tensors.put("b", b);
+            tensors.put("n", n);
+            tensors.put("f", f);
+            tensors.put("u", u);
+            tensors.put("s", s);
+            tensors.put("h", h);
+            tensors.put("ids", ids);
+            tensors.put("c", c);
+            tensors.put("bf", bf);
+            tensors.put("i", i);
+            tensors.put("d", d);
+            Path p = dir.resolve("every-saved.safetensors");
+            SafeTensors.save(tensors, p);
+            byte[] bytes = Files.readAllBytes(p);
+            long len = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).getLong(0);
+            String header = new String(bytes, 8, (int) len, StandardCharsets.UTF_8);
+            assertTrue(header.startsWith("{\"ids\":{\"dtype\":\"I64\",\"shape\":[3],\"data_offsets\":[0,24]},"
+                    + "\"n\":{\"dtype\":\"I64\",\"shape\":[],\"data_offsets\":[24,32]},"), header);
+            try (SafeTensors file = SafeTensors.load(p)) {
+                assertEquals(List.of("ids", "n", "d", "f", "i", "bf", "h", "s", "c", "u", "b"),
+                        List.copyOf(file.entries().keySet()), "dtype descending (I64 F64 F32 I32 BF16 F16 I16 I8 U8 "
+                                + "BOOL), then name");
+                long expected = 0;
+                for (SafeTensors.Entry e : file.entries().values()) {
+                    assertEquals(expected, e.begin(), e.name() + " follows the tensor before it");
+                    expected = e.end();
+                }
+                assertEquals(SafeTensors.DType.I16, file.entries().get("s").dtype());
+                assertEquals(SafeTensors.DType.BOOL, file.entries().get("b").dtype());
+                Map<String, Tensor> back = file.tensors();
+                for (var e : tensors.entrySet()) {
+                    Tensor want = e.getValue();
+                    Tensor got = back.get(e.getKey());
+                    assertEquals(want.dtype(), got.dtype(), e.getKey());
+                    assertArrayEquals(want.shape(), got.shape(), e.getKey());
+                    assertEquals(-1, want.segment().mismatch(got.segment()), e.getKey() + ": the same bytes");
+                }
+                assertEquals(123_456_789_012L, back.get("n").getLong());
+                assertArrayEquals(new double[] {0.1, -1e300}, back.get("d").toDoubleArray());
+                assertArrayEquals(new long[] {-300, 300}, back.get("s").toLongArray());
+                assertArrayEquals(new long[] {-128}, back.get("c").toLongArray());
+            }
+        }
+    }
+
+    @Test
+    void aModelWithBatchNormRoundTripsThroughLoadModelAndSaveModel() throws IOException {
+        try (Sequential net = new Sequential(Conv2d.builder(3, 4, 3).seed(1).build(), new BatchNorm2d(4));
+             Sequential copy = new Sequential(Conv2d.builder(3, 4, 3).seed(2).build(), new BatchNorm2d(4))) {
+            BatchNorm2d bn = (BatchNorm2d) net.getSubmodule("1");
+            bn.weight().copyFrom(new float[] {0.5f, 1, 1.5f, 2});
+            bn.bias().copyFrom(new float[] {-1, 0, 1, 2});
+            bn.runningMean().copyFrom(new float[] {0.1f, 0.2f, -0.3f, 0});
+            bn.runningVar().copyFrom(new float[] {1, 2, 0.5f, 4});
+            net.stateDict().get("1.num_batches_tracked").setLong(17);
+            Path p = dir.resolve("bn.safetensors");
+            SafeTensors.saveModel(net, p);
+            try (SafeTensors f = SafeTensors.load(p)) {
+                assertEquals(Map.of("format", "pt"), f.metadata());
+                SafeTensors.Entry e = f.entries().get("1.num_batches_tracked");
+                assertEquals(SafeTensors.DType.I64, e.dtype());
+                assertArrayEquals(new long[0], e.shape());
+                assertEquals(0, e.begin(), "the only I64 tensor comes first");
+            }
+            Module.LoadResult r = SafeTensors.loadModel(copy, p, true);
+            assertEquals(List.of(), r.missingKeys());
+            assertEquals(List.of(), r.unexpectedKeys());
+            Map<String, Tensor> want = net.stateDict();
+            Map<String, Tensor> got = copy.stateDict();
+            assertEquals(List.copyOf(want.keySet()), List.copyOf(got.keySet()));
+            for (String k : want.keySet()) {
+                assertEquals(want.get(k).dtype(), got.get(k).dtype(), k);
+                assertEquals(-1, want.get(k).segment().mismatch(got.get(k).segment()), k);
+            }
+            assertEquals(DType.INT64, got.get("1.num_batches_tracked").dtype());
+            assertEquals(17L, got.get("1.num_batches_tracked").getLong());
+            net.eval();
+            copy.eval();
+            float[] in = new float[2 * 3 * 6 * 6];
+            for (int k = 0; k < in.length; k++) {
+                in[k] = (float) Math.sin(k);
+            }
+            try (Tensor x = Tensor.of(in, 2, 3, 6, 6); Tensor a = net.forward(x); Tensor b = copy.forward(x)) {
+                assertArrayEquals(a.toFloatArray(), b.toFloatArray(), "the same model computes the same");
+            }
+        }
+    }
+
+    @Test
+    void aTorchSaveFileIsRefusedWithHowToConvertIt() throws IOException {
+        Path p = dir.resolve("model.pt");
+        try (ZipOutputStream zip = new ZipOutputStream(Files.newOutputStream(p))) {
+            zip.putNextEntry(new ZipEntry("archive/data.pkl"));
+            zip.write(new byte[] {(byte) 0x80, 2, '}', 'q', 0, '.'});
+            zip.closeEntry();
+        }
+        byte[] bytes = Files.readAllBytes(p);
+        assertEquals("PK\3\4", new String(bytes, 0, 4, StandardCharsets.ISO_8859_1), "a zip archive, as torch.save's");
+        long n = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).getLong(0);
+        IOException e = assertThrows(IOException.class, () -> SafeTensors.load(p).close());
+        assertEquals(p + ": not a valid safetensors file: header length " + Long.toUnsignedString(n) + " exceeds the "
+                + "limit of 100000000 bytes: this is a zip archive, as torch.save writes (.pt, .pth): it is not "
+                + "safetensors. Convert it in Python: safetensors.torch.save_file(torch.load(path), "
+                + "\"model.safetensors\")", e.getMessage());
+        assertTrue(e instanceof SafeTensors.InvalidSafeTensorsException);
+        IOException m = assertThrows(IOException.class, () -> SafeTensors.loadModel(new Sequential(), p, true));
+        assertEquals(e.getMessage(), m.getMessage(), "loadModel refuses it the same way");
+        Path old = write("old.pt", new byte[] {(byte) 0x80, 2, '}', 'q', 0, '(', 'X', 1, 0, 0, 0, 'a', '.'});
+        IOException pickle = assertThrows(IOException.class, () -> SafeTensors.load(old).close());
+        assertTrue(pickle.getMessage().endsWith(": this is a Python pickle (an old torch.save file): it is not "
+                + "safetensors. Convert it in Python: safetensors.torch.save_file(torch.load(path), "
+                + "\"model.safetensors\")"), pickle.getMessage());
     }
 }

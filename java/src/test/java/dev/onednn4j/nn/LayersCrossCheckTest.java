@@ -9,7 +9,6 @@ import dev.onednn4j.internal.check.CrossCheck;
 import dev.onednn4j.internal.op.Operation;
 import dev.onednn4j.tensor.MemoryFormat;
 import dev.onednn4j.tensor.Tensor;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
@@ -206,7 +205,42 @@ class LayersCrossCheckTest {
         }
     }
 
-    static List<Case> casesList() {
-        return new ArrayList<>(cases());
+    /**
+     * The exact tier, where the arithmetic allows it: on small integers every partial sum of a Linear layer and
+     * of a 2x2 average (a divisor of 4, a power of two) is exact in float, so oneDNN must give the reference's bits.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("exactCases")
+    void exactTierAgreesBitForBit(String name, Supplier<OperationModule<?>> layer, long[] shape) {
+        SplittableRandom r = new SplittableRandom(SEED + 5);
+        float[] data = new float[Math.toIntExact(numel(shape))];
+        for (int i = 0; i < data.length; i++) {
+            data[i] = r.nextInt(-32, 33);
+        }
+        try (OperationModule<?> m = layer.get(); Tensor x = Tensor.of(data, shape)) {
+            for (Tensor p : m.parameters()) {
+                float[] v = new float[Math.toIntExact(p.numel())];
+                for (int i = 0; i < v.length; i++) {
+                    v[i] = r.nextInt(-8, 9);
+                }
+                p.copyFrom(v);
+            }
+            Operation op = m.operation(x);
+            try (Tensor y = m.forward(x)) {
+                CrossCheck.Result result = CrossCheck.exact(name + ", seed " + (SEED + 5), y.shape(),
+                        y.toFloatArray(), op.exact(data));
+                assertPasses(result);
+            }
+        }
+    }
+
+    static Stream<Arguments> exactCases() {
+        return Stream.of(
+                Arguments.of("Linear 64 -> 16 on integers", (Supplier<OperationModule<?>>) () -> new Linear(64, 16),
+                        new long[] {5, 64}),
+                Arguments.of("AvgPool2d 2 on integers", (Supplier<OperationModule<?>>) () -> AvgPool2d.builder(2)
+                        .build(), new long[] {2, 5, 8, 6}),
+                Arguments.of("AdaptiveAvgPool2d (2, 2) on 4x4 integers",
+                        (Supplier<OperationModule<?>>) () -> new AdaptiveAvgPool2d(2, 2), new long[] {2, 3, 4, 4}));
     }
 }

@@ -1,7 +1,9 @@
 package dev.onednn4j.demo;
 
 import dev.onednn4j.OneDnn;
-import dev.onednn4j.internal.check.RoundingBound;
+import dev.onednn4j.internal.op.RoundingBound;
+import dev.onednn4j.internal.check.SeededWeights;
+import dev.onednn4j.io.SafeTensors;
 import dev.onednn4j.internal.op.ConvGeometry;
 import dev.onednn4j.internal.op.Convolution;
 import dev.onednn4j.nn.Backend;
@@ -9,7 +11,11 @@ import dev.onednn4j.nn.Conv2d;
 import dev.onednn4j.nn.Module;
 import dev.onednn4j.tensor.MemoryFormat;
 import dev.onednn4j.tensor.Tensor;
+import dev.onednn4j.vision.Models;
+import dev.onednn4j.vision.ResNet;
+import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -19,8 +25,8 @@ import java.util.SplittableRandom;
 
 /**
  * The seed notebook's story, told with onednn4j: an edge detector, three module trees, the
- * cross-check that failed with allclose and passes with a proven bound, and the speed-up. Run it with
- * {@code scripts/demo}.
+ * cross-check that failed with allclose and passes with a proven bound, the speed-up, and then a whole network:
+ * torchvision's ResNet-18 against PyTorch's own logits. Run it with {@code scripts/demo}.
  */
 public final class Demo {
 
@@ -29,12 +35,13 @@ public final class Demo {
     private Demo() {
     }
 
-    public static void main(String[] args) {
+    public static void main(String[] args) throws IOException {
         OUT.printf(Locale.ROOT, "onednn4j demo: oneDNN %s from %s%n%n", OneDnn.version(), OneDnn.libraryPath());
         edgeExample();
         moduleTrees();
         CrossCheckResult cc = seedCrossCheck();
         speed(cc);
+        resnet18(Path.of(System.getProperty("onednn4j.fixtures", "java/src/test/resources/torch")));
     }
 
     // ---- 1 ---------------------------------------------------------------------------------------
@@ -219,6 +226,84 @@ public final class Demo {
             OUT.printf(Locale.ROOT, "oneDNN is %.0f x faster than the reference loop.%n", refMs / dnnlMs);
             OUT.println("(A quick timing for the story; scripts/bench measures properly with JMH.)");
         }
+        OUT.println();
+    }
+
+    // ---- 5 ---------------------------------------------------------------------------------------
+
+    /**
+     * torchvision's ResNet-18 against PyTorch itself: the fixture holds the seed of the weights (drawn by a
+     * generator both sides implement, BatchNorm statistics included) and PyTorch's float64 logits for a batch of
+     * two 224x224 images.
+     */
+    static void resnet18(Path fixtures) throws IOException {
+        heading("5. torchvision's ResNet-18, loaded by PyTorch's names, against PyTorch's own logits");
+        Path file = fixtures.resolve("models/resnet18-2x224.safetensors");
+        Map<String, String> meta;
+        double[] torch;
+        try (SafeTensors f = SafeTensors.load(file)) {
+            meta = f.metadata();
+            torch = f.tensors().get("output").toDoubleArray();
+        }
+        SeededWeights generator = SeededWeights.of(meta);
+        try (ResNet net = Models.resnet18()) {
+            Map<String, Tensor> weights = generator.stateDict(net.stateDict());
+            long parameters = net.parameters().stream().mapToLong(Tensor::numel).sum();
+            net.loadStateDict(weights, true);
+            weights.values().forEach(Tensor::close);
+            net.eval();
+            OUT.printf(Locale.ROOT, "Models.resnet18(): %,d parameters in %d arrays and %d BatchNorm buffers, loaded "
+                            + "strictly by torchvision's names (%s, ..., %s)%n", parameters, net.parameters().size(),
+                    net.namedBuffers().size(), "conv1.weight", "layer4.1.bn2.num_batches_tracked");
+            OUT.println("weights: PyTorch " + meta.get("torch") + " ran torchvision " + meta.get("torchvision")
+                    + " with the same seeded weights (" + file.getFileName() + ", seed " + meta.get("seed") + ")");
+            try (Tensor x = generator.input(2, 3, 224, 224);
+                 Tensor cl = x.toMemoryFormat(MemoryFormat.CHANNELS_LAST)) {
+                float[] got;
+                try (Tensor y = net.forward(x)) {
+                    got = y.toFloatArray();
+                }
+                int classes = got.length / 2;
+                boolean agree = true;
+                double maxErr = 0;
+                double scale = 0;
+                for (int image = 0; image < 2; image++) {
+                    int[] ours = top5(got, image * classes, classes);
+                    int[] theirs = top5(torch, image * classes, classes);
+                    agree &= Arrays.equals(ours, theirs);
+                    OUT.printf(Locale.ROOT, "image %d: top-5 classes onednn4j %s, PyTorch %s: %s%n", image,
+                            Arrays.toString(ours), Arrays.toString(theirs), Arrays.equals(ours, theirs) ? "the same"
+                                    : "DIFFERENT");
+                }
+                for (int i = 0; i < got.length; i++) {
+                    maxErr = Math.max(maxErr, Math.abs(got[i] - torch[i]));
+                    scale = Math.max(scale, Math.abs(torch[i]));
+                }
+                OUT.printf(Locale.ROOT, "max |logit - PyTorch's float64 logit| = %.2e, %.1e of the largest logit "
+                        + "(tolerance 1e-4)%n", maxErr, maxErr / scale);
+                OUT.printf(Locale.ROOT, "verdict: %s%n", agree && maxErr <= 1e-4 * scale
+                        ? "match (same top-5 classes, logits within the tolerance)" : "MISMATCH");
+                double nchw = medianMillis(7, 2, () -> net.forward(x).close()) / 2;
+                double nhwc = medianMillis(7, 2, () -> net.forward(cl).close()) / 2;
+                OUT.printf(Locale.ROOT, "time per image (batch 2, eager, layer by layer): %.1f ms from NCHW input, "
+                        + "%.1f ms from channels-last input, CPU ISA %s%n", nchw, nhwc, OneDnn.cpuIsa());
+            }
+        }
+        OUT.println();
+    }
+
+    /** The indices of the five largest of {@code n} values from {@code offset}, largest first. */
+    private static int[] top5(float[] v, int offset, int n) {
+        double[] d = new double[n];
+        for (int i = 0; i < n; i++) {
+            d[i] = v[offset + i];
+        }
+        return top5(d, 0, n);
+    }
+
+    private static int[] top5(double[] v, int offset, int n) {
+        return java.util.stream.IntStream.range(0, n).boxed()
+                .sorted((a, b) -> Double.compare(v[offset + b], v[offset + a])).limit(5).mapToInt(i -> i).toArray();
     }
 
     private static double medianMillis(int runs, int warmup, Runnable r) {

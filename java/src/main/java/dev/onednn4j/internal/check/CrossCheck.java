@@ -3,6 +3,7 @@ package dev.onednn4j.internal.check;
 import dev.onednn4j.internal.op.ConvGeometry;
 import dev.onednn4j.internal.op.Convolution;
 import dev.onednn4j.internal.op.Operation;
+import dev.onednn4j.internal.op.RoundingBound;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;

@@ -525,8 +525,13 @@ public final class Plan {
             primitive.execute(stream, args);
             for (int i = 0; i < bindings.length; i++) {
                 Binding b = bindings[i];
-                if (b.reorder != null && b.spec.role() == Role.OUTPUT) {
-                    b.reorder.execute(stream, reorderArgs[i]);
+                if (b.spec.role() == Role.OUTPUT) {
+                    if (b.reorder != null) {
+                        b.reorder.execute(stream, reorderArgs[i]);
+                    }
+                    // a write like any other: a layer holding a derived copy of this tensor (reordered
+                    // weights) must see it
+                    runtime[b.spec.slot()].markModified();
                 }
             }
         }

@@ -1,6 +1,5 @@
 package dev.onednn4j.internal.op;
 
-import dev.onednn4j.internal.check.RoundingBound;
 import dev.onednn4j.internal.dnnl.Algorithm;
 import dev.onednn4j.internal.dnnl.Arg;
 import dev.onednn4j.internal.dnnl.Engine;

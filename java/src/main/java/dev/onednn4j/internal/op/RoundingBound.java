@@ -1,4 +1,4 @@
-package dev.onednn4j.internal.check;
+package dev.onednn4j.internal.op;
 
 /**
  * The proven bound on how far a float32 sum may be from the exact result, whatever the order of summation
