@@ -31,7 +31,7 @@ abstract class OperationModule<O extends Operation> extends Module {
     /** The operation of the most recent input shape: a repeated shape resolves without allocating. */
     private volatile Resolved<O> last;
 
-    private record Resolved<O>(long[] shape, O op) {
+    private record Resolved<O>(long[] shape, O op, long[] outputShape) {
     }
 
     /**
@@ -48,8 +48,9 @@ abstract class OperationModule<O extends Operation> extends Module {
     public Tensor forward(Tensor input) {
         ensureOpen();
         Objects.requireNonNull(input, "input");
-        O op = operation(input);
-        Tensor out = newOutput(input, op.outputShape());
+        Resolved<O> r = resolved(input);
+        O op = r.op();
+        Tensor out = newOutput(input, r.outputShape());
         try {
             run(op, input, out);
             return out;
@@ -66,22 +67,28 @@ abstract class OperationModule<O extends Operation> extends Module {
     public void forward(Tensor input, Tensor out) {
         ensureOpen();
         Objects.requireNonNull(input, "input");
-        O op = operation(input);
-        checkOut(input, out, op.outputShape());
-        run(op, input, out);
+        Resolved<O> r = resolved(input);
+        checkOut(input, out, r.outputShape());
+        run(r.op(), input, out);
     }
 
     /** The operation for {@code input}'s shape (which must be float32), resolved once per shape. */
     protected final O operation(Tensor input) {
+        return resolved(input).op();
+    }
+
+    /** The operation and its output shape for {@code input}'s shape; a repeated shape allocates nothing. */
+    private Resolved<O> resolved(Tensor input) {
         requireFloat32(input);
         long[] shape = TENSORS.shape(input);
         Resolved<O> r = last;
         if (r != null && Arrays.equals(r.shape(), shape)) {
-            return r.op();
+            return r;
         }
         O op = resolve(shape.clone());
-        last = new Resolved<>(shape.clone(), op);
-        return op;
+        r = new Resolved<>(shape.clone(), op, op.outputShape());
+        last = r;
+        return r;
     }
 
     /** Refuses an input that is not float32, as PyTorch refuses mismatched dtypes. */
@@ -106,7 +113,7 @@ abstract class OperationModule<O extends Operation> extends Module {
      * Checks a caller's {@code out} for {@code forward(input, out)}: the expected shape, float32, writable, and not
      * sharing memory with the input or the module's own tensors.
      */
-    protected final void checkOut(Tensor input, Tensor out, long[] expected) {
+    private void checkOut(Tensor input, Tensor out, long[] expected) {
         Objects.requireNonNull(out, "out");
         if (!Arrays.equals(TENSORS.shape(out), expected)) {
             throw new IllegalArgumentException(String.format(Locale.ROOT,
