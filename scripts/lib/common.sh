@@ -51,9 +51,9 @@ use_jdk() {
   export JAVA_HOME
   export PATH="$JAVA_HOME/bin:$PATH"
   echo "using JDK $(jdk_version "$JAVA_HOME") at $JAVA_HOME" >&2
-  # Maven 3.8/3.9 bundle a Guava that calls sun.misc.Unsafe; JDK 24+ warns about it on every run.
-  export MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow"
-  MVN=(mvn -B -ntp -f "$ONEDNN4J_ROOT/pom.xml")
+  # The Maven wrapper: Maven 3.9.16, pinned (and its checksum) in .mvn/wrapper/maven-wrapper.properties,
+  # downloaded from Maven Central on first use; it needs no sun.misc.Unsafe workaround on JDK 25.
+  MVN=("$ONEDNN4J_ROOT/mvnw" -B -ntp -f "$ONEDNN4J_ROOT/pom.xml")
   if [ -n "${CI:-}" ] || [ ! -t 1 ]; then
     MVN+=(-Dstyle.color=never)
   fi
