@@ -6,8 +6,7 @@ import java.nio.file.Path;
 
 /** Facts about the oneDNN this process runs on. The first call loads the library. */
 public final class OneDnn {
-    private OneDnn() {
-    }
+    private OneDnn() {}
 
     /** The loaded library's version, e.g. {@code 3.13.0}. */
     public static String version() {

@@ -79,11 +79,16 @@ class LayeringTest {
 
     @Test
     void javaLangForeignOnlyWhereAllowed() throws IOException {
-        List<String> users = uses().entrySet().stream().filter(e -> e.getValue().contains("java.lang.foreign"))
-                .map(Map.Entry::getKey).toList();
-        List<String> outside = users.stream().filter(p -> !p.startsWith("internal/dnnl/")
-                && !p.startsWith("internal/io/") && !p.equals("internal/TensorAccess.java")
-                && !p.equals("tensor/Tensor.java")).toList();
+        List<String> users = uses().entrySet().stream()
+                .filter(e -> e.getValue().contains("java.lang.foreign"))
+                .map(Map.Entry::getKey)
+                .toList();
+        List<String> outside = users.stream()
+                .filter(p -> !p.startsWith("internal/dnnl/")
+                        && !p.startsWith("internal/io/")
+                        && !p.equals("internal/TensorAccess.java")
+                        && !p.equals("tensor/Tensor.java"))
+                .toList();
         assertEquals(List.of(), outside, "java.lang.foreign outside the wrapper layer");
         assertTrue(users.contains("internal/dnnl/Memory.java"), "the check sees the wrappers: " + users);
     }
@@ -95,29 +100,55 @@ class LayeringTest {
 
     @Test
     void eachInternalLayerUsesOnlyTheLayersBelow() throws IOException {
-        assertEquals(List.of(), violations("internal/dnnl/", "dev.onednn4j.internal.exec", "dev.onednn4j.internal.op",
-                "dev.onednn4j.internal.check"));
-        assertEquals(List.of(), violations("internal/exec/", "dev.onednn4j.internal.op", "dev.onednn4j.internal.check"));
+        assertEquals(
+                List.of(),
+                violations(
+                        "internal/dnnl/",
+                        "dev.onednn4j.internal.exec",
+                        "dev.onednn4j.internal.op",
+                        "dev.onednn4j.internal.check"));
+        assertEquals(
+                List.of(), violations("internal/exec/", "dev.onednn4j.internal.op", "dev.onednn4j.internal.check"));
         assertEquals(List.of(), violations("internal/op/", "dev.onednn4j.internal.check"));
-        assertEquals(List.of(), violations("internal/io/", "dev.onednn4j.internal.exec", "dev.onednn4j.internal.op",
-                "dev.onednn4j.internal.dnnl"));
+        assertEquals(
+                List.of(),
+                violations(
+                        "internal/io/",
+                        "dev.onednn4j.internal.exec",
+                        "dev.onednn4j.internal.op",
+                        "dev.onednn4j.internal.dnnl"));
     }
 
     @Test
     void modulesNeverUseTheFileFormatsOrTheModels() throws IOException {
-        assertEquals(List.of(), violations("nn/", "dev.onednn4j.io", "dev.onednn4j.vision",
-                "dev.onednn4j.internal.check"));
-        assertEquals(List.of(), violations("tensor/", "dev.onednn4j.nn", "dev.onednn4j.io", "dev.onednn4j.vision",
-                "dev.onednn4j.internal.exec", "dev.onednn4j.internal.dnnl", "dev.onednn4j.internal.check"));
-        assertEquals(List.of(), violations("io/", "dev.onednn4j.vision", "dev.onednn4j.internal.dnnl",
-                "dev.onednn4j.internal.exec", "dev.onednn4j.internal.op"));
+        assertEquals(
+                List.of(), violations("nn/", "dev.onednn4j.io", "dev.onednn4j.vision", "dev.onednn4j.internal.check"));
+        assertEquals(
+                List.of(),
+                violations(
+                        "tensor/",
+                        "dev.onednn4j.nn",
+                        "dev.onednn4j.io",
+                        "dev.onednn4j.vision",
+                        "dev.onednn4j.internal.exec",
+                        "dev.onednn4j.internal.dnnl",
+                        "dev.onednn4j.internal.check"));
+        assertEquals(
+                List.of(),
+                violations(
+                        "io/",
+                        "dev.onednn4j.vision",
+                        "dev.onednn4j.internal.dnnl",
+                        "dev.onednn4j.internal.exec",
+                        "dev.onednn4j.internal.op"));
     }
 
     @Test
     void theRulesCatchAViolation() throws IOException {
         // the check is not vacuous: the modules do use the operations, and Tensor the element-wise ones
         assertTrue(violations("nn/", "dev.onednn4j.internal.op").size() > 3);
-        assertEquals(List.of("tensor/Tensor.java uses dev.onednn4j.internal.op"),
+        assertEquals(
+                List.of("tensor/Tensor.java uses dev.onednn4j.internal.op"),
                 violations("tensor/", "dev.onednn4j.internal.op"));
     }
 }

@@ -49,20 +49,27 @@ public final class OnnxConvModel {
     private static final int SHAPE_DIM = 1;
     private static final int DIM_VALUE = 1;
 
-    private OnnxConvModel() {
-    }
+    private OnnxConvModel() {}
 
     /** The serialised model for {@code shape}, input "x" and output "y". */
     public static byte[] conv(Shape s, float[] weights, float[] bias) {
         Message node = new Message()
-                .string(NODE_INPUT, "x").string(NODE_INPUT, "W").string(NODE_INPUT, "B")
-                .string(NODE_OUTPUT, "y").string(NODE_NAME, "conv").string(NODE_OP_TYPE, "Conv")
+                .string(NODE_INPUT, "x")
+                .string(NODE_INPUT, "W")
+                .string(NODE_INPUT, "B")
+                .string(NODE_OUTPUT, "y")
+                .string(NODE_NAME, "conv")
+                .string(NODE_OP_TYPE, "Conv")
                 .message(NODE_ATTRIBUTE, ints("kernel_shape", s.kernel(), s.kernel()))
                 .message(NODE_ATTRIBUTE, ints("strides", s.stride(), s.stride()))
                 .message(NODE_ATTRIBUTE, ints("pads", s.pad(), s.pad(), s.pad(), s.pad()))
                 .message(NODE_ATTRIBUTE, ints("dilations", s.dilation(), s.dilation()))
-                .message(NODE_ATTRIBUTE, new Message().string(ATTR_NAME, "group").int64(ATTR_I, s.groups())
-                        .int64(ATTR_TYPE, ATTR_TYPE_INT));
+                .message(
+                        NODE_ATTRIBUTE,
+                        new Message()
+                                .string(ATTR_NAME, "group")
+                                .int64(ATTR_I, s.groups())
+                                .int64(ATTR_TYPE, ATTR_TYPE_INT));
         Message graph = new Message()
                 .message(GRAPH_NODE, node)
                 .string(GRAPH_NAME, "conv2d")
@@ -73,7 +80,9 @@ public final class OnnxConvModel {
         return new Message()
                 .int64(MODEL_IR_VERSION, 8)
                 .string(MODEL_PRODUCER_NAME, "onednn4j-benchmarks")
-                .message(MODEL_OPSET_IMPORT, new Message().string(OPSET_DOMAIN, "").int64(OPSET_VERSION, 13))
+                .message(
+                        MODEL_OPSET_IMPORT,
+                        new Message().string(OPSET_DOMAIN, "").int64(OPSET_VERSION, 13))
                 .message(MODEL_GRAPH, graph)
                 .bytes();
     }
@@ -101,8 +110,10 @@ public final class OnnxConvModel {
         for (long d : dims) {
             shape.message(SHAPE_DIM, new Message().int64(DIM_VALUE, d));
         }
-        Message tensorType = new Message().int64(TYPE_TENSOR_ELEM_TYPE, TENSOR_FLOAT).message(TYPE_TENSOR_SHAPE, shape);
-        return new Message().string(VALUE_INFO_NAME, name)
+        Message tensorType =
+                new Message().int64(TYPE_TENSOR_ELEM_TYPE, TENSOR_FLOAT).message(TYPE_TENSOR_SHAPE, shape);
+        return new Message()
+                .string(VALUE_INFO_NAME, name)
                 .message(VALUE_INFO_TYPE, new Message().message(TYPE_TENSOR_TYPE, tensorType));
     }
 

@@ -31,7 +31,9 @@ import org.openjdk.jmh.infra.Blackhole;
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Warmup(iterations = 2, time = 500, timeUnit = TimeUnit.MILLISECONDS)
 @Measurement(iterations = 3, time = 500, timeUnit = TimeUnit.MILLISECONDS)
-@Fork(value = 2, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED"})
+@Fork(
+        value = 2,
+        jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED"})
 @State(Scope.Benchmark)
 public class OnnxRuntimeBenchmark {
 
@@ -52,7 +54,8 @@ public class OnnxRuntimeBenchmark {
             options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
             session = env.createSession(OnnxConvModel.conv(s, d.weights(), d.bias()), options);
         }
-        FloatBuffer buffer = ByteBuffer.allocateDirect(d.input().length * 4).order(ByteOrder.nativeOrder())
+        FloatBuffer buffer = ByteBuffer.allocateDirect(d.input().length * 4)
+                .order(ByteOrder.nativeOrder())
                 .asFloatBuffer();
         buffer.put(d.input()).flip();
         input = OnnxTensor.createTensor(env, buffer, s.inputShape());

@@ -18,8 +18,8 @@ import java.util.Locale;
  * The suite is {@code shapes.csv} (a copy of the project's shape suite); {@link #BATCH_SCALING} adds the
  * batch-scaling layer at N = 1, 8, 32.
  */
-public record Shape(String name, int n, int c, int h, int w, int outC, int kernel, int stride, int pad,
-                    int dilation, int groups) {
+public record Shape(
+        String name, int n, int c, int h, int w, int outC, int kernel, int stride, int pad, int dilation, int groups) {
 
     /** The batch-scaling rows: one 3x3 layer, 64 channels, 28x28, at N = 1, 8 and 32. */
     public static final List<Shape> BATCH_SCALING = List.of(
@@ -51,8 +51,8 @@ public record Shape(String name, int n, int c, int h, int w, int outC, int kerne
 
     private static List<Shape> load() {
         List<Shape> out = new ArrayList<>();
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(
-                Shape.class.getResourceAsStream("/shapes.csv"), StandardCharsets.UTF_8))) {
+        try (BufferedReader r = new BufferedReader(
+                new InputStreamReader(Shape.class.getResourceAsStream("/shapes.csv"), StandardCharsets.UTF_8))) {
             for (String line; (line = r.readLine()) != null; ) {
                 line = line.strip();
                 if (line.isEmpty() || line.startsWith("#")) {
@@ -100,18 +100,49 @@ public record Shape(String name, int n, int c, int h, int w, int outC, int kerne
     }
 
     public ConvGeometry geometry() {
-        return new ConvParams(c, outC, kernel, kernel, stride, stride, pad, pad, false, dilation, dilation, groups,
-                PadMode.ZEROS, true).resolve(n, c, h, w);
+        return new ConvParams(
+                        c,
+                        outC,
+                        kernel,
+                        kernel,
+                        stride,
+                        stride,
+                        pad,
+                        pad,
+                        false,
+                        dilation,
+                        dilation,
+                        groups,
+                        PadMode.ZEROS,
+                        true)
+                .resolve(n, c, h, w);
     }
 
     /** The layer as onednn4j builds it. */
     public Conv2d conv2d() {
-        return Conv2d.builder(c, outC, kernel).stride(stride).padding(pad).dilation(dilation).groups(groups).build();
+        return Conv2d.builder(c, outC, kernel)
+                .stride(stride)
+                .padding(pad)
+                .dilation(dilation)
+                .groups(groups)
+                .build();
     }
 
     @Override
     public String toString() {
-        return String.format(Locale.ROOT, "%s (N=%d, C=%d, %dx%d, out=%d, k=%d, s=%d, p=%d, d=%d, g=%d)", name, n, c, h,
-                w, outC, kernel, stride, pad, dilation, groups);
+        return String.format(
+                Locale.ROOT,
+                "%s (N=%d, C=%d, %dx%d, out=%d, k=%d, s=%d, p=%d, d=%d, g=%d)",
+                name,
+                n,
+                c,
+                h,
+                w,
+                outC,
+                kernel,
+                stride,
+                pad,
+                dilation,
+                groups);
     }
 }

@@ -1,8 +1,8 @@
 package dev.onednn4j.benchmarks;
 
-import dev.onednn4j.internal.op.RoundingBound;
 import dev.onednn4j.internal.op.ConvGeometry;
 import dev.onednn4j.internal.op.Convolution;
+import dev.onednn4j.internal.op.RoundingBound;
 import java.util.Locale;
 import java.util.SplittableRandom;
 
@@ -44,8 +44,8 @@ public record Workload(Shape shape, float[] input, float[] weights, float[] bias
         ConvGeometry g = shape.geometry();
         long expected = (long) g.n() * g.outC() * g.outH() * g.outW();
         if (out.length != expected) {
-            throw new IllegalStateException(implementation + " on " + shape + ": " + out.length + " outputs, expected "
-                    + expected);
+            throw new IllegalStateException(
+                    implementation + " on " + shape + ": " + out.length + " outputs, expected " + expected);
         }
         int zeros = 0;
         for (float v : out) {
@@ -70,9 +70,20 @@ public record Workload(Shape shape, float[] input, float[] weights, float[] bias
             double err = Math.abs(out[i] - ref);
             double limit = RoundingBound.of(terms, magnitude[0]);
             if (!(err <= limit)) {
-                throw new IllegalStateException(String.format(Locale.ROOT,
+                throw new IllegalStateException(String.format(
+                        Locale.ROOT,
                         "%s on %s: output (n=%d, c=%d, h=%d, w=%d) is %s, the reference %s: error %.3g exceeds the "
-                                + "proven bound %.3g", implementation, shape, n, oc, oh, ow, out[i], ref, err, limit));
+                                + "proven bound %.3g",
+                        implementation,
+                        shape,
+                        n,
+                        oc,
+                        oh,
+                        ow,
+                        out[i],
+                        ref,
+                        err,
+                        limit));
             }
         }
     }

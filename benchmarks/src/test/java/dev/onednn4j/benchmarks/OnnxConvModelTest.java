@@ -18,9 +18,9 @@ class OnnxConvModelTest {
         Workload d = Workload.of(s);
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         try (OrtSession.SessionOptions o = new OrtSession.SessionOptions();
-             OrtSession session = env.createSession(OnnxConvModel.conv(s, d.weights(), d.bias()), o);
-             OnnxTensor x = OnnxTensor.createTensor(env, FloatBuffer.wrap(d.input()), s.inputShape());
-             OrtSession.Result r = session.run(Map.of("x", x))) {
+                OrtSession session = env.createSession(OnnxConvModel.conv(s, d.weights(), d.bias()), o);
+                OnnxTensor x = OnnxTensor.createTensor(env, FloatBuffer.wrap(d.input()), s.inputShape());
+                OrtSession.Result r = session.run(Map.of("x", x))) {
             FloatBuffer y = ((OnnxTensor) r.get(0)).getFloatBuffer();
             float[] out = new float[y.remaining()];
             y.get(out);

@@ -12,7 +12,8 @@ class ShapesTest {
 
     @Test
     void theSuiteParameterListsExactlyTheRowsOfShapesCsv() throws Exception {
-        String[] param = Suite.class.getField("shape").getAnnotation(Param.class).value();
+        String[] param =
+                Suite.class.getField("shape").getAnnotation(Param.class).value();
         assertEquals(Shape.suite().stream().map(Shape::name).toList(), List.of(param));
         assertEquals(10, param.length);
     }

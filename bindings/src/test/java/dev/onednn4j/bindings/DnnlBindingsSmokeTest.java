@@ -14,8 +14,10 @@ import org.junit.jupiter.api.Test;
 class DnnlBindingsSmokeTest {
 
     private static void ok(int status, String call) {
-        assertEquals(dnnl_success(), status, () -> call + " returned "
-                + dnnl_status2str(status).getString(0));
+        assertEquals(
+                dnnl_success(),
+                status,
+                () -> call + " returned " + dnnl_status2str(status).getString(0));
     }
 
     @Test
@@ -26,7 +28,8 @@ class DnnlBindingsSmokeTest {
         assertEquals(DNNL_VERSION_MAJOR(), dnnl_version_t.major(v), "headers and library agree");
         assertEquals(DNNL_VERSION_MINOR(), dnnl_version_t.minor(v), "headers and library agree");
         assertEquals(DNNL_RUNTIME_OMP(), dnnl_version_t.cpu_runtime(v));
-        assertEquals("invalid_arguments", dnnl_status2str(dnnl_invalid_arguments()).getString(0));
+        assertEquals(
+                "invalid_arguments", dnnl_status2str(dnnl_invalid_arguments()).getString(0));
         String isa = dnnl_cpu_isa2str(dnnl_get_effective_cpu_isa()).getString(0);
         assertNotEquals("", isa);
     }
@@ -83,7 +86,8 @@ class DnnlBindingsSmokeTest {
             0, 0, -30, -30, 30,
             0, 0, -30, -30, 30,
             0, 0, -30, -30, 30,
-            0, 0, -20, -20, 20};
+            0, 0, -20, -20, 20
+        };
 
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment p = arena.allocate(C_POINTER);
@@ -97,9 +101,22 @@ class DnnlBindingsSmokeTest {
             MemorySegment dstMd = md(arena, dnnl_nchw(), 1, 1, 5, 5);
             MemorySegment ones = arena.allocateFrom(ValueLayout.JAVA_LONG, 1, 1);
             MemorySegment zeros = arena.allocateFrom(ValueLayout.JAVA_LONG, 0, 0); // oneDNN dilation 0 = none
-            ok(dnnl_convolution_forward_primitive_desc_create(p, engine, dnnl_forward_inference(),
-                    dnnl_convolution_direct(), srcMd, weightsMd, MemorySegment.NULL, dstMd,
-                    ones, zeros, ones, ones, MemorySegment.NULL), "dnnl_convolution_forward_primitive_desc_create");
+            ok(
+                    dnnl_convolution_forward_primitive_desc_create(
+                            p,
+                            engine,
+                            dnnl_forward_inference(),
+                            dnnl_convolution_direct(),
+                            srcMd,
+                            weightsMd,
+                            MemorySegment.NULL,
+                            dstMd,
+                            ones,
+                            zeros,
+                            ones,
+                            ones,
+                            MemorySegment.NULL),
+                    "dnnl_convolution_forward_primitive_desc_create");
             MemorySegment pd = p.get(C_POINTER, 0);
             ok(dnnl_primitive_create(p, pd), "dnnl_primitive_create");
             MemorySegment conv = p.get(C_POINTER, 0);
@@ -109,8 +126,11 @@ class DnnlBindingsSmokeTest {
             MemorySegment weights = arena.allocateFrom(ValueLayout.JAVA_FLOAT, kernel);
             MemorySegment dst = arena.allocate(ValueLayout.JAVA_FLOAT, 25);
             MemorySegment args = dnnl_exec_arg_t.allocateArray(3, arena);
-            MemorySegment[] mems = {memory(arena, srcMd, engine, src), memory(arena, weightsMd, engine, weights),
-                memory(arena, dstMd, engine, dst)};
+            MemorySegment[] mems = {
+                memory(arena, srcMd, engine, src),
+                memory(arena, weightsMd, engine, weights),
+                memory(arena, dstMd, engine, dst)
+            };
             int[] ids = {DNNL_ARG_SRC(), DNNL_ARG_WEIGHTS(), DNNL_ARG_DST()};
             for (int i = 0; i < 3; i++) {
                 MemorySegment a = dnnl_exec_arg_t.asSlice(args, i);
@@ -136,8 +156,10 @@ class DnnlBindingsSmokeTest {
 
     private static MemorySegment md(Arena arena, int tag, long... dims) {
         MemorySegment p = arena.allocate(C_POINTER);
-        ok(dnnl_memory_desc_create_with_tag(p, dims.length, arena.allocateFrom(ValueLayout.JAVA_LONG, dims),
-                dnnl_f32(), tag), "dnnl_memory_desc_create_with_tag");
+        ok(
+                dnnl_memory_desc_create_with_tag(
+                        p, dims.length, arena.allocateFrom(ValueLayout.JAVA_LONG, dims), dnnl_f32(), tag),
+                "dnnl_memory_desc_create_with_tag");
         MemorySegment md = p.get(C_POINTER, 0);
         assertEquals(4L * java.util.Arrays.stream(dims).reduce(1, (a, b) -> a * b), dnnl_memory_desc_get_size(md));
         return md;

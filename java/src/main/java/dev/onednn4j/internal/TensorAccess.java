@@ -69,7 +69,6 @@ public interface TensorAccess {
             }
         }
 
-        private Holder() {
-        }
+        private Holder() {}
     }
 }

@@ -68,8 +68,21 @@ public final class SafeTensors implements AutoCloseable {
 
     /** safetensors' dtypes and their sizes in bytes. */
     public enum DType {
-        BOOL(1), U8(1), I8(1), F8_E5M2(1), F8_E4M3(1), I16(2), U16(2), F16(2), BF16(2), I32(4), U32(4), F32(4),
-        F64(8), I64(8), U64(8);
+        BOOL(1),
+        U8(1),
+        I8(1),
+        F8_E5M2(1),
+        F8_E4M3(1),
+        I16(2),
+        U16(2),
+        F16(2),
+        BF16(2),
+        I32(4),
+        U32(4),
+        F32(4),
+        F64(8),
+        I64(8),
+        U64(8);
 
         private final int size;
 
@@ -115,8 +128,8 @@ public final class SafeTensors implements AutoCloseable {
     private Map<String, Tensor> asStored;
     private boolean closed;
 
-    private SafeTensors(Path path, MappedFile mapping, long dataStart, Map<String, Entry> entries,
-                        Map<String, String> metadata) {
+    private SafeTensors(
+            Path path, MappedFile mapping, long dataStart, Map<String, Entry> entries, Map<String, String> metadata) {
         this.path = path;
         this.mapping = mapping;
         this.dataStart = dataStart;
@@ -141,20 +154,23 @@ public final class SafeTensors implements AutoCloseable {
             }
             long n = file.int64(0);
             if (n < 0 || n > MAX_HEADER_BYTES) {
-                throw problem(path, "header length " + Long.toUnsignedString(n) + " exceeds the limit of "
-                        + MAX_HEADER_BYTES + " bytes" + whatItIs(file));
+                throw problem(
+                        path,
+                        "header length " + Long.toUnsignedString(n) + " exceeds the limit of " + MAX_HEADER_BYTES
+                                + " bytes" + whatItIs(file));
             }
             if (n > size - 8) {
-                throw problem(path, "header length " + n + " exceeds the " + (size - 8)
-                        + " bytes that follow it in the file");
+                throw problem(
+                        path,
+                        "header length " + n + " exceeds the " + (size - 8) + " bytes that follow it in the file");
             }
             String header = decodeUtf8(path, file.bytes(8, n));
             Map<String, String> metadata = new LinkedHashMap<>();
             Map<String, Entry> entries = parseHeader(path, header, metadata);
             long dataStart = 8 + n;
             validateOffsets(path, entries, size - dataStart);
-            return new SafeTensors(path, file, dataStart, Collections.unmodifiableMap(entries),
-                    Collections.unmodifiableMap(metadata));
+            return new SafeTensors(
+                    path, file, dataStart, Collections.unmodifiableMap(entries), Collections.unmodifiableMap(metadata));
         } catch (IOException | RuntimeException | Error e) {
             file.close();
             throw e;
@@ -195,7 +211,8 @@ public final class SafeTensors implements AutoCloseable {
 
     private static String decodeUtf8(Path path, ByteBuffer bytes) throws IOException {
         try {
-            CharBuffer chars = StandardCharsets.UTF_8.newDecoder()
+            CharBuffer chars = StandardCharsets.UTF_8
+                    .newDecoder()
                     .onMalformedInput(CodingErrorAction.REPORT)
                     .onUnmappableCharacter(CodingErrorAction.REPORT)
                     .decode(bytes);
@@ -284,8 +301,10 @@ public final class SafeTensors implements AutoCloseable {
         }
         r.endObject();
         if (dtype == null || shape == null || offsets == null) {
-            throw problem(path, "tensor '" + name + "' lacks " + (dtype == null ? "dtype" : shape == null ? "shape"
-                    : "data_offsets"));
+            throw problem(
+                    path,
+                    "tensor '" + name + "' lacks "
+                            + (dtype == null ? "dtype" : shape == null ? "shape" : "data_offsets"));
         }
         return new Entry(name, dtype, shape, offsets[0], offsets[1]);
     }
@@ -318,8 +337,8 @@ public final class SafeTensors implements AutoCloseable {
         }
         r.endArray();
         if (length >= 0 && values.size() != length) {
-            throw problem(path, what + " of tensor '" + name + "' must have " + length + " entries, got "
-                    + values.size());
+            throw problem(
+                    path, what + " of tensor '" + name + "' must have " + length + " entries, got " + values.size());
         }
         return values.stream().mapToLong(Long::longValue).toArray();
     }
@@ -331,33 +350,50 @@ public final class SafeTensors implements AutoCloseable {
         long expected = 0;
         for (Entry e : byBegin) {
             if (e.begin() > e.end()) {
-                throw problem(path, "tensor '" + e.name() + "' has data_offsets [" + e.begin() + ", " + e.end()
-                        + "] out of order");
+                throw problem(
+                        path,
+                        "tensor '" + e.name() + "' has data_offsets [" + e.begin() + ", " + e.end() + "] out of order");
             }
             if (e.begin() < expected) {
-                throw problem(path, "tensor '" + e.name() + "' at [" + e.begin() + ", " + e.end()
-                        + ") overlaps the tensor before it, which ends at " + expected);
+                throw problem(
+                        path,
+                        "tensor '" + e.name() + "' at [" + e.begin() + ", " + e.end()
+                                + ") overlaps the tensor before it, which ends at " + expected);
             }
             if (e.begin() > expected) {
-                throw problem(path, "a hole in the data: bytes [" + expected + ", " + e.begin()
-                        + ") belong to no tensor (next: '" + e.name() + "')");
+                throw problem(
+                        path,
+                        "a hole in the data: bytes [" + expected + ", " + e.begin() + ") belong to no tensor (next: '"
+                                + e.name() + "')");
             }
             long numel;
             try {
                 numel = e.numel();
                 Math.multiplyExact(numel, (long) e.dtype().size());
             } catch (ArithmeticException overflow) {
-                throw problem(path, "tensor '" + e.name() + "' has a shape " + Arrays.toString(e.shape())
-                        + " too large to count");
+                throw problem(
+                        path,
+                        "tensor '" + e.name() + "' has a shape " + Arrays.toString(e.shape()) + " too large to count");
             }
             if (e.end() - e.begin() != numel * e.dtype().size()) {
-                throw problem(path, String.format(Locale.ROOT, "tensor '%s' spans %d bytes, but %s %s needs %d "
-                                + "(%d elements x %d bytes)", e.name(), e.end() - e.begin(), e.dtype(),
-                        Arrays.toString(e.shape()), numel * e.dtype().size(), numel, e.dtype().size()));
+                throw problem(
+                        path,
+                        String.format(
+                                Locale.ROOT,
+                                "tensor '%s' spans %d bytes, but %s %s needs %d " + "(%d elements x %d bytes)",
+                                e.name(),
+                                e.end() - e.begin(),
+                                e.dtype(),
+                                Arrays.toString(e.shape()),
+                                numel * e.dtype().size(),
+                                numel,
+                                e.dtype().size()));
             }
             if (e.end() > dataBytes) {
-                throw problem(path, "tensor '" + e.name() + "' ends at byte " + e.end() + ", past the end of the "
-                        + dataBytes + "-byte data buffer");
+                throw problem(
+                        path,
+                        "tensor '" + e.name() + "' ends at byte " + e.end() + ", past the end of the " + dataBytes
+                                + "-byte data buffer");
             }
             expected = e.end();
         }
@@ -441,9 +477,10 @@ public final class SafeTensors implements AutoCloseable {
             case I8 -> dev.onednn4j.tensor.DType.INT8;
             case U8 -> dev.onednn4j.tensor.DType.UINT8;
             case BOOL -> dev.onednn4j.tensor.DType.BOOL;
-            default -> throw new IllegalStateException(path + ": tensor '" + e.name() + "' is " + e.dtype()
-                    + ", which onednn4j's tensors do not hold (they hold the dtypes of PyTorch 1.13: F32, F64, F16, "
-                    + "BF16, I64, I32, I16, I8, U8, BOOL); convert it when saving");
+            default ->
+                throw new IllegalStateException(path + ": tensor '" + e.name() + "' is " + e.dtype()
+                        + ", which onednn4j's tensors do not hold (they hold the dtypes of PyTorch 1.13: F32, F64, F16, "
+                        + "BF16, I64, I32, I16, I8, U8, BOOL); convert it when saving");
         };
     }
 
@@ -493,16 +530,16 @@ public final class SafeTensors implements AutoCloseable {
      * dtype (larger types first, in the format's order), then name; the header padded with spaces so the data starts
      * 8-byte aligned. Written to a temporary file, then renamed into place.
      */
-    public static void save(Map<String, Tensor> tensors, Map<String, String> metadata, Path path)
-            throws IOException {
+    public static void save(Map<String, Tensor> tensors, Map<String, String> metadata, Path path) throws IOException {
         Objects.requireNonNull(tensors, "tensors");
         Objects.requireNonNull(metadata, "metadata");
         if (tensors.containsKey(METADATA)) {
             throw new IllegalArgumentException("'" + METADATA + "' is reserved and cannot name a tensor");
         }
         List<Map.Entry<String, Tensor>> sorted = new ArrayList<>(tensors.entrySet());
-        sorted.sort(Comparator.comparing((Map.Entry<String, Tensor> e) -> fileType(e.getValue().dtype()),
-                Comparator.reverseOrder()).thenComparing(Map.Entry::getKey));
+        sorted.sort(Comparator.comparing(
+                        (Map.Entry<String, Tensor> e) -> fileType(e.getValue().dtype()), Comparator.reverseOrder())
+                .thenComparing(Map.Entry::getKey));
         StringWriter json = new StringWriter();
         long offset = 0;
         try (JsonWriter w = new JsonWriter(json)) {
@@ -524,7 +561,11 @@ public final class SafeTensors implements AutoCloseable {
                     w.value(d);
                 }
                 w.endArray();
-                w.name("data_offsets").beginArray().value(offset).value(offset + bytes).endArray();
+                w.name("data_offsets")
+                        .beginArray()
+                        .value(offset)
+                        .value(offset + bytes)
+                        .endArray();
                 w.endObject();
                 offset += bytes;
             }

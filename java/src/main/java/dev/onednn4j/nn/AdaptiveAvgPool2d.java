@@ -26,6 +26,7 @@ import java.util.Locale;
 public final class AdaptiveAvgPool2d extends OperationModule<Operation> {
     /** A size of 0 here stands for PyTorch's None: the input's own size along that dimension. */
     private final int outH;
+
     private final int outW;
     private final boolean square;
 
@@ -55,9 +56,11 @@ public final class AdaptiveAvgPool2d extends OperationModule<Operation> {
 
     private static int checked(int size, String name) {
         if (size <= 0) {
-            throw new IllegalArgumentException(String.format(Locale.ROOT,
+            throw new IllegalArgumentException(String.format(
+                    Locale.ROOT,
                     "adaptive_avg_pool2d: elements of output_size must be greater than or equal to 1, but got %s=%d",
-                    name, size));
+                    name,
+                    size));
         }
         return size;
     }
@@ -70,27 +73,36 @@ public final class AdaptiveAvgPool2d extends OperationModule<Operation> {
     @Override
     protected Operation resolve(long[] shape) {
         if (shape.length != 3 && shape.length != 4) {
-            throw new IllegalArgumentException("adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got "
-                    + Arrays.toString(shape));
+            throw new IllegalArgumentException(
+                    "adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got " + Arrays.toString(shape));
         }
         int d = shape.length - 3;
         for (int i = d; i < shape.length; i++) {
             if (shape[i] == 0) {
-                throw new IllegalArgumentException(String.format(Locale.ROOT, "adaptive_avg_pool2d(): Expected input "
-                        + "to have non-zero size for non-batch dimensions, but input has sizes %s with dimension %d "
-                        + "being empty", Arrays.toString(shape), i));
+                throw new IllegalArgumentException(String.format(
+                        Locale.ROOT,
+                        "adaptive_avg_pool2d(): Expected input "
+                                + "to have non-zero size for non-batch dimensions, but input has sizes %s with dimension %d "
+                                + "being empty",
+                        Arrays.toString(shape),
+                        i));
             }
         }
         long[] nchw = {shape.length == 4 ? shape[0] : 1, shape[d], shape[d + 1], shape[d + 2]};
-        AdaptiveAvgPool op = new AdaptiveAvgPool(nchw, outH == 0 ? Math.toIntExact(nchw[2]) : outH,
-                outW == 0 ? Math.toIntExact(nchw[3]) : outW, shape.length == 3);
+        AdaptiveAvgPool op = new AdaptiveAvgPool(
+                nchw,
+                outH == 0 ? Math.toIntExact(nchw[2]) : outH,
+                outW == 0 ? Math.toIntExact(nchw[3]) : outW,
+                shape.length == 3);
         Operation pooling = op.pooling();
         return pooling != null ? pooling : op;
     }
 
     @Override
     public String extraRepr() {
-        return "output_size=" + (square ? Integer.toString(outH) : "(" + (outH == 0 ? "None" : outH) + ", "
-                + (outW == 0 ? "None" : outW) + ")");
+        return "output_size="
+                + (square
+                        ? Integer.toString(outH)
+                        : "(" + (outH == 0 ? "None" : outH) + ", " + (outW == 0 ? "None" : outW) + ")");
     }
 }

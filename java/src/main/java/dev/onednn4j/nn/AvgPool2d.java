@@ -29,8 +29,19 @@ public final class AvgPool2d extends OperationModule<Pooling> {
 
     private AvgPool2d(Builder b) {
         this.given = b;
-        this.params = new PoolParams(false, b.kH, b.kW, b.strideH(), b.strideW(), b.padH, b.padW, 1, 1, b.ceilMode,
-                b.countIncludePad, b.divisorOverride);
+        this.params = new PoolParams(
+                false,
+                b.kH,
+                b.kW,
+                b.strideH(),
+                b.strideW(),
+                b.padH,
+                b.padW,
+                1,
+                1,
+                b.ceilMode,
+                b.countIncludePad,
+                b.divisorOverride);
     }
 
     /** A builder with a square kernel. */

@@ -107,9 +107,13 @@ public final class BatchNorm2d extends OperationModule<BatchNorm> {
             throw new IllegalArgumentException("expected 4D input (got " + shape.length + "D input)");
         }
         if (shape[1] != numFeatures) {
-            throw new IllegalArgumentException(String.format(Locale.ROOT,
-                    "running_mean should contain %d elements not %d (BatchNorm2d(%d) got input of size %s)", shape[1],
-                    numFeatures, numFeatures, Arrays.toString(shape)));
+            throw new IllegalArgumentException(String.format(
+                    Locale.ROOT,
+                    "running_mean should contain %d elements not %d (BatchNorm2d(%d) got input of size %s)",
+                    shape[1],
+                    numFeatures,
+                    numFeatures,
+                    Arrays.toString(shape)));
         }
         if (!trackRunningStats && shape[0] * shape[2] * shape[3] == 1) {
             throw new IllegalArgumentException("Expected more than 1 value per channel when training, got input size "
@@ -164,8 +168,14 @@ public final class BatchNorm2d extends OperationModule<BatchNorm> {
 
     @Override
     public String extraRepr() {
-        return String.format(Locale.ROOT, "%d, eps=%s, momentum=%s, affine=%s, track_running_stats=%s", numFeatures,
-                Repr.pyFloat(eps), Repr.pyFloat(momentum), Repr.pyBool(affine), Repr.pyBool(trackRunningStats));
+        return String.format(
+                Locale.ROOT,
+                "%d, eps=%s, momentum=%s, affine=%s, track_running_stats=%s",
+                numFeatures,
+                Repr.pyFloat(eps),
+                Repr.pyFloat(momentum),
+                Repr.pyBool(affine),
+                Repr.pyBool(trackRunningStats));
     }
 
     /** Arguments of a {@link BatchNorm2d}, named and defaulted as PyTorch's. */

@@ -59,8 +59,21 @@ public final class Conv2d extends OperationModule<Convolution> {
     private final Tensor bias;
 
     private Conv2d(Builder b) {
-        this.params = new ConvParams(b.inChannels, b.outChannels, b.kH, b.kW, b.strideH, b.strideW, b.padH, b.padW,
-                b.paddingString == Padding.SAME, b.dilationH, b.dilationW, b.groups, b.paddingMode.padMode(), b.bias);
+        this.params = new ConvParams(
+                b.inChannels,
+                b.outChannels,
+                b.kH,
+                b.kW,
+                b.strideH,
+                b.strideW,
+                b.padH,
+                b.padW,
+                b.paddingString == Padding.SAME,
+                b.dilationH,
+                b.dilationW,
+                b.groups,
+                b.paddingMode.padMode(),
+                b.bias);
         this.paddingString = b.paddingString;
         this.paddingMode = b.paddingMode;
         RandomGenerator rng = b.generator != null ? b.generator : new SplittableRandom();
@@ -91,8 +104,8 @@ public final class Conv2d extends OperationModule<Convolution> {
                     + "input of size: " + Arrays.toString(shape));
         }
         long n = shape.length == 4 ? shape[0] : 1;
-        ConvGeometry g = params.resolve(n, shape[shape.length - 3], shape[shape.length - 2], shape[shape.length - 1],
-                shape);
+        ConvGeometry g =
+                params.resolve(n, shape[shape.length - 3], shape[shape.length - 2], shape[shape.length - 1], shape);
         return new Convolution(g, weight, bias, shape.length == 3);
     }
 
@@ -104,13 +117,14 @@ public final class Conv2d extends OperationModule<Convolution> {
     public OneDnnPlan oneDnnPlan(MemoryFormat format, long... inputShape) {
         ensureOpen();
         if (inputShape.length != 4) {
-            throw new IllegalArgumentException("oneDnnPlan takes a 4-D (N, C, H, W) input shape, got "
-                    + Arrays.toString(inputShape));
+            throw new IllegalArgumentException(
+                    "oneDnnPlan takes a 4-D (N, C, H, W) input shape, got " + Arrays.toString(inputShape));
         }
         ConvGeometry g = params.resolve(inputShape);
-        try (Tensor x = Tensor.zeros(format, inputShape); Tensor y = Tensor.zeros(format, g.outputShape())) {
-            return withPlan(x, y, p -> new OneDnnPlan(p.implementation(), p.reorders(0), p.reorders(1),
-                    p.scratchpadBytes()));
+        try (Tensor x = Tensor.zeros(format, inputShape);
+                Tensor y = Tensor.zeros(format, g.outputShape())) {
+            return withPlan(
+                    x, y, p -> new OneDnnPlan(p.implementation(), p.reorders(0), p.reorders(1), p.scratchpadBytes()));
         }
     }
 
@@ -122,9 +136,8 @@ public final class Conv2d extends OperationModule<Convolution> {
      * @param reordersOutput   whether each call reorders the output back into the caller's layout
      * @param scratchpadBytes  the scratchpad each concurrent call uses
      */
-    public record OneDnnPlan(String implementation, boolean reordersInput, boolean reordersOutput,
-                             long scratchpadBytes) {
-    }
+    public record OneDnnPlan(
+            String implementation, boolean reordersInput, boolean reordersOutput, long scratchpadBytes) {}
 
     // ---- accessors -------------------------------------------------------------------------------
 
@@ -195,8 +208,15 @@ public final class Conv2d extends OperationModule<Convolution> {
     @Override
     public String extraRepr() {
         ConvParams p = params;
-        StringBuilder s = new StringBuilder(String.format(Locale.ROOT, "%d, %d, kernel_size=(%d, %d), stride=(%d, %d)",
-                p.inChannels(), p.outChannels(), p.kH(), p.kW(), p.strideH(), p.strideW()));
+        StringBuilder s = new StringBuilder(String.format(
+                Locale.ROOT,
+                "%d, %d, kernel_size=(%d, %d), stride=(%d, %d)",
+                p.inChannels(),
+                p.outChannels(),
+                p.kH(),
+                p.kW(),
+                p.strideH(),
+                p.strideW()));
         if (paddingString != null) {
             s.append(", padding=").append(paddingString);
         } else if (p.padH() != 0 || p.padW() != 0) {

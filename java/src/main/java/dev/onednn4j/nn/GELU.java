@@ -27,8 +27,9 @@ public final class GELU extends Activation {
         return switch (approximate) {
             case "none" -> Eltwise.Kind.GELU;
             case "tanh" -> Eltwise.Kind.GELU_TANH;
-            default -> throw new IllegalArgumentException("approximate argument must be either none or tanh, but got "
-                    + "approximate='" + approximate + "'");
+            default ->
+                throw new IllegalArgumentException("approximate argument must be either none or tanh, but got "
+                        + "approximate='" + approximate + "'");
         };
     }
 

@@ -15,8 +15,8 @@ abstract class IndexedContainer extends Module {
     public final Module get(int index) {
         Module m = childMap().get(Integer.toString(index));
         if (m == null) {
-            throw new IndexOutOfBoundsException("index " + index + " is out of range for " + getName()
-                    + " of size " + size());
+            throw new IndexOutOfBoundsException(
+                    "index " + index + " is out of range for " + getName() + " of size " + size());
         }
         return m;
     }

@@ -11,8 +11,7 @@ import java.util.random.RandomGenerator;
  * distributions, not its random stream: use a state dict to reproduce PyTorch's weights.
  */
 public final class Init {
-    private Init() {
-    }
+    private Init() {}
 
     /** Which fan {@link #kaimingNormal} scales by, as PyTorch's {@code mode}. */
     public enum FanMode {

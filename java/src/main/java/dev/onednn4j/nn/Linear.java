@@ -82,8 +82,8 @@ public final class Linear extends OperationModule<InnerProduct> {
     @Override
     protected InnerProduct resolve(long[] shape) {
         if (shape.length == 0) {
-            throw new IllegalArgumentException("both arguments to matmul need to be at least 1D, but they are 0D and "
-                    + "2D");
+            throw new IllegalArgumentException(
+                    "both arguments to matmul need to be at least 1D, but they are 0D and " + "2D");
         }
         long k = shape[shape.length - 1];
         long rows = 1;
@@ -91,10 +91,17 @@ public final class Linear extends OperationModule<InnerProduct> {
             rows = Math.multiplyExact(rows, shape[i]);
         }
         if (k != inFeatures) {
-            throw new IllegalArgumentException(String.format(Locale.ROOT,
+            throw new IllegalArgumentException(String.format(
+                    Locale.ROOT,
                     "mat1 and mat2 shapes cannot be multiplied (%dx%d and %dx%d): input of size %s, Linear(in_features="
-                            + "%d, out_features=%d)", rows, k, inFeatures, outFeatures, Arrays.toString(shape),
-                    inFeatures, outFeatures));
+                            + "%d, out_features=%d)",
+                    rows,
+                    k,
+                    inFeatures,
+                    outFeatures,
+                    Arrays.toString(shape),
+                    inFeatures,
+                    outFeatures));
         }
         long[] out = shape.clone();
         out[out.length - 1] = outFeatures;
@@ -123,7 +130,11 @@ public final class Linear extends OperationModule<InnerProduct> {
 
     @Override
     public String extraRepr() {
-        return String.format(Locale.ROOT, "in_features=%d, out_features=%d, bias=%s", inFeatures, outFeatures,
+        return String.format(
+                Locale.ROOT,
+                "in_features=%d, out_features=%d, bias=%s",
+                inFeatures,
+                outFeatures,
                 Repr.pyBool(bias != null));
     }
 
@@ -157,13 +168,19 @@ public final class Linear extends OperationModule<InnerProduct> {
 
         private Builder checked() {
             if (inFeatures <= 0 || outFeatures < 0) {
-                throw new IllegalArgumentException(String.format(Locale.ROOT,
+                throw new IllegalArgumentException(String.format(
+                        Locale.ROOT,
                         "in_features must be positive and out_features non-negative, but got inFeatures=%d, "
-                                + "outFeatures=%d", inFeatures, outFeatures));
+                                + "outFeatures=%d",
+                        inFeatures,
+                        outFeatures));
             }
             if ((long) inFeatures * outFeatures > Integer.MAX_VALUE - 8) {
-                throw new IllegalArgumentException(String.format(Locale.ROOT,
-                        "weight of shape [%d, %d] has more than %d elements", outFeatures, inFeatures,
+                throw new IllegalArgumentException(String.format(
+                        Locale.ROOT,
+                        "weight of shape [%d, %d] has more than %d elements",
+                        outFeatures,
+                        inFeatures,
                         Integer.MAX_VALUE - 8));
             }
             return this;

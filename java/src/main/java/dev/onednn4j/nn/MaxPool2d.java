@@ -29,8 +29,19 @@ public final class MaxPool2d extends OperationModule<Pooling> {
 
     private MaxPool2d(Builder b) {
         this.given = b;
-        this.params = new PoolParams(true, b.kH, b.kW, b.strideH(), b.strideW(), b.padH, b.padW, b.dilationH,
-                b.dilationW, b.ceilMode, false, 0);
+        this.params = new PoolParams(
+                true,
+                b.kH,
+                b.kW,
+                b.strideH(),
+                b.strideW(),
+                b.padH,
+                b.padW,
+                b.dilationH,
+                b.dilationW,
+                b.ceilMode,
+                false,
+                0);
     }
 
     /** A builder with a square kernel. */

@@ -96,8 +96,10 @@ public abstract class Module implements AutoCloseable {
             throw new IllegalArgumentException("module, parameter and buffer names must be non-empty and contain "
                     + "no \".\", got \"" + name + "\"");
         }
-        if ((parameters.containsKey(name) ? 1 : 0) + (buffers.containsKey(name) ? 1 : 0)
-                + (children.containsKey(name) ? 1 : 0) > 0) {
+        if ((parameters.containsKey(name) ? 1 : 0)
+                        + (buffers.containsKey(name) ? 1 : 0)
+                        + (children.containsKey(name) ? 1 : 0)
+                > 0) {
             throw new IllegalArgumentException("attribute '" + name + "' already exists in " + getName());
         }
     }
@@ -287,8 +289,7 @@ public abstract class Module implements AutoCloseable {
     }
 
     /** What {@link #loadStateDict} found besides the keys it loaded, as PyTorch's {@code _IncompatibleKeys}. */
-    public record LoadResult(List<String> missingKeys, List<String> unexpectedKeys) {
-    }
+    public record LoadResult(List<String> missingKeys, List<String> unexpectedKeys) {}
 
     /**
      * Copies {@code stateDict}'s tensors into this module's parameters and buffers, by name.
@@ -315,8 +316,12 @@ public abstract class Module implements AutoCloseable {
             } else if (src.isClosed()) {
                 unusable.add(e.getKey() + ": the checkpoint's tensor is closed");
             } else if (!Arrays.equals(src.shape(), e.getValue().shape())) {
-                mismatches.add(String.format(Locale.ROOT, "size mismatch for %s: copying a param with shape %s from "
-                        + "checkpoint, the shape in current model is %s.", e.getKey(), Arrays.toString(src.shape()),
+                mismatches.add(String.format(
+                        Locale.ROOT,
+                        "size mismatch for %s: copying a param with shape %s from "
+                                + "checkpoint, the shape in current model is %s.",
+                        e.getKey(),
+                        Arrays.toString(src.shape()),
                         Arrays.toString(e.getValue().shape())));
             }
         }
@@ -335,8 +340,8 @@ public abstract class Module implements AutoCloseable {
         errors.addAll(mismatches);
         errors.addAll(unusable);
         if (!errors.isEmpty()) {
-            throw new IllegalArgumentException("Error(s) in loading state_dict for " + getName() + ":\n\t"
-                    + String.join("\n\t", errors));
+            throw new IllegalArgumentException(
+                    "Error(s) in loading state_dict for " + getName() + ":\n\t" + String.join("\n\t", errors));
         }
         for (var e : own.entrySet()) {
             Tensor src = stateDict.get(e.getKey());
@@ -395,8 +400,7 @@ public abstract class Module implements AutoCloseable {
     }
 
     /** Called when this module's backend changes; layers with native state may release it. */
-    protected void backendChanged(Backend newBackend) {
-    }
+    protected void backendChanged(Backend newBackend) {}
 
     // ---- lifetime --------------------------------------------------------------------------------
 
@@ -447,8 +451,7 @@ public abstract class Module implements AutoCloseable {
     }
 
     /** Frees resources of the module itself beyond its tensors (native plans); called once by close(). */
-    protected void release() {
-    }
+    protected void release() {}
 
     public final boolean isClosed() {
         return closed;

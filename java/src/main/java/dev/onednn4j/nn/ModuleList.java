@@ -54,7 +54,8 @@ public class ModuleList extends IndexedContainer implements Iterable<Module> {
             while (j < entries.size() && entries.get(j).getValue().toString().equals(repr)) {
                 j++;
             }
-            String name = j - i == 1 ? entries.get(i).getKey()
+            String name = j - i == 1
+                    ? entries.get(i).getKey()
                     : entries.get(i).getKey() + "-" + entries.get(j - 1).getKey();
             out.add("(" + name + "): " + (j - i == 1 ? "" : (j - i) + " x ") + indent(repr));
             i = j;

@@ -31,8 +31,7 @@ abstract class OperationModule<O extends Operation> extends Module {
     /** The operation of the most recent input shape: a repeated shape resolves without allocating. */
     private volatile Resolved<O> last;
 
-    private record Resolved<O>(long[] shape, O op, long[] outputShape) {
-    }
+    private record Resolved<O>(long[] shape, O op, long[] outputShape) {}
 
     /**
      * Validates an input of {@code shape} (refusing it with PyTorch's wording and the values) and returns the
@@ -94,9 +93,12 @@ abstract class OperationModule<O extends Operation> extends Module {
     /** Refuses an input that is not float32, as PyTorch refuses mismatched dtypes. */
     private void requireFloat32(Tensor input) {
         if (input.dtype() != DType.FLOAT32) {
-            throw new IllegalArgumentException(String.format(Locale.ROOT,
+            throw new IllegalArgumentException(String.format(
+                    Locale.ROOT,
                     "%s expects a float32 input, but got %s of dtype %s (convert it with to(DType.FLOAT32))",
-                    getName(), Arrays.toString(input.shape()), input.dtype()));
+                    getName(),
+                    Arrays.toString(input.shape()),
+                    input.dtype()));
         }
     }
 
@@ -116,9 +118,12 @@ abstract class OperationModule<O extends Operation> extends Module {
     private void checkOut(Tensor input, Tensor out, long[] expected) {
         Objects.requireNonNull(out, "out");
         if (!Arrays.equals(TENSORS.shape(out), expected)) {
-            throw new IllegalArgumentException(String.format(Locale.ROOT,
+            throw new IllegalArgumentException(String.format(
+                    Locale.ROOT,
                     "out has shape %s, but the output of %s for input of size %s has shape %s",
-                    Arrays.toString(out.shape()), getName(), Arrays.toString(input.shape()),
+                    Arrays.toString(out.shape()),
+                    getName(),
+                    Arrays.toString(input.shape()),
                     Arrays.toString(expected)));
         }
         if (out.dtype() != DType.FLOAT32) {

@@ -28,8 +28,8 @@ public enum PaddingMode {
                 return m;
             }
         }
-        throw new IllegalArgumentException("padding_mode must be one of " + Arrays.stream(values())
-                .map(m -> "'" + m + "'").toList() + ", but got padding_mode='" + name + "'");
+        throw new IllegalArgumentException("padding_mode must be one of "
+                + Arrays.stream(values()).map(m -> "'" + m + "'").toList() + ", but got padding_mode='" + name + "'");
     }
 
     /**

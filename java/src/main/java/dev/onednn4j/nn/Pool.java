@@ -6,8 +6,7 @@ import java.util.Arrays;
 
 /** What the pooling layers share: their input check, and the arguments both builders take. */
 final class Pool {
-    private Pool() {
-    }
+    private Pool() {}
 
     /** Resolves an (N, C, H, W) or (C, H, W) input shape, refusing other ranks with PyTorch's wording. */
     static PoolGeometry resolve(PoolParams params, long[] shape, String op) {

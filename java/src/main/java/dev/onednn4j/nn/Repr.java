@@ -4,8 +4,7 @@ import java.math.BigDecimal;
 
 /** Values printed as Python prints them, so a module's repr reads as PyTorch's. */
 final class Repr {
-    private Repr() {
-    }
+    private Repr() {}
 
     /**
      * A double as Python's {@code repr(float)}: the shortest digits that round-trip, positional for exponents

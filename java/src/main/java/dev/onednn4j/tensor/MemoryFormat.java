@@ -25,8 +25,8 @@ public enum MemoryFormat {
         long[] s = new long[shape.length];
         if (this == CHANNELS_LAST) {
             if (shape.length != 4) {
-                throw new IllegalArgumentException(
-                        "channels_last memory format needs a 4-D (N, C, H, W) shape, got " + java.util.Arrays.toString(shape));
+                throw new IllegalArgumentException("channels_last memory format needs a 4-D (N, C, H, W) shape, got "
+                        + java.util.Arrays.toString(shape));
             }
             long c = shape[1], h = shape[2], w = shape[3];
             s[1] = 1;

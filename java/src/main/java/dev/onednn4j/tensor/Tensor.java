@@ -85,8 +85,8 @@ public final class Tensor implements AutoCloseable {
             public Tensor adopt(Arena arena, MemorySegment data, long... shape) {
                 long[] s = checkShape(shape, DType.UINT8);
                 if (data.byteSize() < numel(s)) {
-                    throw new IllegalArgumentException("segment of " + data.byteSize() + " bytes is too small for "
-                            + Arrays.toString(s));
+                    throw new IllegalArgumentException(
+                            "segment of " + data.byteSize() + " bytes is too small for " + Arrays.toString(s));
                 }
                 return new Tensor(data, s, MemoryFormat.CONTIGUOUS, DType.UINT8, new Storage(arena));
             }
@@ -100,8 +100,8 @@ public final class Tensor implements AutoCloseable {
                     throw new IllegalArgumentException("view of " + bytes + " bytes at offset " + byteOffset
                             + " does not fit in " + base.data.byteSize() + " bytes, aligned to " + dtype.byteSize());
                 }
-                return new Tensor(base.data.asSlice(byteOffset, bytes), s, MemoryFormat.CONTIGUOUS, dtype,
-                        base.storage);
+                return new Tensor(
+                        base.data.asSlice(byteOffset, bytes), s, MemoryFormat.CONTIGUOUS, dtype, base.storage);
             }
 
             @Override
@@ -133,7 +133,7 @@ public final class Tensor implements AutoCloseable {
 
         /** One more open tensor over this memory; false if it is already freed. */
         boolean hold() {
-            for (;;) {
+            for (; ; ) {
                 int h = holders.get();
                 if (h == 0 && freed) {
                     return false;
@@ -279,9 +279,13 @@ public final class Tensor implements AutoCloseable {
         format.strides(s);
         long need = numel(s) * dtype.byteSize();
         if (segment.byteSize() < need) {
-            throw new IllegalArgumentException(String.format(Locale.ROOT,
+            throw new IllegalArgumentException(String.format(
+                    Locale.ROOT,
                     "segment of %d bytes is too small for a %s tensor of shape %s (%d bytes)",
-                    segment.byteSize(), dtype, Arrays.toString(s), need));
+                    segment.byteSize(),
+                    dtype,
+                    Arrays.toString(s),
+                    need));
         }
         if (!segment.isNative()) {
             throw new IllegalArgumentException("segment must be native memory (oneDNN cannot read the Java heap); "
@@ -387,8 +391,8 @@ public final class Tensor implements AutoCloseable {
 
     private int arrayLength() {
         if (numel > Integer.MAX_VALUE - 8) {
-            throw new IllegalStateException(String.format(Locale.ROOT,
-                    "%s has %d elements, more than a Java array holds", this, numel));
+            throw new IllegalStateException(
+                    String.format(Locale.ROOT, "%s has %d elements, more than a Java array holds", this, numel));
         }
         return (int) numel;
     }
@@ -429,9 +433,12 @@ public final class Tensor implements AutoCloseable {
     private void checkLength(int length) {
         ensureWritable();
         if (length != numel) {
-            throw new IllegalArgumentException(String.format(Locale.ROOT,
+            throw new IllegalArgumentException(String.format(
+                    Locale.ROOT,
                     "copyFrom: array of length %d does not match the %d elements of a tensor of shape %s",
-                    length, numel, Arrays.toString(shape)));
+                    length,
+                    numel,
+                    Arrays.toString(shape)));
         }
     }
 
@@ -444,21 +451,30 @@ public final class Tensor implements AutoCloseable {
         Objects.requireNonNull(other, "other");
         ensureWritable();
         if (!Arrays.equals(shape, other.shape)) {
-            throw new IllegalArgumentException(String.format(Locale.ROOT,
+            throw new IllegalArgumentException(String.format(
+                    Locale.ROOT,
                     "copyFrom: source shape %s does not match this tensor's shape %s",
-                    Arrays.toString(other.shape), Arrays.toString(shape)));
+                    Arrays.toString(other.shape),
+                    Arrays.toString(shape)));
         }
-        try (var a = pin(); var b = other.pin()) {
+        try (var a = pin();
+                var b = other.pin()) {
             if (format == other.format && dtype == other.dtype) {
                 MemorySegment.copy(other.data, 0, data, 0, numel * dtype.byteSize());
             } else if (other.dtype.isFloatingPoint()) {
                 for (long i = 0; i < numel; i++) {
-                    Elements.setDouble(dtype, data, offsetOfLogical(i),
+                    Elements.setDouble(
+                            dtype,
+                            data,
+                            offsetOfLogical(i),
                             Elements.getDouble(other.dtype, other.data, other.offsetOfLogical(i)));
                 }
             } else {
                 for (long i = 0; i < numel; i++) {
-                    Elements.setLong(dtype, data, offsetOfLogical(i),
+                    Elements.setLong(
+                            dtype,
+                            data,
+                            offsetOfLogical(i),
                             Elements.getLong(other.dtype, other.data, other.offsetOfLogical(i)));
                 }
             }
@@ -477,8 +493,8 @@ public final class Tensor implements AutoCloseable {
     /** The element at a logical index of an integer or bool tensor; {@code getLong()} reads a 0-d tensor. */
     public long getLong(long... index) {
         if (dtype.isFloatingPoint()) {
-            throw new IllegalStateException(this + " holds " + dtype + " values; getLong reads integer and bool "
-                    + "tensors, use get(...)");
+            throw new IllegalStateException(
+                    this + " holds " + dtype + " values; getLong reads integer and bool " + "tensors, use get(...)");
         }
         long off = offsetOf(index);
         try (var pin = pin()) {
@@ -566,9 +582,13 @@ public final class Tensor implements AutoCloseable {
         ensureOpen();
         long[] s = inferShape(newShape);
         if (!rowMajorInMemory()) {
-            throw new IllegalStateException(String.format(Locale.ROOT, "view size is not compatible with input "
-                    + "tensor's size and stride (at least one dimension spans across two contiguous subspaces): %s in "
-                    + "%s cannot be viewed as %s. Use .reshape(...) instead.", Arrays.toString(shape), format,
+            throw new IllegalStateException(String.format(
+                    Locale.ROOT,
+                    "view size is not compatible with input "
+                            + "tensor's size and stride (at least one dimension spans across two contiguous subspaces): %s in "
+                            + "%s cannot be viewed as %s. Use .reshape(...) instead.",
+                    Arrays.toString(shape),
+                    format,
                     Arrays.toString(s)));
         }
         return new Tensor(data, s, MemoryFormat.CONTIGUOUS, dtype, storage);
@@ -608,8 +628,11 @@ public final class Tensor implements AutoCloseable {
         int start = dimIndex(startDim, shape.length);
         int end = dimIndex(endDim, shape.length);
         if (start > end) {
-            throw new IllegalArgumentException(String.format(Locale.ROOT,
-                    "flatten() has invalid args: start_dim (%d) cannot come after end_dim (%d)", startDim, endDim));
+            throw new IllegalArgumentException(String.format(
+                    Locale.ROOT,
+                    "flatten() has invalid args: start_dim (%d) cannot come after end_dim (%d)",
+                    startDim,
+                    endDim));
         }
         long[] s = new long[shape.length - (end - start)];
         int j = 0;
@@ -653,26 +676,27 @@ public final class Tensor implements AutoCloseable {
         for (int i = 0; i < s.length; i++) {
             if (s[i] == -1) {
                 if (infer >= 0) {
-                    throw new IllegalArgumentException("only one dimension can be inferred, got shape "
-                            + Arrays.toString(newShape));
+                    throw new IllegalArgumentException(
+                            "only one dimension can be inferred, got shape " + Arrays.toString(newShape));
                 }
                 infer = i;
             } else if (s[i] < 0) {
-                throw new IllegalArgumentException("invalid shape dimension " + s[i] + " in " + Arrays.toString(newShape));
+                throw new IllegalArgumentException(
+                        "invalid shape dimension " + s[i] + " in " + Arrays.toString(newShape));
             } else {
                 known = Math.multiplyExact(known, s[i]);
             }
         }
         if (infer >= 0) {
             if (known == 0 || numel % known != 0) {
-                throw new IllegalArgumentException(String.format(Locale.ROOT,
-                        "shape '%s' is invalid for input of size %d", Arrays.toString(newShape), numel));
+                throw new IllegalArgumentException(String.format(
+                        Locale.ROOT, "shape '%s' is invalid for input of size %d", Arrays.toString(newShape), numel));
             }
             s[infer] = numel / known;
         }
         if (numel(checkShape(s, dtype)) != numel) {
-            throw new IllegalArgumentException(String.format(Locale.ROOT,
-                    "shape '%s' is invalid for input of size %d", Arrays.toString(newShape), numel));
+            throw new IllegalArgumentException(String.format(
+                    Locale.ROOT, "shape '%s' is invalid for input of size %d", Arrays.toString(newShape), numel));
         }
         return s;
     }
@@ -769,7 +793,8 @@ public final class Tensor implements AutoCloseable {
             if (!data.isAccessibleBy(Thread.currentThread())) {
                 storage.guard.unlockRead(stamp);
                 throw new IllegalStateException(this + " wraps memory confined to another thread; wrap memory of a "
-                        + "shared or global arena to use it from " + Thread.currentThread().getName());
+                        + "shared or global arena to use it from "
+                        + Thread.currentThread().getName());
             }
         }
         return stamp;
@@ -801,15 +826,18 @@ public final class Tensor implements AutoCloseable {
     private long offsetOf(long[] index) {
         Objects.requireNonNull(index, "index");
         if (index.length != shape.length) {
-            throw new IllegalArgumentException(String.format(Locale.ROOT,
-                    "index %s has %d dimensions, the tensor has %d", Arrays.toString(index), index.length,
+            throw new IllegalArgumentException(String.format(
+                    Locale.ROOT,
+                    "index %s has %d dimensions, the tensor has %d",
+                    Arrays.toString(index),
+                    index.length,
                     shape.length));
         }
         long off = 0;
         for (int d = 0; d < shape.length; d++) {
             if (index[d] < 0 || index[d] >= shape[d]) {
-                throw new IndexOutOfBoundsException(String.format(Locale.ROOT,
-                        "index %d is out of bounds for dimension %d with size %d", index[d], d, shape[d]));
+                throw new IndexOutOfBoundsException(String.format(
+                        Locale.ROOT, "index %d is out of bounds for dimension %d with size %d", index[d], d, shape[d]));
             }
             off += index[d] * strides[d];
         }
@@ -820,8 +848,12 @@ public final class Tensor implements AutoCloseable {
         int r = Math.max(rank, 1); // PyTorch lets a 0-d tensor be indexed as if it had one dimension
         int d = dim < 0 ? dim + r : dim;
         if (d < 0 || d >= r || rank == 0) {
-            throw new IndexOutOfBoundsException(String.format(Locale.ROOT,
-                    "Dimension out of range (expected to be in range of [%d, %d], but got %d)", -r, r - 1, dim));
+            throw new IndexOutOfBoundsException(String.format(
+                    Locale.ROOT,
+                    "Dimension out of range (expected to be in range of [%d, %d], but got %d)",
+                    -r,
+                    r - 1,
+                    dim));
         }
         return d;
     }
@@ -834,15 +866,18 @@ public final class Tensor implements AutoCloseable {
         Objects.requireNonNull(shape, "shape");
         for (long d : shape) {
             if (d < 0) {
-                throw new IllegalArgumentException("Trying to create tensor with negative dimension " + d + ": "
-                        + Arrays.toString(shape));
+                throw new IllegalArgumentException(
+                        "Trying to create tensor with negative dimension " + d + ": " + Arrays.toString(shape));
             }
         }
         try {
             Math.multiplyExact(numel(shape), (long) dtype.byteSize());
         } catch (ArithmeticException overflow) {
-            throw new IllegalArgumentException(String.format(Locale.ROOT,
-                    "shape %s of %s has more bytes than a long counts (2^63 - 1)", Arrays.toString(shape), dtype));
+            throw new IllegalArgumentException(String.format(
+                    Locale.ROOT,
+                    "shape %s of %s has more bytes than a long counts (2^63 - 1)",
+                    Arrays.toString(shape),
+                    dtype));
         }
         return shape.clone();
     }
@@ -857,8 +892,7 @@ public final class Tensor implements AutoCloseable {
 
     /** Reads and writes one element of any dtype at an element offset, converting as PyTorch's copy_ does. */
     private static final class Elements {
-        private Elements() {
-        }
+        private Elements() {}
 
         static double getDouble(DType t, MemorySegment m, long i) {
             return switch (t) {

@@ -30,7 +30,8 @@ public class MobileNetV2 extends Module {
 
     /** torchvision's inverted residual setting: expansion t, channels c, repeats n, first stride s. */
     private static final int[][] SETTING = {
-        {1, 16, 1, 1}, {6, 24, 2, 2}, {6, 32, 3, 2}, {6, 64, 4, 2}, {6, 96, 3, 1}, {6, 160, 3, 2}, {6, 320, 1, 1}};
+        {1, 16, 1, 1}, {6, 24, 2, 2}, {6, 32, 3, 2}, {6, 64, 4, 2}, {6, 96, 3, 1}, {6, 160, 3, 2}, {6, 320, 1, 1}
+    };
 
     private final AdaptiveAvgPool2d pool = new AdaptiveAvgPool2d(1, 1); // functional in torchvision: not registered
 
@@ -40,8 +41,12 @@ public class MobileNetV2 extends Module {
      *
      * @param rng the initial weights' generator
      */
-    public MobileNetV2(int numClasses, double widthMult, double dropout, IntFunction<? extends Module> normLayer,
-                       RandomGenerator rng) {
+    public MobileNetV2(
+            int numClasses,
+            double widthMult,
+            double dropout,
+            IntFunction<? extends Module> normLayer,
+            RandomGenerator rng) {
         Objects.requireNonNull(normLayer, "normLayer");
         if (numClasses <= 0) {
             throw new IllegalArgumentException("num_classes must be positive, got " + numClasses);
@@ -56,8 +61,8 @@ public class MobileNetV2 extends Module {
         for (int[] tcns : SETTING) {
             int outputChannel = makeDivisible(tcns[1] * widthMult, 8);
             for (int i = 0; i < tcns[2]; i++) {
-                features.add(new InvertedResidual(inputChannel, outputChannel, i == 0 ? tcns[3] : 1, tcns[0],
-                        normLayer));
+                features.add(
+                        new InvertedResidual(inputChannel, outputChannel, i == 0 ? tcns[3] : 1, tcns[0], normLayer));
                 inputChannel = outputChannel;
             }
         }
@@ -104,8 +109,8 @@ public class MobileNetV2 extends Module {
     public Tensor forward(Tensor x) {
         ensureOpen();
         try (Tensor features = child("features").forward(x);
-             Tensor pooled = pool.forward(features);
-             Tensor flat = pooled.flatten(1)) {
+                Tensor pooled = pool.forward(features);
+                Tensor flat = pooled.flatten(1)) {
             return child("classifier").forward(flat);
         }
     }
@@ -125,10 +130,17 @@ public class MobileNetV2 extends Module {
      * {@code (k - 1) / 2}), the normalization and ReLU6, named {@code 0}, {@code 1}, {@code 2}.
      */
     public static class Conv2dNormActivation extends Sequential {
-        public Conv2dNormActivation(int in, int out, int kernel, int stride, int groups,
-                                    IntFunction<? extends Module> normLayer) {
-            super(Conv2d.builder(in, out, kernel).stride(stride).padding((kernel - 1) / 2).groups(groups).bias(false)
-                    .build(), normLayer.apply(out), new ReLU6(true));
+        public Conv2dNormActivation(
+                int in, int out, int kernel, int stride, int groups, IntFunction<? extends Module> normLayer) {
+            super(
+                    Conv2d.builder(in, out, kernel)
+                            .stride(stride)
+                            .padding((kernel - 1) / 2)
+                            .groups(groups)
+                            .bias(false)
+                            .build(),
+                    normLayer.apply(out),
+                    new ReLU6(true));
         }
     }
 
@@ -140,8 +152,8 @@ public class MobileNetV2 extends Module {
     public static class InvertedResidual extends Module {
         private final boolean useResConnect;
 
-        public InvertedResidual(int inp, int oup, int stride, int expandRatio,
-                                IntFunction<? extends Module> normLayer) {
+        public InvertedResidual(
+                int inp, int oup, int stride, int expandRatio, IntFunction<? extends Module> normLayer) {
             if (stride != 1 && stride != 2) {
                 throw new IllegalArgumentException("stride should be 1 or 2 instead of " + stride);
             }

@@ -20,8 +20,7 @@ import java.util.SplittableRandom;
  * }</pre>
  */
 public final class Models {
-    private Models() {
-    }
+    private Models() {}
 
     /** {@code torchvision.models.resnet18()}: 1000 classes. */
     public static ResNet resnet18() {

@@ -55,8 +55,8 @@ public class ResNet extends Module {
      *                  {@code norm_layer}; {@code BatchNorm2d::new} by default)
      * @param rng       the initial weights' generator
      */
-    public ResNet(Block block, int[] layers, int numClasses, IntFunction<? extends Module> normLayer,
-                  RandomGenerator rng) {
+    public ResNet(
+            Block block, int[] layers, int numClasses, IntFunction<? extends Module> normLayer, RandomGenerator rng) {
         Objects.requireNonNull(block, "block");
         Objects.requireNonNull(normLayer, "normLayer");
         if (layers.length != 4) {
@@ -65,7 +65,9 @@ public class ResNet extends Module {
         if (numClasses <= 0) {
             throw new IllegalArgumentException("num_classes must be positive, got " + numClasses);
         }
-        registerModule("conv1", Conv2d.builder(3, 64, 7).stride(2).padding(3).bias(false).build());
+        registerModule(
+                "conv1",
+                Conv2d.builder(3, 64, 7).stride(2).padding(3).bias(false).build());
         registerModule("bn1", normLayer.apply(64));
         registerModule("relu", new ReLU(true));
         registerModule("maxpool", MaxPool2d.builder(3).stride(2).padding(1).build());
@@ -83,12 +85,15 @@ public class ResNet extends Module {
         this(block, layers, numClasses, BatchNorm2d::new, new SplittableRandom());
     }
 
-    private Sequential makeLayer(Block block, int planes, int blocks, int stride,
-                                 IntFunction<? extends Module> normLayer) {
+    private Sequential makeLayer(
+            Block block, int planes, int blocks, int stride, IntFunction<? extends Module> normLayer) {
         Module downsample = null;
         if (stride != 1 || inplanes != planes * block.expansion()) {
             downsample = new Sequential(
-                    Conv2d.builder(inplanes, planes * block.expansion(), 1).stride(stride).bias(false).build(),
+                    Conv2d.builder(inplanes, planes * block.expansion(), 1)
+                            .stride(stride)
+                            .bias(false)
+                            .build(),
                     normLayer.apply(planes * block.expansion()));
         }
         Sequential layer = new Sequential(newBlock(block, inplanes, planes, stride, downsample, normLayer));
@@ -100,9 +105,15 @@ public class ResNet extends Module {
     }
 
     /** A block; subclasses may return their own (for instance to study a variant). */
-    protected Module newBlock(Block block, int inplanes, int planes, int stride, Module downsample,
-                              IntFunction<? extends Module> normLayer) {
-        return block == Block.BASIC ? new BasicBlock(inplanes, planes, stride, downsample, normLayer)
+    protected Module newBlock(
+            Block block,
+            int inplanes,
+            int planes,
+            int stride,
+            Module downsample,
+            IntFunction<? extends Module> normLayer) {
+        return block == Block.BASIC
+                ? new BasicBlock(inplanes, planes, stride, downsample, normLayer)
                 : new Bottleneck(inplanes, planes, stride, downsample, normLayer);
     }
 
@@ -122,9 +133,9 @@ public class ResNet extends Module {
     @Override
     public Tensor forward(Tensor x) {
         ensureOpen();
-        try (Tensor features = chain(x, "conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4",
-                "avgpool");
-             Tensor flat = features.flatten(1)) {
+        try (Tensor features =
+                        chain(x, "conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4", "avgpool");
+                Tensor flat = features.flatten(1)) {
             return child("fc").forward(flat);
         }
     }
@@ -135,12 +146,20 @@ public class ResNet extends Module {
      */
     public static class BasicBlock extends ResidualBlock {
 
-        public BasicBlock(int inplanes, int planes, int stride, Module downsample,
-                          IntFunction<? extends Module> normLayer) {
-            registerModule("conv1", Conv2d.builder(inplanes, planes, 3).stride(stride).padding(1).bias(false).build());
+        public BasicBlock(
+                int inplanes, int planes, int stride, Module downsample, IntFunction<? extends Module> normLayer) {
+            registerModule(
+                    "conv1",
+                    Conv2d.builder(inplanes, planes, 3)
+                            .stride(stride)
+                            .padding(1)
+                            .bias(false)
+                            .build());
             registerModule("bn1", normLayer.apply(planes));
             registerModule("relu", new ReLU(true));
-            registerModule("conv2", Conv2d.builder(planes, planes, 3).padding(1).bias(false).build());
+            registerModule(
+                    "conv2",
+                    Conv2d.builder(planes, planes, 3).padding(1).bias(false).build());
             registerModule("bn2", normLayer.apply(planes));
             registerDownsample(downsample);
         }
@@ -158,14 +177,22 @@ public class ResNet extends Module {
      */
     public static class Bottleneck extends ResidualBlock {
 
-        public Bottleneck(int inplanes, int planes, int stride, Module downsample,
-                          IntFunction<? extends Module> normLayer) {
+        public Bottleneck(
+                int inplanes, int planes, int stride, Module downsample, IntFunction<? extends Module> normLayer) {
             int width = planes;
-            registerModule("conv1", Conv2d.builder(inplanes, width, 1).bias(false).build());
+            registerModule(
+                    "conv1", Conv2d.builder(inplanes, width, 1).bias(false).build());
             registerModule("bn1", normLayer.apply(width));
-            registerModule("conv2", Conv2d.builder(width, width, 3).stride(stride).padding(1).bias(false).build());
+            registerModule(
+                    "conv2",
+                    Conv2d.builder(width, width, 3)
+                            .stride(stride)
+                            .padding(1)
+                            .bias(false)
+                            .build());
             registerModule("bn2", normLayer.apply(width));
-            registerModule("conv3", Conv2d.builder(width, planes * 4, 1).bias(false).build());
+            registerModule(
+                    "conv3", Conv2d.builder(width, planes * 4, 1).bias(false).build());
             registerModule("bn3", normLayer.apply(planes * 4));
             registerModule("relu", new ReLU(true));
             registerDownsample(downsample);

@@ -65,10 +65,10 @@ class SafeTensorsTest {
     @Test
     void readsF32ZeroCopyAndConvertsF16Bf16F64OnRequest() throws IOException {
         ByteBuffer data = ByteBuffer.allocate(8 + 4 + 4 + 16).order(ByteOrder.LITTLE_ENDIAN);
-        data.putFloat(1.5f).putFloat(-2f);                                    // a: F32 [2]
+        data.putFloat(1.5f).putFloat(-2f); // a: F32 [2]
         data.putShort(Float.floatToFloat16(0.25f)).putShort(Float.floatToFloat16(-3f)); // b: F16 [2]
         data.putShort((short) (Float.floatToIntBits(7f) >>> 16)).putShort((short) (Float.floatToIntBits(-0.5f) >>> 16));
-        data.putDouble(1.0 / 3);                                              // d: F64 [1]
+        data.putDouble(1.0 / 3); // d: F64 [1]
         // 8 bytes of doubles at the end: pad the layout to the sizes above
         String header = "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
                 + "\"b\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[8,12]},"
@@ -102,9 +102,10 @@ class SafeTensorsTest {
         UnsupportedOperationException ro = assertThrows(UnsupportedOperationException.class, () -> w.set(5f, 0));
         assertTrue(ro.getMessage().contains("read-only"), ro.getMessage());
         assertTrue(w.isReadOnly(), "a zero-copy view of the read-only mapping");
-        try (Conv2d conv = Conv2d.builder(1, 1, 1).bias(false).build(); Tensor x = Tensor.zeros(1, 1, 1, 2)) {
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> conv.forward(x, w.view(1, 1, 1, 2)));
+        try (Conv2d conv = Conv2d.builder(1, 1, 1).bias(false).build();
+                Tensor x = Tensor.zeros(1, 1, 1, 2)) {
+            IllegalArgumentException e =
+                    assertThrows(IllegalArgumentException.class, () -> conv.forward(x, w.view(1, 1, 1, 2)));
             assertTrue(e.getMessage().startsWith("out is read-only"), e.getMessage());
             try (Tensor y = conv.forward(w.view(1, 1, 1, 2))) { // as an input it is read in place
                 assertEquals(2, y.numel());
@@ -136,10 +137,12 @@ class SafeTensorsTest {
 
     @Test
     void aStateDictRoundTripsWithTheRequiredLayout() throws IOException {
-        try (Sequential net = new Sequential(Conv2d.builder(3, 8, 3).padding(1).seed(1).build(),
-                Conv2d.builder(8, 8, 3).padding(1).seed(2).build());
-             Sequential copy = new Sequential(Conv2d.builder(3, 8, 3).padding(1).seed(3).build(),
-                     Conv2d.builder(8, 8, 3).padding(1).seed(4).build())) {
+        try (Sequential net = new Sequential(
+                        Conv2d.builder(3, 8, 3).padding(1).seed(1).build(),
+                        Conv2d.builder(8, 8, 3).padding(1).seed(2).build());
+                Sequential copy = new Sequential(
+                        Conv2d.builder(3, 8, 3).padding(1).seed(3).build(),
+                        Conv2d.builder(8, 8, 3).padding(1).seed(4).build())) {
             Path p = dir.resolve("net.safetensors");
             SafeTensors.saveModel(net, p);
             byte[] bytes = Files.readAllBytes(p);
@@ -148,10 +151,16 @@ class SafeTensorsTest {
             String header = new String(bytes, 8, (int) n, StandardCharsets.UTF_8);
             assertTrue(header.startsWith("{\"__metadata__\":{\"format\":\"pt\"},\"0.bias\":"), header);
             assertEquals(header, header.stripLeading(), "no leading whitespace");
-            assertTrue(header.stripTrailing().endsWith("}") && header.substring(header.stripTrailing().length())
-                    .chars().allMatch(ch -> ch == ' '), "padded with trailing spaces: [" + header + "]");
+            assertTrue(
+                    header.stripTrailing().endsWith("}")
+                            && header.substring(header.stripTrailing().length())
+                                    .chars()
+                                    .allMatch(ch -> ch == ' '),
+                    "padded with trailing spaces: [" + header + "]");
             try (SafeTensors f = SafeTensors.load(p)) {
-                assertEquals(List.of("0.bias", "0.weight", "1.bias", "1.weight"), List.copyOf(f.entries().keySet()));
+                assertEquals(
+                        List.of("0.bias", "0.weight", "1.bias", "1.weight"),
+                        List.copyOf(f.entries().keySet()));
                 long expected = 0;
                 for (SafeTensors.Entry e : f.entries().values()) {
                     assertEquals(expected, e.begin(), "tensors follow each other in name order");
@@ -161,7 +170,9 @@ class SafeTensorsTest {
                 assertEquals(List.of(), r.missingKeys());
             }
             for (var e : net.stateDict().entrySet()) {
-                assertArrayEquals(e.getValue().toFloatArray(), copy.stateDict().get(e.getKey()).toFloatArray(),
+                assertArrayEquals(
+                        e.getValue().toFloatArray(),
+                        copy.stateDict().get(e.getKey()).toFloatArray(),
                         e.getKey());
             }
         }
@@ -179,7 +190,8 @@ class SafeTensorsTest {
 
     void refused(String name, byte[] bytes, String problem) throws IOException {
         Path p = write(name, bytes);
-        IOException e = assertThrows(IOException.class, () -> SafeTensors.load(p).close());
+        IOException e =
+                assertThrows(IOException.class, () -> SafeTensors.load(p).close());
         assertTrue(e.getMessage().startsWith(p + ": not a valid safetensors file: "), e.getMessage());
         assertTrue(e.getMessage().contains(problem), "expected \"" + problem + "\" in: " + e.getMessage());
     }
@@ -197,13 +209,21 @@ class SafeTensorsTest {
 
     @Test
     void lyingHeaderLengths() throws IOException {
-        refused("huge", file(Long.MAX_VALUE, ONE.getBytes(StandardCharsets.UTF_8), floats(1, 2)),
+        refused(
+                "huge",
+                file(Long.MAX_VALUE, ONE.getBytes(StandardCharsets.UTF_8), floats(1, 2)),
                 "header length 9223372036854775807 exceeds the limit of 100000000 bytes");
-        refused("negative", file(-1, ONE.getBytes(StandardCharsets.UTF_8), floats(1, 2)),
+        refused(
+                "negative",
+                file(-1, ONE.getBytes(StandardCharsets.UTF_8), floats(1, 2)),
                 "header length 18446744073709551615 exceeds the limit");
-        refused("over-limit", file(100_000_001L, ONE.getBytes(StandardCharsets.UTF_8), floats(1, 2)),
+        refused(
+                "over-limit",
+                file(100_000_001L, ONE.getBytes(StandardCharsets.UTF_8), floats(1, 2)),
                 "exceeds the limit of 100000000 bytes");
-        refused("past-file", file(4096, ONE.getBytes(StandardCharsets.UTF_8), floats(1, 2)),
+        refused(
+                "past-file",
+                file(4096, ONE.getBytes(StandardCharsets.UTF_8), floats(1, 2)),
                 "header length 4096 exceeds the");
     }
 
@@ -215,11 +235,21 @@ class SafeTensorsTest {
         refused("bad-json", file("{\"w\": }", new byte[0]), "not valid JSON");
         refused("unterminated", file("{\"w\":{\"dtype\":\"F32\"", new byte[0]), "JSON ends early");
         refused("trailing", file(ONE + "x", floats(1, 2)), "not valid JSON");
-        refused("deep", file("{\"w\":" + "[".repeat(100_000) + "]".repeat(100_000) + "}", new byte[0]),
+        refused(
+                "deep",
+                file("{\"w\":" + "[".repeat(100_000) + "]".repeat(100_000) + "}", new byte[0]),
                 "tensor 'w' must be an object");
-        refused("deep-shape", file("{\"w\":{\"dtype\":\"F32\",\"shape\":" + "[".repeat(10_000) + "]".repeat(10_000)
-                + ",\"data_offsets\":[0,0]}}", new byte[0]), "shape of tensor 'w' must hold integers");
-        refused("metadata", file("{\"__metadata__\":{\"a\":1}}", new byte[0]), "__metadata__ value of 'a' must be a string");
+        refused(
+                "deep-shape",
+                file(
+                        "{\"w\":{\"dtype\":\"F32\",\"shape\":" + "[".repeat(10_000) + "]".repeat(10_000)
+                                + ",\"data_offsets\":[0,0]}}",
+                        new byte[0]),
+                "shape of tensor 'w' must hold integers");
+        refused(
+                "metadata",
+                file("{\"__metadata__\":{\"a\":1}}", new byte[0]),
+                "__metadata__ value of 'a' must be a string");
     }
 
     @Test
@@ -227,11 +257,24 @@ class SafeTensorsTest {
         refused("dtype", file(ONE.replace("F32", "F33"), floats(1, 2)), "unknown dtype 'F33' for tensor 'w'");
         refused("negative-dim", file(ONE.replace("[2]", "[-2]"), floats(1, 2)), "holds -2, not a non-negative integer");
         refused("fraction", file(ONE.replace("[2]", "[1.5]"), floats(1, 2)), "holds 1.5, not a non-negative integer");
-        refused("missing", file("{\"w\":{\"dtype\":\"F32\",\"shape\":[2]}}", floats(1, 2)), "tensor 'w' lacks data_offsets");
-        refused("duplicate", file("{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
-                + "\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", floats(1, 2)), "duplicate name 'w'");
-        refused("huge-shape", file("{\"w\":{\"dtype\":\"F32\",\"shape\":[4000000000,4000000000,4000000000],"
-                + "\"data_offsets\":[0,8]}}", floats(1, 2)), "too large to count");
+        refused(
+                "missing",
+                file("{\"w\":{\"dtype\":\"F32\",\"shape\":[2]}}", floats(1, 2)),
+                "tensor 'w' lacks data_offsets");
+        refused(
+                "duplicate",
+                file(
+                        "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+                                + "\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}",
+                        floats(1, 2)),
+                "duplicate name 'w'");
+        refused(
+                "huge-shape",
+                file(
+                        "{\"w\":{\"dtype\":\"F32\",\"shape\":[4000000000,4000000000,4000000000],"
+                                + "\"data_offsets\":[0,8]}}",
+                        floats(1, 2)),
+                "too large to count");
     }
 
     @Test
@@ -239,10 +282,20 @@ class SafeTensorsTest {
         refused("size", file(ONE.replace("[0,8]", "[0,4]"), floats(1)), "spans 4 bytes, but F32 [2] needs 8");
         refused("order", file(ONE.replace("[0,8]", "[8,0]"), floats(1, 2)), "out of order");
         refused("past-end", file(ONE.replace("[0,8]", "[4,12]"), floats(1, 2)), "a hole in the data: bytes [0, 4)");
-        refused("overlap", file("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
-                + "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", floats(1, 2)), "overlaps");
-        refused("hole", file("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
-                + "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}", floats(1, 2, 3)), "a hole");
+        refused(
+                "overlap",
+                file(
+                        "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+                                + "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}",
+                        floats(1, 2)),
+                "overlaps");
+        refused(
+                "hole",
+                file(
+                        "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+                                + "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}",
+                        floats(1, 2, 3)),
+                "a hole");
         refused("extra-data", file(ONE, floats(1, 2, 3)), "the data buffer is 12 bytes, but the tensors cover 8");
     }
 
@@ -258,15 +311,15 @@ class SafeTensorsTest {
     /** The data of {@link #EVERY_DTYPE}, laid out as the reference writer lays it out: dtype descending, then name. */
     static byte[] everyDtypeData() {
         ByteBuffer b = ByteBuffer.allocate(81).order(ByteOrder.LITTLE_ENDIAN);
-        b.putLong(-1).putLong(0).putLong(Long.MAX_VALUE);                      // ids I64 [3]   [0, 24)
-        b.putLong(123_456_789_012L);                                           // n   I64 []    [24, 32)
-        b.putDouble(0.1).putDouble(-1e300);                                    // d   F64 [2]   [32, 48)
-        b.putFloat(1.5f).putFloat(-0f);                                        // f   F32 [2]   [48, 56)
-        b.putInt(-7).putInt(Integer.MAX_VALUE).putInt(0);                      // i   I32 [3]   [56, 68)
-        b.putShort((short) 0x3F80).putShort((short) 0xC040);                   // bf  BF16 [2]  [68, 72)
+        b.putLong(-1).putLong(0).putLong(Long.MAX_VALUE); // ids I64 [3]   [0, 24)
+        b.putLong(123_456_789_012L); // n   I64 []    [24, 32)
+        b.putDouble(0.1).putDouble(-1e300); // d   F64 [2]   [32, 48)
+        b.putFloat(1.5f).putFloat(-0f); // f   F32 [2]   [48, 56)
+        b.putInt(-7).putInt(Integer.MAX_VALUE).putInt(0); // i   I32 [3]   [56, 68)
+        b.putShort((short) 0x3F80).putShort((short) 0xC040); // bf  BF16 [2]  [68, 72)
         b.putShort(Float.floatToFloat16(0.25f)).putShort(Float.floatToFloat16(-65504f)); // h F16 [2] [72, 76)
-        b.put((byte) 0).put((byte) 200).put((byte) 255);                       // u   U8 [3]    [76, 79)
-        b.put((byte) 1).put((byte) 0);                                         // b   BOOL [2]  [79, 81)
+        b.put((byte) 0).put((byte) 200).put((byte) 255); // u   U8 [3]    [76, 79)
+        b.put((byte) 1).put((byte) 0); // b   BOOL [2]  [79, 81)
         return b.array();
     }
 
@@ -300,7 +353,9 @@ class SafeTensorsTest {
             assertEquals(DType.FLOAT64, t.get("d").dtype());
             assertArrayEquals(new double[] {0.1, -1e300}, t.get("d").toDoubleArray());
             assertEquals(DType.FLOAT32, t.get("f").dtype());
-            assertEquals(Float.floatToRawIntBits(-0f), Float.floatToRawIntBits(t.get("f").get(1)));
+            assertEquals(
+                    Float.floatToRawIntBits(-0f),
+                    Float.floatToRawIntBits(t.get("f").get(1)));
             assertArrayEquals(new float[] {1.5f, -0f}, t.get("f").toFloatArray());
             assertEquals(DType.INT32, t.get("i").dtype());
             assertArrayEquals(new long[] {-7, Integer.MAX_VALUE, 0}, t.get("i").toLongArray());
@@ -312,8 +367,8 @@ class SafeTensorsTest {
             assertArrayEquals(new long[] {0, 200, 255}, t.get("u").toLongArray());
             assertEquals(DType.BOOL, t.get("b").dtype());
             assertArrayEquals(new long[] {1, 0}, t.get("b").toLongArray());
-            UnsupportedOperationException ro = assertThrows(UnsupportedOperationException.class,
-                    () -> t.get("ids").setLong(5, 0));
+            UnsupportedOperationException ro = assertThrows(
+                    UnsupportedOperationException.class, () -> t.get("ids").setLong(5, 0));
             assertTrue(ro.getMessage().contains("read-only"), ro.getMessage());
         }
     }
@@ -343,7 +398,8 @@ class SafeTensorsTest {
         Path p = write("every.safetensors", file(aligned(EVERY_DTYPE), everyDtypeData()));
         try (SafeTensors f = SafeTensors.load(p)) {
             IllegalStateException e = assertThrows(IllegalStateException.class, f::tensorsAsFloat32);
-            assertEquals(p + ": tensor 'ids' is I64, not a floating-point type; tensors() gives it as it is stored",
+            assertEquals(
+                    p + ": tensor 'ids' is I64, not a floating-point type; tensors() gives it as it is stored",
                     e.getMessage());
             assertEquals(DType.INT64, f.tensors().get("ids").dtype(), "tensors() still works");
         }
@@ -351,7 +407,8 @@ class SafeTensorsTest {
         Path q = write("bool.safetensors", file(aligned(bool), new byte[] {1}));
         try (SafeTensors f = SafeTensors.load(q)) {
             IllegalStateException e = assertThrows(IllegalStateException.class, f::tensorsAsFloat32);
-            assertEquals(q + ": tensor 'm' is BOOL, not a floating-point type; tensors() gives it as it is stored",
+            assertEquals(
+                    q + ": tensor 'm' is BOOL, not a floating-point type; tensors() gives it as it is stored",
                     e.getMessage());
         }
     }
@@ -374,16 +431,16 @@ class SafeTensorsTest {
     void saveWritesEveryDtypeInTheReferenceWritersOrder() throws IOException {
         Map<String, Tensor> tensors = new LinkedHashMap<>(); // insertion order: not the order in the file
         try (Tensor b = of(DType.BOOL, new long[] {1, 0}, 2);
-             Tensor n = Tensor.of(new long[] {123_456_789_012L});
-             Tensor f = Tensor.of(new float[] {1.5f, -0f}, 2);
-             Tensor u = of(DType.UINT8, new long[] {0, 200, 255}, 3);
-             Tensor h = of(DType.FLOAT16, new float[] {0.25f, -65504f}, 2);
-             Tensor ids = Tensor.of(new long[] {-1, 0, Long.MAX_VALUE}, 3);
-             Tensor bf = of(DType.BFLOAT16, new float[] {1f, -3f}, 2);
-             Tensor i = of(DType.INT32, new long[] {-7, Integer.MAX_VALUE, 0}, 3);
-             Tensor d = Tensor.zeros(DType.FLOAT64, 2);
-             Tensor s = of(DType.INT16, new long[] {-300, 300}, 2);
-             Tensor c = of(DType.INT8, new long[] {-128}, 1)) {
+                Tensor n = Tensor.of(new long[] {123_456_789_012L});
+                Tensor f = Tensor.of(new float[] {1.5f, -0f}, 2);
+                Tensor u = of(DType.UINT8, new long[] {0, 200, 255}, 3);
+                Tensor h = of(DType.FLOAT16, new float[] {0.25f, -65504f}, 2);
+                Tensor ids = Tensor.of(new long[] {-1, 0, Long.MAX_VALUE}, 3);
+                Tensor bf = of(DType.BFLOAT16, new float[] {1f, -3f}, 2);
+                Tensor i = of(DType.INT32, new long[] {-7, Integer.MAX_VALUE, 0}, 3);
+                Tensor d = Tensor.zeros(DType.FLOAT64, 2);
+                Tensor s = of(DType.INT16, new long[] {-300, 300}, 2);
+                Tensor c = of(DType.INT8, new long[] {-128}, 1)) {
             MemorySegment.copy(new double[] {0.1, -1e300}, 0, d.segment(), ValueLayout.JAVA_DOUBLE, 0, 2);
             tensors.put("b", b);
             tensors.put("n", n);
@@ -401,12 +458,15 @@ class SafeTensorsTest {
             byte[] bytes = Files.readAllBytes(p);
             long len = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).getLong(0);
             String header = new String(bytes, 8, (int) len, StandardCharsets.UTF_8);
-            assertTrue(header.startsWith("{\"ids\":{\"dtype\":\"I64\",\"shape\":[3],\"data_offsets\":[0,24]},"
-                    + "\"n\":{\"dtype\":\"I64\",\"shape\":[],\"data_offsets\":[24,32]},"), header);
+            assertTrue(
+                    header.startsWith("{\"ids\":{\"dtype\":\"I64\",\"shape\":[3],\"data_offsets\":[0,24]},"
+                            + "\"n\":{\"dtype\":\"I64\",\"shape\":[],\"data_offsets\":[24,32]},"),
+                    header);
             try (SafeTensors file = SafeTensors.load(p)) {
-                assertEquals(List.of("ids", "n", "d", "f", "i", "bf", "h", "s", "c", "u", "b"),
-                        List.copyOf(file.entries().keySet()), "dtype descending (I64 F64 F32 I32 BF16 F16 I16 I8 U8 "
-                                + "BOOL), then name");
+                assertEquals(
+                        List.of("ids", "n", "d", "f", "i", "bf", "h", "s", "c", "u", "b"),
+                        List.copyOf(file.entries().keySet()),
+                        "dtype descending (I64 F64 F32 I32 BF16 F16 I16 I8 U8 " + "BOOL), then name");
                 long expected = 0;
                 for (SafeTensors.Entry e : file.entries().values()) {
                     assertEquals(expected, e.begin(), e.name() + " follows the tensor before it");
@@ -433,7 +493,7 @@ class SafeTensorsTest {
     @Test
     void aModelWithBatchNormRoundTripsThroughLoadModelAndSaveModel() throws IOException {
         try (Sequential net = new Sequential(Conv2d.builder(3, 4, 3).seed(1).build(), new BatchNorm2d(4));
-             Sequential copy = new Sequential(Conv2d.builder(3, 4, 3).seed(2).build(), new BatchNorm2d(4))) {
+                Sequential copy = new Sequential(Conv2d.builder(3, 4, 3).seed(2).build(), new BatchNorm2d(4))) {
             BatchNorm2d bn = (BatchNorm2d) net.getSubmodule("1");
             bn.weight().copyFrom(new float[] {0.5f, 1, 1.5f, 2});
             bn.bias().copyFrom(new float[] {-1, 0, 1, 2});
@@ -467,7 +527,9 @@ class SafeTensorsTest {
             for (int k = 0; k < in.length; k++) {
                 in[k] = (float) Math.sin(k);
             }
-            try (Tensor x = Tensor.of(in, 2, 3, 6, 6); Tensor a = net.forward(x); Tensor b = copy.forward(x)) {
+            try (Tensor x = Tensor.of(in, 2, 3, 6, 6);
+                    Tensor a = net.forward(x);
+                    Tensor b = copy.forward(x)) {
                 assertArrayEquals(a.toFloatArray(), b.toFloatArray(), "the same model computes the same");
             }
         }
@@ -484,18 +546,25 @@ class SafeTensorsTest {
         byte[] bytes = Files.readAllBytes(p);
         assertEquals("PK\3\4", new String(bytes, 0, 4, StandardCharsets.ISO_8859_1), "a zip archive, as torch.save's");
         long n = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).getLong(0);
-        IOException e = assertThrows(IOException.class, () -> SafeTensors.load(p).close());
-        assertEquals(p + ": not a valid safetensors file: header length " + Long.toUnsignedString(n) + " exceeds the "
-                + "limit of 100000000 bytes: this is a zip archive, as torch.save writes (.pt, .pth): it is not "
-                + "safetensors. Convert it in Python: safetensors.torch.save_file(torch.load(path), "
-                + "\"model.safetensors\")", e.getMessage());
+        IOException e =
+                assertThrows(IOException.class, () -> SafeTensors.load(p).close());
+        assertEquals(
+                p + ": not a valid safetensors file: header length " + Long.toUnsignedString(n) + " exceeds the "
+                        + "limit of 100000000 bytes: this is a zip archive, as torch.save writes (.pt, .pth): it is not "
+                        + "safetensors. Convert it in Python: safetensors.torch.save_file(torch.load(path), "
+                        + "\"model.safetensors\")",
+                e.getMessage());
         assertTrue(e instanceof SafeTensors.InvalidSafeTensorsException);
         IOException m = assertThrows(IOException.class, () -> SafeTensors.loadModel(new Sequential(), p, true));
         assertEquals(e.getMessage(), m.getMessage(), "loadModel refuses it the same way");
         Path old = write("old.pt", new byte[] {(byte) 0x80, 2, '}', 'q', 0, '(', 'X', 1, 0, 0, 0, 'a', '.'});
-        IOException pickle = assertThrows(IOException.class, () -> SafeTensors.load(old).close());
-        assertTrue(pickle.getMessage().endsWith(": this is a Python pickle (an old torch.save file): it is not "
-                + "safetensors. Convert it in Python: safetensors.torch.save_file(torch.load(path), "
-                + "\"model.safetensors\")"), pickle.getMessage());
+        IOException pickle =
+                assertThrows(IOException.class, () -> SafeTensors.load(old).close());
+        assertTrue(
+                pickle.getMessage()
+                        .endsWith(": this is a Python pickle (an old torch.save file): it is not "
+                                + "safetensors. Convert it in Python: safetensors.torch.save_file(torch.load(path), "
+                                + "\"model.safetensors\")"),
+                pickle.getMessage());
     }
 }

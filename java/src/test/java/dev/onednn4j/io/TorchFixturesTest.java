@@ -42,13 +42,18 @@ import org.junit.jupiter.params.provider.MethodSource;
 class TorchFixturesTest {
 
     static Path fixtures() throws URISyntaxException {
-        return Path.of(TorchFixturesTest.class.getResource("/torch/deepnet.safetensors").toURI()).getParent();
+        return Path.of(TorchFixturesTest.class
+                        .getResource("/torch/deepnet.safetensors")
+                        .toURI())
+                .getParent();
     }
 
     static Stream<Path> convolutions() throws IOException, URISyntaxException {
         List<Path> files;
         try (Stream<Path> s = Files.list(fixtures())) {
-            files = s.filter(p -> p.getFileName().toString().startsWith("conv-")).sorted().toList();
+            files = s.filter(p -> p.getFileName().toString().startsWith("conv-"))
+                    .sorted()
+                    .toList();
         }
         assertTrue(files.size() >= 40, "at least 40 single-convolution fixtures, found " + files.size());
         return files.stream();
@@ -62,9 +67,13 @@ class TorchFixturesTest {
         int[] k = pair(c.getAsJsonArray("kernel_size"));
         int[] s = pair(c.getAsJsonArray("stride"));
         int[] d = pair(c.getAsJsonArray("dilation"));
-        Conv2d.Builder b = Conv2d.builder(c.get("in_channels").getAsInt(), c.get("out_channels").getAsInt(), k[0], k[1])
-                .stride(s[0], s[1]).dilation(d[0], d[1]).groups(c.get("groups").getAsInt())
-                .bias(c.get("bias").getAsBoolean()).paddingMode(PaddingMode.of(c.get("padding_mode").getAsString()));
+        Conv2d.Builder b = Conv2d.builder(
+                        c.get("in_channels").getAsInt(), c.get("out_channels").getAsInt(), k[0], k[1])
+                .stride(s[0], s[1])
+                .dilation(d[0], d[1])
+                .groups(c.get("groups").getAsInt())
+                .bias(c.get("bias").getAsBoolean())
+                .paddingMode(PaddingMode.of(c.get("padding_mode").getAsString()));
         if (c.get("padding").isJsonPrimitive()) {
             b.padding(Padding.valueOf(c.get("padding").getAsString().toUpperCase(Locale.ROOT)));
         } else {
@@ -78,8 +87,8 @@ class TorchFixturesTest {
      * Every element of {@code got} within {@code factor} times its proven bound of PyTorch's output (the bound of
      * the exact result; PyTorch's is a float result too, so 2 covers both), and PyTorch's output not mostly zeros.
      */
-    static void assertWithinBound(String what, ConvGeometry g, float[] x, float[] w, float[] b, float[] got,
-                                  float[] torch, double factor) {
+    static void assertWithinBound(
+            String what, ConvGeometry g, float[] x, float[] w, float[] b, float[] got, float[] torch, double factor) {
         assertEquals(torch.length, got.length, what);
         CrossCheck.Result r = CrossCheck.convolution(what + " vs PyTorch", g, x, w, b, got, torch, factor);
         if (!r.passed()) {
@@ -91,7 +100,8 @@ class TorchFixturesTest {
     @MethodSource("convolutions")
     void convolutionMatchesPyTorch(Path file) throws IOException {
         try (SafeTensors f = SafeTensors.load(file)) {
-            JsonObject config = JsonParser.parseString(f.metadata().get("config")).getAsJsonObject();
+            JsonObject config =
+                    JsonParser.parseString(f.metadata().get("config")).getAsJsonObject();
             Map<String, Tensor> t = f.tensors();
             Map<String, Tensor> state = new HashMap<>();
             state.put("weight", t.get("weight"));
@@ -109,12 +119,20 @@ class TorchFixturesTest {
                 float[] b = conv.bias() == null ? null : conv.bias().toFloatArray();
                 for (Backend backend : Backend.values()) {
                     conv.to(backend);
-                    List<MemoryFormat> formats = x.dim() == 4 ? List.of(MemoryFormat.values())
-                            : List.of(MemoryFormat.CONTIGUOUS);
+                    List<MemoryFormat> formats =
+                            x.dim() == 4 ? List.of(MemoryFormat.values()) : List.of(MemoryFormat.CONTIGUOUS);
                     for (MemoryFormat format : formats) {
-                        try (Tensor in = x.toMemoryFormat(format); Tensor y = conv.forward(in)) {
-                            assertWithinBound(file.getFileName() + " " + config + ", " + backend + ", " + format, g,
-                                    x.toFloatArray(), w, b, y.toFloatArray(), torchOut.toFloatArray(), 2);
+                        try (Tensor in = x.toMemoryFormat(format);
+                                Tensor y = conv.forward(in)) {
+                            assertWithinBound(
+                                    file.getFileName() + " " + config + ", " + backend + ", " + format,
+                                    g,
+                                    x.toFloatArray(),
+                                    w,
+                                    b,
+                                    y.toFloatArray(),
+                                    torchOut.toFloatArray(),
+                                    2);
                         }
                     }
                 }
@@ -124,8 +142,10 @@ class TorchFixturesTest {
 
     /** The seed's network: a list of ten blocks, conv2(conv1(x)) each, as the PyTorch fixture defines it. */
     static final class Block extends Module {
-        final Conv2d conv1 = registerModule("conv1", Conv2d.builder(8, 8, 3).padding(1).build());
-        final Conv2d conv2 = registerModule("conv2", Conv2d.builder(8, 8, 3).padding(1).build());
+        final Conv2d conv1 =
+                registerModule("conv1", Conv2d.builder(8, 8, 3).padding(1).build());
+        final Conv2d conv2 =
+                registerModule("conv2", Conv2d.builder(8, 8, 3).padding(1).build());
 
         @Override
         public Tensor forward(Tensor x) {
@@ -161,11 +181,13 @@ class TorchFixturesTest {
     @Test
     void pytorchsTenBlockNetworkLoadsStrictlyAndEveryLayerMatches() throws Exception {
         try (DeepNet net = new DeepNet();
-             SafeTensors state = SafeTensors.load(fixtures().resolve("deepnet.safetensors"));
-             SafeTensors io = SafeTensors.load(fixtures().resolve("deepnet-io.safetensors"))) {
+                SafeTensors state = SafeTensors.load(fixtures().resolve("deepnet.safetensors"));
+                SafeTensors io = SafeTensors.load(fixtures().resolve("deepnet-io.safetensors"))) {
             assertEquals(40, state.entries().size());
-            assertEquals(List.copyOf(net.stateDict().keySet()).stream().sorted().toList(),
-                    List.copyOf(state.entries().keySet()).stream().sorted().toList(), "PyTorch's names");
+            assertEquals(
+                    List.copyOf(net.stateDict().keySet()).stream().sorted().toList(),
+                    List.copyOf(state.entries().keySet()).stream().sorted().toList(),
+                    "PyTorch's names");
             Module.LoadResult r = net.loadStateDict(state.tensors(), true);
             assertEquals(List.of(), r.missingKeys());
             assertEquals(List.of(), r.unexpectedKeys());
@@ -178,9 +200,15 @@ class TorchFixturesTest {
                     Conv2d conv = layer.equals("conv1") ? b.conv1 : b.conv2;
                     Tensor torchOut = act.get("blocks." + i + "." + layer + ".out");
                     try (Tensor y = conv.forward(in)) {
-                        assertWithinBound("blocks." + i + "." + layer, conv.geometry(in.shape()), in.toFloatArray(),
-                                conv.weight().toFloatArray(), conv.bias().toFloatArray(), y.toFloatArray(),
-                                torchOut.toFloatArray(), 2);
+                        assertWithinBound(
+                                "blocks." + i + "." + layer,
+                                conv.geometry(in.shape()),
+                                in.toFloatArray(),
+                                conv.weight().toFloatArray(),
+                                conv.bias().toFloatArray(),
+                                y.toFloatArray(),
+                                torchOut.toFloatArray(),
+                                2);
                     }
                     in = torchOut;
                 }
@@ -213,11 +241,12 @@ class TorchFixturesTest {
         float[] got;
         // ---- the contract ----
         try (Sequential net = new Sequential(
-                     Conv2d.builder(3, 8, 3).padding(1).build(),
-                     Conv2d.builder(8, 8, 3).padding(1).build());
-             SafeTensors file = SafeTensors.load(dir.resolve("net.safetensors"))) { // memory-mapped
-            net.loadStateDict(file.tensors(), true);     // Map<String, Tensor>: "0.weight", "0.bias", ...
-            try (Tensor x = Tensor.of(input, 1, 3, 32, 32); Tensor y = net.forward(x)) {
+                        Conv2d.builder(3, 8, 3).padding(1).build(),
+                        Conv2d.builder(8, 8, 3).padding(1).build());
+                SafeTensors file = SafeTensors.load(dir.resolve("net.safetensors"))) { // memory-mapped
+            net.loadStateDict(file.tensors(), true); // Map<String, Tensor>: "0.weight", "0.bias", ...
+            try (Tensor x = Tensor.of(input, 1, 3, 32, 32);
+                    Tensor y = net.forward(x)) {
                 float[] out = y.toFloatArray();
                 got = out;
             }
@@ -225,10 +254,11 @@ class TorchFixturesTest {
         }
         // ---- end of the contract ----
         try (SafeTensors a = SafeTensors.load(dir.resolve("net.safetensors"));
-             SafeTensors b = SafeTensors.load(dir.resolve("copy.safetensors"))) {
+                SafeTensors b = SafeTensors.load(dir.resolve("copy.safetensors"))) {
             assertEquals(a.entries().keySet(), b.entries().keySet());
             for (String k : a.entries().keySet()) {
-                assertArrayEquals(a.tensors().get(k).toFloatArray(), b.tensors().get(k).toFloatArray(), k);
+                assertArrayEquals(
+                        a.tensors().get(k).toFloatArray(), b.tensors().get(k).toFloatArray(), k);
             }
         }
         double scale = 0;

@@ -28,15 +28,19 @@ class ContractTest {
         float[] got;
         long[] gotShape;
         // ---- the contract, verbatim ----
-        try (Conv2d conv = Conv2d.builder(7, 17, 7)          // inChannels, outChannels, kernelSize
-                .stride(3, 3).padding(2, 2).dilation(1, 1).groups(1).bias(true)
-                .paddingMode(PaddingMode.ZEROS)              // or .padding(Padding.SAME) / Padding.VALID
+        try (Conv2d conv = Conv2d.builder(7, 17, 7) // inChannels, outChannels, kernelSize
+                .stride(3, 3)
+                .padding(2, 2)
+                .dilation(1, 1)
+                .groups(1)
+                .bias(true)
+                .paddingMode(PaddingMode.ZEROS) // or .padding(Padding.SAME) / Padding.VALID
                 .build()) {
-            conv.weight().copyFrom(weights);                 // float[] (17, 7, 7, 7), OIHW
-            conv.bias().copyFrom(bias);                      // float[] (17)
+            conv.weight().copyFrom(weights); // float[] (17, 7, 7, 7), OIHW
+            conv.bias().copyFrom(bias); // float[] (17)
             try (Tensor x = Tensor.of(input, 11, 7, 30, 30); // float[] NCHW
-                 Tensor y = conv.forward(x)) {               // runs on oneDNN
-                long[] shape = y.shape();                    // [11, 17, 10, 10]
+                    Tensor y = conv.forward(x)) { // runs on oneDNN
+                long[] shape = y.shape(); // [11, 17, 10, 10]
                 float[] out = y.toFloatArray();
                 // ---- end of the contract ----
                 got = out;
@@ -44,8 +48,8 @@ class ContractTest {
             }
         }
         assertArrayEquals(new long[] {11, 17, 10, 10}, gotShape);
-        ConvGeometry g = new ConvParams(7, 17, 7, 7, 3, 3, 2, 2, false, 1, 1, 1, PadMode.ZEROS, true)
-                .resolve(11, 7, 30, 30);
+        ConvGeometry g =
+                new ConvParams(7, 17, 7, 7, 3, 3, 2, 2, false, 1, 1, 1, PadMode.ZEROS, true).resolve(11, 7, 30, 30);
         CrossCheck.Result r = CrossCheck.convolution(g, input, weights, bias, got, false, 1);
         assertTrue(r.passed(), r::report);
     }

@@ -49,7 +49,8 @@ class Conv2dConcurrencyTest {
             // the single-threaded answers come from a separate, identical layer, so the shared one starts cold
             try (Conv2d alone = Conv2d.builder(16, 32, 3).padding(1).seed(11).build()) {
                 for (int i = 0; i < inputs; i++) {
-                    try (Tensor x = Tensor.of(data[i], formatOf[i], shapeOf[i]); Tensor y = alone.forward(x)) {
+                    try (Tensor x = Tensor.of(data[i], formatOf[i], shapeOf[i]);
+                            Tensor y = alone.forward(x)) {
                         expected[i] = y.toFloatArray();
                     }
                 }

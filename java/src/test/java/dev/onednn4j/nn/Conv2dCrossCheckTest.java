@@ -30,12 +30,32 @@ class Conv2dCrossCheckTest {
     static final int RANDOM_CONFIGURATIONS = Integer.getInteger("onednn4j.test.randomConfigurations", 240);
 
     /** One layer and input. {@code padding} is an int[2] or a {@link Padding}. */
-    record Config(String name, int n, int c, int h, int w, int outC, int kH, int kW, int sH, int sW, Object padding,
-                  int dH, int dW, int groups, PaddingMode mode, boolean bias) {
+    record Config(
+            String name,
+            int n,
+            int c,
+            int h,
+            int w,
+            int outC,
+            int kH,
+            int kW,
+            int sH,
+            int sW,
+            Object padding,
+            int dH,
+            int dW,
+            int groups,
+            PaddingMode mode,
+            boolean bias) {
 
         Conv2d build(long seed) {
-            Conv2d.Builder b = Conv2d.builder(c, outC, kH, kW).stride(sH, sW).dilation(dH, dW).groups(groups)
-                    .bias(bias).paddingMode(mode).seed(seed);
+            Conv2d.Builder b = Conv2d.builder(c, outC, kH, kW)
+                    .stride(sH, sW)
+                    .dilation(dH, dW)
+                    .groups(groups)
+                    .bias(bias)
+                    .paddingMode(mode)
+                    .seed(seed);
             if (padding instanceof Padding p) {
                 b.padding(p);
             } else {
@@ -47,15 +67,46 @@ class Conv2dCrossCheckTest {
 
         @Override
         public String toString() {
-            return String.format(Locale.ROOT, "%s [N=%d, C=%d, H=%d, W=%d, out=%d, kernel=(%d, %d), stride=(%d, %d), "
-                            + "padding=%s, dilation=(%d, %d), groups=%d, padding_mode=%s, bias=%s]", name, n, c, h, w,
-                    outC, kH, kW, sH, sW, padding instanceof int[] p ? "(" + p[0] + ", " + p[1] + ")" : padding, dH,
-                    dW, groups, mode, bias);
+            return String.format(
+                    Locale.ROOT,
+                    "%s [N=%d, C=%d, H=%d, W=%d, out=%d, kernel=(%d, %d), stride=(%d, %d), "
+                            + "padding=%s, dilation=(%d, %d), groups=%d, padding_mode=%s, bias=%s]",
+                    name,
+                    n,
+                    c,
+                    h,
+                    w,
+                    outC,
+                    kH,
+                    kW,
+                    sH,
+                    sW,
+                    padding instanceof int[] p ? "(" + p[0] + ", " + p[1] + ")" : padding,
+                    dH,
+                    dW,
+                    groups,
+                    mode,
+                    bias);
         }
     }
 
-    static Config cfg(String name, int n, int c, int h, int w, int outC, int kH, int kW, int sH, int sW,
-                      Object padding, int dH, int dW, int groups, PaddingMode mode, boolean bias) {
+    static Config cfg(
+            String name,
+            int n,
+            int c,
+            int h,
+            int w,
+            int outC,
+            int kH,
+            int kW,
+            int sH,
+            int sW,
+            Object padding,
+            int dH,
+            int dW,
+            int groups,
+            PaddingMode mode,
+            boolean bias) {
         return new Config(name, n, c, h, w, outC, kH, kW, sH, sW, padding, dH, dW, groups, mode, bias);
     }
 
@@ -69,19 +120,64 @@ class Conv2dCrossCheckTest {
         return List.of(
                 cfg("1 channel", 2, 1, 9, 9, 3, 3, 3, 1, 1, pad(1, 1), 1, 1, 1, Z, true),
                 cfg("3 channels, stride 2", 2, 3, 11, 13, 5, 3, 3, 2, 2, pad(1, 1), 1, 1, 1, Z, true),
-                cfg("7 channels, rectangular kernel and stride", 1, 7, 12, 17, 4, 3, 5, 2, 3, pad(1, 2), 1, 1, 1, Z,
+                cfg(
+                        "7 channels, rectangular kernel and stride",
+                        1,
+                        7,
+                        12,
+                        17,
+                        4,
+                        3,
+                        5,
+                        2,
+                        3,
+                        pad(1, 2),
+                        1,
+                        1,
+                        1,
+                        Z,
                         true),
                 cfg("13 channels, 5x5, padding 2", 1, 13, 10, 10, 6, 5, 5, 1, 1, pad(2, 2), 1, 1, 1, Z, true),
                 cfg("same, odd kernel", 1, 3, 8, 9, 4, 3, 3, 1, 1, Padding.SAME, 1, 1, 1, Z, true),
-                cfg("same, even kernel: extra at bottom/right", 1, 3, 8, 9, 4, 2, 4, 1, 1, Padding.SAME, 1, 1, 1, Z,
+                cfg(
+                        "same, even kernel: extra at bottom/right",
+                        1,
+                        3,
+                        8,
+                        9,
+                        4,
+                        2,
+                        4,
+                        1,
+                        1,
+                        Padding.SAME,
+                        1,
+                        1,
+                        1,
+                        Z,
                         true),
                 cfg("same, dilated", 1, 3, 9, 9, 2, 3, 3, 1, 1, Padding.SAME, 2, 2, 1, Z, true),
                 cfg("valid", 1, 3, 8, 8, 4, 3, 3, 1, 1, Padding.VALID, 1, 1, 1, Z, true),
                 cfg("reflect", 1, 3, 7, 8, 4, 3, 3, 1, 1, pad(1, 2), 1, 1, 1, PaddingMode.REFLECT, true),
                 cfg("replicate", 1, 3, 7, 8, 4, 3, 3, 1, 1, pad(2, 2), 1, 1, 1, PaddingMode.REPLICATE, true),
                 cfg("circular", 1, 3, 7, 8, 4, 3, 3, 1, 1, pad(2, 1), 1, 1, 1, PaddingMode.CIRCULAR, true),
-                cfg("reflect, same, even kernel", 1, 3, 7, 8, 4, 4, 3, 1, 1, Padding.SAME, 1, 1, 1,
-                        PaddingMode.REFLECT, true),
+                cfg(
+                        "reflect, same, even kernel",
+                        1,
+                        3,
+                        7,
+                        8,
+                        4,
+                        4,
+                        3,
+                        1,
+                        1,
+                        Padding.SAME,
+                        1,
+                        1,
+                        1,
+                        PaddingMode.REFLECT,
+                        true),
                 cfg("circular, strided", 2, 3, 9, 7, 4, 3, 3, 2, 2, pad(1, 1), 1, 1, 1, PaddingMode.CIRCULAR, true),
                 cfg("dilation 2", 1, 7, 13, 13, 5, 3, 3, 1, 1, pad(2, 2), 2, 2, 1, Z, true),
                 cfg("dilation (1, 3)", 1, 3, 10, 14, 4, 3, 3, 1, 1, pad(1, 3), 1, 3, 1, Z, true),
@@ -100,8 +196,9 @@ class Conv2dCrossCheckTest {
     }
 
     static Stream<Arguments> matrixInBothFormats() {
-        return matrix().stream().flatMap(c -> Stream.of(
-                Arguments.of(c, MemoryFormat.CONTIGUOUS), Arguments.of(c, MemoryFormat.CHANNELS_LAST)));
+        return matrix().stream()
+                .flatMap(c -> Stream.of(
+                        Arguments.of(c, MemoryFormat.CONTIGUOUS), Arguments.of(c, MemoryFormat.CHANNELS_LAST)));
     }
 
     // ---- data ------------------------------------------------------------------------------------
@@ -156,8 +253,8 @@ class Conv2dCrossCheckTest {
                 conv.bias().copyFrom(d.b());
             }
             try (Tensor x = Tensor.of(d.x(), format, c.n(), c.c(), c.h(), c.w());
-                 Tensor y = conv.forward(x);
-                 Tensor again = Tensor.zeros(format, y.shape())) {
+                    Tensor y = conv.forward(x);
+                    Tensor again = Tensor.zeros(format, y.shape())) {
                 assertEquals(format, y.memoryFormat(), "the output keeps the input's memory format");
                 float[] first = y.toFloatArray();
                 conv.forward(x, again);
@@ -168,8 +265,8 @@ class Conv2dCrossCheckTest {
                                 + second[i]);
                     }
                 }
-                MemoryFormat other = format == MemoryFormat.CONTIGUOUS ? MemoryFormat.CHANNELS_LAST
-                        : MemoryFormat.CONTIGUOUS;
+                MemoryFormat other =
+                        format == MemoryFormat.CONTIGUOUS ? MemoryFormat.CHANNELS_LAST : MemoryFormat.CONTIGUOUS;
                 try (Tensor y2 = Tensor.zeros(other, y.shape())) {
                     conv.forward(x, y2);
                     return new float[][] {first, y2.toFloatArray()};
@@ -190,8 +287,8 @@ class Conv2dCrossCheckTest {
 
     static void assertPasses(CrossCheck.Result r, String context) {
         if (!r.passed()) {
-            fail(context + "\n" + r.report() + (r.zeroFraction() > 0.3 ? "\n(a mostly-zero output is no evidence)"
-                    : ""));
+            fail(context + "\n" + r.report()
+                    + (r.zeroFraction() > 0.3 ? "\n(a mostly-zero output is no evidence)" : ""));
         }
     }
 
@@ -261,8 +358,8 @@ class Conv2dCrossCheckTest {
         int h = minH + r.nextInt(9);
         int w = minW + r.nextInt(9);
         int n = r.nextInt(10) == 0 ? 0 : 1 + r.nextInt(3);
-        return cfg("random #" + index, n, c, h, w, outC, kH, kW, sH, sW, padding, dH, dW, groups, mode,
-                r.nextInt(5) != 0);
+        return cfg(
+                "random #" + index, n, c, h, w, outC, kH, kW, sH, sW, padding, dH, dW, groups, mode, r.nextInt(5) != 0);
     }
 
     @Test
@@ -291,8 +388,10 @@ class Conv2dCrossCheckTest {
                 failures.add(where + ": " + e.getMessage());
             }
         }
-        assertTrue(failures.isEmpty(), failures.size() + " of " + RANDOM_CONFIGURATIONS
-                + " random configurations failed:\n" + String.join("\n\n", failures));
+        assertTrue(
+                failures.isEmpty(),
+                failures.size() + " of " + RANDOM_CONFIGURATIONS + " random configurations failed:\n"
+                        + String.join("\n\n", failures));
         assertEquals(RANDOM_CONFIGURATIONS, checked);
         assertTrue(RANDOM_CONFIGURATIONS >= 200, "at least 200 random configurations per run");
     }
@@ -312,13 +411,16 @@ class Conv2dCrossCheckTest {
             0, 0, -30, -30, 30,
             0, 0, -30, -30, 30,
             0, 0, -30, -30, 30,
-            0, 0, -20, -20, 20};
+            0, 0, -20, -20, 20
+        };
         for (Backend backend : Backend.values()) {
             for (MemoryFormat format : MemoryFormat.values()) {
-                try (Conv2d conv = Conv2d.builder(1, 1, 3).padding(1).bias(false).build()) {
+                try (Conv2d conv =
+                        Conv2d.builder(1, 1, 3).padding(1).bias(false).build()) {
                     conv.to(backend);
                     conv.weight().copyFrom(new float[] {1, 0, -1, 1, 0, -1, 1, 0, -1});
-                    try (Tensor x = Tensor.of(image, format, 1, 1, 5, 5); Tensor y = conv.forward(x)) {
+                    try (Tensor x = Tensor.of(image, format, 1, 1, 5, 5);
+                            Tensor y = conv.forward(x)) {
                         assertArrayEquals(expected, y.toFloatArray(), backend + ", " + format);
                     }
                 }
@@ -346,7 +448,12 @@ class Conv2dCrossCheckTest {
         SplittableRandom rnd = new SplittableRandom(SEED + 3);
         try (Sequential net = new Sequential(
                 Conv2d.builder(3, 8, 3).padding(1).seed(1).build(),
-                Conv2d.builder(8, 8, 3).groups(8).padding(1).paddingMode(PaddingMode.REFLECT).seed(2).build(),
+                Conv2d.builder(8, 8, 3)
+                        .groups(8)
+                        .padding(1)
+                        .paddingMode(PaddingMode.REFLECT)
+                        .seed(2)
+                        .build(),
                 Conv2d.builder(8, 4, 1).seed(3).build())) {
             // small integer weights keep every sum of the three layers exact in float
             for (Tensor p : net.parameters()) {

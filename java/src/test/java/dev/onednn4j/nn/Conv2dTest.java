@@ -25,12 +25,19 @@ class Conv2dTest {
     @EnumSource(Backend.class)
     void paddingModesPadAsPyTorchDoes(Backend backend) {
         float[][] expected = {
-            {11, 10, 9, 10, 11, 12, 11, 10, 7, 6, 5, 6, 7, 8, 7, 6, 3, 2, 1, 2, 3, 4, 3, 2, 7, 6, 5, 6, 7, 8, 7, 6,
-                11, 10, 9, 10, 11, 12, 11, 10, 7, 6, 5, 6, 7, 8, 7, 6, 3, 2, 1, 2, 3, 4, 3, 2},
-            {1, 1, 1, 2, 3, 4, 4, 4, 1, 1, 1, 2, 3, 4, 4, 4, 1, 1, 1, 2, 3, 4, 4, 4, 5, 5, 5, 6, 7, 8, 8, 8, 9, 9, 9,
-                10, 11, 12, 12, 12, 9, 9, 9, 10, 11, 12, 12, 12, 9, 9, 9, 10, 11, 12, 12, 12},
-            {7, 8, 5, 6, 7, 8, 5, 6, 11, 12, 9, 10, 11, 12, 9, 10, 3, 4, 1, 2, 3, 4, 1, 2, 7, 8, 5, 6, 7, 8, 5, 6, 11,
-                12, 9, 10, 11, 12, 9, 10, 3, 4, 1, 2, 3, 4, 1, 2, 7, 8, 5, 6, 7, 8, 5, 6}};
+            {
+                11, 10, 9, 10, 11, 12, 11, 10, 7, 6, 5, 6, 7, 8, 7, 6, 3, 2, 1, 2, 3, 4, 3, 2, 7, 6, 5, 6, 7, 8, 7, 6,
+                11, 10, 9, 10, 11, 12, 11, 10, 7, 6, 5, 6, 7, 8, 7, 6, 3, 2, 1, 2, 3, 4, 3, 2
+            },
+            {
+                1, 1, 1, 2, 3, 4, 4, 4, 1, 1, 1, 2, 3, 4, 4, 4, 1, 1, 1, 2, 3, 4, 4, 4, 5, 5, 5, 6, 7, 8, 8, 8, 9, 9, 9,
+                10, 11, 12, 12, 12, 9, 9, 9, 10, 11, 12, 12, 12, 9, 9, 9, 10, 11, 12, 12, 12
+            },
+            {
+                7, 8, 5, 6, 7, 8, 5, 6, 11, 12, 9, 10, 11, 12, 9, 10, 3, 4, 1, 2, 3, 4, 1, 2, 7, 8, 5, 6, 7, 8, 5, 6,
+                11, 12, 9, 10, 11, 12, 9, 10, 3, 4, 1, 2, 3, 4, 1, 2, 7, 8, 5, 6, 7, 8, 5, 6
+            }
+        };
         PaddingMode[] modes = {PaddingMode.REFLECT, PaddingMode.REPLICATE, PaddingMode.CIRCULAR};
         float[] input = new float[12];
         for (int i = 0; i < 12; i++) {
@@ -38,10 +45,15 @@ class Conv2dTest {
         }
         for (int m = 0; m < modes.length; m++) {
             for (MemoryFormat format : MemoryFormat.values()) {
-                try (Conv2d conv = Conv2d.builder(1, 1, 1).padding(2).paddingMode(modes[m]).bias(false).build()) {
+                try (Conv2d conv = Conv2d.builder(1, 1, 1)
+                        .padding(2)
+                        .paddingMode(modes[m])
+                        .bias(false)
+                        .build()) {
                     conv.to(backend);
                     conv.weight().copyFrom(new float[] {1});
-                    try (Tensor x = Tensor.of(input, format, 1, 1, 3, 4); Tensor y = conv.forward(x)) {
+                    try (Tensor x = Tensor.of(input, format, 1, 1, 3, 4);
+                            Tensor y = conv.forward(x)) {
                         assertArrayEquals(new long[] {1, 1, 7, 8}, y.shape());
                         assertArrayEquals(expected[m], y.toFloatArray(), modes[m] + ", " + format);
                     }
@@ -53,9 +65,11 @@ class Conv2dTest {
     @Test
     void sameWithAnEvenKernelPutsTheExtraAtBottomAndRight() {
         // kernel 2x2 of ones, same: total padding 1 per dimension, all of it at bottom/right
-        try (Conv2d conv = Conv2d.builder(1, 1, 2).padding(Padding.SAME).bias(false).build()) {
+        try (Conv2d conv =
+                Conv2d.builder(1, 1, 2).padding(Padding.SAME).bias(false).build()) {
             conv.weight().copyFrom(new float[] {1, 1, 1, 1});
-            try (Tensor x = Tensor.of(new float[] {1, 2, 3, 4}, 1, 1, 2, 2); Tensor y = conv.forward(x)) {
+            try (Tensor x = Tensor.of(new float[] {1, 2, 3, 4}, 1, 1, 2, 2);
+                    Tensor y = conv.forward(x)) {
                 assertArrayEquals(new float[] {10, 6, 7, 4}, y.toFloatArray());
             }
         }
@@ -64,10 +78,10 @@ class Conv2dTest {
     @Test
     void unbatchedInputGivesUnbatchedOutput() {
         try (Conv2d conv = Conv2d.builder(2, 3, 3).padding(1).seed(5).build();
-             Tensor x3 = Tensor.of(seq(40), 2, 4, 5);
-             Tensor x4 = Tensor.of(seq(40), 1, 2, 4, 5);
-             Tensor y3 = conv.forward(x3);
-             Tensor y4 = conv.forward(x4)) {
+                Tensor x3 = Tensor.of(seq(40), 2, 4, 5);
+                Tensor x4 = Tensor.of(seq(40), 1, 2, 4, 5);
+                Tensor y3 = conv.forward(x3);
+                Tensor y4 = conv.forward(x4)) {
             assertArrayEquals(new long[] {3, 4, 5}, y3.shape());
             assertArrayEquals(y4.toFloatArray(), y3.toFloatArray());
         }
@@ -84,8 +98,8 @@ class Conv2dTest {
     @Test
     void zeroBatchGivesAnEmptyOutput() {
         try (Conv2d conv = Conv2d.builder(3, 4, 3).build();
-             Tensor x = Tensor.zeros(0, 3, 8, 8);
-             Tensor y = conv.forward(x)) {
+                Tensor x = Tensor.zeros(0, 3, 8, 8);
+                Tensor y = conv.forward(x)) {
             assertArrayEquals(new long[] {0, 4, 6, 6}, y.shape());
             assertEquals(0, y.toFloatArray().length);
         }
@@ -99,9 +113,11 @@ class Conv2dTest {
             assertFalse(nhwc.reordersOutput(), nhwc.toString());
             assertTrue(nhwc.implementation().contains(":"), nhwc.implementation());
             Conv2d.OneDnnPlan nchw = conv.oneDnnPlan(MemoryFormat.CONTIGUOUS, 1, 64, 56, 56);
-            assertTrue(nchw.reordersInput() && nchw.reordersOutput(),
+            assertTrue(
+                    nchw.reordersInput() && nchw.reordersOutput(),
                     "oneDNN's fast path is NHWC, so NCHW is reordered in and out: " + nchw);
-            try (Tensor x = Tensor.zeros(MemoryFormat.CHANNELS_LAST, 2, 64, 8, 8); Tensor y = conv.forward(x)) {
+            try (Tensor x = Tensor.zeros(MemoryFormat.CHANNELS_LAST, 2, 64, 8, 8);
+                    Tensor y = conv.forward(x)) {
                 assertEquals(MemoryFormat.CHANNELS_LAST, y.memoryFormat());
             }
         }
@@ -110,7 +126,7 @@ class Conv2dTest {
     @Test
     void changedWeightsAreReorderedAgainBeforeTheNextCall() {
         try (Conv2d conv = Conv2d.builder(2, 2, 1).bias(false).build();
-             Tensor x = Tensor.of(new float[] {1, 2, 3, 4, 5, 6, 7, 8}, 1, 2, 2, 2)) {
+                Tensor x = Tensor.of(new float[] {1, 2, 3, 4, 5, 6, 7, 8}, 1, 2, 2, 2)) {
             conv.weight().copyFrom(new float[] {1, 0, 0, 1}); // identity
             try (Tensor y = conv.forward(x)) {
                 assertArrayEquals(x.toFloatArray(), y.toFloatArray());
@@ -131,11 +147,12 @@ class Conv2dTest {
     @Test
     void initialisationIsPyTorchsUniformAndSeedable() {
         try (Conv2d a = Conv2d.builder(4, 6, 3).groups(2).seed(7).build();
-             Conv2d b = Conv2d.builder(4, 6, 3).groups(2).seed(7).build();
-             Conv2d c = Conv2d.builder(4, 6, 3).groups(2).seed(8).build()) {
+                Conv2d b = Conv2d.builder(4, 6, 3).groups(2).seed(7).build();
+                Conv2d c = Conv2d.builder(4, 6, 3).groups(2).seed(8).build()) {
             assertArrayEquals(a.weight().toFloatArray(), b.weight().toFloatArray());
             assertArrayEquals(a.bias().toFloatArray(), b.bias().toFloatArray());
-            assertNotEquals(java.util.Arrays.toString(a.weight().toFloatArray()),
+            assertNotEquals(
+                    java.util.Arrays.toString(a.weight().toFloatArray()),
                     java.util.Arrays.toString(c.weight().toFloatArray()));
             double bound = 1 / Math.sqrt(4 / 2 * 3 * 3); // fan_in = in/groups * kH * kW = 18
             double max = 0;
@@ -158,14 +175,24 @@ class Conv2dTest {
     @Test
     void reprIsPyTorchs() {
         try (Conv2d a = Conv2d.builder(16, 33, 3).stride(2).build();
-             Conv2d b = Conv2d.builder(16, 33, 3, 5).stride(2, 1).padding(4, 2).dilation(3, 1).build();
-             Conv2d c = Conv2d.builder(4, 4, 3).padding(Padding.SAME).groups(4).bias(false)
-                     .paddingMode(PaddingMode.REFLECT).build()) {
+                Conv2d b = Conv2d.builder(16, 33, 3, 5)
+                        .stride(2, 1)
+                        .padding(4, 2)
+                        .dilation(3, 1)
+                        .build();
+                Conv2d c = Conv2d.builder(4, 4, 3)
+                        .padding(Padding.SAME)
+                        .groups(4)
+                        .bias(false)
+                        .paddingMode(PaddingMode.REFLECT)
+                        .build()) {
             assertEquals("Conv2d(16, 33, kernel_size=(3, 3), stride=(2, 2))", a.toString());
-            assertEquals("Conv2d(16, 33, kernel_size=(3, 5), stride=(2, 1), padding=(4, 2), dilation=(3, 1))",
-                    b.toString());
-            assertEquals("Conv2d(4, 4, kernel_size=(3, 3), stride=(1, 1), padding=same, groups=4, bias=False, "
-                    + "padding_mode=reflect)", c.toString());
+            assertEquals(
+                    "Conv2d(16, 33, kernel_size=(3, 5), stride=(2, 1), padding=(4, 2), dilation=(3, 1))", b.toString());
+            assertEquals(
+                    "Conv2d(4, 4, kernel_size=(3, 3), stride=(1, 1), padding=same, groups=4, bias=False, "
+                            + "padding_mode=reflect)",
+                    c.toString());
         }
     }
 
@@ -175,7 +202,11 @@ class Conv2dTest {
             assertArrayEquals(new long[] {11, 17, 10, 10}, conv.outputShape(11, 7, 30, 30));
             assertArrayEquals(new long[] {17, 10, 10}, conv.outputShape(7, 30, 30));
         }
-        try (Conv2d conv = Conv2d.builder(16, 33, 3, 5).stride(2, 1).padding(4, 2).dilation(3, 1).build()) {
+        try (Conv2d conv = Conv2d.builder(16, 33, 3, 5)
+                .stride(2, 1)
+                .padding(4, 2)
+                .dilation(3, 1)
+                .build()) {
             // PyTorch's docs example: input (20, 16, 50, 100) -> (20, 33, 26, 100)
             assertArrayEquals(new long[] {20, 33, 26, 100}, conv.outputShape(20, 16, 50, 100));
         }

@@ -41,7 +41,9 @@ class LayerFixturesTest {
         Path dir = Path.of(LayerFixturesTest.class.getResource("/torch/layers").toURI());
         List<Path> files;
         try (Stream<Path> s = Files.list(dir)) {
-            files = s.filter(p -> p.toString().endsWith(".safetensors")).sorted().toList();
+            files = s.filter(p -> p.toString().endsWith(".safetensors"))
+                    .sorted()
+                    .toList();
         }
         assertTrue(files.size() >= 40, "at least 40 layer fixtures, found " + files.size());
         return files.stream();
@@ -61,9 +63,13 @@ class LayerFixturesTest {
         String layer = c.get("layer").getAsString();
         boolean inplace = c.has("inplace") && c.get("inplace").getAsBoolean();
         return switch (layer) {
-            case "BatchNorm2d" -> BatchNorm2d.builder(c.get("num_features").getAsInt()).eps(c.get("eps").getAsDouble())
-                    .momentum(c.get("momentum").getAsDouble()).affine(c.get("affine").getAsBoolean())
-                    .trackRunningStats(c.get("track_running_stats").getAsBoolean()).build();
+            case "BatchNorm2d" ->
+                BatchNorm2d.builder(c.get("num_features").getAsInt())
+                        .eps(c.get("eps").getAsDouble())
+                        .momentum(c.get("momentum").getAsDouble())
+                        .affine(c.get("affine").getAsBoolean())
+                        .trackRunningStats(c.get("track_running_stats").getAsBoolean())
+                        .build();
             case "ReLU" -> new ReLU(inplace);
             case "ReLU6" -> new ReLU6(inplace);
             case "LeakyReLU" -> new LeakyReLU(c.get("negative_slope").getAsDouble(), inplace);
@@ -74,13 +80,22 @@ class LayerFixturesTest {
             case "Hardswish" -> new Hardswish(inplace);
             case "Hardsigmoid" -> new Hardsigmoid(inplace);
             case "MaxPool2d" -> {
-                int[] k = pair(c, "kernel_size"), s = pair(c, "stride"), p = pair(c, "padding"), d = pair(c, "dilation");
-                yield MaxPool2d.builder(k[0], k[1]).stride(s[0], s[1]).padding(p[0], p[1]).dilation(d[0], d[1])
-                        .ceilMode(c.get("ceil_mode").getAsBoolean()).build();
+                int[] k = pair(c, "kernel_size"),
+                        s = pair(c, "stride"),
+                        p = pair(c, "padding"),
+                        d = pair(c, "dilation");
+                yield MaxPool2d.builder(k[0], k[1])
+                        .stride(s[0], s[1])
+                        .padding(p[0], p[1])
+                        .dilation(d[0], d[1])
+                        .ceilMode(c.get("ceil_mode").getAsBoolean())
+                        .build();
             }
             case "AvgPool2d" -> {
                 int[] k = pair(c, "kernel_size"), s = pair(c, "stride"), p = pair(c, "padding");
-                AvgPool2d.Builder b = AvgPool2d.builder(k[0], k[1]).stride(s[0], s[1]).padding(p[0], p[1])
+                AvgPool2d.Builder b = AvgPool2d.builder(k[0], k[1])
+                        .stride(s[0], s[1])
+                        .padding(p[0], p[1])
                         .ceilMode(c.get("ceil_mode").getAsBoolean())
                         .countIncludePad(c.get("count_include_pad").getAsBoolean());
                 Integer divisor = optional(c.get("divisor_override"));
@@ -89,11 +104,18 @@ class LayerFixturesTest {
                 }
                 yield b.build();
             }
-            case "AdaptiveAvgPool2d" -> new AdaptiveAvgPool2d(optional(c.getAsJsonArray("output_size").get(0)),
-                    optional(c.getAsJsonArray("output_size").get(1)));
-            case "Linear" -> Linear.builder(c.get("in_features").getAsInt(), c.get("out_features").getAsInt())
-                    .bias(c.get("bias").getAsBoolean()).build();
-            case "Flatten" -> new Flatten(c.get("start_dim").getAsInt(), c.get("end_dim").getAsInt());
+            case "AdaptiveAvgPool2d" ->
+                new AdaptiveAvgPool2d(
+                        optional(c.getAsJsonArray("output_size").get(0)),
+                        optional(c.getAsJsonArray("output_size").get(1)));
+            case "Linear" ->
+                Linear.builder(
+                                c.get("in_features").getAsInt(),
+                                c.get("out_features").getAsInt())
+                        .bias(c.get("bias").getAsBoolean())
+                        .build();
+            case "Flatten" ->
+                new Flatten(c.get("start_dim").getAsInt(), c.get("end_dim").getAsInt());
             case "Identity" -> new Identity();
             case "Dropout" -> new Dropout(c.get("p").getAsDouble(), inplace);
             default -> throw new AssertionError("no such layer in onednn4j: " + layer);
@@ -104,7 +126,8 @@ class LayerFixturesTest {
     @MethodSource("fixtures")
     void layerMatchesPyTorchsFloat64Output(Path file) throws IOException {
         try (SafeTensors f = SafeTensors.load(file)) {
-            JsonObject config = JsonParser.parseString(f.metadata().get("config")).getAsJsonObject();
+            JsonObject config =
+                    JsonParser.parseString(f.metadata().get("config")).getAsJsonObject();
             String what = file.getFileName() + " " + config;
             Map<String, Tensor> t = f.tensors();
             Map<String, Tensor> state = new HashMap<>(t);
@@ -117,20 +140,30 @@ class LayerFixturesTest {
                 Module.LoadResult r = layer.loadStateDict(state, true);
                 assertEquals(List.of(), r.unexpectedKeys(), what);
                 if (state.containsKey("num_batches_tracked")) {
-                    assertEquals(DType.INT64, layer.stateDict().get("num_batches_tracked").dtype());
-                    assertEquals(t.get("num_batches_tracked").getLong(), layer.stateDict().get("num_batches_tracked")
-                            .getLong(), "the int64 buffer is loaded as saved");
+                    assertEquals(
+                            DType.INT64,
+                            layer.stateDict().get("num_batches_tracked").dtype());
+                    assertEquals(
+                            t.get("num_batches_tracked").getLong(),
+                            layer.stateDict().get("num_batches_tracked").getLong(),
+                            "the int64 buffer is loaded as saved");
                 }
-                double[] bound = layer instanceof OperationModule<?> m ? boundOf(m, input, x) : new double[expected.length];
-                List<MemoryFormat> formats = input.dim() == 4 ? List.of(MemoryFormat.values())
-                        : List.of(MemoryFormat.CONTIGUOUS);
+                double[] bound =
+                        layer instanceof OperationModule<?> m ? boundOf(m, input, x) : new double[expected.length];
+                List<MemoryFormat> formats =
+                        input.dim() == 4 ? List.of(MemoryFormat.values()) : List.of(MemoryFormat.CONTIGUOUS);
                 for (Backend backend : Backend.values()) {
                     layer.to(backend);
                     for (MemoryFormat format : formats) {
-                        try (Tensor in = input.toMemoryFormat(format); Tensor y = layer.forward(in)) {
+                        try (Tensor in = input.toMemoryFormat(format);
+                                Tensor y = layer.forward(in)) {
                             assertArrayEquals(t.get("output").shape(), y.shape(), what);
-                            CrossCheck.Result result = CrossCheck.withinBound(what + ", " + backend + ", " + format,
-                                    y.shape(), y.toFloatArray(), expected, bound);
+                            CrossCheck.Result result = CrossCheck.withinBound(
+                                    what + ", " + backend + ", " + format,
+                                    y.shape(),
+                                    y.toFloatArray(),
+                                    expected,
+                                    bound);
                             if (!result.passed() && !(result.violations() == 0 && isZeroHeavy(config))) {
                                 fail(result.report());
                             }
@@ -146,7 +179,8 @@ class LayerFixturesTest {
      * zero guard (at most 30%) does not apply to them.
      */
     static boolean isZeroHeavy(JsonObject config) {
-        return List.of("ReLU", "ReLU6", "Hardswish", "Hardsigmoid").contains(config.get("layer").getAsString());
+        return List.of("ReLU", "ReLU6", "Hardswish", "Hardsigmoid")
+                .contains(config.get("layer").getAsString());
     }
 
     static double[] boundOf(OperationModule<?> m, Tensor input, float[] x) {

@@ -61,8 +61,15 @@ class LayersCrossCheckTest {
                 c("BatchNorm2d", () -> bn(BatchNorm2d.builder(7), 1), -3, 3, 2, 7, 5, 6),
                 c("BatchNorm2d eps 1e-3", () -> bn(BatchNorm2d.builder(3).eps(1e-3), 2), -3, 3, 1, 3, 9, 4),
                 c("BatchNorm2d affine=False", () -> bn(BatchNorm2d.builder(4).affine(false), 3), -3, 3, 2, 4, 3, 3),
-                c("BatchNorm2d batch statistics", () -> bn(BatchNorm2d.builder(5).trackRunningStats(false), 4), -3, 5,
-                        3, 5, 4, 7),
+                c(
+                        "BatchNorm2d batch statistics",
+                        () -> bn(BatchNorm2d.builder(5).trackRunningStats(false), 4),
+                        -3,
+                        5,
+                        3,
+                        5,
+                        4,
+                        7),
                 c("ReLU", ReLU::new, -2, 8, 2, 3, 5, 7),
                 c("ReLU6", ReLU6::new, -2, 9, 2, 3, 5, 7),
                 c("LeakyReLU 0.01", LeakyReLU::new, -8, 8, 2, 3, 5, 7),
@@ -76,30 +83,137 @@ class LayersCrossCheckTest {
                 c("Hardswish", Hardswish::new, -5, 5, 2, 3, 5, 7),
                 c("Hardsigmoid", Hardsigmoid::new, -5, 5, 2, 3, 5, 7),
                 c("ReLU on a 2-D tensor", ReLU::new, -2, 8, 5, 9),
-                c("MaxPool2d 3 s2 p1 (ResNet)", () -> MaxPool2d.builder(3).stride(2).padding(1).build(), -4, 4,
-                        2, 5, 12, 11),
+                c(
+                        "MaxPool2d 3 s2 p1 (ResNet)",
+                        () -> MaxPool2d.builder(3).stride(2).padding(1).build(),
+                        -4,
+                        4,
+                        2,
+                        5,
+                        12,
+                        11),
                 c("MaxPool2d 2", () -> MaxPool2d.builder(2).build(), -4, 4, 1, 3, 9, 8),
-                c("MaxPool2d (3, 2) s(1, 2)", () -> MaxPool2d.builder(3, 2).stride(1, 2).build(), -4, 4, 2, 3, 7, 9),
-                c("MaxPool2d dilation 2 padding 1", () -> MaxPool2d.builder(3).stride(1).padding(1).dilation(2).build(),
-                        -4, 4, 1, 3, 9, 10),
-                c("MaxPool2d ceil", () -> MaxPool2d.builder(3).stride(2).ceilMode(true).build(), -4, 4, 2, 3, 10, 8),
-                c("MaxPool2d ceil with padding", () -> MaxPool2d.builder(3).stride(2).padding(1).ceilMode(true).build(),
-                        -4, 4, 1, 3, 8, 9),
+                c(
+                        "MaxPool2d (3, 2) s(1, 2)",
+                        () -> MaxPool2d.builder(3, 2).stride(1, 2).build(),
+                        -4,
+                        4,
+                        2,
+                        3,
+                        7,
+                        9),
+                c(
+                        "MaxPool2d dilation 2 padding 1",
+                        () -> MaxPool2d.builder(3)
+                                .stride(1)
+                                .padding(1)
+                                .dilation(2)
+                                .build(),
+                        -4,
+                        4,
+                        1,
+                        3,
+                        9,
+                        10),
+                c(
+                        "MaxPool2d ceil",
+                        () -> MaxPool2d.builder(3).stride(2).ceilMode(true).build(),
+                        -4,
+                        4,
+                        2,
+                        3,
+                        10,
+                        8),
+                c(
+                        "MaxPool2d ceil with padding",
+                        () -> MaxPool2d.builder(3)
+                                .stride(2)
+                                .padding(1)
+                                .ceilMode(true)
+                                .build(),
+                        -4,
+                        4,
+                        1,
+                        3,
+                        8,
+                        9),
                 c("MaxPool2d unbatched", () -> MaxPool2d.builder(2).build(), -4, 4, 3, 6, 7),
                 c("AvgPool2d 2", () -> AvgPool2d.builder(2).build(), -4, 4, 2, 3, 8, 9),
-                c("AvgPool2d 3 s2 p1", () -> AvgPool2d.builder(3).stride(2).padding(1).build(), -4, 4, 2, 3, 9, 11),
-                c("AvgPool2d 3 s2 p1 count_include_pad=False",
-                        () -> AvgPool2d.builder(3).stride(2).padding(1).countIncludePad(false).build(), -4, 4, 2, 3, 9,
+                c(
+                        "AvgPool2d 3 s2 p1",
+                        () -> AvgPool2d.builder(3).stride(2).padding(1).build(),
+                        -4,
+                        4,
+                        2,
+                        3,
+                        9,
                         11),
-                c("AvgPool2d ceil count_include_pad", () -> AvgPool2d.builder(3).stride(2).padding(1).ceilMode(true)
-                        .build(), -4, 4, 1, 3, 8, 10),
-                c("AvgPool2d ceil count_include_pad=False", () -> AvgPool2d.builder(3).stride(2).padding(1)
-                        .ceilMode(true).countIncludePad(false).build(), -4, 4, 1, 3, 8, 10),
-                c("AvgPool2d ceil without padding", () -> AvgPool2d.builder(2).stride(2).ceilMode(true).build(), -4, 4,
-                        1, 3, 7, 7),
-                c("AvgPool2d (3, 2) s(2, 1) p(1, 0)", () -> AvgPool2d.builder(3, 2).stride(2, 1).padding(1, 0).build(),
-                        -4, 4, 2, 2, 9, 6),
-                c("AvgPool2d divisor_override 3", () -> AvgPool2d.builder(2).divisorOverride(3).build(), -4, 4, 1, 3, 6,
+                c(
+                        "AvgPool2d 3 s2 p1 count_include_pad=False",
+                        () -> AvgPool2d.builder(3)
+                                .stride(2)
+                                .padding(1)
+                                .countIncludePad(false)
+                                .build(),
+                        -4,
+                        4,
+                        2,
+                        3,
+                        9,
+                        11),
+                c(
+                        "AvgPool2d ceil count_include_pad",
+                        () -> AvgPool2d.builder(3)
+                                .stride(2)
+                                .padding(1)
+                                .ceilMode(true)
+                                .build(),
+                        -4,
+                        4,
+                        1,
+                        3,
+                        8,
+                        10),
+                c(
+                        "AvgPool2d ceil count_include_pad=False",
+                        () -> AvgPool2d.builder(3)
+                                .stride(2)
+                                .padding(1)
+                                .ceilMode(true)
+                                .countIncludePad(false)
+                                .build(),
+                        -4,
+                        4,
+                        1,
+                        3,
+                        8,
+                        10),
+                c(
+                        "AvgPool2d ceil without padding",
+                        () -> AvgPool2d.builder(2).stride(2).ceilMode(true).build(),
+                        -4,
+                        4,
+                        1,
+                        3,
+                        7,
+                        7),
+                c(
+                        "AvgPool2d (3, 2) s(2, 1) p(1, 0)",
+                        () -> AvgPool2d.builder(3, 2).stride(2, 1).padding(1, 0).build(),
+                        -4,
+                        4,
+                        2,
+                        2,
+                        9,
+                        6),
+                c(
+                        "AvgPool2d divisor_override 3",
+                        () -> AvgPool2d.builder(2).divisorOverride(3).build(),
+                        -4,
+                        4,
+                        1,
+                        3,
+                        6,
                         6),
                 c("AdaptiveAvgPool2d 1", () -> new AdaptiveAvgPool2d(1), -4, 4, 2, 5, 7, 7),
                 c("AdaptiveAvgPool2d same size", () -> new AdaptiveAvgPool2d(7, 5), -4, 4, 1, 3, 7, 5),
@@ -109,15 +223,23 @@ class LayersCrossCheckTest {
                 c("AdaptiveAvgPool2d (5, 1) on 13x8", () -> new AdaptiveAvgPool2d(5, 1), -4, 4, 2, 2, 13, 8),
                 c("AdaptiveAvgPool2d unbatched", () -> new AdaptiveAvgPool2d(2, 3), -4, 4, 3, 5, 7),
                 c("Linear", () -> Linear.builder(9, 5).seed(1).build(), -2, 2, 3, 9),
-                c("Linear no bias", () -> Linear.builder(9, 5).bias(false).seed(2).build(), -2, 2, 4, 9),
+                c(
+                        "Linear no bias",
+                        () -> Linear.builder(9, 5).bias(false).seed(2).build(),
+                        -2,
+                        2,
+                        4,
+                        9),
                 c("Linear 1-D", () -> Linear.builder(13, 4).seed(3).build(), -2, 2, 13),
                 c("Linear 3-D", () -> Linear.builder(6, 7).seed(4).build(), -2, 2, 2, 3, 6));
     }
 
     static Stream<Arguments> casesInBothFormats() {
-        return cases().stream().flatMap(c -> c.shape().length == 4
-                ? Stream.of(Arguments.of(c, MemoryFormat.CONTIGUOUS), Arguments.of(c, MemoryFormat.CHANNELS_LAST))
-                : Stream.of(Arguments.of(c, MemoryFormat.CONTIGUOUS)));
+        return cases().stream()
+                .flatMap(c -> c.shape().length == 4
+                        ? Stream.of(
+                                Arguments.of(c, MemoryFormat.CONTIGUOUS), Arguments.of(c, MemoryFormat.CHANNELS_LAST))
+                        : Stream.of(Arguments.of(c, MemoryFormat.CONTIGUOUS)));
     }
 
     static float[] uniform(SplittableRandom r, long n, double lo, double hi) {
@@ -147,7 +269,7 @@ class LayersCrossCheckTest {
     void oneDnnStaysWithinTheBoundOfTheExactResult(Case c, MemoryFormat format) {
         float[] data = uniform(new SplittableRandom(SEED ^ c.name().hashCode()), numel(c.shape()), c.lo(), c.hi());
         try (OperationModule<?> layer = c.layer().get();
-             Tensor x = Tensor.of(data, format, c.shape())) {
+                Tensor x = Tensor.of(data, format, c.shape())) {
             Operation op = layer.operation(x);
             String what = String.format(Locale.ROOT, "%s, %s, seed %d", c, format, SEED);
             float[] first;
@@ -160,12 +282,14 @@ class LayersCrossCheckTest {
                 assertPasses(CrossCheck.operation(what + ", forward(x)", op, data, first));
             }
             // into a caller's output, in the other format where there is one (another plan, maybe a reorder)
-            MemoryFormat other = format == MemoryFormat.CONTIGUOUS && op.outputShape().length == 4
-                    && !(layer instanceof Linear) ? MemoryFormat.CHANNELS_LAST : MemoryFormat.CONTIGUOUS;
+            MemoryFormat other =
+                    format == MemoryFormat.CONTIGUOUS && op.outputShape().length == 4 && !(layer instanceof Linear)
+                            ? MemoryFormat.CHANNELS_LAST
+                            : MemoryFormat.CONTIGUOUS;
             try (Tensor out = Tensor.zeros(other, op.outputShape())) {
                 layer.forward(x, out);
-                assertPasses(CrossCheck.operation(what + ", forward(x, out " + other + ")", op, data,
-                        out.toFloatArray()));
+                assertPasses(
+                        CrossCheck.operation(what + ", forward(x, out " + other + ")", op, data, out.toFloatArray()));
                 layer.forward(x, out);
             }
             // the reference backend: the exact result, rounded once
@@ -185,7 +309,8 @@ class LayersCrossCheckTest {
     @MethodSource("cases")
     void theBoundCatchesAnErrorJustAboveIt(Case c) {
         float[] data = uniform(new SplittableRandom(SEED), numel(c.shape()), c.lo(), c.hi());
-        try (OperationModule<?> layer = c.layer().get(); Tensor x = Tensor.of(data, c.shape())) {
+        try (OperationModule<?> layer = c.layer().get();
+                Tensor x = Tensor.of(data, c.shape())) {
             Operation op = layer.operation(x);
             double[] exact = op.exact(data);
             double[] bound = op.bound(data);
@@ -217,7 +342,8 @@ class LayersCrossCheckTest {
         for (int i = 0; i < data.length; i++) {
             data[i] = r.nextInt(-32, 33);
         }
-        try (OperationModule<?> m = layer.get(); Tensor x = Tensor.of(data, shape)) {
+        try (OperationModule<?> m = layer.get();
+                Tensor x = Tensor.of(data, shape)) {
             for (Tensor p : m.parameters()) {
                 float[] v = new float[Math.toIntExact(p.numel())];
                 for (int i = 0; i < v.length; i++) {
@@ -227,8 +353,8 @@ class LayersCrossCheckTest {
             }
             Operation op = m.operation(x);
             try (Tensor y = m.forward(x)) {
-                CrossCheck.Result result = CrossCheck.exact(name + ", seed " + (SEED + 5), y.shape(),
-                        y.toFloatArray(), op.exact(data));
+                CrossCheck.Result result =
+                        CrossCheck.exact(name + ", seed " + (SEED + 5), y.shape(), y.toFloatArray(), op.exact(data));
                 assertPasses(result);
             }
         }
@@ -236,11 +362,18 @@ class LayersCrossCheckTest {
 
     static Stream<Arguments> exactCases() {
         return Stream.of(
-                Arguments.of("Linear 64 -> 16 on integers", (Supplier<OperationModule<?>>) () -> new Linear(64, 16),
+                Arguments.of(
+                        "Linear 64 -> 16 on integers",
+                        (Supplier<OperationModule<?>>) () -> new Linear(64, 16),
                         new long[] {5, 64}),
-                Arguments.of("AvgPool2d 2 on integers", (Supplier<OperationModule<?>>) () -> AvgPool2d.builder(2)
-                        .build(), new long[] {2, 5, 8, 6}),
-                Arguments.of("AdaptiveAvgPool2d (2, 2) on 4x4 integers",
-                        (Supplier<OperationModule<?>>) () -> new AdaptiveAvgPool2d(2, 2), new long[] {2, 3, 4, 4}));
+                Arguments.of(
+                        "AvgPool2d 2 on integers",
+                        (Supplier<OperationModule<?>>)
+                                () -> AvgPool2d.builder(2).build(),
+                        new long[] {2, 5, 8, 6}),
+                Arguments.of(
+                        "AdaptiveAvgPool2d (2, 2) on 4x4 integers",
+                        (Supplier<OperationModule<?>>) () -> new AdaptiveAvgPool2d(2, 2),
+                        new long[] {2, 3, 4, 4}));
     }
 }

@@ -26,13 +26,21 @@ class ModuleTest {
         final Conv2d conv2;
 
         Block(int channels, long seed) {
-            conv1 = registerModule("conv1", Conv2d.builder(channels, channels, 3).padding(1).seed(seed).build());
-            conv2 = registerModule("conv2", Conv2d.builder(channels, channels, 3).padding(1).seed(seed + 1).build());
+            conv1 = registerModule(
+                    "conv1",
+                    Conv2d.builder(channels, channels, 3).padding(1).seed(seed).build());
+            conv2 = registerModule(
+                    "conv2",
+                    Conv2d.builder(channels, channels, 3)
+                            .padding(1)
+                            .seed(seed + 1)
+                            .build());
         }
 
         @Override
         public Tensor forward(Tensor x) {
-            try (Tensor h = conv1.forward(x); Tensor r = conv2.forward(h)) {
+            try (Tensor h = conv1.forward(x);
+                    Tensor r = conv2.forward(h)) {
                 return r.add(x);
             }
         }
@@ -41,8 +49,8 @@ class ModuleTest {
     /** Two blocks, then a list of three: names through children and containers. */
     static final class Net extends Module {
         final Block block1 = registerModule("block1", new Block(4, 10));
-        final ModuleList blocks = registerModule("blocks", new ModuleList(new Block(4, 20), new Block(4, 30),
-                new Block(4, 40)));
+        final ModuleList blocks =
+                registerModule("blocks", new ModuleList(new Block(4, 20), new Block(4, 30), new Block(4, 40)));
 
         @Override
         public Tensor forward(Tensor x) {
@@ -60,30 +68,40 @@ class ModuleTest {
     void namesFollowTheTreeAsPyTorchsDo() {
         try (Net net = new Net()) {
             assertEquals(16, net.parameters().size());
-            assertEquals(List.of("block1.conv1.weight", "block1.conv1.bias", "block1.conv2.weight", "block1.conv2.bias",
-                    "blocks.0.conv1.weight"), List.copyOf(net.namedParameters().keySet()).subList(0, 5));
+            assertEquals(
+                    List.of(
+                            "block1.conv1.weight",
+                            "block1.conv1.bias",
+                            "block1.conv2.weight",
+                            "block1.conv2.bias",
+                            "blocks.0.conv1.weight"),
+                    List.copyOf(net.namedParameters().keySet()).subList(0, 5));
             assertSame(((Block) net.blocks.get(2)).conv2.bias(), net.stateDict().get("blocks.2.conv2.bias"));
-            assertEquals(List.of("", "block1", "block1.conv1", "block1.conv2", "blocks", "blocks.0", "blocks.0.conv1"),
+            assertEquals(
+                    List.of("", "block1", "block1.conv1", "block1.conv2", "blocks", "blocks.0", "blocks.0.conv1"),
                     List.copyOf(net.namedModules().keySet()).subList(0, 7));
             assertEquals(List.of(net.block1, net.blocks), net.children());
             assertSame(((Block) net.blocks.get(1)).conv1, net.getSubmodule("blocks.1.conv1"));
             assertSame(net, net.getSubmodule(""));
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> net.getSubmodule("blocks.7.conv1"));
+            IllegalArgumentException e =
+                    assertThrows(IllegalArgumentException.class, () -> net.getSubmodule("blocks.7.conv1"));
             assertEquals("ModuleList at 'blocks' has no attribute '7' (looking up 'blocks.7.conv1')", e.getMessage());
         }
     }
 
     @Test
     void stateDictRoundTripsBetweenModels() {
-        try (Net a = new Net(); Net b = new Net(); Tensor x = Tensor.of(ramp(2 * 4 * 6 * 6), 2, 4, 6, 6)) {
+        try (Net a = new Net();
+                Net b = new Net();
+                Tensor x = Tensor.of(ramp(2 * 4 * 6 * 6), 2, 4, 6, 6)) {
             for (Tensor p : b.parameters()) {
                 p.copyFrom(new float[Math.toIntExact(p.numel())]);
             }
             Module.LoadResult r = b.loadStateDict(a.stateDict(), true);
             assertEquals(List.of(), r.missingKeys());
             assertEquals(List.of(), r.unexpectedKeys());
-            try (Tensor ya = a.forward(x); Tensor yb = b.forward(x)) {
+            try (Tensor ya = a.forward(x);
+                    Tensor yb = b.forward(x)) {
                 assertArrayEquals(ya.toFloatArray(), yb.toFloatArray());
             }
         }
@@ -91,25 +109,29 @@ class ModuleTest {
 
     @Test
     void loadStateDictReportsEveryProblemTogetherAndCopiesNothing() {
-        try (Block net = new Block(1, 1); Tensor wrong = Tensor.zeros(1, 2, 3, 3);
-             Tensor extra = Tensor.zeros(3); Tensor bias = Tensor.zeros(1)) {
+        try (Block net = new Block(1, 1);
+                Tensor wrong = Tensor.zeros(1, 2, 3, 3);
+                Tensor extra = Tensor.zeros(3);
+                Tensor bias = Tensor.zeros(1)) {
             float[] before = net.conv1.bias().toFloatArray();
             Map<String, Tensor> dict = new HashMap<>();
             dict.put("conv1.weight", wrong);
             dict.put("conv1.bias", bias);
             dict.put("fc.weight", extra);
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> net.loadStateDict(dict, true));
-            assertEquals("Error(s) in loading state_dict for Block:\n"
-                    + "\tMissing key(s) in state_dict: \"conv2.weight\", \"conv2.bias\". \n"
-                    + "\tUnexpected key(s) in state_dict: \"fc.weight\". \n"
-                    + "\tsize mismatch for conv1.weight: copying a param with shape [1, 2, 3, 3] from checkpoint, "
-                    + "the shape in current model is [1, 1, 3, 3].", e.getMessage());
+            IllegalArgumentException e =
+                    assertThrows(IllegalArgumentException.class, () -> net.loadStateDict(dict, true));
+            assertEquals(
+                    "Error(s) in loading state_dict for Block:\n"
+                            + "\tMissing key(s) in state_dict: \"conv2.weight\", \"conv2.bias\". \n"
+                            + "\tUnexpected key(s) in state_dict: \"fc.weight\". \n"
+                            + "\tsize mismatch for conv1.weight: copying a param with shape [1, 2, 3, 3] from checkpoint, "
+                            + "the shape in current model is [1, 1, 3, 3].",
+                    e.getMessage());
             assertArrayEquals(before, net.conv1.bias().toFloatArray(), "nothing copied");
 
             // not strict: a shape mismatch is still an error, missing and unexpected keys are returned
-            IllegalArgumentException e2 = assertThrows(IllegalArgumentException.class,
-                    () -> net.loadStateDict(dict, false));
+            IllegalArgumentException e2 =
+                    assertThrows(IllegalArgumentException.class, () -> net.loadStateDict(dict, false));
             assertTrue(e2.getMessage().contains("size mismatch for conv1.weight"), e2.getMessage());
             dict.remove("conv1.weight");
             Module.LoadResult r = net.loadStateDict(dict, false);
@@ -128,8 +150,8 @@ class ModuleTest {
             }
             dict.get("conv2.bias").close();
             float[] before = net.conv1.weight().toFloatArray();
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> net.loadStateDict(dict, true));
+            IllegalArgumentException e =
+                    assertThrows(IllegalArgumentException.class, () -> net.loadStateDict(dict, true));
             assertTrue(e.getMessage().contains("conv2.bias: the checkpoint's tensor is closed"), e.getMessage());
             assertArrayEquals(before, net.conv1.weight().toFloatArray(), "nothing copied");
             dict.values().forEach(Tensor::close);
@@ -138,11 +160,13 @@ class ModuleTest {
 
     @Test
     void loadStateDictConvertsDtypesAsCopyDoes() {
-        try (Block net = new Block(1, 1); Tensor w = Tensor.zeros(DType.FLOAT64, 1, 1, 3, 3)) {
+        try (Block net = new Block(1, 1);
+                Tensor w = Tensor.zeros(DType.FLOAT64, 1, 1, 3, 3)) {
             w.copyFrom(new float[] {1, 2, 3, 4, 5, 6, 7, 8, 9});
             net.loadStateDict(Map.of("conv1.weight", w), false);
             assertEquals(DType.FLOAT32, net.conv1.weight().dtype(), "the module's tensor keeps its dtype");
-            assertArrayEquals(new float[] {1, 2, 3, 4, 5, 6, 7, 8, 9}, net.conv1.weight().toFloatArray());
+            assertArrayEquals(
+                    new float[] {1, 2, 3, 4, 5, 6, 7, 8, 9}, net.conv1.weight().toFloatArray());
         }
     }
 
@@ -196,7 +220,8 @@ class ModuleTest {
                       )
                     )""", net.toString());
         }
-        try (Sequential s = new Sequential(Conv2d.builder(1, 2, 3).build(), Conv2d.builder(2, 2, 1).build())) {
+        try (Sequential s = new Sequential(
+                Conv2d.builder(1, 2, 3).build(), Conv2d.builder(2, 2, 1).build())) {
             assertEquals("""
                     Sequential(
                       (0): Conv2d(1, 2, kernel_size=(3, 3), stride=(1, 1))
@@ -207,8 +232,10 @@ class ModuleTest {
 
     @Test
     void setSubmoduleReplacesInPlaceAndHandsBackTheOldOne() {
-        try (Sequential s = new Sequential(Conv2d.builder(1, 2, 3).seed(1).build(), Conv2d.builder(2, 2, 1).build());
-             Tensor x = Tensor.of(ramp(25), 1, 1, 5, 5)) {
+        try (Sequential s = new Sequential(
+                        Conv2d.builder(1, 2, 3).seed(1).build(),
+                        Conv2d.builder(2, 2, 1).build());
+                Tensor x = Tensor.of(ramp(25), 1, 1, 5, 5)) {
             s.to(Backend.REFERENCE);
             Conv2d replacement = Conv2d.builder(2, 3, 1).seed(5).build();
             try (Module old = s.setSubmodule("1", replacement)) {
@@ -216,11 +243,15 @@ class ModuleTest {
             }
             assertSame(replacement, s.get(1));
             assertEquals(Backend.REFERENCE, replacement.backend(), "the new module follows the tree's backend");
-            assertEquals(List.of("0.weight", "0.bias", "1.weight", "1.bias"), List.copyOf(s.stateDict().keySet()));
+            assertEquals(
+                    List.of("0.weight", "0.bias", "1.weight", "1.bias"),
+                    List.copyOf(s.stateDict().keySet()));
             try (Tensor y = s.forward(x)) {
                 assertEquals(3, y.size(1), "forward runs the replacement");
             }
-            assertThrows(IllegalArgumentException.class, () -> s.setSubmodule("2", Conv2d.builder(1, 1, 1).build()));
+            assertThrows(
+                    IllegalArgumentException.class,
+                    () -> s.setSubmodule("2", Conv2d.builder(1, 1, 1).build()));
         }
     }
 
@@ -244,20 +275,23 @@ class ModuleTest {
             }
         }
         try (Tied t = new Tied()) {
-            assertEquals(List.of("shared", "a.bias"), List.copyOf(t.namedParameters().keySet()));
+            assertEquals(
+                    List.of("shared", "a.bias"), List.copyOf(t.namedParameters().keySet()));
         }
     }
 
     @Test
     void sequentialChainsAndNamesByIndex() {
-        try (Sequential s = new Sequential(Conv2d.builder(1, 2, 3).seed(1).build(),
-                Conv2d.builder(2, 3, 1).seed(2).build());
-             Tensor x = Tensor.of(ramp(25), 1, 1, 5, 5)) {
-            assertEquals(List.of("0.weight", "0.bias", "1.weight", "1.bias"),
+        try (Sequential s = new Sequential(
+                        Conv2d.builder(1, 2, 3).seed(1).build(),
+                        Conv2d.builder(2, 3, 1).seed(2).build());
+                Tensor x = Tensor.of(ramp(25), 1, 1, 5, 5)) {
+            assertEquals(
+                    List.of("0.weight", "0.bias", "1.weight", "1.bias"),
                     List.copyOf(s.namedParameters().keySet()));
             try (Tensor y = s.forward(x);
-                 Tensor h = s.get(0).forward(x);
-                 Tensor y2 = s.get(1).forward(h)) {
+                    Tensor h = s.get(0).forward(x);
+                    Tensor y2 = s.get(1).forward(h)) {
                 assertArrayEquals(y2.toFloatArray(), y.toFloatArray());
                 assertFalse(x.isClosed(), "the input stays the caller's");
             }

@@ -83,7 +83,8 @@ class TensorTest {
     void wrappedMemoryFreedByItsOwnerOrConfinedElsewhereIsRefusedNotCrashed() throws Exception {
         Arena arena = Arena.ofConfined();
         Tensor t = Tensor.wrap(arena.allocate(ValueLayout.JAVA_FLOAT, 4), 1, 1, 2, 2);
-        try (var conv = dev.onednn4j.nn.Conv2d.builder(1, 1, 1).build(); Tensor out = Tensor.zeros(1, 1, 2, 2)) {
+        try (var conv = dev.onednn4j.nn.Conv2d.builder(1, 1, 1).build();
+                Tensor out = Tensor.zeros(1, 1, 2, 2)) {
             conv.forward(t, out); // fine while alive, on its own thread
             Throwable[] fromOther = new Throwable[1];
             Thread other = new Thread(() -> {
@@ -136,8 +137,8 @@ class TensorTest {
         v2.close();
         assertFalse(memory.scope().isAlive(), "the last tensor over the memory frees it at close");
         assertThrows(IllegalStateException.class, v2::toFloatArray);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> Tensor.zeros(2, 3).view(4));
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class, () -> Tensor.zeros(2, 3).view(4));
         assertEquals("shape '[4]' is invalid for input of size 6", e.getMessage());
     }
 
@@ -156,9 +157,10 @@ class TensorTest {
     @Test
     void badShapesAndIndexes() {
         assertThrows(IllegalArgumentException.class, () -> Tensor.zeros(2, -1));
-        IllegalArgumentException huge = assertThrows(IllegalArgumentException.class,
-                () -> Tensor.zeros(Long.MAX_VALUE, 2));
-        assertEquals("shape [9223372036854775807, 2] of float32 has more bytes than a long counts (2^63 - 1)",
+        IllegalArgumentException huge =
+                assertThrows(IllegalArgumentException.class, () -> Tensor.zeros(Long.MAX_VALUE, 2));
+        assertEquals(
+                "shape [9223372036854775807, 2] of float32 has more bytes than a long counts (2^63 - 1)",
                 huge.getMessage());
         try (Tensor t = Tensor.zeros(2, 3)) {
             IndexOutOfBoundsException e = assertThrows(IndexOutOfBoundsException.class, () -> t.get(2, 0));
@@ -172,8 +174,8 @@ class TensorTest {
     @Test
     void addIsElementwiseAcrossFormats() {
         try (Tensor a = Tensor.of(seq(8), 1, 2, 2, 2);
-             Tensor b = Tensor.of(seq(8), MemoryFormat.CHANNELS_LAST, 1, 2, 2, 2);
-             Tensor c = a.add(b)) {
+                Tensor b = Tensor.of(seq(8), MemoryFormat.CHANNELS_LAST, 1, 2, 2, 2);
+                Tensor c = a.add(b)) {
             float[] expected = seq(8);
             for (int i = 0; i < 8; i++) {
                 expected[i] *= 2;
@@ -206,10 +208,10 @@ class TensorTest {
         for (int i = 0; i < n; i++) {
             float sign = r.nextBoolean() ? 1 : -1;
             a[i] = switch (r.nextInt(8)) {
-                case 0 -> sign * 0f;                                              // +0 and -0
-                case 1 -> sign * (float) r.nextDouble(0, 1e-38);                  // subnormal and tiny
+                case 0 -> sign * 0f; // +0 and -0
+                case 1 -> sign * (float) r.nextDouble(0, 1e-38); // subnormal and tiny
                 case 2 -> sign * Float.MIN_VALUE * (1 + r.nextInt(4));
-                case 3 -> sign * (float) r.nextDouble(1e30, Float.MAX_VALUE);     // huge: sums may overflow to inf
+                case 3 -> sign * (float) r.nextDouble(1e30, Float.MAX_VALUE); // huge: sums may overflow to inf
                 case 4 -> sign * Math.scalb((float) r.nextDouble(1, 2), r.nextInt(-126, 127));
                 default -> (float) r.nextDouble(-4, 4);
             };
@@ -255,7 +257,9 @@ class TensorTest {
                     float[] b = hostile(++seed, n);
                     int[] expected = bits(javaAdd(a, b));
                     String what = java.util.Arrays.toString(shape) + " " + fa + " + " + fb;
-                    try (Tensor x = Tensor.of(a, fa, shape); Tensor y = Tensor.of(b, fb, shape); Tensor z = x.add(y)) {
+                    try (Tensor x = Tensor.of(a, fa, shape);
+                            Tensor y = Tensor.of(b, fb, shape);
+                            Tensor z = x.add(y)) {
                         assertEquals(fa, z.memoryFormat(), "the result takes the first operand's format");
                         assertArrayEquals(shape, z.shape());
                         assertArrayEquals(expected, bits(z.toFloatArray()), what);
@@ -270,7 +274,9 @@ class TensorTest {
         }
         float[] a = hostile(99, 1001);
         float[] b = hostile(100, 1001);
-        try (Tensor x = Tensor.of(a, 1001); Tensor y = Tensor.of(b, 1001); Tensor z = x.add(y)) {
+        try (Tensor x = Tensor.of(a, 1001);
+                Tensor y = Tensor.of(b, 1001);
+                Tensor z = x.add(y)) {
             assertArrayEquals(bits(javaAdd(a, b)), bits(z.toFloatArray()), "1-D, a length no vector divides");
         }
     }
@@ -284,7 +290,8 @@ class TensorTest {
                 float[] a = hostile(++seed, n);
                 int[] expected = bits(javaRelu(a));
                 String what = java.util.Arrays.toString(shape) + " " + f;
-                try (Tensor x = Tensor.of(a, f, shape); Tensor y = x.relu()) {
+                try (Tensor x = Tensor.of(a, f, shape);
+                        Tensor y = x.relu()) {
                     assertEquals(f, y.memoryFormat());
                     assertArrayEquals(expected, bits(y.toFloatArray()), what);
                     assertArrayEquals(bits(a), bits(x.toFloatArray()), "relu leaves its operand");
@@ -299,7 +306,8 @@ class TensorTest {
     @Test
     void reluOfNegativeZeroAndOfNegativesIsPositiveZero() {
         float[] a = {-0f, 0f, -1f, -Float.MIN_VALUE, Float.MIN_VALUE, -Float.MAX_VALUE, 3f};
-        try (Tensor x = Tensor.of(a, 7); Tensor y = x.relu()) {
+        try (Tensor x = Tensor.of(a, 7);
+                Tensor y = x.relu()) {
             assertArrayEquals(bits(javaRelu(a)), bits(y.toFloatArray()));
         }
     }
@@ -310,13 +318,15 @@ class TensorTest {
      */
     @Test
     void inPlaceOperationsCountAsWrites() {
-        try (Tensor x = Tensor.of(new float[] {-1, 2}, 2); Tensor y = Tensor.of(new float[] {1, 1}, 2)) {
+        try (Tensor x = Tensor.of(new float[] {-1, 2}, 2);
+                Tensor y = Tensor.of(new float[] {1, 1}, 2)) {
             long v0 = x.version();
             x.add_(y);
             long v1 = x.version();
             x.relu_();
             long v2 = x.version();
-            assertAll(() -> assertTrue(v1 > v0, "add_ advances the version"),
+            assertAll(
+                    () -> assertTrue(v1 > v0, "add_ advances the version"),
                     () -> assertTrue(v2 > v1, "relu_ advances the version"));
         }
     }
@@ -338,10 +348,18 @@ class TensorTest {
         }
         List<Executable> checks = new ArrayList<>();
         for (String op : new String[] {"add_", "relu_"}) {
-            try (var conv = dev.onednn4j.nn.Conv2d.builder(16, 16, 3).padding(1).bias(false).seed(1).build();
-                 var fresh = dev.onednn4j.nn.Conv2d.builder(16, 16, 3).padding(1).bias(false).seed(2).build();
-                 Tensor x = Tensor.of(input, MemoryFormat.CHANNELS_LAST, 1, 16, 8, 8);
-                 Tensor delta = Tensor.of(signed, 16, 16, 3, 3)) {
+            try (var conv = dev.onednn4j.nn.Conv2d.builder(16, 16, 3)
+                            .padding(1)
+                            .bias(false)
+                            .seed(1)
+                            .build();
+                    var fresh = dev.onednn4j.nn.Conv2d.builder(16, 16, 3)
+                            .padding(1)
+                            .bias(false)
+                            .seed(2)
+                            .build();
+                    Tensor x = Tensor.of(input, MemoryFormat.CHANNELS_LAST, 1, 16, 8, 8);
+                    Tensor delta = Tensor.of(signed, 16, 16, 3, 3)) {
                 float[] before;
                 try (Tensor y = conv.forward(x)) { // builds the plan, which reorders the weights
                     before = y.toFloatArray();
@@ -352,7 +370,8 @@ class TensorTest {
                     conv.weight().relu_();
                 }
                 fresh.weight().copyFrom(conv.weight());
-                try (Tensor y = conv.forward(x); Tensor expected = fresh.forward(x)) {
+                try (Tensor y = conv.forward(x);
+                        Tensor expected = fresh.forward(x)) {
                     float[] want = expected.toFloatArray();
                     float[] got = y.toFloatArray();
                     assertFalse(java.util.Arrays.equals(before, want), op + " changed the weights");
@@ -376,20 +395,27 @@ class TensorTest {
 
     @Test
     void addAndReluRefuseMismatchedShapesAndOtherDtypes() {
-        try (Tensor a = Tensor.zeros(2, 3); Tensor b = Tensor.zeros(3, 2)) {
+        try (Tensor a = Tensor.zeros(2, 3);
+                Tensor b = Tensor.zeros(3, 2)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> a.add(b));
-            assertEquals("The size of tensor a [2, 3] must match the size of tensor b [3, 2] (add does not broadcast)",
+            assertEquals(
+                    "The size of tensor a [2, 3] must match the size of tensor b [3, 2] (add does not broadcast)",
                     e.getMessage());
             e = assertThrows(IllegalArgumentException.class, () -> a.add_(b));
-            assertEquals("The size of tensor a [2, 3] must match the size of tensor b [3, 2] (add_ does not "
-                    + "broadcast)", e.getMessage());
+            assertEquals(
+                    "The size of tensor a [2, 3] must match the size of tensor b [3, 2] (add_ does not " + "broadcast)",
+                    e.getMessage());
         }
-        try (Tensor a = Tensor.zeros(1, 2, 2, 2); Tensor b = Tensor.zeros(MemoryFormat.CHANNELS_LAST, 1, 2, 2, 1)) {
+        try (Tensor a = Tensor.zeros(1, 2, 2, 2);
+                Tensor b = Tensor.zeros(MemoryFormat.CHANNELS_LAST, 1, 2, 2, 1)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> a.add(b));
-            assertEquals("The size of tensor a [1, 2, 2, 2] must match the size of tensor b [1, 2, 2, 1] (add does not "
-                    + "broadcast)", e.getMessage());
+            assertEquals(
+                    "The size of tensor a [1, 2, 2, 2] must match the size of tensor b [1, 2, 2, 1] (add does not "
+                            + "broadcast)",
+                    e.getMessage());
         }
-        try (Tensor i = Tensor.of(new long[] {1, 2, 3}, 3); Tensor f = Tensor.of(new float[] {1, 2, 3}, 3)) {
+        try (Tensor i = Tensor.of(new long[] {1, 2, 3}, 3);
+                Tensor f = Tensor.of(new float[] {1, 2, 3}, 3)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> i.add(i));
             assertEquals("add takes float32 tensors, got Tensor(shape=[3], dtype=int64)", e.getMessage());
             e = assertThrows(IllegalArgumentException.class, () -> f.add(i));
@@ -408,8 +434,10 @@ class TensorTest {
     @Test
     void emptyTensorsAddAndReluToEmptyTensors() {
         for (MemoryFormat f : MemoryFormat.values()) {
-            try (Tensor a = Tensor.zeros(f, 0, 3, 2, 2); Tensor b = Tensor.zeros(0, 3, 2, 2); Tensor c = a.add(b);
-                 Tensor r = a.relu()) {
+            try (Tensor a = Tensor.zeros(f, 0, 3, 2, 2);
+                    Tensor b = Tensor.zeros(0, 3, 2, 2);
+                    Tensor c = a.add(b);
+                    Tensor r = a.relu()) {
                 assertArrayEquals(new long[] {0, 3, 2, 2}, c.shape());
                 assertEquals(0, c.numel());
                 assertArrayEquals(new long[] {0, 3, 2, 2}, r.shape());
@@ -433,11 +461,14 @@ class TensorTest {
     void viewOfAChannelsLastTensorWithPixelsAndChannelsIsRefusedPointingToReshape() {
         try (Tensor t = Tensor.of(seq(8), MemoryFormat.CHANNELS_LAST, 1, 2, 2, 2)) {
             IllegalStateException e = assertThrows(IllegalStateException.class, () -> t.view(8));
-            assertEquals("view size is not compatible with input tensor's size and stride (at least one dimension "
-                    + "spans across two contiguous subspaces): [1, 2, 2, 2] in channels_last cannot be viewed as [8]. "
-                    + "Use .reshape(...) instead.", e.getMessage());
+            assertEquals(
+                    "view size is not compatible with input tensor's size and stride (at least one dimension "
+                            + "spans across two contiguous subspaces): [1, 2, 2, 2] in channels_last cannot be viewed as [8]. "
+                            + "Use .reshape(...) instead.",
+                    e.getMessage());
             e = assertThrows(IllegalStateException.class, () -> t.view(1, 2, 4));
-            assertTrue(e.getMessage().endsWith("cannot be viewed as [1, 2, 4]. Use .reshape(...) instead."),
+            assertTrue(
+                    e.getMessage().endsWith("cannot be viewed as [1, 2, 4]. Use .reshape(...) instead."),
                     e.getMessage());
         }
     }
@@ -446,8 +477,8 @@ class TensorTest {
     void reshapeAndFlattenOfAChannelsLastTensorCopyInLogicalOrder() {
         float[] values = seq(2 * 3 * 2 * 2);
         try (Tensor t = Tensor.of(values, MemoryFormat.CHANNELS_LAST, 2, 3, 2, 2);
-             Tensor r = t.reshape(2, -1);
-             Tensor f = t.flatten(1)) {
+                Tensor r = t.reshape(2, -1);
+                Tensor f = t.flatten(1)) {
             for (Tensor c : new Tensor[] {r, f}) {
                 assertArrayEquals(new long[] {2, 12}, c.shape());
                 assertEquals(MemoryFormat.CONTIGUOUS, c.memoryFormat());
@@ -464,8 +495,9 @@ class TensorTest {
 
     @Test
     void flattenOfAChannelsLastTensorOfOnePixelIsAView() {
-        try (Tensor t = Tensor.of(seq(3 * 4), MemoryFormat.CHANNELS_LAST, 3, 4, 1, 1); Tensor f = t.flatten(1);
-             Tensor v = t.view(3, 4)) {
+        try (Tensor t = Tensor.of(seq(3 * 4), MemoryFormat.CHANNELS_LAST, 3, 4, 1, 1);
+                Tensor f = t.flatten(1);
+                Tensor v = t.view(3, 4)) {
             for (Tensor c : new Tensor[] {f, v}) {
                 assertArrayEquals(new long[] {3, 4}, c.shape());
                 assertArrayEquals(seq(12), c.toFloatArray());
@@ -478,7 +510,8 @@ class TensorTest {
 
     @Test
     void viewOfAChannelsLastTensorOfOneChannelIsAView() {
-        try (Tensor t = Tensor.of(seq(2 * 3 * 4), MemoryFormat.CHANNELS_LAST, 2, 1, 3, 4); Tensor v = t.view(2, 12)) {
+        try (Tensor t = Tensor.of(seq(2 * 3 * 4), MemoryFormat.CHANNELS_LAST, 2, 1, 3, 4);
+                Tensor v = t.view(2, 12)) {
             assertArrayEquals(seq(24), v.toFloatArray());
             assertEquals(t.segment().address(), v.segment().address(), "shares memory, as PyTorch's view");
         }
@@ -523,7 +556,8 @@ class TensorTest {
             o = assertThrows(IndexOutOfBoundsException.class, () -> t.flatten(0, -5));
             assertEquals("Dimension out of range (expected to be in range of [-4, 3], but got -5)", o.getMessage());
         }
-        try (Tensor empty = Tensor.zeros(0, 4); Tensor v = empty.view(-1, 2)) {
+        try (Tensor empty = Tensor.zeros(0, 4);
+                Tensor v = empty.view(-1, 2)) {
             assertArrayEquals(new long[] {0, 2}, v.shape());
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> empty.view(0, -1));
             assertEquals("shape '[0, -1]' is invalid for input of size 0", e.getMessage());
@@ -546,13 +580,16 @@ class TensorTest {
             assertArrayEquals(new float[] {2.5f}, s.toFloatArray());
             assertEquals("Tensor(shape=[], dtype=float32)", s.toString());
             IllegalStateException e = assertThrows(IllegalStateException.class, s::getLong);
-            assertEquals("Tensor(shape=[], dtype=float32) holds float32 values; getLong reads integer and bool tensors, "
-                    + "use get(...)", e.getMessage());
+            assertEquals(
+                    "Tensor(shape=[], dtype=float32) holds float32 values; getLong reads integer and bool tensors, "
+                            + "use get(...)",
+                    e.getMessage());
             try (Tensor f = s.flatten(0)) {
                 assertArrayEquals(new long[] {1}, f.shape());
                 assertEquals(2.5f, f.get(0));
             }
-            try (Tensor r = s.relu(); Tensor a = s.add(s)) {
+            try (Tensor r = s.relu();
+                    Tensor a = s.add(s)) {
                 assertArrayEquals(new long[0], r.shape());
                 assertEquals(2.5f, r.get());
                 assertEquals(5f, a.get());
@@ -566,7 +603,8 @@ class TensorTest {
             assertArrayEquals(new long[] {-9_000_000_000L}, n.toLongArray());
             assertEquals(-9e9f, n.get());
         }
-        try (Tensor one = Tensor.of(new float[] {4f}, 1); Tensor v = one.view()) {
+        try (Tensor one = Tensor.of(new float[] {4f}, 1);
+                Tensor v = one.view()) {
             assertArrayEquals(new long[0], v.shape());
             assertEquals(4f, v.get());
         }
@@ -593,20 +631,24 @@ class TensorTest {
         }
         try (Tensor f = Tensor.of(new float[] {1.5f, 2f}, 2)) {
             IllegalStateException e = assertThrows(IllegalStateException.class, f::toLongArray);
-            assertEquals("Tensor(shape=[2], dtype=float32) holds float32 values; toLongArray() reads integer and bool "
-                    + "tensors, use toFloatArray() for floating-point ones", e.getMessage());
+            assertEquals(
+                    "Tensor(shape=[2], dtype=float32) holds float32 values; toLongArray() reads integer and bool "
+                            + "tensors, use toFloatArray() for floating-point ones",
+                    e.getMessage());
         }
     }
 
     @Test
     void copyFromConvertsFloatToIntByTruncationTowardZero() {
         float[] values = {2.7f, -2.7f, 0.5f, -0.5f, -0f, 1e10f, -1.999f};
-        try (Tensor f = Tensor.of(values, 7); Tensor i = Tensor.zeros(DType.INT64, 7)) {
+        try (Tensor f = Tensor.of(values, 7);
+                Tensor i = Tensor.zeros(DType.INT64, 7)) {
             i.copyFrom(f);
             assertArrayEquals(new long[] {2, -2, 0, 0, 0, 10_000_000_000L, -1}, i.toLongArray());
         }
         try (Tensor f = Tensor.of(new float[] {2.7f, -2.7f, 100.99f, -100.99f}, 4);
-             Tensor i32 = Tensor.zeros(DType.INT32, 4); Tensor i8 = Tensor.zeros(DType.INT8, 4)) {
+                Tensor i32 = Tensor.zeros(DType.INT32, 4);
+                Tensor i8 = Tensor.zeros(DType.INT8, 4)) {
             i32.copyFrom(f);
             i8.copyFrom(f);
             assertArrayEquals(new long[] {2, -2, 100, -100}, i32.toLongArray());
@@ -620,16 +662,23 @@ class TensorTest {
 
     @Test
     void copyFromConvertsIntToFloat() {
-        try (Tensor i = Tensor.of(new long[] {3, -4, 16_777_217L, (1L << 40) + 1}, 4); Tensor f = Tensor.zeros(4);
-             Tensor d = Tensor.zeros(DType.FLOAT64, 2); Tensor big = Tensor.of(new long[] {(1L << 53) - 1, -(1L << 53)}, 2)) {
+        try (Tensor i = Tensor.of(new long[] {3, -4, 16_777_217L, (1L << 40) + 1}, 4);
+                Tensor f = Tensor.zeros(4);
+                Tensor d = Tensor.zeros(DType.FLOAT64, 2);
+                Tensor big = Tensor.of(new long[] {(1L << 53) - 1, -(1L << 53)}, 2)) {
             f.copyFrom(i);
-            assertArrayEquals(new float[] {3, -4, 16_777_216f, 1099511627776f}, f.toFloatArray(),
+            assertArrayEquals(
+                    new float[] {3, -4, 16_777_216f, 1099511627776f},
+                    f.toFloatArray(),
                     "rounded to the nearest float, ties to even");
             d.copyFrom(big);
-            assertArrayEquals(new double[] {9007199254740991.0, -9007199254740992.0}, d.toDoubleArray(),
+            assertArrayEquals(
+                    new double[] {9007199254740991.0, -9007199254740992.0},
+                    d.toDoubleArray(),
                     "exact in float64 up to 2^53");
         }
-        try (Tensor i32 = Tensor.zeros(DType.INT32, 2); Tensor f = Tensor.zeros(2)) {
+        try (Tensor i32 = Tensor.zeros(DType.INT32, 2);
+                Tensor f = Tensor.zeros(2)) {
             i32.copyFrom(new long[] {-7, Integer.MAX_VALUE});
             f.copyFrom(i32);
             assertArrayEquals(new float[] {-7, 2147483648f}, f.toFloatArray());
@@ -640,7 +689,8 @@ class TensorTest {
     @Test
     void int64ToFloat32RoundsOnceAsPyTorchDoes() {
         long v = (1L << 60) + (1L << 36) + 1; // just above the midpoint between two floats
-        try (Tensor i = Tensor.of(new long[] {v}, 1); Tensor f = Tensor.zeros(1)) {
+        try (Tensor i = Tensor.of(new long[] {v}, 1);
+                Tensor f = Tensor.zeros(1)) {
             f.copyFrom(i);
             assertEquals((float) v, f.get(0), "torch.tensor([2**60 + 2**36 + 1]).float() is 2**60 + 2**37");
             assertEquals((float) v, i.toFloatArray()[0]);
@@ -650,7 +700,8 @@ class TensorTest {
     @Test
     void copyFromConvertsFloat64ToFloat32AndReadsFloat64Exactly() {
         double[] values = {0.1, 1.0 / 3, 1e300, -1e-300, Math.PI, Double.MIN_VALUE, -Double.MAX_VALUE};
-        try (Tensor d = Tensor.zeros(DType.FLOAT64, values.length); Tensor f = Tensor.zeros(values.length)) {
+        try (Tensor d = Tensor.zeros(DType.FLOAT64, values.length);
+                Tensor f = Tensor.zeros(values.length)) {
             MemorySegment.copy(values, 0, d.segment(), ValueLayout.JAVA_DOUBLE, 0, values.length);
             d.markModified();
             assertArrayEquals(values, d.toDoubleArray(), "float64 reads back exactly");
@@ -671,22 +722,47 @@ class TensorTest {
 
     @Test
     void bfloat16RoundsToNearestEven() {
-        int[] in = {0x3F800000, 0x3F808000, 0x3F818000, 0x3F808001, 0x3F807FFF, 0x7F7FFFFF, 0x80000000, 0x00000001,
-                0x807FFFFF, 0xBF808000, 0x7F800000};
+        int[] in = {
+            0x3F800000,
+            0x3F808000,
+            0x3F818000,
+            0x3F808001,
+            0x3F807FFF,
+            0x7F7FFFFF,
+            0x80000000,
+            0x00000001,
+            0x807FFFFF,
+            0xBF808000,
+            0x7F800000
+        };
         // what torch.tensor(...).to(torch.bfloat16) gives for these bits (PyTorch 1.13)
-        short[] expected = {0x3F80, 0x3F80, 0x3F82, 0x3F81, 0x3F80, 0x7F80, (short) 0x8000, 0x0000, (short) 0x8080,
-                (short) 0xBF80, 0x7F80};
+        short[] expected = {
+            0x3F80,
+            0x3F80,
+            0x3F82,
+            0x3F81,
+            0x3F80,
+            0x7F80,
+            (short) 0x8000,
+            0x0000,
+            (short) 0x8080,
+            (short) 0xBF80,
+            0x7F80
+        };
         float[] f = new float[in.length];
         for (int k = 0; k < in.length; k++) {
             f[k] = Float.intBitsToFloat(in[k]);
         }
-        try (Tensor x = Tensor.of(f, in.length); Tensor b = Tensor.zeros(DType.BFLOAT16, in.length);
-             Tensor c = x.to(DType.BFLOAT16)) {
+        try (Tensor x = Tensor.of(f, in.length);
+                Tensor b = Tensor.zeros(DType.BFLOAT16, in.length);
+                Tensor c = x.to(DType.BFLOAT16)) {
             b.copyFrom(x);
             for (Tensor t : new Tensor[] {b, c}) {
                 assertEquals(DType.BFLOAT16, t.dtype());
                 for (int k = 0; k < in.length; k++) {
-                    assertEquals(expected[k], t.segment().getAtIndex(ValueLayout.JAVA_SHORT, k),
+                    assertEquals(
+                            expected[k],
+                            t.segment().getAtIndex(ValueLayout.JAVA_SHORT, k),
                             String.format("bfloat16 of 0x%08X", in[k]));
                 }
             }
@@ -695,7 +771,8 @@ class TensorTest {
                 assertEquals(expected[k] << 16, Float.floatToRawIntBits(back[k]), "bfloat16 widens exactly");
             }
         }
-        try (Tensor x = Tensor.of(new float[] {Float.NaN}, 1); Tensor b = x.to(DType.BFLOAT16)) {
+        try (Tensor x = Tensor.of(new float[] {Float.NaN}, 1);
+                Tensor b = x.to(DType.BFLOAT16)) {
             assertTrue(Float.isNaN(b.get(0)), "NaN stays NaN");
         }
     }
@@ -703,13 +780,15 @@ class TensorTest {
     @Test
     void boolHoldsZeroOrOne() {
         try (Tensor f = Tensor.of(new float[] {0f, -0f, 2.5f, Float.NaN, -1e-45f}, 5);
-             Tensor b = Tensor.zeros(DType.BOOL, 5); Tensor back = Tensor.zeros(5)) {
+                Tensor b = Tensor.zeros(DType.BOOL, 5);
+                Tensor back = Tensor.zeros(5)) {
             b.copyFrom(f);
             assertArrayEquals(new long[] {0, 0, 1, 1, 1}, b.toLongArray(), "x != 0, as torch's .bool()");
             back.copyFrom(b);
             assertArrayEquals(new float[] {0, 0, 1, 1, 1}, back.toFloatArray());
         }
-        try (Tensor i = Tensor.of(new long[] {0, 5, -1, 256}, 4); Tensor b = i.to(DType.BOOL)) {
+        try (Tensor i = Tensor.of(new long[] {0, 5, -1, 256}, 4);
+                Tensor b = i.to(DType.BOOL)) {
             assertArrayEquals(new long[] {0, 1, 1, 1}, b.toLongArray());
             b.setLong(7, 0);
             assertEquals(1L, b.getLong(0));
@@ -730,13 +809,16 @@ class TensorTest {
                 t.setLong(5, 1, 1);
                 assertEquals(5, m.getAtIndex(ValueLayout.JAVA_INT, 3), "writes land in the caller's memory");
             }
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> Tensor.wrap(m, DType.INT64, MemoryFormat.CONTIGUOUS, 3));
+            IllegalArgumentException e = assertThrows(
+                    IllegalArgumentException.class, () -> Tensor.wrap(m, DType.INT64, MemoryFormat.CONTIGUOUS, 3));
             assertEquals("segment of 16 bytes is too small for a int64 tensor of shape [3] (24 bytes)", e.getMessage());
-            e = assertThrows(IllegalArgumentException.class,
+            e = assertThrows(
+                    IllegalArgumentException.class,
                     () -> Tensor.wrap(m.asSlice(2), DType.INT32, MemoryFormat.CONTIGUOUS, 1));
-            assertTrue(e.getMessage().startsWith("segment address 0x") && e.getMessage().endsWith(
-                    " is not aligned to 4 bytes, as int32 needs"), e.getMessage());
+            assertTrue(
+                    e.getMessage().startsWith("segment address 0x")
+                            && e.getMessage().endsWith(" is not aligned to 4 bytes, as int32 needs"),
+                    e.getMessage());
             try (Tensor bytes = Tensor.wrap(m.asSlice(1), DType.UINT8, MemoryFormat.CONTIGUOUS, 3)) {
                 assertEquals(DType.UINT8, bytes.dtype(), "bytes need no alignment");
                 assertArrayEquals(new long[] {255, 255, 255}, bytes.toLongArray());

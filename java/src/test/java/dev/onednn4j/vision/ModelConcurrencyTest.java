@@ -90,7 +90,8 @@ class ModelConcurrencyTest {
     }
 
     static float[] run(Module net, float[] input, MemoryFormat format) {
-        try (Tensor x = Tensor.of(input, format, SHAPE); Tensor y = net.forward(x)) {
+        try (Tensor x = Tensor.of(input, format, SHAPE);
+                Tensor y = net.forward(x)) {
             return y.toFloatArray();
         }
     }
@@ -120,7 +121,9 @@ class ModelConcurrencyTest {
                         start.await();
                         for (int c = 0; c < CALLS; c++) {
                             int i = (thread + c) % data.length;
-                            assertArrayEquals(expected[i], run(net, data[i], formatOf(i)),
+                            assertArrayEquals(
+                                    expected[i],
+                                    run(net, data[i], formatOf(i)),
                                     "thread " + thread + ", call " + c + ", input " + i + " (" + formatOf(i) + ")");
                             calls.incrementAndGet();
                         }

@@ -49,20 +49,26 @@ class ModelsTest {
     static final double TOLERANCE = 1e-4;
 
     static Stream<String> generated() {
-        return Stream.of("resnet18-2x224", "resnet18-1x160", "resnet50-2x224", "mobilenet_v2-2x224",
-                "mobilenet_v2-1x160");
+        return Stream.of(
+                "resnet18-2x224", "resnet18-1x160", "resnet50-2x224", "mobilenet_v2-2x224", "mobilenet_v2-1x160");
     }
 
     /** The model a fixture names, as Models builds it, with BatchNorm built by {@code normLayer}. */
     static Module build(Fixture f, IntFunction<Module> normLayer) {
         int classes = Integer.parseInt(f.metadata().get("num_classes"));
         return switch (f.metadata().get("model")) {
-            case "resnet18" -> new ResNet(ResNet.Block.BASIC, new int[] {2, 2, 2, 2}, classes, normLayer,
-                    new SplittableRandom(1));
-            case "resnet50" -> new ResNet(ResNet.Block.BOTTLENECK, new int[] {3, 4, 6, 3}, classes, normLayer,
-                    new SplittableRandom(1));
-            case "mobilenet_v2" -> new MobileNetV2(classes, Double.parseDouble(f.metadata().get("width_mult")), 0.2,
-                    normLayer, new SplittableRandom(1));
+            case "resnet18" ->
+                new ResNet(ResNet.Block.BASIC, new int[] {2, 2, 2, 2}, classes, normLayer, new SplittableRandom(1));
+            case "resnet50" ->
+                new ResNet(
+                        ResNet.Block.BOTTLENECK, new int[] {3, 4, 6, 3}, classes, normLayer, new SplittableRandom(1));
+            case "mobilenet_v2" ->
+                new MobileNetV2(
+                        classes,
+                        Double.parseDouble(f.metadata().get("width_mult")),
+                        0.2,
+                        normLayer,
+                        new SplittableRandom(1));
             default -> throw new AssertionError(f.metadata().get("model"));
         };
     }
@@ -71,8 +77,10 @@ class ModelsTest {
         return switch (f.metadata().get("model")) {
             case "resnet18" -> Models.resnet18(Integer.parseInt(f.metadata().get("num_classes")));
             case "resnet50" -> Models.resnet50(Integer.parseInt(f.metadata().get("num_classes")));
-            case "mobilenet_v2" -> Models.mobilenetV2(Integer.parseInt(f.metadata().get("num_classes")),
-                    Double.parseDouble(f.metadata().get("width_mult")));
+            case "mobilenet_v2" ->
+                Models.mobilenetV2(
+                        Integer.parseInt(f.metadata().get("num_classes")),
+                        Double.parseDouble(f.metadata().get("width_mult")));
             default -> throw new AssertionError(f.metadata().get("model"));
         };
     }
@@ -102,7 +110,9 @@ class ModelsTest {
     }
 
     static float[] run(Module net, Fixture f, MemoryFormat format) {
-        try (Tensor x = TorchvisionFixtures.input(f); Tensor in = x.toMemoryFormat(format); Tensor y = net.forward(in)) {
+        try (Tensor x = TorchvisionFixtures.input(f);
+                Tensor in = x.toMemoryFormat(format);
+                Tensor y = net.forward(in)) {
             assertArrayEquals(f.outputShape(), y.shape());
             return y.toFloatArray();
         }
@@ -116,13 +126,14 @@ class ModelsTest {
             List<String> ours = new ArrayList<>();
             for (var e : net.stateDict().entrySet()) {
                 Tensor t = e.getValue();
-                ours.add(e.getKey() + " " + java.util.Arrays.toString(t.shape()) + " " + (t.dtype() == DType.INT64 ? "I64"
-                        : "F32"));
+                ours.add(e.getKey() + " " + java.util.Arrays.toString(t.shape()) + " "
+                        + (t.dtype() == DType.INT64 ? "I64" : "F32"));
             }
             List<String> theirs = new ArrayList<>();
             for (JsonElement k : JsonParser.parseString(f.keys()).getAsJsonArray()) {
                 var o = k.getAsJsonObject();
-                theirs.add(o.get("name").getAsString() + " " + o.get("shape").toString().replace(",", ", ") + " "
+                theirs.add(o.get("name").getAsString() + " "
+                        + o.get("shape").toString().replace(",", ", ") + " "
                         + o.get("dtype").getAsString());
             }
             assertEquals(theirs, ours, "torchvision's state-dict keys, in order, with shapes and dtypes");
@@ -138,15 +149,19 @@ class ModelsTest {
             Map<String, Tensor> w = TorchvisionFixtures.stateDict(net.stateDict(), f.seed(), f.generator());
             try {
                 for (var e : w.entrySet()) {
-                    assertEquals(Long.parseUnsignedLong(f.checksums().get(e.getKey()).getAsString()),
-                            TorchvisionFixtures.checksum(e.getValue()), e.getKey());
+                    assertEquals(
+                            Long.parseUnsignedLong(f.checksums().get(e.getKey()).getAsString()),
+                            TorchvisionFixtures.checksum(e.getValue()),
+                            e.getKey());
                 }
             } finally {
                 w.values().forEach(Tensor::close);
             }
             try (Tensor x = TorchvisionFixtures.input(f)) {
-                assertEquals(Long.parseUnsignedLong(f.checksums().get("input").getAsString()),
-                        TorchvisionFixtures.checksum(x), "input");
+                assertEquals(
+                        Long.parseUnsignedLong(f.checksums().get("input").getAsString()),
+                        TorchvisionFixtures.checksum(x),
+                        "input");
             }
         }
     }
@@ -160,8 +175,15 @@ class ModelsTest {
             for (MemoryFormat format : MemoryFormat.values()) {
                 double err = relativeError(run(net, f, format), f.output());
                 System.out.printf(Locale.ROOT, "%s, oneDNN, %s: max error %.2e of max |logit|%n", name, format, err);
-                assertTrue(err <= TOLERANCE, String.format(Locale.ROOT,
-                        "%s, %s: max error %.3e of the logits' scale, tolerance %.0e", name, format, err, TOLERANCE));
+                assertTrue(
+                        err <= TOLERANCE,
+                        String.format(
+                                Locale.ROOT,
+                                "%s, %s: max error %.3e of the logits' scale, tolerance %.0e",
+                                name,
+                                format,
+                                err,
+                                TOLERANCE));
             }
         }
     }
@@ -191,16 +213,25 @@ class ModelsTest {
         float[] got;
         double[] expected;
         try (MobileNetV2 net = Models.mobilenetV2(10, 0.5);
-             SafeTensors weights = SafeTensors.load(TorchvisionFixtures.dir().resolve("mobilenet_v2-w0.5-c10.safetensors"));
-             SafeTensors data = SafeTensors.load(TorchvisionFixtures.dir().resolve(
-                     "mobilenet_v2-w0.5-c10-io.safetensors"))) {
-            assertEquals(DType.INT64, weights.tensors().get("features.0.1.num_batches_tracked").dtype());
-            assertEquals(0, weights.tensors().get("features.0.1.num_batches_tracked").dim(), "0-d, as saved");
+                SafeTensors weights =
+                        SafeTensors.load(TorchvisionFixtures.dir().resolve("mobilenet_v2-w0.5-c10.safetensors"));
+                SafeTensors data =
+                        SafeTensors.load(TorchvisionFixtures.dir().resolve("mobilenet_v2-w0.5-c10-io.safetensors"))) {
+            assertEquals(
+                    DType.INT64,
+                    weights.tensors().get("features.0.1.num_batches_tracked").dtype());
+            assertEquals(
+                    0, weights.tensors().get("features.0.1.num_batches_tracked").dim(), "0-d, as saved");
             Module.LoadResult r = net.loadStateDict(weights.tensors(), true);
             assertEquals(List.of(), r.missingKeys());
             assertEquals(List.of(), r.unexpectedKeys());
-            assertEquals(weights.tensors().get("features.5.conv.1.1.num_batches_tracked").getLong(),
-                    net.stateDict().get("features.5.conv.1.1.num_batches_tracked").getLong());
+            assertEquals(
+                    weights.tensors()
+                            .get("features.5.conv.1.1.num_batches_tracked")
+                            .getLong(),
+                    net.stateDict()
+                            .get("features.5.conv.1.1.num_batches_tracked")
+                            .getLong());
             net.eval();
             expected = data.tensors().get("output").toDoubleArray();
             try (Tensor y = net.forward(data.tensors().get("input"))) {
@@ -219,14 +250,20 @@ class ModelsTest {
         }
 
         @Override
-        protected Module newBlock(Block block, int inplanes, int planes, int stride, Module downsample,
-                                  IntFunction<? extends Module> normLayer) {
+        protected Module newBlock(
+                Block block,
+                int inplanes,
+                int planes,
+                int stride,
+                Module downsample,
+                IntFunction<? extends Module> normLayer) {
             return new BasicBlock(inplanes, planes, stride, downsample, normLayer) {
                 @Override
                 public Tensor forward(Tensor x) {
                     Tensor out = chain(x, "conv1", "bn1", "relu", "conv2", "bn2", "relu");
                     boolean hasDownsample = namedChildren().containsKey("downsample");
-                    try (Tensor identity = hasDownsample ? getSubmodule("downsample").forward(x) : null) {
+                    try (Tensor identity =
+                            hasDownsample ? getSubmodule("downsample").forward(x) : null) {
                         return out.add_(identity == null ? x : identity);
                     }
                 }
@@ -268,8 +305,12 @@ class ModelsTest {
         for (var m : mistakes.entrySet()) {
             try (Module wrong = m.getValue().get()) {
                 double err = relativeError(run(wrong, f, MemoryFormat.CHANNELS_LAST), f.output());
-                System.out.printf(Locale.ROOT, "%s: max error %.2e of max |logit| (%.0fx the tolerance)%n", m.getKey(),
-                        err, err / TOLERANCE);
+                System.out.printf(
+                        Locale.ROOT,
+                        "%s: max error %.2e of max |logit| (%.0fx the tolerance)%n",
+                        m.getKey(),
+                        err,
+                        err / TOLERANCE);
                 assertTrue(err > TOLERANCE, m.getKey() + " passes the check (error " + err + "): it proves nothing");
             }
         }
@@ -277,7 +318,8 @@ class ModelsTest {
 
     @Test
     void aNewModelIsInTrainingModeAndSaysToCallEval() {
-        try (ResNet net = Models.resnet18(); Tensor x = Tensor.zeros(1, 3, 32, 32)) {
+        try (ResNet net = Models.resnet18();
+                Tensor x = Tensor.zeros(1, 3, 32, 32)) {
             UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class, () -> net.forward(x));
             assertTrue(e.getMessage().contains("call eval()"), e.getMessage());
             net.eval();

@@ -20,13 +20,20 @@ import java.util.Map;
  * script's docstring; the constants are in each file's metadata).
  */
 final class TorchvisionFixtures {
-    private TorchvisionFixtures() {
-    }
+    private TorchvisionFixtures() {}
 
     /** One fixture file: metadata and PyTorch's float64 logits. */
-    record Fixture(String name, long seed, long[] inputShape, JsonObject generator, JsonObject checksums,
-                   String keys, String repr, Map<String, String> metadata, double[] output, long[] outputShape) {
-    }
+    record Fixture(
+            String name,
+            long seed,
+            long[] inputShape,
+            JsonObject generator,
+            JsonObject checksums,
+            String keys,
+            String repr,
+            Map<String, String> metadata,
+            double[] output,
+            long[] outputShape) {}
 
     static Path dir() throws URISyntaxException {
         return Path.of(TorchvisionFixtures.class.getResource("/torch/models").toURI());
@@ -42,10 +49,17 @@ final class TorchvisionFixtures {
             for (int i = 0; i < inputShape.length; i++) {
                 inputShape[i] = shape.get(i).getAsLong();
             }
-            return new Fixture(name, Long.parseLong(m.get("seed")), inputShape,
+            return new Fixture(
+                    name,
+                    Long.parseLong(m.get("seed")),
+                    inputShape,
                     JsonParser.parseString(m.get("generator")).getAsJsonObject(),
-                    JsonParser.parseString(m.get("checksums")).getAsJsonObject(), m.get("keys"), m.get("repr"), m,
-                    out.toDoubleArray(), out.shape());
+                    JsonParser.parseString(m.get("checksums")).getAsJsonObject(),
+                    m.get("keys"),
+                    m.get("repr"),
+                    m,
+                    out.toDoubleArray(),
+                    out.shape());
         }
     }
 

@@ -39,8 +39,7 @@ public final class DnnlLibrary {
     private static LoadedLibrary loaded;
     private static UnsatisfiedLinkError failure;
 
-    private DnnlLibrary() {
-    }
+    private DnnlLibrary() {}
 
     /**
      * Loads the library if this process has not yet, and returns what was loaded.

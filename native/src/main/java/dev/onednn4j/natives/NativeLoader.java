@@ -34,8 +34,7 @@ final class NativeLoader {
     /** libdnnl.so.3 finds it next to itself through its {@code $ORIGIN} run path. */
     static final String LIBGOMP = "libgomp.so.1";
 
-    private NativeLoader() {
-    }
+    private NativeLoader() {}
 
     /**
      * Where to look, decided once from system properties and the environment.
@@ -79,16 +78,16 @@ final class NativeLoader {
                 if (home != null && !home.isBlank() && !"?".equals(home)) {
                     dirs.add(Path.of(home, ".cache", "onednn4j"));
                 }
-                dirs.add(Path.of(props.getProperty("java.io.tmpdir"),
-                        "onednn4j-" + props.getProperty("user.name", "user")));
+                dirs.add(Path.of(
+                        props.getProperty("java.io.tmpdir"), "onednn4j-" + props.getProperty("user.name", "user")));
             }
             return new Settings(override, origin, List.copyOf(dirs), platform);
         }
     }
 
     /** The pinned facts about the bundled payload, from runtime.properties. */
-    record Payload(String artifact, String artifactVersion, int requiredMajor, int requiredMinor,
-                   Map<String, String> sha256) {
+    record Payload(
+            String artifact, String artifactVersion, int requiredMajor, int requiredMinor, Map<String, String> sha256) {
 
         static Payload fromResources() {
             Properties p = new Properties();
@@ -101,11 +100,12 @@ final class NativeLoader {
                 throw new UncheckedIOException(ex);
             }
             String id = Platform.BUNDLED;
-            return new Payload(p.getProperty("artifact"), p.getProperty("artifact.version"),
+            return new Payload(
+                    p.getProperty("artifact"),
+                    p.getProperty("artifact.version"),
                     Integer.parseInt(p.getProperty("dnnl.version.major")),
                     Integer.parseInt(p.getProperty("dnnl.version.minor")),
-                    Map.of(LIBDNNL, p.getProperty(id + "." + LIBDNNL),
-                            LIBGOMP, p.getProperty(id + "." + LIBGOMP)));
+                    Map.of(LIBDNNL, p.getProperty(id + "." + LIBDNNL), LIBGOMP, p.getProperty(id + "." + LIBGOMP)));
         }
 
         String resource(Platform platform, String file) {
@@ -131,8 +131,12 @@ final class NativeLoader {
         }
         Throwable lastCause = null;
         for (Path root : settings.cacheDirs()) {
-            Path dir = root.resolve(String.format(Locale.ROOT, "dnnl-%s-%s-%s", payload.artifactVersion(),
-                    settings.platform().id(), payload.sha256().get(LIBDNNL).substring(0, 12)));
+            Path dir = root.resolve(String.format(
+                    Locale.ROOT,
+                    "dnnl-%s-%s-%s",
+                    payload.artifactVersion(),
+                    settings.platform().id(),
+                    payload.sha256().get(LIBDNNL).substring(0, 12)));
             try {
                 // libgomp first: libdnnl needs it beside itself the moment it is loaded.
                 extract(payload, settings.platform(), dir, LIBGOMP);
@@ -148,18 +152,33 @@ final class NativeLoader {
 
     private static UnsatisfiedLinkError failure(Settings s, Payload payload, List<String> tried, Throwable cause) {
         StringBuilder m = new StringBuilder()
-                .append("Could not load oneDNN (").append(LIBDNNL).append(") on platform ").append(s.platform())
+                .append("Could not load oneDNN (")
+                .append(LIBDNNL)
+                .append(") on platform ")
+                .append(s.platform())
                 .append(". Tried:");
         for (String t : tried) {
             m.append("\n  - ").append(t);
         }
-        m.append("\nThe bundled library comes from ").append(payload.artifact()).append(':').append(Platform.BUNDLED)
+        m.append("\nThe bundled library comes from ")
+                .append(payload.artifact())
+                .append(':')
+                .append(Platform.BUNDLED)
                 .append(" on the classpath. To load another oneDNN ")
-                .append(payload.requiredMajor()).append('.').append(payload.requiredMinor())
-                .append("+ build (e.g. from Intel oneAPI), set -D").append(DnnlLibrary.LIBRARY_PROPERTY)
-                .append("=/path/to/").append(LIBDNNL).append(" or the environment variable ")
-                .append(DnnlLibrary.LIBRARY_ENV).append("; to extract elsewhere, set -D")
-                .append(DnnlLibrary.CACHE_PROPERTY).append(" or ").append(DnnlLibrary.CACHE_ENV).append('.');
+                .append(payload.requiredMajor())
+                .append('.')
+                .append(payload.requiredMinor())
+                .append("+ build (e.g. from Intel oneAPI), set -D")
+                .append(DnnlLibrary.LIBRARY_PROPERTY)
+                .append("=/path/to/")
+                .append(LIBDNNL)
+                .append(" or the environment variable ")
+                .append(DnnlLibrary.LIBRARY_ENV)
+                .append("; to extract elsewhere, set -D")
+                .append(DnnlLibrary.CACHE_PROPERTY)
+                .append(" or ")
+                .append(DnnlLibrary.CACHE_ENV)
+                .append('.');
         UnsatisfiedLinkError e = new UnsatisfiedLinkError(m.toString());
         if (cause != null) {
             e.initCause(cause);
@@ -199,19 +218,23 @@ final class NativeLoader {
             String actual;
             try (InputStream raw = NativeLoader.class.getClassLoader().getResourceAsStream(resource)) {
                 if (raw == null) {
-                    throw new LoadFailure("classpath resource " + resource + " not found (is "
-                            + payload.artifact() + ':' + platform.id() + " on the classpath?)", null);
+                    throw new LoadFailure(
+                            "classpath resource " + resource + " not found (is " + payload.artifact() + ':'
+                                    + platform.id() + " on the classpath?)",
+                            null);
                 }
                 MessageDigest sha = MessageDigest.getInstance("SHA-256");
                 try (InputStream in = new DigestInputStream(raw, sha);
-                     OutputStream out = Files.newOutputStream(tmp)) {
+                        OutputStream out = Files.newOutputStream(tmp)) {
                     in.transferTo(out);
                 }
                 actual = HexFormat.of().formatHex(sha.digest());
             }
             if (!actual.equals(expected)) {
-                throw new LoadFailure("SHA-256 of classpath resource " + resource + " is " + actual
-                        + ", expected " + expected + " for " + payload.artifact(), null);
+                throw new LoadFailure(
+                        "SHA-256 of classpath resource " + resource + " is " + actual + ", expected " + expected
+                                + " for " + payload.artifact(),
+                        null);
             }
             Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("r-xr-xr-x"));
             try {
@@ -239,8 +262,10 @@ final class NativeLoader {
     private static long resourceSize(String resource) throws LoadFailure {
         var url = NativeLoader.class.getClassLoader().getResource(resource);
         if (url == null) {
-            throw new LoadFailure("classpath resource " + resource + " not found (is the org.bytedeco:dnnl jar for "
-                    + "this platform on the classpath?)", null);
+            throw new LoadFailure(
+                    "classpath resource " + resource + " not found (is the org.bytedeco:dnnl jar for "
+                            + "this platform on the classpath?)",
+                    null);
         }
         try {
             long n = url.openConnection().getContentLengthLong();
@@ -265,12 +290,17 @@ final class NativeLoader {
         } catch (IllegalArgumentException ex) {
             throw new LoadFailure("dlopen failed: " + ex.getMessage(), ex);
         }
-        DnnlVersion version = version(lookup).orElseThrow(
-                () -> new LoadFailure("does not export dnnl_version(): not a oneDNN library", null));
+        DnnlVersion version = version(lookup)
+                .orElseThrow(() -> new LoadFailure("does not export dnnl_version(): not a oneDNN library", null));
         if (!version.isCompatibleWith(payload.requiredMajor(), payload.requiredMinor())) {
-            throw new LoadFailure(String.format(Locale.ROOT,
-                    "reports oneDNN %s; the bindings need %d.x with x >= %d", version.number(),
-                    payload.requiredMajor(), payload.requiredMinor()), null);
+            throw new LoadFailure(
+                    String.format(
+                            Locale.ROOT,
+                            "reports oneDNN %s; the bindings need %d.x with x >= %d",
+                            version.number(),
+                            payload.requiredMajor(),
+                            payload.requiredMinor()),
+                    null);
         }
         return new DnnlLibrary.LoadedLibrary(lib, source, version, lookup);
     }
@@ -294,8 +324,13 @@ final class NativeLoader {
         }
         Objects.requireNonNull(v);
         MemorySegment hash = v.get(ValueLayout.ADDRESS, 16);
-        String hashText = hash.equals(MemorySegment.NULL) ? "" : hash.reinterpret(64).getString(0);
-        return java.util.Optional.of(new DnnlVersion(v.get(ValueLayout.JAVA_INT, 0), v.get(ValueLayout.JAVA_INT, 4),
-                v.get(ValueLayout.JAVA_INT, 8), hashText, v.get(ValueLayout.JAVA_INT, 24)));
+        String hashText =
+                hash.equals(MemorySegment.NULL) ? "" : hash.reinterpret(64).getString(0);
+        return java.util.Optional.of(new DnnlVersion(
+                v.get(ValueLayout.JAVA_INT, 0),
+                v.get(ValueLayout.JAVA_INT, 4),
+                v.get(ValueLayout.JAVA_INT, 8),
+                hashText,
+                v.get(ValueLayout.JAVA_INT, 24)));
     }
 }

@@ -22,10 +22,11 @@ public record Platform(String os, String arch, String osName, String osArch) {
 
     static Platform of(String osName, String osArch) {
         String n = osName.toLowerCase(Locale.ROOT);
-        String os = n.startsWith("linux") ? "linux"
-                : n.startsWith("mac") || n.startsWith("darwin") ? "macosx"
-                : n.startsWith("windows") ? "windows"
-                : n.replace(' ', '_');
+        String os = n.startsWith("linux")
+                ? "linux"
+                : n.startsWith("mac") || n.startsWith("darwin")
+                        ? "macosx"
+                        : n.startsWith("windows") ? "windows" : n.replace(' ', '_');
         String a = osArch.toLowerCase(Locale.ROOT);
         String arch = switch (a) {
             case "amd64", "x86_64", "x64" -> "x86_64";

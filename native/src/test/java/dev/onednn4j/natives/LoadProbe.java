@@ -5,8 +5,7 @@ import java.nio.file.Path;
 
 /** A child JVM for {@link NativeLibraryTest}: waits for a start signal, loads oneDNN, reports. */
 public final class LoadProbe {
-    private LoadProbe() {
-    }
+    private LoadProbe() {}
 
     public static void main(String[] args) throws Exception {
         if (args.length > 0) {

@@ -29,7 +29,9 @@ class NativeLibraryTest {
         assertEquals(13, lib.version().minor(), lib::toString);
         assertEquals(2, lib.version().cpuRuntime(), "the bundled build uses OpenMP: " + lib);
         assertEquals(DnnlLibrary.Source.BUNDLED, lib.source());
-        assertTrue(lib.lookup().find("dnnl_convolution_forward_primitive_desc_create").isPresent());
+        assertTrue(lib.lookup()
+                .find("dnnl_convolution_forward_primitive_desc_create")
+                .isPresent());
         assertTrue(Files.isRegularFile(lib.path().resolveSibling(NativeLoader.LIBGOMP)));
         assertEquals(lib, DnnlLibrary.load(), "loaded once per process");
     }
@@ -56,7 +58,8 @@ class NativeLibraryTest {
         Path missing = tmp.resolve("nowhere/libdnnl.so.3");
         var settings = settings(Map.of(DnnlLibrary.LIBRARY_PROPERTY, missing.toString()), Map.of(), tmp);
         UnsatisfiedLinkError e = assertThrows(UnsatisfiedLinkError.class, () -> NativeLoader.load(settings));
-        assertTrue(e.getMessage().contains(missing + " (from -Donednn4j.dnnl.library): file does not exist"),
+        assertTrue(
+                e.getMessage().contains(missing + " (from -Donednn4j.dnnl.library): file does not exist"),
                 e.getMessage());
         assertTrue(e.getMessage().contains("linux-x86_64"), e.getMessage());
     }
@@ -102,8 +105,8 @@ class NativeLibraryTest {
         Path bad2 = file.resolve("cache2");
         var failing = new NativeLoader.Settings(null, null, List.of(bad1, bad2), Platform.current());
         UnsatisfiedLinkError e = assertThrows(UnsatisfiedLinkError.class, () -> NativeLoader.load(failing));
-        assertTrue(e.getMessage().contains(bad1.toString()) && e.getMessage().contains(bad2.toString()),
-                e.getMessage());
+        assertTrue(
+                e.getMessage().contains(bad1.toString()) && e.getMessage().contains(bad2.toString()), e.getMessage());
 
         Path good = tmp.resolve("good");
         var fallback = new NativeLoader.Settings(null, null, List.of(bad1, good), Platform.current());
@@ -117,11 +120,13 @@ class NativeLibraryTest {
         props.setProperty("java.io.tmpdir", "/tmp");
         props.setProperty("user.name", "u");
         var s = NativeLoader.Settings.from(props, Map.of("XDG_CACHE_HOME", "/xdg"), Platform.current());
-        assertEquals(List.of(Path.of("/xdg/onednn4j"), Path.of("/home/u/.cache/onednn4j"),
-                Path.of("/tmp/onednn4j-u")), s.cacheDirs());
+        assertEquals(
+                List.of(Path.of("/xdg/onednn4j"), Path.of("/home/u/.cache/onednn4j"), Path.of("/tmp/onednn4j-u")),
+                s.cacheDirs());
         props.setProperty(DnnlLibrary.CACHE_PROPERTY, "/explicit");
-        assertEquals(List.of(Path.of("/explicit")), NativeLoader.Settings.from(props, Map.of(), Platform.current())
-                .cacheDirs());
+        assertEquals(
+                List.of(Path.of("/explicit")),
+                NativeLoader.Settings.from(props, Map.of(), Platform.current()).cacheDirs());
     }
 
     /** Two JVMs start on an empty cache at the same moment: both load, and the cache holds whole files. */
@@ -146,8 +151,10 @@ class NativeLibraryTest {
             assertEquals(2, all.size(), "no partial files left: " + all);
             for (Path f : all) {
                 MessageDigest sha = MessageDigest.getInstance("SHA-256");
-                assertEquals(payload.sha256().get(f.getFileName().toString()),
-                        HexFormat.of().formatHex(sha.digest(Files.readAllBytes(f))), f.toString());
+                assertEquals(
+                        payload.sha256().get(f.getFileName().toString()),
+                        HexFormat.of().formatHex(sha.digest(Files.readAllBytes(f))),
+                        f.toString());
             }
         }
     }
@@ -172,8 +179,7 @@ class NativeLibraryTest {
         return NativeLoader.Settings.from(p, env, Platform.current());
     }
 
-    private record Result(int exit, String out, String err) {
-    }
+    private record Result(int exit, String out, String err) {}
 
     private static Process probe(List<String> jvmArgs, String goFile) throws IOException {
         List<String> cmd = new ArrayList<>();
@@ -194,7 +200,9 @@ class NativeLibraryTest {
 
     private static Result finish(Process p) throws Exception {
         assertTrue(p.waitFor(120, TimeUnit.SECONDS), "child JVM finished");
-        return new Result(p.exitValue(), new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8),
+        return new Result(
+                p.exitValue(),
+                new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8),
                 new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8));
     }
 }

@@ -15,6 +15,7 @@ import static dev.onednn4j.bindings.dnnl_h.dnnl_engine_destroy;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_f32;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_format_tag_any;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_forward_inference;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_goihw;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_memory_create;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_memory_desc_create_with_tag;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_memory_desc_destroy;
@@ -22,7 +23,6 @@ import static dev.onednn4j.bindings.dnnl_h.dnnl_memory_desc_get_size;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_memory_destroy;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_nchw;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_oihw;
-import static dev.onednn4j.bindings.dnnl_h.dnnl_goihw;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_primitive_create;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_primitive_desc_destroy;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_primitive_desc_query_md;
@@ -73,7 +73,9 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Warmup(iterations = 2, time = 500, timeUnit = TimeUnit.MILLISECONDS)
 @Measurement(iterations = 3, time = 500, timeUnit = TimeUnit.MILLISECONDS)
-@Fork(value = 2, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED"})
+@Fork(
+        value = 2,
+        jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED"})
 @State(Scope.Benchmark)
 public class RawOneDnnBenchmark {
 
@@ -92,7 +94,8 @@ public class RawOneDnnBenchmark {
 
     private static void ok(int status, String call) {
         if (status != dnnl_success()) {
-            throw new IllegalStateException(call + " failed: " + dnnl_status2str(status).getString(0));
+            throw new IllegalStateException(
+                    call + " failed: " + dnnl_status2str(status).getString(0));
         }
     }
 
@@ -102,8 +105,10 @@ public class RawOneDnnBenchmark {
 
     private MemorySegment md(int tag, long... dims) {
         MemorySegment p = out();
-        ok(dnnl_memory_desc_create_with_tag(p, dims.length, arena.allocateFrom(ValueLayout.JAVA_LONG, dims),
-                dnnl_f32(), tag), "dnnl_memory_desc_create_with_tag");
+        ok(
+                dnnl_memory_desc_create_with_tag(
+                        p, dims.length, arena.allocateFrom(ValueLayout.JAVA_LONG, dims), dnnl_f32(), tag),
+                "dnnl_memory_desc_create_with_tag");
         return p.get(C_POINTER, 0);
     }
 
@@ -130,7 +135,8 @@ public class RawOneDnnBenchmark {
 
     private MemorySegment reorder(MemorySegment from, MemorySegment to) {
         MemorySegment p = out();
-        ok(dnnl_reorder_primitive_desc_create(p, from, engine, to, engine, MemorySegment.NULL),
+        ok(
+                dnnl_reorder_primitive_desc_create(p, from, engine, to, engine, MemorySegment.NULL),
                 "dnnl_reorder_primitive_desc_create");
         return primitive(p.get(C_POINTER, 0));
     }
@@ -146,7 +152,8 @@ public class RawOneDnnBenchmark {
     }
 
     private void run(MemorySegment prim, MemorySegment args) {
-        ok(dnnl_primitive_execute(prim, stream, (int) (args.byteSize() / dnnl_exec_arg_t.sizeof()), args),
+        ok(
+                dnnl_primitive_execute(prim, stream, (int) (args.byteSize() / dnnl_exec_arg_t.sizeof()), args),
                 "dnnl_primitive_execute");
         ok(dnnl_stream_wait(stream), "dnnl_stream_wait");
     }
@@ -161,7 +168,8 @@ public class RawOneDnnBenchmark {
         ok(dnnl_stream_create(p, engine, dnnl_stream_default_flags()), "dnnl_stream_create");
         stream = p.get(C_POINTER, 0);
 
-        long[] wDims = s.groups() == 1 ? s.weightShape()
+        long[] wDims = s.groups() == 1
+                ? s.weightShape()
                 : new long[] {s.groups(), s.outC() / s.groups(), s.c() / s.groups(), s.kernel(), s.kernel()};
         MemorySegment userSrcMd = md(dnnl_nchw(), s.inputShape());
         MemorySegment userWMd = md(s.groups() == 1 ? dnnl_oihw() : dnnl_goihw(), wDims);
@@ -171,11 +179,21 @@ public class RawOneDnnBenchmark {
         MemorySegment wAny = md(dnnl_format_tag_any(), wDims);
         MemorySegment dstAny = md(dnnl_format_tag_any(), s.outputShape());
         long[] two = {s.stride(), s.stride()};
-        ok(dnnl_convolution_forward_primitive_desc_create(p, engine, dnnl_forward_inference(),
-                dnnl_convolution_direct(), srcAny, wAny, biasMd, dstAny, arena.allocateFrom(ValueLayout.JAVA_LONG, two),
-                arena.allocateFrom(ValueLayout.JAVA_LONG, s.dilation() - 1, s.dilation() - 1),
-                arena.allocateFrom(ValueLayout.JAVA_LONG, s.pad(), s.pad()),
-                arena.allocateFrom(ValueLayout.JAVA_LONG, s.pad(), s.pad()), MemorySegment.NULL),
+        ok(
+                dnnl_convolution_forward_primitive_desc_create(
+                        p,
+                        engine,
+                        dnnl_forward_inference(),
+                        dnnl_convolution_direct(),
+                        srcAny,
+                        wAny,
+                        biasMd,
+                        dstAny,
+                        arena.allocateFrom(ValueLayout.JAVA_LONG, two),
+                        arena.allocateFrom(ValueLayout.JAVA_LONG, s.dilation() - 1, s.dilation() - 1),
+                        arena.allocateFrom(ValueLayout.JAVA_LONG, s.pad(), s.pad()),
+                        arena.allocateFrom(ValueLayout.JAVA_LONG, s.pad(), s.pad()),
+                        MemorySegment.NULL),
                 "dnnl_convolution_forward_primitive_desc_create");
         MemorySegment pd = p.get(C_POINTER, 0);
         // descriptors queried from the pd belong to it: use them before the pd goes with primitive()
@@ -186,8 +204,8 @@ public class RawOneDnnBenchmark {
         MemorySegment userSrc = memory(userSrcMd, arena.allocateFrom(ValueLayout.JAVA_FLOAT, d.input()));
         MemorySegment userW = memory(userWMd, arena.allocateFrom(ValueLayout.JAVA_FLOAT, d.weights()));
         MemorySegment bias = memory(biasMd, arena.allocateFrom(ValueLayout.JAVA_FLOAT, d.bias()));
-        MemorySegment userDstBuffer = arena.allocate(ValueLayout.JAVA_FLOAT,
-                (long) s.n() * s.outC() * s.outH() * s.outW());
+        MemorySegment userDstBuffer =
+                arena.allocate(ValueLayout.JAVA_FLOAT, (long) s.n() * s.outC() * s.outH() * s.outW());
         userDst = memory(userDstMd, userDstBuffer);
         MemorySegment src = memory(srcMd, buffer(srcMd));
         MemorySegment w = memory(wMd, buffer(wMd));
@@ -203,7 +221,8 @@ public class RawOneDnnBenchmark {
         run(wReorder, args(List.of(DNNL_ARG_FROM(), DNNL_ARG_TO()), List.of(userW, w)));
         srcReorderArgs = args(List.of(DNNL_ARG_FROM(), DNNL_ARG_TO()), List.of(userSrc, src));
         dstReorderArgs = args(List.of(DNNL_ARG_FROM(), DNNL_ARG_TO()), List.of(dst, userDst));
-        convArgs = args(List.of(DNNL_ARG_SRC(), DNNL_ARG_WEIGHTS(), DNNL_ARG_BIAS(), DNNL_ARG_DST()),
+        convArgs = args(
+                List.of(DNNL_ARG_SRC(), DNNL_ARG_WEIGHTS(), DNNL_ARG_BIAS(), DNNL_ARG_DST()),
                 List.of(src, w, bias, dst));
         withReorders();
         d.check("raw oneDNN", userDstBuffer.toArray(ValueLayout.JAVA_FLOAT));

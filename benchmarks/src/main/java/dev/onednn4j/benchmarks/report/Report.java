@@ -51,11 +51,9 @@ public final class Report {
     static final String REF = "ReferenceBenchmark.reference";
 
     /** One measured score: mean ms per call and its 99.9% error. */
-    record Score(double ms, double error) {
-    }
+    record Score(double ms, double error) {}
 
-    private Report() {
-    }
+    private Report() {}
 
     public static void main(String[] args) throws IOException {
         if (args.length < 1) {
@@ -72,8 +70,12 @@ public final class Report {
         overhead(md, suite);
         Path batch = dir.resolve("batch.json");
         if (Files.exists(batch)) {
-            scaling(md, "Batch scaling (3x3, 64 channels, 28x28)", read(batch), "N", Shape.BATCH_SCALING.stream()
-                    .map(Shape::name).toList());
+            scaling(
+                    md,
+                    "Batch scaling (3x3, 64 channels, 28x28)",
+                    read(batch),
+                    "N",
+                    Shape.BATCH_SCALING.stream().map(Shape::name).toList());
         }
         Path t1 = dir.resolve("threads-1.json");
         Path t2 = dir.resolve("threads-2.json");
@@ -101,10 +103,12 @@ public final class Report {
             String key = parts[parts.length - 2] + "." + parts[parts.length - 1];
             String shape = o.getAsJsonObject("params").get("shape").getAsString();
             JsonObject m = o.getAsJsonObject("primaryMetric");
-            double error = m.get("scoreError").isJsonPrimitive() && !m.get("scoreError").getAsString().equals("NaN")
-                    ? m.get("scoreError").getAsDouble() : Double.NaN;
-            out.computeIfAbsent(key, k -> new LinkedHashMap<>()).put(shape,
-                    new Score(m.get("score").getAsDouble(), error));
+            double error = m.get("scoreError").isJsonPrimitive()
+                            && !m.get("scoreError").getAsString().equals("NaN")
+                    ? m.get("scoreError").getAsDouble()
+                    : Double.NaN;
+            out.computeIfAbsent(key, k -> new LinkedHashMap<>())
+                    .put(shape, new Score(m.get("score").getAsDouble(), error));
         }
         return out;
     }
@@ -133,7 +137,8 @@ public final class Report {
 
     static void suiteTable(StringBuilder md, Map<String, Map<String, Score>> r) {
         md.append("### Per shape: ms per call (GFLOP/s)\n\n| shape | GFLOP |");
-        List<String> impls = IMPLEMENTATIONS.keySet().stream().filter(r::containsKey).toList();
+        List<String> impls =
+                IMPLEMENTATIONS.keySet().stream().filter(r::containsKey).toList();
         for (String i : impls) {
             md.append(' ').append(IMPLEMENTATIONS.get(i)).append(" |");
         }
@@ -141,19 +146,29 @@ public final class Report {
                 + "| reference / onednn4j CL |\n|---|---:|");
         md.append("---:|".repeat(impls.size() + 4)).append('\n');
         for (Shape s : Shape.suite()) {
-            md.append("| ").append(s.name()).append(" | ")
-                    .append(String.format(Locale.ROOT, "%.3f", s.flops() / 1e9)).append(" |");
+            md.append("| ")
+                    .append(s.name())
+                    .append(" | ")
+                    .append(String.format(Locale.ROOT, "%.3f", s.flops() / 1e9))
+                    .append(" |");
             for (String i : impls) {
                 Score sc = score(r, i, s.name());
-                md.append(' ').append(sc == null ? "-" : ms(sc.ms()) + " (" + String.format(Locale.ROOT, "%.1f",
-                        gflops(s, sc.ms())) + ")").append(" |");
+                md.append(' ')
+                        .append(
+                                sc == null
+                                        ? "-"
+                                        : ms(sc.ms()) + " (" + String.format(Locale.ROOT, "%.1f", gflops(s, sc.ms()))
+                                                + ")")
+                        .append(" |");
             }
             Score cl = score(r, CL, s.name());
             Score nchw = score(r, NCHW, s.name());
             Score peer = best(score(r, DJL, s.name()), score(r, ORT, s.name()));
             md.append(' ').append(ratio(peer, cl, "x faster")).append(" |");
             md.append(' ').append(overheadPercent(cl, score(r, RAW, s.name()))).append(" |");
-            md.append(' ').append(overheadPercent(nchw, score(r, RAW_REORDERS, s.name()))).append(" |");
+            md.append(' ')
+                    .append(overheadPercent(nchw, score(r, RAW_REORDERS, s.name())))
+                    .append(" |");
             md.append(' ').append(ratio(score(r, REF, s.name()), cl, "x")).append(" |\n");
         }
         md.append("\nRatios: \"x faster\" is the peer's time over onednn4j's; \"+n%\" is how much slower "
@@ -195,7 +210,8 @@ public final class Report {
             Score nchw = score(r, NCHW, s.name());
             String[] cells = {
                 within(cl, score(r, RAW, s.name())), within(nchw, score(r, RAW_REORDERS, s.name())),
-                faster(cl, score(r, DJL, s.name())), faster(cl, score(r, ORT, s.name()))};
+                faster(cl, score(r, DJL, s.name())), faster(cl, score(r, ORT, s.name()))
+            };
             md.append("| ").append(s.name()).append(" |");
             for (String c : cells) {
                 md.append(' ').append(c).append(" |");
@@ -203,7 +219,8 @@ public final class Report {
             }
             md.append('\n');
         }
-        md.append('\n').append(misses == 0 ? "Every target met." : misses + " target(s) missed (\"no\" above).")
+        md.append('\n')
+                .append(misses == 0 ? "Every target met." : misses + " target(s) missed (\"no\" above).")
                 .append(" Percentages carry the 99.9% confidence half-widths JMH reports, combined.\n\n");
     }
 
@@ -212,8 +229,8 @@ public final class Report {
             return "-";
         }
         double over = ours.ms() / ceiling.ms() - 1;
-        return (over <= 0.10 ? "yes" : "no") + String.format(Locale.ROOT, " (%+.1f%% ± %.1f%%)", 100 * over,
-                100 * relativeError(ours, ceiling));
+        return (over <= 0.10 ? "yes" : "no")
+                + String.format(Locale.ROOT, " (%+.1f%% ± %.1f%%)", 100 * over, 100 * relativeError(ours, ceiling));
     }
 
     /** JMH's 99.9% half-widths of two scores, combined for their ratio (NaN when a run had too few samples). */
@@ -231,7 +248,9 @@ public final class Report {
 
     static void overhead(StringBuilder md, Map<String, Map<String, Score>> r) {
         md.append("### Per-call overhead: the two smallest shapes, microseconds per call\n\n| implementation |");
-        List<Shape> small = Shape.suite().stream().sorted((a, b) -> Double.compare(a.flops(), b.flops())).limit(2)
+        List<Shape> small = Shape.suite().stream()
+                .sorted((a, b) -> Double.compare(a.flops(), b.flops()))
+                .limit(2)
                 .toList();
         for (Shape s : small) {
             md.append(' ').append(s.name()).append(" |");
@@ -244,7 +263,8 @@ public final class Report {
             md.append("| ").append(e.getValue()).append(" |");
             for (Shape s : small) {
                 Score sc = score(r, e.getKey(), s.name());
-                md.append(' ').append(sc == null ? "-" : String.format(Locale.ROOT, "%.2f", sc.ms() * 1000))
+                md.append(' ')
+                        .append(sc == null ? "-" : String.format(Locale.ROOT, "%.2f", sc.ms() * 1000))
                         .append(" |");
             }
             md.append('\n');
@@ -252,11 +272,15 @@ public final class Report {
         md.append('\n');
     }
 
-    static void scaling(StringBuilder md, String title, Map<String, Map<String, Score>> r, String column,
-                        List<String> shapes) {
+    static void scaling(
+            StringBuilder md, String title, Map<String, Map<String, Score>> r, String column, List<String> shapes) {
         md.append("### ").append(title).append(": ms per call (GFLOP/s)\n\n| implementation |");
         for (String s : shapes) {
-            md.append(' ').append(column).append(" = ").append(Shape.named(s).n()).append(" |");
+            md.append(' ')
+                    .append(column)
+                    .append(" = ")
+                    .append(Shape.named(s).n())
+                    .append(" |");
         }
         md.append("\n|---|").append("---:|".repeat(shapes.size())).append('\n');
         for (var e : IMPLEMENTATIONS.entrySet()) {
@@ -266,8 +290,14 @@ public final class Report {
             md.append("| ").append(e.getValue()).append(" |");
             for (String s : shapes) {
                 Score sc = score(r, e.getKey(), s);
-                md.append(' ').append(sc == null ? "-" : ms(sc.ms()) + " (" + String.format(Locale.ROOT, "%.1f",
-                        gflops(Shape.named(s), sc.ms())) + ")").append(" |");
+                md.append(' ')
+                        .append(
+                                sc == null
+                                        ? "-"
+                                        : ms(sc.ms()) + " ("
+                                                + String.format(Locale.ROOT, "%.1f", gflops(Shape.named(s), sc.ms()))
+                                                + ")")
+                        .append(" |");
             }
             md.append('\n');
         }
@@ -289,8 +319,14 @@ public final class Report {
                 if (s2 == null) {
                     continue;
                 }
-                md.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %.2fx |%n", e.getValue(), shape,
-                        ms(s1.ms()), ms(s2.ms()), s1.ms() / s2.ms()));
+                md.append(String.format(
+                        Locale.ROOT,
+                        "| %s | %s | %s | %s | %.2fx |%n",
+                        e.getValue(),
+                        shape,
+                        ms(s1.ms()),
+                        ms(s2.ms()),
+                        s1.ms() / s2.ms()));
             }
         }
         md.append('\n');
@@ -313,8 +349,12 @@ public final class Report {
             if (norm == null) {
                 continue;
             }
-            md.append(String.format(Locale.ROOT, "| %s | %s | %.1f |%n", IMPLEMENTATIONS.getOrDefault(key, key),
-                    o.getAsJsonObject("params").get("shape").getAsString(), norm.get("score").getAsDouble()));
+            md.append(String.format(
+                    Locale.ROOT,
+                    "| %s | %s | %.1f |%n",
+                    IMPLEMENTATIONS.getOrDefault(key, key),
+                    o.getAsJsonObject("params").get("shape").getAsString(),
+                    norm.get("score").getAsDouble()));
         }
         md.append("\nforward(x, out) and channels-last allocate nothing per call: what remains is JMH's own "
                 + "per-iteration allocation spread over the calls (more visible where calls are slower). forward(x) "
@@ -322,9 +362,13 @@ public final class Report {
     }
 
     static void chart(Map<String, Map<String, Score>> r, Path png) throws IOException {
-        CategoryChart chart = new CategoryChartBuilder().width(1600).height(800)
+        CategoryChart chart = new CategoryChartBuilder()
+                .width(1600)
+                .height(800)
                 .title("Conv2d forward, GFLOP/s per shape (higher is better, log scale)")
-                .xAxisTitle("shape").yAxisTitle("GFLOP/s").build();
+                .xAxisTitle("shape")
+                .yAxisTitle("GFLOP/s")
+                .build();
         chart.getStyler().setYAxisLogarithmic(true);
         chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
         chart.getStyler().setLegendLayout(Styler.LegendLayout.Horizontal);
@@ -332,7 +376,8 @@ public final class Report {
         chart.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);
         // one category per measured shape; a series without a measurement there has a gap (null)
         List<Shape> shapes = Shape.suite().stream()
-                .filter(s -> r.values().stream().anyMatch(m -> m.containsKey(s.name()))).toList();
+                .filter(s -> r.values().stream().anyMatch(m -> m.containsKey(s.name())))
+                .toList();
         List<String> xs = shapes.stream().map(Shape::name).toList();
         double min = Double.MAX_VALUE;
         double max = 0;

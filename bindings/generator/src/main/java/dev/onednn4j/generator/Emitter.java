@@ -119,12 +119,13 @@ final class Emitter {
         for (Param p : f.params()) {
             layouts.add(header + "." + p.type().layout);
         }
-        String desc = layouts.isEmpty() ? "FunctionDescriptor.ofVoid()"
-                : (f.ret() == null ? "FunctionDescriptor.ofVoid(" : "FunctionDescriptor.of(")
-                + "\n            " + String.join(",\n            ", layouts) + "\n        )";
+        String desc = layouts.isEmpty()
+                ? "FunctionDescriptor.ofVoid()"
+                : (f.ret() == null ? "FunctionDescriptor.ofVoid(" : "FunctionDescriptor.of(") + "\n            "
+                        + String.join(",\n            ", layouts) + "\n        )";
         String n = f.name();
-        String params = f.params().stream().map(p -> p.type().carrier + " " + p.name())
-                .collect(Collectors.joining(", "));
+        String params =
+                f.params().stream().map(p -> p.type().carrier + " " + p.name()).collect(Collectors.joining(", "));
         String args = f.params().stream().map(Param::name).collect(Collectors.joining(", "));
         String doc = """
 
@@ -165,7 +166,8 @@ final class Emitter {
                 """.formatted(n));
         sb.append(doc.formatted("", f.signature()).replace("     * :\n", ""));
         String ret = f.ret() == null ? "void" : f.ret().carrier;
-        String call = f.ret() == null ? "mh$.invokeExact(" + args + ");"
+        String call = f.ret() == null
+                ? "mh$.invokeExact(" + args + ");"
                 : "return (" + ret + ")mh$.invokeExact(" + args + ");";
         sb.append("""
                     public static %1$s %2$s(%3$s) {
@@ -248,8 +250,11 @@ final class Emitter {
                 members.add("MemoryLayout.paddingLayout(" + (f.offset() - at) + ")");
             }
             String layout = header + "." + f.type().layout;
-            members.add(f.count() == 0 ? layout + ".withName(\"" + f.name() + "\")"
-                    : "MemoryLayout.sequenceLayout(" + f.count() + ", " + layout + ").withName(\"" + f.name() + "\")");
+            members.add(
+                    f.count() == 0
+                            ? layout + ".withName(\"" + f.name() + "\")"
+                            : "MemoryLayout.sequenceLayout(" + f.count() + ", " + layout + ").withName(\"" + f.name()
+                                    + "\")");
             at = f.offset() + f.byteSize();
         }
         if (s.size() > at) {

@@ -26,18 +26,69 @@ final class Extractor {
     private static final String MAIN_FILE = "onednn4j$bindings.h";
     private static final String MACRO_FILE = "onednn4j$macros.h";
     private static final String MACRO_PREFIX = "jextract$macro$";
-    private static final Set<String> JAVA_KEYWORDS = Set.of("abstract", "assert", "boolean", "break", "byte", "case",
-            "catch", "char", "class", "const", "continue", "default", "do", "double", "else", "enum", "extends",
-            "final", "finally", "float", "for", "goto", "if", "implements", "import", "instanceof", "int",
-            "interface", "long", "native", "new", "package", "private", "protected", "public", "return", "short",
-            "static", "strictfp", "super", "switch", "synchronized", "this", "throw", "throws", "transient", "try",
-            "void", "volatile", "while", "true", "false", "null", "var", "yield", "record", "sealed", "permits");
+    private static final Set<String> JAVA_KEYWORDS = Set.of(
+            "abstract",
+            "assert",
+            "boolean",
+            "break",
+            "byte",
+            "case",
+            "catch",
+            "char",
+            "class",
+            "const",
+            "continue",
+            "default",
+            "do",
+            "double",
+            "else",
+            "enum",
+            "extends",
+            "final",
+            "finally",
+            "float",
+            "for",
+            "goto",
+            "if",
+            "implements",
+            "import",
+            "instanceof",
+            "int",
+            "interface",
+            "long",
+            "native",
+            "new",
+            "package",
+            "private",
+            "protected",
+            "public",
+            "return",
+            "short",
+            "static",
+            "strictfp",
+            "super",
+            "switch",
+            "synchronized",
+            "this",
+            "throw",
+            "throws",
+            "transient",
+            "try",
+            "void",
+            "volatile",
+            "while",
+            "true",
+            "false",
+            "null",
+            "var",
+            "yield",
+            "record",
+            "sealed",
+            "permits");
 
-    private record Decl(Cursor cursor, int order) {
-    }
+    private record Decl(Cursor cursor, int order) {}
 
-    private record EnumConstant(Cursor cursor, Prim type, boolean unsigned, String enumName, int order) {
-    }
+    private record EnumConstant(Cursor cursor, Prim type, boolean unsigned, String enumName, int order) {}
 
     private final LibClang clang;
     private final Options options;
@@ -118,14 +169,18 @@ final class Extractor {
                     }
                 }
             }
-            default -> {
-            }
+            default -> {}
         }
     }
 
     private static boolean isUnsigned(int kind) {
-        return kind == TYPE_UCHAR || kind == TYPE_CHAR_U || kind == TYPE_USHORT || kind == TYPE_UINT
-                || kind == TYPE_ULONG || kind == TYPE_ULONGLONG || kind == TYPE_BOOL;
+        return kind == TYPE_UCHAR
+                || kind == TYPE_CHAR_U
+                || kind == TYPE_USHORT
+                || kind == TYPE_UINT
+                || kind == TYPE_ULONG
+                || kind == TYPE_ULONGLONG
+                || kind == TYPE_BOOL;
     }
 
     private Function function(String name) {
@@ -150,7 +205,8 @@ final class Extractor {
             Cursor a = c.argument(i);
             String pname = a.spelling();
             Type t = a.type();
-            params.add(new Param(javaName(pname.isEmpty() ? "x" + i : pname),
+            params.add(new Param(
+                    javaName(pname.isEmpty() ? "x" + i : pname),
                     lower(t, "parameter " + i + " (" + pname + ") of " + name)));
             cParams.add(t.spelling() + (pname.isEmpty() ? "" : " " + pname));
         }
@@ -176,14 +232,16 @@ final class Extractor {
             case TYPE_DOUBLE -> Prim.DOUBLE;
             case TYPE_POINTER, TYPE_CONSTANT_ARRAY, TYPE_INCOMPLETE_ARRAY -> Prim.POINTER;
             case TYPE_ENUM -> lower(c.declaration().enumIntegerType(), what);
-            case TYPE_RECORD -> throw new GeneratorException(what + ": " + t
-                    + " is a struct passed by value, which this generator does not lower");
-            default -> throw new GeneratorException(what + ": cannot lower type " + t + " (CXTypeKind " + c.kind() + ")");
+            case TYPE_RECORD ->
+                throw new GeneratorException(
+                        what + ": " + t + " is a struct passed by value, which this generator does not lower");
+            default ->
+                throw new GeneratorException(what + ": cannot lower type " + t + " (CXTypeKind " + c.kind() + ")");
         };
         boolean array = c.kind() == TYPE_CONSTANT_ARRAY || c.kind() == TYPE_INCOMPLETE_ARRAY;
         if (!array && c.sizeOf() != p.size) {
-            throw new GeneratorException(String.format(Locale.ROOT, "%s: %s is %d bytes, but %s is %d",
-                    what, t, c.sizeOf(), p.layout, p.size));
+            throw new GeneratorException(String.format(
+                    Locale.ROOT, "%s: %s is %d bytes, but %s is %d", what, t, c.sizeOf(), p.layout, p.size));
         }
         return p;
     }
@@ -198,8 +256,11 @@ final class Extractor {
         if (c.kind() == TYPE_RECORD) {
             structsOut.add(struct(name, c, d.order()));
         } else {
-            typedefsOut.add(new Typedef(name, lower(underlying, "typedef " + name),
-                    "typedef " + underlying.spelling() + " " + name, d.order()));
+            typedefsOut.add(new Typedef(
+                    name,
+                    lower(underlying, "typedef " + name),
+                    "typedef " + underlying.spelling() + " " + name,
+                    d.order()));
         }
     }
 
@@ -244,7 +305,9 @@ final class Extractor {
         for (String name : options.constants()) {
             EnumConstant e = enumConstants.get(name);
             if (e != null) {
-                long v = e.unsigned() ? e.cursor().enumConstantUnsignedValue() : e.cursor().enumConstantValue();
+                long v = e.unsigned()
+                        ? e.cursor().enumConstantUnsignedValue()
+                        : e.cursor().enumConstantValue();
                 out.add(new Constant(name, e.type(), v, 0, "enum " + e.enumName() + "." + name + " = " + v, e.order()));
                 continue;
             }
@@ -254,7 +317,8 @@ final class Extractor {
                         + options.headers());
             }
             if (m.cursor().isMacroFunctionLike()) {
-                throw new GeneratorException("--include-constant " + name + ": a function-like macro is not a constant");
+                throw new GeneratorException(
+                        "--include-constant " + name + ": a function-like macro is not a constant");
             }
             wantedMacros.put(name, m);
         }
@@ -277,7 +341,8 @@ final class Extractor {
             String name = e.getKey();
             MacroValue v = values.get(name);
             if (v == null) {
-                throw new GeneratorException("--include-constant " + name + ": the macro does not expand to an expression");
+                throw new GeneratorException(
+                        "--include-constant " + name + ": the macro does not expand to an expression");
             }
             if (v.type() == Prim.POINTER) {
                 pointers.add(name);
@@ -290,11 +355,16 @@ final class Extractor {
             for (String name : pointers) {
                 MacroValue v = casts.get(name);
                 if (v == null || !(v.value() instanceof Evaluated.Int i)) {
-                    throw new GeneratorException("--include-constant " + name
-                            + ": libclang cannot evaluate the pointer-valued macro");
+                    throw new GeneratorException(
+                            "--include-constant " + name + ": libclang cannot evaluate the pointer-valued macro");
                 }
-                out.add(new Constant(name, Prim.POINTER, i.value(), 0,
-                        "#define " + name + " ((void *)" + i.value() + ")", wanted.get(name).order()));
+                out.add(new Constant(
+                        name,
+                        Prim.POINTER,
+                        i.value(),
+                        0,
+                        "#define " + name + " ((void *)" + i.value() + ")",
+                        wanted.get(name).order()));
             }
         }
         return out;
@@ -303,21 +373,27 @@ final class Extractor {
     private static Constant constant(String name, MacroValue v, int at) {
         return switch (v.value()) {
             case Evaluated.Int i -> new Constant(name, v.type(), i.value(), 0, "#define " + name + " " + i.value(), at);
-            case Evaluated.Float f -> new Constant(name, v.type(), 0, f.value(), "#define " + name + " " + f.value(), at);
-            case null -> throw new GeneratorException("--include-constant " + name
-                    + ": libclang cannot evaluate the macro");
+            case Evaluated.Float f ->
+                new Constant(name, v.type(), 0, f.value(), "#define " + name + " " + f.value(), at);
+            case null ->
+                throw new GeneratorException("--include-constant " + name + ": libclang cannot evaluate the macro");
         };
     }
 
     /** @param type the lowered type of the macro's value; value is null for pointers and what cannot be evaluated */
-    private record MacroValue(Prim type, Evaluated value) {
-    }
+    private record MacroValue(Prim type, Evaluated value) {}
 
     private Map<String, MacroValue> evaluateMacros(Iterable<String> names, String cast) {
         StringBuilder src = new StringBuilder(includes());
         for (String n : names) {
-            src.append("__auto_type ").append(MACRO_PREFIX).append(n).append(" = ").append(cast).append('(')
-                    .append(n).append(");\n");
+            src.append("__auto_type ")
+                    .append(MACRO_PREFIX)
+                    .append(n)
+                    .append(" = ")
+                    .append(cast)
+                    .append('(')
+                    .append(n)
+                    .append(");\n");
         }
         List<String> args = new ArrayList<>(clangArgs());
         args.add("-ferror-limit=0");
@@ -334,7 +410,10 @@ final class Extractor {
                 if (t.kind() == TYPE_POINTER && cast.isEmpty()) {
                     values.put(name, new MacroValue(Prim.POINTER, null));
                 } else {
-                    values.put(name, new MacroValue(lower(t, "macro " + name), c.evaluate().orElse(null)));
+                    values.put(
+                            name,
+                            new MacroValue(
+                                    lower(t, "macro " + name), c.evaluate().orElse(null)));
                 }
             }
             return values;

@@ -22,8 +22,7 @@ import java.util.Map;
  */
 public final class Generator {
 
-    private Generator() {
-    }
+    private Generator() {}
 
     public static void main(String[] args) {
         try {

@@ -31,10 +31,12 @@ import java.util.List;
 final class LibClang implements AutoCloseable {
 
     static final StructLayout CX_CURSOR = MemoryLayout.structLayout(
-            JAVA_INT.withName("kind"), JAVA_INT.withName("xdata"),
+            JAVA_INT.withName("kind"),
+            JAVA_INT.withName("xdata"),
             MemoryLayout.sequenceLayout(3, ADDRESS).withName("data"));
     static final StructLayout CX_TYPE = MemoryLayout.structLayout(
-            JAVA_INT.withName("kind"), MemoryLayout.paddingLayout(4),
+            JAVA_INT.withName("kind"),
+            MemoryLayout.paddingLayout(4),
             MemoryLayout.sequenceLayout(2, ADDRESS).withName("data"));
     static final StructLayout CX_STRING = MemoryLayout.structLayout(
             ADDRESS.withName("data"), JAVA_INT.withName("private_flags"), MemoryLayout.paddingLayout(4));
@@ -154,8 +156,10 @@ final class LibClang implements AutoCloseable {
         try {
             lib = SymbolLookup.libraryLookup(libclang, arena);
         } catch (IllegalArgumentException e) {
-            throw new GeneratorException("cannot load libclang from " + libclang
-                    + ": install Debian's libclang1-14 (apt-get install libclang1-14 libclang-common-14-dev)", e);
+            throw new GeneratorException(
+                    "cannot load libclang from " + libclang
+                            + ": install Debian's libclang1-14 (apt-get install libclang1-14 libclang-common-14-dev)",
+                    e);
         }
         FunctionDescriptor cursorToInt = FunctionDescriptor.of(JAVA_INT, CX_CURSOR);
         FunctionDescriptor cursorToString = FunctionDescriptor.of(CX_STRING, CX_CURSOR);
@@ -167,8 +171,9 @@ final class LibClang implements AutoCloseable {
         createIndex = handle("clang_createIndex", FunctionDescriptor.of(ADDRESS, JAVA_INT, JAVA_INT));
         disposeIndex = handle("clang_disposeIndex", FunctionDescriptor.ofVoid(ADDRESS));
         toggleCrashRecovery = handle("clang_toggleCrashRecovery", FunctionDescriptor.ofVoid(JAVA_INT));
-        parseTranslationUnit = handle("clang_parseTranslationUnit", FunctionDescriptor.of(ADDRESS,
-                ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
+        parseTranslationUnit = handle(
+                "clang_parseTranslationUnit",
+                FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
         disposeTranslationUnit = handle("clang_disposeTranslationUnit", FunctionDescriptor.ofVoid(ADDRESS));
         getNumDiagnostics = handle("clang_getNumDiagnostics", FunctionDescriptor.of(JAVA_INT, ADDRESS));
         getDiagnostic = handle("clang_getDiagnostic", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_INT));
@@ -211,10 +216,14 @@ final class LibClang implements AutoCloseable {
         getCString = handle("clang_getCString", FunctionDescriptor.of(ADDRESS, CX_STRING));
         disposeString = handle("clang_disposeString", FunctionDescriptor.ofVoid(CX_STRING));
         try {
-            MethodHandle visit = MethodHandles.lookup().findVirtual(LibClang.class, "visit",
-                    MethodType.methodType(int.class, MemorySegment.class, MemorySegment.class, MemorySegment.class));
-            visitor = linker.upcallStub(visit.bindTo(this),
-                    FunctionDescriptor.of(JAVA_INT, CX_CURSOR, CX_CURSOR, ADDRESS), arena);
+            MethodHandle visit = MethodHandles.lookup()
+                    .findVirtual(
+                            LibClang.class,
+                            "visit",
+                            MethodType.methodType(
+                                    int.class, MemorySegment.class, MemorySegment.class, MemorySegment.class));
+            visitor = linker.upcallStub(
+                    visit.bindTo(this), FunctionDescriptor.of(JAVA_INT, CX_CURSOR, CX_CURSOR, ADDRESS), arena);
             index = (MemorySegment) createIndex.invokeExact(0, 0);
             toggleCrashRecovery.invokeExact(0);
         } catch (Throwable t) {
@@ -223,12 +232,13 @@ final class LibClang implements AutoCloseable {
     }
 
     private void disableCrashRecovery() {
-        MemorySegment setenv = linker.defaultLookup().find("setenv")
+        MemorySegment setenv = linker.defaultLookup()
+                .find("setenv")
                 .orElseThrow(() -> new GeneratorException("libc does not export setenv"));
         MethodHandle h = linker.downcallHandle(setenv, FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
         try (Arena local = Arena.ofConfined()) {
-            int rc = (int) h.invokeExact(local.allocateFrom("LIBCLANG_DISABLE_CRASH_RECOVERY"),
-                    local.allocateFrom("1"), 1);
+            int rc = (int)
+                    h.invokeExact(local.allocateFrom("LIBCLANG_DISABLE_CRASH_RECOVERY"), local.allocateFrom("1"), 1);
             if (rc != 0) {
                 throw new GeneratorException("setenv(LIBCLANG_DISABLE_CRASH_RECOVERY) failed");
             }
@@ -238,8 +248,8 @@ final class LibClang implements AutoCloseable {
     }
 
     private MethodHandle handle(String name, FunctionDescriptor fd) {
-        MemorySegment symbol = lib.find(name).orElseThrow(
-                () -> new GeneratorException("libclang does not export " + name + " (need libclang 14)"));
+        MemorySegment symbol = lib.find(name)
+                .orElseThrow(() -> new GeneratorException("libclang does not export " + name + " (need libclang 14)"));
         return linker.downcallHandle(symbol, fd);
     }
 
@@ -254,8 +264,7 @@ final class LibClang implements AutoCloseable {
     }
 
     /** A parsed translation unit. */
-    record TranslationUnit(MemorySegment handle) {
-    }
+    record TranslationUnit(MemorySegment handle) {}
 
     /**
      * Parses {@code mainFile} given as unsaved content.
@@ -274,8 +283,14 @@ final class LibClang implements AutoCloseable {
             unsaved.set(ADDRESS, 0, name);
             unsaved.set(ADDRESS, 8, text);
             unsaved.set(JAVA_LONG, 16, text.byteSize() - 1);
-            MemorySegment tu = (MemorySegment) parseTranslationUnit.invokeExact(index, name, argv, args.size(),
-                    unsaved, 1, TU_DETAILED_PREPROCESSING_RECORD | TU_SKIP_FUNCTION_BODIES);
+            MemorySegment tu = (MemorySegment) parseTranslationUnit.invokeExact(
+                    index,
+                    name,
+                    argv,
+                    args.size(),
+                    unsaved,
+                    1,
+                    TU_DETAILED_PREPROCESSING_RECORD | TU_SKIP_FUNCTION_BODIES);
             if (tu.equals(MemorySegment.NULL)) {
                 throw new GeneratorException("libclang could not parse " + mainFile + " with " + args);
             }
@@ -300,8 +315,8 @@ final class LibClang implements AutoCloseable {
         for (int i = 0; i < n; i++) {
             MemorySegment d = (MemorySegment) getDiagnostic.invokeExact(tu, i);
             if ((int) getDiagnosticSeverity.invokeExact(d) >= DIAGNOSTIC_ERROR) {
-                errors.add(string((MemorySegment) formatDiagnostic.invokeExact((java.lang.foreign.SegmentAllocator) arena,
-                        d, 0x1 | 0x2 | 0x4)));
+                errors.add(string((MemorySegment)
+                        formatDiagnostic.invokeExact((java.lang.foreign.SegmentAllocator) arena, d, 0x1 | 0x2 | 0x4)));
             }
             disposeDiagnostic.invokeExact(d);
         }
@@ -318,8 +333,8 @@ final class LibClang implements AutoCloseable {
 
     Cursor root(TranslationUnit tu) {
         try {
-            return new Cursor((MemorySegment) getTranslationUnitCursor.invokeExact(
-                    (java.lang.foreign.SegmentAllocator) arena, tu.handle()));
+            return new Cursor((MemorySegment)
+                    getTranslationUnitCursor.invokeExact((java.lang.foreign.SegmentAllocator) arena, tu.handle()));
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -340,7 +355,9 @@ final class LibClang implements AutoCloseable {
 
     private String string(MemorySegment cxString) throws Throwable {
         MemorySegment c = (MemorySegment) getCString.invokeExact(cxString);
-        String s = c.equals(MemorySegment.NULL) ? "" : c.reinterpret(Long.MAX_VALUE).getString(0);
+        String s = c.equals(MemorySegment.NULL)
+                ? ""
+                : c.reinterpret(Long.MAX_VALUE).getString(0);
         disposeString.invokeExact(cxString);
         return s;
     }
@@ -478,7 +495,8 @@ final class LibClang implements AutoCloseable {
                     int kind = (int) evalGetKind.invokeExact(r);
                     if (kind == EVAL_INT) {
                         boolean unsigned = (int) evalIsUnsignedInt.invokeExact(r) != 0;
-                        long v = unsigned ? (long) evalGetAsUnsigned.invokeExact(r)
+                        long v = unsigned
+                                ? (long) evalGetAsUnsigned.invokeExact(r)
                                 : (long) evalGetAsLongLong.invokeExact(r);
                         return java.util.Optional.of(new Evaluated.Int(v));
                     }
@@ -497,11 +515,9 @@ final class LibClang implements AutoCloseable {
 
     /** A value {@code clang_Cursor_Evaluate} produced. */
     sealed interface Evaluated {
-        record Int(long value) implements Evaluated {
-        }
+        record Int(long value) implements Evaluated {}
 
-        record Float(double value) implements Evaluated {
-        }
+        record Float(double value) implements Evaluated {}
     }
 
     /** A copied {@code CXType}. */

@@ -38,11 +38,9 @@ record Model(List<Function> functions, List<Constant> constants, List<Struct> st
     }
 
     /** @param ret null for void; {@code signature} is the C declaration, for the javadoc */
-    record Function(String name, Prim ret, List<Param> params, String signature, int order) implements Ordered {
-    }
+    record Function(String name, Prim ret, List<Param> params, String signature, int order) implements Ordered {}
 
-    record Param(String name, Prim type) {
-    }
+    record Param(String name, Prim type) {}
 
     /**
      * An enum constant or an object-like macro.
@@ -51,8 +49,7 @@ record Model(List<Function> functions, List<Constant> constants, List<Struct> st
      * @param fp    the value of a floating-point macro
      * @param cText how the C source states it, for the javadoc
      */
-    record Constant(String name, Prim type, long bits, double fp, String cText, int order) implements Ordered {
-    }
+    record Constant(String name, Prim type, long bits, double fp, String cText, int order) implements Ordered {}
 
     /** @param count 0 for a scalar field, else the length of a fixed array field */
     record Field(String name, Prim type, long count, long offset) {
@@ -61,10 +58,8 @@ record Model(List<Function> functions, List<Constant> constants, List<Struct> st
         }
     }
 
-    record Struct(String name, long size, List<Field> fields, int order) implements Ordered {
-    }
+    record Struct(String name, long size, List<Field> fields, int order) implements Ordered {}
 
     /** A typedef of a pointer or scalar: emitted as a layout constant of the header class. */
-    record Typedef(String name, Prim type, String cText, int order) implements Ordered {
-    }
+    record Typedef(String name, Prim type, String cText, int order) implements Ordered {}
 }

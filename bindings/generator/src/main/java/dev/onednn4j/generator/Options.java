@@ -19,9 +19,19 @@ import java.util.Set;
  * against; jextract would take {@code -l/--library} instead), {@code --banner text} (a line for the
  * generated files' banner), {@code --libclang path} and {@code --clang-arg arg} (passed to clang as is).
  */
-record Options(List<Path> headers, List<String> clangArgs, Path output, String targetPackage, String headerClassName,
-               Set<String> functions, Set<String> constants, Set<String> structs, Set<String> typedefs,
-               String symbolLookup, List<String> banner, Path libclang) {
+record Options(
+        List<Path> headers,
+        List<String> clangArgs,
+        Path output,
+        String targetPackage,
+        String headerClassName,
+        Set<String> functions,
+        Set<String> constants,
+        Set<String> structs,
+        Set<String> typedefs,
+        String symbolLookup,
+        List<String> banner,
+        Path libclang) {
 
     static final Path DEFAULT_LIBCLANG = Path.of("/usr/lib/llvm-14/lib/libclang.so.1");
 
@@ -82,8 +92,19 @@ record Options(List<Path> headers, List<String> clangArgs, Path output, String t
             throw new GeneratorException("--symbol-lookup Class.method is required: the static method that returns "
                     + "the SymbolLookup the bindings link against");
         }
-        return new Options(List.copyOf(headers), List.copyOf(clangArgs), output, pkg, headerClass, functions,
-                constants, structs, typedefs, lookup, List.copyOf(banner), libclang);
+        return new Options(
+                List.copyOf(headers),
+                List.copyOf(clangArgs),
+                output,
+                pkg,
+                headerClass,
+                functions,
+                constants,
+                structs,
+                typedefs,
+                lookup,
+                List.copyOf(banner),
+                libclang);
     }
 
     private static String value(List<String> args, int i, String option) {

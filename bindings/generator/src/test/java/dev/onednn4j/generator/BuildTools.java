@@ -17,8 +17,7 @@ import org.junit.jupiter.api.Assumptions;
  * environment variable {@code CI} is set) their absence is a failure, never a silent skip.
  */
 final class BuildTools {
-    private BuildTools() {
-    }
+    private BuildTools() {}
 
     static void requireLibclangAndGcc() {
         List<String> missing = new ArrayList<>();

@@ -43,6 +43,7 @@ class GeneratorTest {
 
     @TempDir
     static Path work;
+
     private static Path headers;
     private static Map<String, String> sources;
     private static ClassLoader loader;
@@ -50,10 +51,19 @@ class GeneratorTest {
     @BeforeAll
     static void generateCompileAndLoad() throws Exception {
         BuildTools.requireLibclangAndGcc();
-        headers = Path.of(GeneratorTest.class.getResource("/tricky/tricky.h").toURI()).getParent();
+        headers = Path.of(GeneratorTest.class.getResource("/tricky/tricky.h").toURI())
+                .getParent();
         Path so = work.resolve("libtricky.so");
-        Process gcc = new ProcessBuilder("gcc", "-shared", "-fPIC", "-O1", "-o", so.toString(),
-                headers.resolve("tricky.c").toString()).redirectErrorStream(true).start();
+        Process gcc = new ProcessBuilder(
+                        "gcc",
+                        "-shared",
+                        "-fPIC",
+                        "-O1",
+                        "-o",
+                        so.toString(),
+                        headers.resolve("tricky.c").toString())
+                .redirectErrorStream(true)
+                .start();
         String gccOut = new String(gcc.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertEquals(0, gcc.waitFor(), "gcc builds tricky.c (apt-get install gcc): " + gccOut);
         System.setProperty(TrickyLibrary.PROPERTY, so.toString());
@@ -61,12 +71,31 @@ class GeneratorTest {
         Options options = options();
         sources = Generator.generate(options);
         Path src = work.resolve("src");
-        Generator.run(new Options(options.headers(), options.clangArgs(), src, options.targetPackage(),
-                options.headerClassName(), options.functions(), options.constants(), options.structs(),
-                options.typedefs(), options.symbolLookup(), options.banner(), options.libclang()));
+        Generator.run(new Options(
+                options.headers(),
+                options.clangArgs(),
+                src,
+                options.targetPackage(),
+                options.headerClassName(),
+                options.functions(),
+                options.constants(),
+                options.structs(),
+                options.typedefs(),
+                options.symbolLookup(),
+                options.banner(),
+                options.libclang()));
         Path classes = Files.createDirectories(work.resolve("classes"));
-        List<String> javac = new ArrayList<>(List.of("-d", classes.toString(), "-proc:none", "-cp",
-                Path.of(TrickyLibrary.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString()));
+        List<String> javac = new ArrayList<>(List.of(
+                "-d",
+                classes.toString(),
+                "-proc:none",
+                "-cp",
+                Path.of(TrickyLibrary.class
+                                .getProtectionDomain()
+                                .getCodeSource()
+                                .getLocation()
+                                .toURI())
+                        .toString()));
         try (Stream<Path> files = Files.walk(src)) {
             files.filter(p -> p.toString().endsWith(".java")).forEach(p -> javac.add(p.toString()));
         }
@@ -76,10 +105,19 @@ class GeneratorTest {
     }
 
     private static Options options(String... extra) {
-        List<String> args = new ArrayList<>(List.of("-I", headers.toString(), "-t", PACKAGE,
-                "--header-class-name", "tricky_h", "--symbol-lookup", TrickyLibrary.class.getName() + ".lookup",
-                "--banner", "test banner line", "--libclang", System.getProperty("onednn4j.libclang",
-                        Options.DEFAULT_LIBCLANG.toString())));
+        List<String> args = new ArrayList<>(List.of(
+                "-I",
+                headers.toString(),
+                "-t",
+                PACKAGE,
+                "--header-class-name",
+                "tricky_h",
+                "--symbol-lookup",
+                TrickyLibrary.class.getName() + ".lookup",
+                "--banner",
+                "test banner line",
+                "--libclang",
+                System.getProperty("onednn4j.libclang", Options.DEFAULT_LIBCLANG.toString())));
         args.addAll(List.of(extra));
         if (extra.length == 0) {
             args.add("@" + headers.resolve("tricky.args"));
@@ -108,7 +146,9 @@ class GeneratorTest {
     @Test
     void sizeTIsEightBytesAndArrayParametersArePointers() throws Exception {
         FunctionDescriptor d = (FunctionDescriptor) h("tricky_sum$descriptor");
-        assertEquals(ValueLayout.JAVA_LONG.withoutName(), ((ValueLayout) d.returnLayout().orElseThrow()).withoutName());
+        assertEquals(
+                ValueLayout.JAVA_LONG.withoutName(),
+                ((ValueLayout) d.returnLayout().orElseThrow()).withoutName());
         assertInstanceOf(AddressLayout.class, d.argumentLayouts().get(0), "const tricky_dims_t decays to a pointer");
         assertEquals(8, d.argumentLayouts().get(1).byteSize(), "size_t");
         try (Arena arena = Arena.ofConfined()) {
@@ -120,7 +160,8 @@ class GeneratorTest {
     @Test
     void everyScalarKindIsPassedWithItsOwnWidth() throws Exception {
         FunctionDescriptor d = (FunctionDescriptor) h("tricky_mix$descriptor");
-        List<Long> sizes = d.argumentLayouts().stream().map(MemoryLayout::byteSize).toList();
+        List<Long> sizes =
+                d.argumentLayouts().stream().map(MemoryLayout::byteSize).toList();
         assertEquals(List.of(1L, 2L, 4L, 8L, 4L, 8L), sizes);
         long expected = 200 + (-3) * 10 + 5 * 100 + 7L * 1000 + (long) (1.5f * 10000) + (long) (0.25 * 100000);
         assertEquals(expected, h("tricky_mix", (byte) 200, (short) -3, 5, 7L, 1.5f, 0.25));
@@ -170,7 +211,8 @@ class GeneratorTest {
             assertEquals(42, call("tricky_padded_t", "count", p));
             call("tricky_padded_t", "count", p, 43);
             assertEquals(43, p.get(ValueLayout.JAVA_INT, 16));
-            MemorySegment array = (MemorySegment) call("tricky_padded_t", "allocateArray", 3L, (SegmentAllocator) arena);
+            MemorySegment array =
+                    (MemorySegment) call("tricky_padded_t", "allocateArray", 3L, (SegmentAllocator) arena);
             assertEquals(72L, array.byteSize());
         }
     }
@@ -189,47 +231,58 @@ class GeneratorTest {
     void outputIsDeterministicAndCarriesTheBanner() {
         assertEquals(sources, Generator.generate(options()));
         String header = sources.get("tricky_h.java");
-        assertTrue(header.startsWith("// Generated by onednn4j-bindings-generator (libclang 14) from tricky.h. "
-                + "DO NOT EDIT.\n// test banner line\n"), header.substring(0, 200));
-        assertEquals(List.of("tricky_h.java", "tricky_padded_t.java", "tricky_with_array_t.java"),
+        assertTrue(
+                header.startsWith("// Generated by onednn4j-bindings-generator (libclang 14) from tricky.h. "
+                        + "DO NOT EDIT.\n// test banner line\n"),
+                header.substring(0, 200));
+        assertEquals(
+                List.of("tricky_h.java", "tricky_padded_t.java", "tricky_with_array_t.java"),
                 List.copyOf(sources.keySet()));
     }
 
     @Test
     void aMissingSymbolStopsGeneration() {
-        var e = assertThrows(GeneratorException.class, () -> Generator.generate(
-                options("--include-function", "tricky_nonexistent", "tricky.h")));
+        var e = assertThrows(
+                GeneratorException.class,
+                () -> Generator.generate(options("--include-function", "tricky_nonexistent", "tricky.h")));
         assertTrue(e.getMessage().contains("tricky_nonexistent"), e.getMessage());
-        var c = assertThrows(GeneratorException.class, () -> Generator.generate(
-                options("--include-constant", "TRICKY_NOPE", "tricky.h")));
+        var c = assertThrows(
+                GeneratorException.class,
+                () -> Generator.generate(options("--include-constant", "TRICKY_NOPE", "tricky.h")));
         assertTrue(c.getMessage().contains("TRICKY_NOPE"), c.getMessage());
     }
 
     @Test
     void whatCannotBeLoweredStopsGeneration() {
-        var variadic = assertThrows(GeneratorException.class, () -> Generator.generate(
-                options("--include-function", "tricky_variadic", "tricky.h")));
+        var variadic = assertThrows(
+                GeneratorException.class,
+                () -> Generator.generate(options("--include-function", "tricky_variadic", "tricky.h")));
         assertTrue(variadic.getMessage().contains("variadic"), variadic.getMessage());
-        var fnMacro = assertThrows(GeneratorException.class, () -> Generator.generate(
-                options("--include-constant", "TRICKY_TWICE", "tricky.h")));
+        var fnMacro = assertThrows(
+                GeneratorException.class,
+                () -> Generator.generate(options("--include-constant", "TRICKY_TWICE", "tricky.h")));
         assertTrue(fnMacro.getMessage().contains("function-like macro"), fnMacro.getMessage());
-        var empty = assertThrows(GeneratorException.class, () -> Generator.generate(
-                options("--include-constant", "TRICKY_API", "tricky.h")));
+        var empty = assertThrows(
+                GeneratorException.class,
+                () -> Generator.generate(options("--include-constant", "TRICKY_API", "tricky.h")));
         assertTrue(empty.getMessage().contains("TRICKY_API"), empty.getMessage());
     }
 
     /** Without the compiler's builtin headers, stddef.h is missing and size_t would silently become int. */
     @Test
     void anErrorDiagnosticStopsGeneration() {
-        var e = assertThrows(GeneratorException.class, () -> Generator.generate(
-                options("--clang-arg", "-nobuiltininc", "--include-function", "tricky_sum", "tricky.h")));
+        var e = assertThrows(
+                GeneratorException.class,
+                () -> Generator.generate(
+                        options("--clang-arg", "-nobuiltininc", "--include-function", "tricky_sum", "tricky.h")));
         assertTrue(e.getMessage().contains("error(s) parsing the headers"), e.getMessage());
         assertTrue(e.getMessage().contains("stddef.h"), e.getMessage());
     }
 
     @Test
     void theArgumentFileFollowsJextractsFormat(@TempDir Path tmp) throws IOException {
-        Path args = Files.writeString(tmp.resolve("a.args"),
+        Path args = Files.writeString(
+                tmp.resolve("a.args"),
                 "# comment\n\n--include-function f\n--include-constant C\n--include-typedef T\n"
                         + "--include-struct S\n");
         Options o = Options.parse(List.of("--symbol-lookup", "x.Y.z", "@" + args, "h.h"));

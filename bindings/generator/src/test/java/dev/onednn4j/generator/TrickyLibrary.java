@@ -8,8 +8,7 @@ import java.nio.file.Path;
 public final class TrickyLibrary {
     static final String PROPERTY = "onednn4j.test.tricky.library";
 
-    private TrickyLibrary() {
-    }
+    private TrickyLibrary() {}
 
     public static SymbolLookup lookup() {
         return SymbolLookup.libraryLookup(Path.of(System.getProperty(PROPERTY)), Arena.global());

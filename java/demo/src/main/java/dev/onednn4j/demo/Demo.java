@@ -1,11 +1,11 @@
 package dev.onednn4j.demo;
 
 import dev.onednn4j.OneDnn;
-import dev.onednn4j.internal.op.RoundingBound;
 import dev.onednn4j.internal.check.SeededWeights;
-import dev.onednn4j.io.SafeTensors;
 import dev.onednn4j.internal.op.ConvGeometry;
 import dev.onednn4j.internal.op.Convolution;
+import dev.onednn4j.internal.op.RoundingBound;
+import dev.onednn4j.io.SafeTensors;
 import dev.onednn4j.nn.Backend;
 import dev.onednn4j.nn.Conv2d;
 import dev.onednn4j.nn.Module;
@@ -32,8 +32,7 @@ public final class Demo {
 
     private static final PrintStream OUT = System.out;
 
-    private Demo() {
-    }
+    private Demo() {}
 
     public static void main(String[] args) throws IOException {
         OUT.printf(Locale.ROOT, "onednn4j demo: oneDNN %s from %s%n%n", OneDnn.version(), OneDnn.libraryPath());
@@ -55,22 +54,24 @@ public final class Demo {
         }
         float[] kernel = {1, 0, -1, 1, 0, -1, 1, 0, -1};
         try (Tensor x = Tensor.of(image, 1, 1, 5, 5);
-             Conv2d pad = Conv2d.builder(1, 1, 1).padding(1).bias(false).build();
-             Conv2d edge = Conv2d.builder(1, 1, 3).padding(1).bias(false).build()) {
+                Conv2d pad = Conv2d.builder(1, 1, 1).padding(1).bias(false).build();
+                Conv2d edge = Conv2d.builder(1, 1, 3).padding(1).bias(false).build()) {
             pad.weight().copyFrom(new float[] {1}); // a 1x1 identity with padding 1 shows the padded input
             edge.weight().copyFrom(kernel);
             OUT.println("input (1 x 1 x 5 x 5):");
             matrix(image, 5);
             OUT.println("kernel (3 x 3):");
             matrix(kernel, 3);
-            try (Tensor padded = pad.forward(x); Tensor y = edge.forward(x)) {
+            try (Tensor padded = pad.forward(x);
+                    Tensor y = edge.forward(x)) {
                 OUT.println("padded input (padding 1, 7 x 7):");
                 matrix(padded.toFloatArray(), 7);
                 OUT.println("output = Conv2d(1, 1, kernel_size=(3, 3), padding=(1, 1)) on oneDNN (5 x 5):");
                 float[] out = y.toFloatArray();
                 matrix(out, 5);
-                float[] seed = {0, 0, -20, -20, 20, 0, 0, -30, -30, 30, 0, 0, -30, -30, 30, 0, 0, -30, -30, 30, 0, 0,
-                    -20, -20, 20};
+                float[] seed = {
+                    0, 0, -20, -20, 20, 0, 0, -30, -30, 30, 0, 0, -30, -30, 30, 0, 0, -30, -30, 30, 0, 0, -20, -20, 20
+                };
                 OUT.println("the seed's expected output, exactly: " + (Arrays.equals(out, seed) ? "yes" : "NO"));
             }
         }
@@ -92,27 +93,37 @@ public final class Demo {
     static void moduleTrees() {
         heading("2. Module trees, with the parameter names PyTorch gives them");
         try (Module a = new SeedNetworks.TwoConvNet();
-             Module b = new SeedNetworks.TwoBlockNet();
-             Module c = new SeedNetworks.DeepNet()) {
+                Module b = new SeedNetworks.TwoBlockNet();
+                Module c = new SeedNetworks.DeepNet()) {
             for (Module m : List.of(a, b, c)) {
                 Map<String, Tensor> params = m.namedParameters();
                 long scalars = params.values().stream().mapToLong(Tensor::numel).sum();
-                OUT.printf(Locale.ROOT, "%s: %d parameter arrays, %,d parameters%n", m.getName(), params.size(),
-                        scalars);
+                OUT.printf(
+                        Locale.ROOT, "%s: %d parameter arrays, %,d parameters%n", m.getName(), params.size(), scalars);
                 List<String> names = new ArrayList<>(params.keySet());
-                List<String> shown = names.size() <= 8 ? names
-                        : List.of(names.get(0), names.get(1), names.get(2), names.get(3), "...",
-                        names.get(names.size() - 2), names.get(names.size() - 1));
+                List<String> shown = names.size() <= 8
+                        ? names
+                        : List.of(
+                                names.get(0),
+                                names.get(1),
+                                names.get(2),
+                                names.get(3),
+                                "...",
+                                names.get(names.size() - 2),
+                                names.get(names.size() - 1));
                 for (String n : shown) {
-                    OUT.println("   " + (n.equals("...") ? n : n + " " + Arrays.toString(params.get(n).shape())));
+                    OUT.println("   "
+                            + (n.equals("...")
+                                    ? n
+                                    : n + " " + Arrays.toString(params.get(n).shape())));
                 }
             }
             OUT.println("repr of the list of ten blocks, as PyTorch prints it:");
             OUT.println("   " + c.toString().replace("\n", "\n   "));
 
             // a whole network, cross-checked by switching the tree to the reference loop
-            try (Tensor x = Tensor.of(gaussian(new SplittableRandom(5), 2 * 16 * 12 * 12), MemoryFormat.CHANNELS_LAST,
-                    2, 16, 12, 12)) {
+            try (Tensor x = Tensor.of(
+                    gaussian(new SplittableRandom(5), 2 * 16 * 12 * 12), MemoryFormat.CHANNELS_LAST, 2, 16, 12, 12)) {
                 float[] fast;
                 float[] slow;
                 try (Tensor y = c.forward(x)) {
@@ -129,8 +140,12 @@ public final class Demo {
                     max = Math.max(max, Math.abs(fast[i] - slow[i]));
                     scale = Math.max(scale, Math.abs(slow[i]));
                 }
-                OUT.printf(Locale.ROOT, "DeepNet on oneDNN vs the same tree on the reference loop "
-                        + "(module.to(Backend.REFERENCE)): max |difference| %.2e on outputs up to %.1f%n", max, scale);
+                OUT.printf(
+                        Locale.ROOT,
+                        "DeepNet on oneDNN vs the same tree on the reference loop "
+                                + "(module.to(Backend.REFERENCE)): max |difference| %.2e on outputs up to %.1f%n",
+                        max,
+                        scale);
             }
         }
         OUT.println();
@@ -138,8 +153,7 @@ public final class Demo {
 
     // ---- 3 ---------------------------------------------------------------------------------------
 
-    record CrossCheckResult(Conv2d conv, Tensor x, float[] input, ConvGeometry g) {
-    }
+    record CrossCheckResult(Conv2d conv, Tensor x, float[] input, ConvGeometry g) {}
 
     static CrossCheckResult seedCrossCheck() {
         heading("3. The seed's cross-check: batch 11, 7 channels, 30x30; 17 filters, kernel 7, stride 3, padding 2");
@@ -153,8 +167,12 @@ public final class Demo {
             got = y.toFloatArray();
         }
         double[] magnitude = new double[got.length];
-        double[] ref = Convolution.compute(g, input, conv.weight().toFloatArray(),
-                conv.bias().toFloatArray(), magnitude); // magnitude: sum |w*x| + |b| per output
+        double[] ref = Convolution.compute(
+                g,
+                input,
+                conv.weight().toFloatArray(),
+                conv.bias().toFloatArray(),
+                magnitude); // magnitude: sum |w*x| + |b| per output
         int terms = g.c() * g.kH() * g.kW() + 1;
         double maxErr = 0;
         double maxBound = 0;
@@ -181,22 +199,35 @@ public final class Demo {
         String impl = conv.oneDnnPlan(MemoryFormat.CONTIGUOUS, 11, 7, 30, 30).implementation();
         OUT.printf(Locale.ROOT, "oneDNN (%s, float) vs the reference loop (double), %,d outputs:%n", impl, got.length);
         OUT.printf(Locale.ROOT, "   max |error|                   %.3e%n", maxErr);
-        OUT.printf(Locale.ROOT, "   proven bound per element      gamma(%d) * (sum|w*x| + |b|), up to %.3e%n",
-                terms, maxBound);
+        OUT.printf(
+                Locale.ROOT,
+                "   proven bound per element      gamma(%d) * (sum|w*x| + |b|), up to %.3e%n",
+                terms,
+                maxBound);
         OUT.printf(Locale.ROOT, "   worst element uses            %.1f%% of its bound%n", 100 * worstShare);
-        OUT.printf(Locale.ROOT, "verdict: %s%n", outside == 0
-                ? "match (every one of " + got.length + " outputs is within its proven rounding bound)"
-                : "MISMATCH (" + outside + " outputs outside their bound)");
+        OUT.printf(
+                Locale.ROOT,
+                "verdict: %s%n",
+                outside == 0
+                        ? "match (every one of " + got.length + " outputs is within its proven rounding bound)"
+                        : "MISMATCH (" + outside + " outputs outside their bound)");
         if (allcloseFails > 0) {
-            OUT.printf(Locale.ROOT, "Why a plain allclose would have failed: numpy.allclose's default tolerance "
+            OUT.printf(
+                    Locale.ROOT,
+                    "Why a plain allclose would have failed: numpy.allclose's default tolerance "
                             + "(1e-8 + 1e-5 * |ref|) rejects %d of these %,d outputs, e.g. got %.9g vs reference "
                             + "%.9g.%n   That output is a sum of %d terms whose magnitudes add up to %.3g but which "
                             + "cancel to almost nothing: float rounding error scales with the terms (%.3g here), "
                             + "a relative tolerance with the tiny result.%n   The seed's NumPy-vs-PyTorch check printed "
                             + "\"Failure\" for that reason; the bound above is tied to the terms and holds for any "
                             + "summation order.%n",
-                    allcloseFails, got.length, got[example], ref[example], g.c() * g.kH() * g.kW() + 1,
-                    magnitude[example], RoundingBound.of(terms, magnitude[example]));
+                    allcloseFails,
+                    got.length,
+                    got[example],
+                    ref[example],
+                    g.c() * g.kH() * g.kW() + 1,
+                    magnitude[example],
+                    RoundingBound.of(terms, magnitude[example]));
         } else {
             OUT.println("A plain allclose happens to pass on this data, but its tolerance is relative to each result, "
                     + "not to the size of the terms summed: on outputs near zero it fails, as the seed's check did.");
@@ -209,19 +240,27 @@ public final class Demo {
 
     static void speed(CrossCheckResult cc) {
         heading("4. Speed on the seed's configuration");
-        try (Conv2d conv = cc.conv(); Tensor x = cc.x();
-             Tensor out = Tensor.zeros(conv.outputShape(x.shape()))) {
+        try (Conv2d conv = cc.conv();
+                Tensor x = cc.x();
+                Tensor out = Tensor.zeros(conv.outputShape(x.shape()))) {
             float[] w = conv.weight().toFloatArray();
             float[] b = conv.bias().toFloatArray();
             double refMs = medianMillis(5, 1, () -> Convolution.compute(cc.g(), cc.input(), w, b, null));
             double dnnlMs = medianMillis(200, 50, () -> conv.forward(x, out));
             String impl = conv.oneDnnPlan(MemoryFormat.CONTIGUOUS, x.shape()).implementation();
-            String threads = System.getenv().getOrDefault("OMP_NUM_THREADS",
-                    Runtime.getRuntime().availableProcessors() + " (all cores)");
+            String threads = System.getenv()
+                    .getOrDefault("OMP_NUM_THREADS", Runtime.getRuntime().availableProcessors() + " (all cores)");
             OUT.printf(Locale.ROOT, "reference loop (Java, double):  %9.3f ms per forward (median of 5)%n", refMs);
-            OUT.printf(Locale.ROOT, "oneDNN via onednn4j:            %9.3f ms per forward (median of 200, "
-                    + "forward(x, out), NCHW in and out)%n", dnnlMs);
-            OUT.printf(Locale.ROOT, "   implementation %s, CPU ISA %s, OpenMP threads %s%n", impl, OneDnn.cpuIsa(),
+            OUT.printf(
+                    Locale.ROOT,
+                    "oneDNN via onednn4j:            %9.3f ms per forward (median of 200, "
+                            + "forward(x, out), NCHW in and out)%n",
+                    dnnlMs);
+            OUT.printf(
+                    Locale.ROOT,
+                    "   implementation %s, CPU ISA %s, OpenMP threads %s%n",
+                    impl,
+                    OneDnn.cpuIsa(),
                     threads);
             OUT.printf(Locale.ROOT, "oneDNN is %.0f x faster than the reference loop.%n", refMs / dnnlMs);
             OUT.println("(A quick timing for the story; scripts/bench measures properly with JMH.)");
@@ -252,13 +291,19 @@ public final class Demo {
             net.loadStateDict(weights, true);
             weights.values().forEach(Tensor::close);
             net.eval();
-            OUT.printf(Locale.ROOT, "Models.resnet18(): %,d parameters in %d arrays and %d BatchNorm buffers, loaded "
-                            + "strictly by torchvision's names (%s, ..., %s)%n", parameters, net.parameters().size(),
-                    net.namedBuffers().size(), "conv1.weight", "layer4.1.bn2.num_batches_tracked");
+            OUT.printf(
+                    Locale.ROOT,
+                    "Models.resnet18(): %,d parameters in %d arrays and %d BatchNorm buffers, loaded "
+                            + "strictly by torchvision's names (%s, ..., %s)%n",
+                    parameters,
+                    net.parameters().size(),
+                    net.namedBuffers().size(),
+                    "conv1.weight",
+                    "layer4.1.bn2.num_batches_tracked");
             OUT.println("weights: PyTorch " + meta.get("torch") + " ran torchvision " + meta.get("torchvision")
                     + " with the same seeded weights (" + file.getFileName() + ", seed " + meta.get("seed") + ")");
             try (Tensor x = generator.input(2, 3, 224, 224);
-                 Tensor cl = x.toMemoryFormat(MemoryFormat.CHANNELS_LAST)) {
+                    Tensor cl = x.toMemoryFormat(MemoryFormat.CHANNELS_LAST)) {
                 float[] got;
                 try (Tensor y = net.forward(x)) {
                     got = y.toFloatArray();
@@ -271,22 +316,39 @@ public final class Demo {
                     int[] ours = top5(got, image * classes, classes);
                     int[] theirs = top5(torch, image * classes, classes);
                     agree &= Arrays.equals(ours, theirs);
-                    OUT.printf(Locale.ROOT, "image %d: top-5 classes onednn4j %s, PyTorch %s: %s%n", image,
-                            Arrays.toString(ours), Arrays.toString(theirs), Arrays.equals(ours, theirs) ? "the same"
-                                    : "DIFFERENT");
+                    OUT.printf(
+                            Locale.ROOT,
+                            "image %d: top-5 classes onednn4j %s, PyTorch %s: %s%n",
+                            image,
+                            Arrays.toString(ours),
+                            Arrays.toString(theirs),
+                            Arrays.equals(ours, theirs) ? "the same" : "DIFFERENT");
                 }
                 for (int i = 0; i < got.length; i++) {
                     maxErr = Math.max(maxErr, Math.abs(got[i] - torch[i]));
                     scale = Math.max(scale, Math.abs(torch[i]));
                 }
-                OUT.printf(Locale.ROOT, "max |logit - PyTorch's float64 logit| = %.2e, %.1e of the largest logit "
-                        + "(tolerance 1e-4)%n", maxErr, maxErr / scale);
-                OUT.printf(Locale.ROOT, "verdict: %s%n", agree && maxErr <= 1e-4 * scale
-                        ? "match (same top-5 classes, logits within the tolerance)" : "MISMATCH");
+                OUT.printf(
+                        Locale.ROOT,
+                        "max |logit - PyTorch's float64 logit| = %.2e, %.1e of the largest logit "
+                                + "(tolerance 1e-4)%n",
+                        maxErr,
+                        maxErr / scale);
+                OUT.printf(
+                        Locale.ROOT,
+                        "verdict: %s%n",
+                        agree && maxErr <= 1e-4 * scale
+                                ? "match (same top-5 classes, logits within the tolerance)"
+                                : "MISMATCH");
                 double nchw = medianMillis(7, 2, () -> net.forward(x).close()) / 2;
                 double nhwc = medianMillis(7, 2, () -> net.forward(cl).close()) / 2;
-                OUT.printf(Locale.ROOT, "time per image (batch 2, eager, layer by layer): %.1f ms from NCHW input, "
-                        + "%.1f ms from channels-last input, CPU ISA %s%n", nchw, nhwc, OneDnn.cpuIsa());
+                OUT.printf(
+                        Locale.ROOT,
+                        "time per image (batch 2, eager, layer by layer): %.1f ms from NCHW input, "
+                                + "%.1f ms from channels-last input, CPU ISA %s%n",
+                        nchw,
+                        nhwc,
+                        OneDnn.cpuIsa());
             }
         }
         OUT.println();
@@ -302,8 +364,12 @@ public final class Demo {
     }
 
     private static int[] top5(double[] v, int offset, int n) {
-        return java.util.stream.IntStream.range(0, n).boxed()
-                .sorted((a, b) -> Double.compare(v[offset + b], v[offset + a])).limit(5).mapToInt(i -> i).toArray();
+        return java.util.stream.IntStream.range(0, n)
+                .boxed()
+                .sorted((a, b) -> Double.compare(v[offset + b], v[offset + a]))
+                .limit(5)
+                .mapToInt(i -> i)
+                .toArray();
     }
 
     private static double medianMillis(int runs, int warmup, Runnable r) {

@@ -7,13 +7,14 @@ import dev.onednn4j.tensor.Tensor;
 
 /** The seed notebook's three networks, written with onednn4j's API. */
 public final class SeedNetworks {
-    private SeedNetworks() {
-    }
+    private SeedNetworks() {}
 
     /** Two convolutions: 4 parameter arrays. */
     public static final class TwoConvNet extends Module {
-        final Conv2d conv1 = registerModule("conv1", Conv2d.builder(1, 8, 3).padding(1).seed(1).build());
-        final Conv2d conv2 = registerModule("conv2", Conv2d.builder(8, 16, 3).padding(1).seed(2).build());
+        final Conv2d conv1 = registerModule(
+                "conv1", Conv2d.builder(1, 8, 3).padding(1).seed(1).build());
+        final Conv2d conv2 = registerModule(
+                "conv2", Conv2d.builder(8, 16, 3).padding(1).seed(2).build());
 
         @Override
         public Tensor forward(Tensor x) {
@@ -29,13 +30,21 @@ public final class SeedNetworks {
         final Conv2d conv2;
 
         public ResidualBlock(int channels, long seed) {
-            conv1 = registerModule("conv1", Conv2d.builder(channels, channels, 3).padding(1).seed(seed).build());
-            conv2 = registerModule("conv2", Conv2d.builder(channels, channels, 3).padding(1).seed(seed + 1).build());
+            conv1 = registerModule(
+                    "conv1",
+                    Conv2d.builder(channels, channels, 3).padding(1).seed(seed).build());
+            conv2 = registerModule(
+                    "conv2",
+                    Conv2d.builder(channels, channels, 3)
+                            .padding(1)
+                            .seed(seed + 1)
+                            .build());
         }
 
         @Override
         public Tensor forward(Tensor x) {
-            try (Tensor h = conv1.forward(x); Tensor r = conv2.forward(h)) {
+            try (Tensor h = conv1.forward(x);
+                    Tensor r = conv2.forward(h)) {
                 return r.add(x);
             }
         }

@@ -7,7 +7,6 @@ import dev.onednn4j.demo.SeedNetworks.DeepNet;
 import dev.onednn4j.demo.SeedNetworks.ResidualBlock;
 import dev.onednn4j.demo.SeedNetworks.TwoBlockNet;
 import dev.onednn4j.demo.SeedNetworks.TwoConvNet;
-import dev.onednn4j.nn.Conv2d;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -20,13 +19,24 @@ class SeedNetworksTest {
 
     @Test
     void seedNetworksHave4And8And40ParameterArraysWithPyTorchsNames() {
-        try (TwoConvNet a = new TwoConvNet(); TwoBlockNet b = new TwoBlockNet(); DeepNet c = new DeepNet()) {
-            assertEquals(List.of("conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias"),
+        try (TwoConvNet a = new TwoConvNet();
+                TwoBlockNet b = new TwoBlockNet();
+                DeepNet c = new DeepNet()) {
+            assertEquals(
+                    List.of("conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias"),
                     List.copyOf(a.namedParameters().keySet()));
             assertEquals(4, a.parameters().size());
-            assertEquals(List.of("block1.conv1.weight", "block1.conv1.bias", "block1.conv2.weight",
-                    "block1.conv2.bias", "block2.conv1.weight", "block2.conv1.bias", "block2.conv2.weight",
-                    "block2.conv2.bias"), List.copyOf(b.namedParameters().keySet()));
+            assertEquals(
+                    List.of(
+                            "block1.conv1.weight",
+                            "block1.conv1.bias",
+                            "block1.conv2.weight",
+                            "block1.conv2.bias",
+                            "block2.conv1.weight",
+                            "block2.conv1.bias",
+                            "block2.conv2.weight",
+                            "block2.conv2.bias"),
+                    List.copyOf(b.namedParameters().keySet()));
             assertEquals(8, b.parameters().size());
             List<String> expected = new ArrayList<>();
             for (int i = 0; i < 10; i++) {
@@ -36,7 +46,9 @@ class SeedNetworksTest {
             }
             assertEquals(expected, List.copyOf(c.namedParameters().keySet()));
             assertEquals(40, c.parameters().size());
-            assertSame(((ResidualBlock) c.blocks.get(3)).conv1.weight(), c.namedParameters().get("blocks.3.conv1.weight"));
+            assertSame(
+                    ((ResidualBlock) c.blocks.get(3)).conv1.weight(),
+                    c.namedParameters().get("blocks.3.conv1.weight"));
             assertEquals(expected, List.copyOf(c.stateDict().keySet()));
         }
     }
@@ -44,8 +56,9 @@ class SeedNetworksTest {
     @Test
     void namedModulesIsPreOrderWithTheRootAsEmptyName() {
         try (TwoBlockNet net = new TwoBlockNet()) {
-            assertEquals(List.of("", "block1", "block1.conv1", "block1.conv2", "block2", "block2.conv1",
-                    "block2.conv2"), List.copyOf(net.namedModules().keySet()));
+            assertEquals(
+                    List.of("", "block1", "block1.conv1", "block1.conv2", "block2", "block2.conv1", "block2.conv2"),
+                    List.copyOf(net.namedModules().keySet()));
             assertEquals(List.of(net.block1, net.block2), net.children());
         }
     }

@@ -19,16 +19,22 @@ import java.util.stream.IntStream;
  * that is more than 30% zeros), and failures name the worst elements by their index in the output's shape.
  */
 public final class CrossCheck {
-    private CrossCheck() {
-    }
+    private CrossCheck() {}
 
     /**
      * @param violations   elements outside their bound (exact tier: not bit-identical)
      * @param worstShare   the largest {@code |error| / bound} (exact tier: 0 or infinity)
      * @param zeroFraction share of exactly-zero elements in the reference
      */
-    public record Result(String what, int elements, int violations, double maxAbsError, double maxRelError,
-                         double worstShare, double zeroFraction, List<String> worst) {
+    public record Result(
+            String what,
+            int elements,
+            int violations,
+            double maxAbsError,
+            double maxRelError,
+            double worstShare,
+            double zeroFraction,
+            List<String> worst) {
 
         /** No violation, and a result that is not mostly zeros. */
         public boolean passed() {
@@ -36,9 +42,17 @@ public final class CrossCheck {
         }
 
         public String report() {
-            return String.format(Locale.ROOT, "%s: %d of %d element(s) out of bound, max abs error %.3g, max rel error "
-                            + "%.3g, worst element at %.1f%% of its bound, zeros %.0f%%%s", what, violations, elements,
-                    maxAbsError, maxRelError, 100 * worstShare, 100 * zeroFraction,
+            return String.format(
+                    Locale.ROOT,
+                    "%s: %d of %d element(s) out of bound, max abs error %.3g, max rel error "
+                            + "%.3g, worst element at %.1f%% of its bound, zeros %.0f%%%s",
+                    what,
+                    violations,
+                    elements,
+                    maxAbsError,
+                    maxRelError,
+                    100 * worstShare,
+                    100 * zeroFraction,
                     worst.isEmpty() ? "" : "; worst:\n  " + String.join("\n  ", worst));
         }
     }
@@ -70,8 +84,8 @@ public final class CrossCheck {
      * rounding bound ({@code factor} 1 against the exact value, 2 against another float result that is itself
      * within the bound, such as PyTorch's).
      */
-    public static Result convolution(ConvGeometry g, float[] x, float[] w, float[] b, float[] got, boolean exact,
-                                     double factor) {
+    public static Result convolution(
+            ConvGeometry g, float[] x, float[] w, float[] b, float[] got, boolean exact, double factor) {
         double[] magnitude = new double[got.length];
         double[] ref = Convolution.compute(g, x, w, b, magnitude);
         String what = (exact ? "exact tier, " : "bound tier, ") + g;
@@ -85,8 +99,15 @@ public final class CrossCheck {
      * A convolution's output against another result for the same data, e.g. PyTorch's: each element within
      * {@code factor} times its rounding bound (2 when both are float results within the bound of the exact value).
      */
-    public static Result convolution(String what, ConvGeometry g, float[] x, float[] w, float[] b, float[] got,
-                                     float[] expected, double factor) {
+    public static Result convolution(
+            String what,
+            ConvGeometry g,
+            float[] x,
+            float[] w,
+            float[] b,
+            float[] got,
+            float[] expected,
+            double factor) {
         double[] magnitude = new double[got.length];
         Convolution.compute(g, x, w, b, magnitude);
         double[] e = new double[expected.length];
@@ -123,7 +144,8 @@ public final class CrossCheck {
             }
             double err = Math.abs(got[i] - ref[i]);
             double limit = exact ? 0 : bound[i];
-            boolean bad = exact ? Float.floatToRawIntBits(got[i]) != Float.floatToRawIntBits((float) ref[i])
+            boolean bad = exact
+                    ? Float.floatToRawIntBits(got[i]) != Float.floatToRawIntBits((float) ref[i])
                     : !(err <= limit);
             if (bad) {
                 violations++;
@@ -137,17 +159,33 @@ public final class CrossCheck {
                 if (ref[i] != 0) {
                     maxRel = Math.max(maxRel, err / Math.abs(ref[i]));
                 }
-                worstShare = Math.max(worstShare, exact ? (bad ? Double.POSITIVE_INFINITY : 0)
-                        : err == 0 ? 0 : err / limit);
+                worstShare =
+                        Math.max(worstShare, exact ? (bad ? Double.POSITIVE_INFINITY : 0) : err == 0 ? 0 : err / limit);
             }
         }
         List<String> worst = new ArrayList<>();
-        IntStream.range(0, got.length).boxed().filter(i -> excess[i] > 0)
-                .sorted(Comparator.comparingDouble((Integer i) -> -excess[i])).limit(5)
-                .forEach(i -> worst.add(String.format(Locale.ROOT, "%s: got %s, reference %s, error %.3g, bound %.3g",
-                        index(shape, i), got[i], ref[i], Math.abs(got[i] - ref[i]), exact ? 0 : bound[i])));
-        return new Result(what, got.length, violations, maxAbs, maxRel, worstShare,
-                got.length == 0 ? 0 : (double) zeros / got.length, worst);
+        IntStream.range(0, got.length)
+                .boxed()
+                .filter(i -> excess[i] > 0)
+                .sorted(Comparator.comparingDouble((Integer i) -> -excess[i]))
+                .limit(5)
+                .forEach(i -> worst.add(String.format(
+                        Locale.ROOT,
+                        "%s: got %s, reference %s, error %.3g, bound %.3g",
+                        index(shape, i),
+                        got[i],
+                        ref[i],
+                        Math.abs(got[i] - ref[i]),
+                        exact ? 0 : bound[i])));
+        return new Result(
+                what,
+                got.length,
+                violations,
+                maxAbs,
+                maxRel,
+                worstShare,
+                got.length == 0 ? 0 : (double) zeros / got.length,
+                worst);
     }
 
     /** The multi-index of row-major position {@code i} in {@code shape}, e.g. {@code [n=0, c=3, h=1, w=2]}. */

@@ -32,7 +32,8 @@ public final class SeededWeights {
 
     /** The generator of a model fixture, from its metadata ({@code seed} and {@code generator}). */
     public static SeededWeights of(Map<String, String> fixtureMetadata) {
-        return new SeededWeights(Long.parseLong(fixtureMetadata.get("seed")),
+        return new SeededWeights(
+                Long.parseLong(fixtureMetadata.get("seed")),
                 JsonParser.parseString(fixtureMetadata.get("generator")).getAsJsonObject());
     }
 
@@ -150,12 +151,14 @@ public final class SeededWeights {
             double b = Math.sqrt(constants.get("linear_weight_gain").getAsDouble() / shape[1]);
             return Tensor.of(s.uniform(-b, b, n), shape);
         }
-        if (leaf.equals("bias") && like.containsKey(prefix + ".weight") && like.get(prefix + ".weight").dim() == 2) {
+        if (leaf.equals("bias")
+                && like.containsKey(prefix + ".weight")
+                && like.get(prefix + ".weight").dim() == 2) {
             double[] r = range("linear_bias");
             return Tensor.of(s.uniform(r[0], r[1], n), shape);
         }
-        throw new IllegalArgumentException("the generator has no rule for " + key + " of shape "
-                + java.util.Arrays.toString(shape));
+        throw new IllegalArgumentException(
+                "the generator has no rule for " + key + " of shape " + java.util.Arrays.toString(shape));
     }
 
     /** {@code sum over i of bits(element i) * (i + 1) mod 2^64}: float32 bits, or an int64's value. */

@@ -10,6 +10,7 @@ public record Arg(int id, String name) {
     public static final Arg SRC = new Arg(dnnl_h.DNNL_ARG_SRC(), "src");
     /** The second source of a binary primitive. */
     public static final Arg SRC_1 = new Arg(dnnl_h.DNNL_ARG_SRC_1(), "src_1");
+
     public static final Arg DST = new Arg(dnnl_h.DNNL_ARG_DST(), "dst");
     public static final Arg WEIGHTS = new Arg(dnnl_h.DNNL_ARG_WEIGHTS(), "weights");
     public static final Arg BIAS = new Arg(dnnl_h.DNNL_ARG_BIAS(), "bias");
@@ -31,7 +32,8 @@ public record Arg(int id, String name) {
         if (index < 0) {
             throw new IllegalArgumentException("post-op index must be >= 0, got " + index);
         }
-        return new Arg(dnnl_h.DNNL_ARG_ATTR_MULTIPLE_POST_OP_BASE() * (index + 1) | dnnl_h.DNNL_ARG_SRC_1(),
+        return new Arg(
+                dnnl_h.DNNL_ARG_ATTR_MULTIPLE_POST_OP_BASE() * (index + 1) | dnnl_h.DNNL_ARG_SRC_1(),
                 "post_op_" + index + "_src_1");
     }
 

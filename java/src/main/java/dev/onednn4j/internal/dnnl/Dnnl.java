@@ -12,8 +12,7 @@ import java.util.function.Supplier;
 
 /** The one place where a failed {@code dnnl_*} status becomes an exception. */
 public final class Dnnl {
-    private Dnnl() {
-    }
+    private Dnnl() {}
 
     /**
      * Loads the library (with the loader's clear error on failure) before any binding is touched.

@@ -3,8 +3,8 @@ package dev.onednn4j.internal.dnnl;
 import static dev.onednn4j.bindings.dnnl_h.C_POINTER;
 import static dev.onednn4j.bindings.dnnl_h.DNNL_MEMORY_ALLOCATE;
 import static dev.onednn4j.bindings.dnnl_h.DNNL_MEMORY_NONE;
-import static dev.onednn4j.bindings.dnnl_h.dnnl_memory_get_data_handle;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_memory_create;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_memory_get_data_handle;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_memory_set_data_handle;
 
 import dev.onednn4j.bindings.dnnl_h;
@@ -43,8 +43,8 @@ public final class Memory extends NativeHandle {
         m.boundAddress = buffer.address();
         if (buffer.byteSize() < m.byteSize) {
             m.close();
-            throw new IllegalArgumentException("buffer of " + buffer.byteSize() + " bytes is smaller than the "
-                    + m.byteSize + " bytes of " + md);
+            throw new IllegalArgumentException(
+                    "buffer of " + buffer.byteSize() + " bytes is smaller than the " + m.byteSize + " bytes of " + md);
         }
         return m;
     }
@@ -52,8 +52,7 @@ public final class Memory extends NativeHandle {
     private static Memory create(MemoryDesc md, Engine engine, MemorySegment buffer) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment p = a.allocate(C_POINTER);
-            Dnnl.check(dnnl_memory_create(p, md.handle(), engine.handle(), buffer), "dnnl_memory_create",
-                    md::toString);
+            Dnnl.check(dnnl_memory_create(p, md.handle(), engine.handle(), buffer), "dnnl_memory_create", md::toString);
             return new Memory(p.get(C_POINTER, 0), md.byteSize());
         }
     }

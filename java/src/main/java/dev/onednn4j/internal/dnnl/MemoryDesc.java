@@ -49,8 +49,14 @@ public final class MemoryDesc implements AutoCloseable {
             MemorySegment p = a.allocate(C_POINTER);
             String d = type.name().toLowerCase(java.util.Locale.ROOT) + " " + Arrays.toString(dims) + " strides "
                     + Arrays.toString(strides);
-            Dnnl.check(dnnl_memory_desc_create_with_strides(p, dims.length, a.allocateFrom(ValueLayout.JAVA_LONG, dims),
-                    type.value(), a.allocateFrom(ValueLayout.JAVA_LONG, strides)), "dnnl_memory_desc_create_with_strides",
+            Dnnl.check(
+                    dnnl_memory_desc_create_with_strides(
+                            p,
+                            dims.length,
+                            a.allocateFrom(ValueLayout.JAVA_LONG, dims),
+                            type.value(),
+                            a.allocateFrom(ValueLayout.JAVA_LONG, strides)),
+                    "dnnl_memory_desc_create_with_strides",
                     () -> d);
             return new MemoryDesc(p.get(C_POINTER, 0), true, d);
         }
@@ -62,8 +68,15 @@ public final class MemoryDesc implements AutoCloseable {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment p = a.allocate(C_POINTER);
             String d = type.name().toLowerCase(java.util.Locale.ROOT) + " " + Arrays.toString(dims) + " any layout";
-            Dnnl.check(dnnl_memory_desc_create_with_tag(p, dims.length, a.allocateFrom(ValueLayout.JAVA_LONG, dims),
-                    type.value(), dnnl_format_tag_any()), "dnnl_memory_desc_create_with_tag", () -> d);
+            Dnnl.check(
+                    dnnl_memory_desc_create_with_tag(
+                            p,
+                            dims.length,
+                            a.allocateFrom(ValueLayout.JAVA_LONG, dims),
+                            type.value(),
+                            dnnl_format_tag_any()),
+                    "dnnl_memory_desc_create_with_tag",
+                    () -> d);
             return new MemoryDesc(p.get(C_POINTER, 0), true, d);
         }
     }
@@ -126,8 +139,10 @@ public final class MemoryDesc implements AutoCloseable {
                 blocked[(int) i] = true;
             }
             StringBuilder s = new StringBuilder();
-            IntStream.range(0, n).boxed().sorted(Comparator.comparingLong((Integer i) -> -strides[i])
-                    .thenComparingInt(i -> i)).forEach(i -> {
+            IntStream.range(0, n)
+                    .boxed()
+                    .sorted(Comparator.comparingLong((Integer i) -> -strides[i]).thenComparingInt(i -> i))
+                    .forEach(i -> {
                         char c = (char) ('a' + i);
                         s.append(blocked[i] ? Character.toUpperCase(c) : c);
                     });

@@ -51,8 +51,10 @@ public final class Padder {
                     int sy = rows[y];
                     long dstRow = dstBase + y * dstStrides[2];
                     for (int x = 0; x < cols.length; x++) {
-                        float v = sy < 0 || cols[x] < 0 ? 0f : from.getAtIndex(ValueLayout.JAVA_FLOAT,
-                                srcBase + sy * srcStrides[2] + cols[x] * srcStrides[3]);
+                        float v = sy < 0 || cols[x] < 0
+                                ? 0f
+                                : from.getAtIndex(
+                                        ValueLayout.JAVA_FLOAT, srcBase + sy * srcStrides[2] + cols[x] * srcStrides[3]);
                         to.setAtIndex(ValueLayout.JAVA_FLOAT, dstRow + x * dstStrides[3], v);
                     }
                 }

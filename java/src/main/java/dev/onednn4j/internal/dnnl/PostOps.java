@@ -37,16 +37,20 @@ public final class PostOps extends NativeHandle {
 
     /** Appends an element-wise operation (oneDNN's alpha and beta; see {@link Algorithm}). */
     public PostOps eltwise(Algorithm alg, float alpha, float beta) {
-        Dnnl.check(dnnl_post_ops_append_eltwise(handle(), alg.value(), alpha, beta), "dnnl_post_ops_append_eltwise",
+        Dnnl.check(
+                dnnl_post_ops_append_eltwise(handle(), alg.value(), alpha, beta),
+                "dnnl_post_ops_append_eltwise",
                 () -> alg + " alpha " + alpha + " beta " + beta);
-        steps.add(alg.name().toLowerCase(java.util.Locale.ROOT) + (alpha == 0 && beta == 0 ? "" : "(" + alpha + ", "
-                + beta + ")"));
+        steps.add(alg.name().toLowerCase(java.util.Locale.ROOT)
+                + (alpha == 0 && beta == 0 ? "" : "(" + alpha + ", " + beta + ")"));
         return this;
     }
 
     /** Appends {@code dst = scale * dst_before + result}: the destination's old content is added. */
     public PostOps sum(float scale) {
-        Dnnl.check(dnnl_post_ops_append_sum(handle(), scale, 0, dnnl_data_type_undef()), "dnnl_post_ops_append_sum",
+        Dnnl.check(
+                dnnl_post_ops_append_sum(handle(), scale, 0, dnnl_data_type_undef()),
+                "dnnl_post_ops_append_sum",
                 () -> "scale " + scale);
         steps.add(scale == 1 ? "sum" : "sum(" + scale + ")");
         return this;
@@ -57,7 +61,9 @@ public final class PostOps extends NativeHandle {
      * {@link Arg#postOpSrc1} of this post-op's position and may broadcast (dims of 1).
      */
     public PostOps binary(Algorithm alg, MemoryDesc src1) {
-        Dnnl.check(dnnl_post_ops_append_binary(handle(), alg.value(), src1.handle()), "dnnl_post_ops_append_binary",
+        Dnnl.check(
+                dnnl_post_ops_append_binary(handle(), alg.value(), src1.handle()),
+                "dnnl_post_ops_append_binary",
                 () -> alg + " with " + src1);
         steps.add(alg.name().toLowerCase(java.util.Locale.ROOT) + "(" + src1 + ")");
         return this;

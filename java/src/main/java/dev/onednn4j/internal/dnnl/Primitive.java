@@ -30,8 +30,10 @@ public final class Primitive extends NativeHandle {
 
     /** Runs with the arguments of {@code args} and waits for the stream. Allocates nothing. */
     public void execute(Stream stream, ExecArgs args) {
-        Dnnl.check(dnnl_primitive_execute(handle(), stream.handle(), args.count(), args.segment()),
-                "dnnl_primitive_execute", description);
+        Dnnl.check(
+                dnnl_primitive_execute(handle(), stream.handle(), args.count(), args.segment()),
+                "dnnl_primitive_execute",
+                description);
         stream.await();
     }
 }

@@ -33,14 +33,17 @@ public final class PrimitiveAttr extends NativeHandle {
      * once, each with its own scratchpad.
      */
     public PrimitiveAttr userScratchpad() {
-        Dnnl.check(dnnl_primitive_attr_set_scratchpad_mode(handle(), dnnl_scratchpad_mode_user()),
+        Dnnl.check(
+                dnnl_primitive_attr_set_scratchpad_mode(handle(), dnnl_scratchpad_mode_user()),
                 "dnnl_primitive_attr_set_scratchpad_mode");
         return this;
     }
 
     /** Fuses {@code postOps} into the primitive (copied: close them after creating the descriptor). */
     public PrimitiveAttr postOps(PostOps postOps) {
-        Dnnl.check(dnnl_primitive_attr_set_post_ops(handle(), postOps.handle()), "dnnl_primitive_attr_set_post_ops",
+        Dnnl.check(
+                dnnl_primitive_attr_set_post_ops(handle(), postOps.handle()),
+                "dnnl_primitive_attr_set_post_ops",
                 postOps::toString);
         postOpsText = postOps.toString();
         return this;

@@ -73,41 +73,110 @@ public final class PrimitiveDesc extends NativeHandle {
      * @param bias     null for none
      * @param dilation oneDNN's convention: 0 means none (PyTorch's dilation - 1)
      */
-    public static PrimitiveDesc convolution(Engine engine, MemoryDesc src, MemoryDesc weights, MemoryDesc bias,
-                                            MemoryDesc dst, long[] stride, long[] dilation, long[] padL, long[] padR,
-                                            PrimitiveAttr attr) {
-        String d = String.format(Locale.ROOT, "convolution src %s, weights %s, dst %s, stride %s, dilation %s "
-                        + "(oneDNN: 0 = none), padding_l %s, padding_r %s%s", src, weights, dst, Arrays.toString(stride),
-                Arrays.toString(dilation), Arrays.toString(padL), Arrays.toString(padR), attrText(attr));
-        return create("dnnl_convolution_forward_primitive_desc_create", d, (p, a) ->
-                dnnl_convolution_forward_primitive_desc_create(p, engine.handle(), dnnl_forward_inference(),
-                        Algorithm.CONVOLUTION_DIRECT.value(), src.handle(), weights.handle(), orNull(bias), dst.handle(),
-                        dims(a, stride), dims(a, dilation), dims(a, padL), dims(a, padR), orNull(attr)));
+    public static PrimitiveDesc convolution(
+            Engine engine,
+            MemoryDesc src,
+            MemoryDesc weights,
+            MemoryDesc bias,
+            MemoryDesc dst,
+            long[] stride,
+            long[] dilation,
+            long[] padL,
+            long[] padR,
+            PrimitiveAttr attr) {
+        String d = String.format(
+                Locale.ROOT,
+                "convolution src %s, weights %s, dst %s, stride %s, dilation %s "
+                        + "(oneDNN: 0 = none), padding_l %s, padding_r %s%s",
+                src,
+                weights,
+                dst,
+                Arrays.toString(stride),
+                Arrays.toString(dilation),
+                Arrays.toString(padL),
+                Arrays.toString(padR),
+                attrText(attr));
+        return create(
+                "dnnl_convolution_forward_primitive_desc_create",
+                d,
+                (p, a) -> dnnl_convolution_forward_primitive_desc_create(
+                        p,
+                        engine.handle(),
+                        dnnl_forward_inference(),
+                        Algorithm.CONVOLUTION_DIRECT.value(),
+                        src.handle(),
+                        weights.handle(),
+                        orNull(bias),
+                        dst.handle(),
+                        dims(a, stride),
+                        dims(a, dilation),
+                        dims(a, padL),
+                        dims(a, padR),
+                        orNull(attr)));
     }
 
     /**
      * Batch normalization for inference. With {@code globalStats} it normalizes with the given mean and variance
      * (PyTorch's running statistics), else with the batch's own.
      */
-    public static PrimitiveDesc batchNormalization(Engine engine, MemoryDesc src, MemoryDesc dst, float epsilon,
-                                                   boolean globalStats, boolean scaleAndShift, PrimitiveAttr attr) {
-        int flags = (globalStats ? dnnl_use_global_stats() : 0)
-                | (scaleAndShift ? dnnl_use_scale() | dnnl_use_shift() : 0);
-        String d = String.format(Locale.ROOT, "batch normalization src %s, dst %s, eps %s, %s statistics%s%s", src, dst,
-                epsilon, globalStats ? "global" : "batch", scaleAndShift ? ", scale and shift" : "", attrText(attr));
-        return create("dnnl_batch_normalization_forward_primitive_desc_create", d, (p, a) ->
-                dnnl_batch_normalization_forward_primitive_desc_create(p, engine.handle(), dnnl_forward_inference(),
-                        src.handle(), dst.handle(), epsilon, flags, orNull(attr)));
+    public static PrimitiveDesc batchNormalization(
+            Engine engine,
+            MemoryDesc src,
+            MemoryDesc dst,
+            float epsilon,
+            boolean globalStats,
+            boolean scaleAndShift,
+            PrimitiveAttr attr) {
+        int flags =
+                (globalStats ? dnnl_use_global_stats() : 0) | (scaleAndShift ? dnnl_use_scale() | dnnl_use_shift() : 0);
+        String d = String.format(
+                Locale.ROOT,
+                "batch normalization src %s, dst %s, eps %s, %s statistics%s%s",
+                src,
+                dst,
+                epsilon,
+                globalStats ? "global" : "batch",
+                scaleAndShift ? ", scale and shift" : "",
+                attrText(attr));
+        return create(
+                "dnnl_batch_normalization_forward_primitive_desc_create",
+                d,
+                (p, a) -> dnnl_batch_normalization_forward_primitive_desc_create(
+                        p,
+                        engine.handle(),
+                        dnnl_forward_inference(),
+                        src.handle(),
+                        dst.handle(),
+                        epsilon,
+                        flags,
+                        orNull(attr)));
     }
 
     /** An element-wise operation ({@link Algorithm}'s alpha and beta). */
-    public static PrimitiveDesc eltwise(Engine engine, Algorithm alg, MemoryDesc src, MemoryDesc dst, float alpha,
-                                        float beta, PrimitiveAttr attr) {
-        String d = String.format(Locale.ROOT, "eltwise %s alpha %s beta %s, src %s, dst %s%s", alg, alpha, beta, src,
-                dst, attrText(attr));
-        return create("dnnl_eltwise_forward_primitive_desc_create", d, (p, a) ->
-                dnnl_eltwise_forward_primitive_desc_create(p, engine.handle(), dnnl_forward_inference(), alg.value(),
-                        src.handle(), dst.handle(), alpha, beta, orNull(attr)));
+    public static PrimitiveDesc eltwise(
+            Engine engine, Algorithm alg, MemoryDesc src, MemoryDesc dst, float alpha, float beta, PrimitiveAttr attr) {
+        String d = String.format(
+                Locale.ROOT,
+                "eltwise %s alpha %s beta %s, src %s, dst %s%s",
+                alg,
+                alpha,
+                beta,
+                src,
+                dst,
+                attrText(attr));
+        return create(
+                "dnnl_eltwise_forward_primitive_desc_create",
+                d,
+                (p, a) -> dnnl_eltwise_forward_primitive_desc_create(
+                        p,
+                        engine.handle(),
+                        dnnl_forward_inference(),
+                        alg.value(),
+                        src.handle(),
+                        dst.handle(),
+                        alpha,
+                        beta,
+                        orNull(attr)));
     }
 
     /**
@@ -115,54 +184,105 @@ public final class PrimitiveDesc extends NativeHandle {
      *
      * @param dilation oneDNN's convention: 0 means none (PyTorch's dilation - 1)
      */
-    public static PrimitiveDesc pooling(Engine engine, Algorithm alg, MemoryDesc src, MemoryDesc dst, long[] stride,
-                                        long[] kernel, long[] dilation, long[] padL, long[] padR, PrimitiveAttr attr) {
-        String d = String.format(Locale.ROOT, "pooling %s src %s, dst %s, kernel %s, stride %s, dilation %s (oneDNN: 0 "
-                        + "= none), padding_l %s, padding_r %s%s", alg, src, dst, Arrays.toString(kernel),
-                Arrays.toString(stride), Arrays.toString(dilation), Arrays.toString(padL), Arrays.toString(padR),
+    public static PrimitiveDesc pooling(
+            Engine engine,
+            Algorithm alg,
+            MemoryDesc src,
+            MemoryDesc dst,
+            long[] stride,
+            long[] kernel,
+            long[] dilation,
+            long[] padL,
+            long[] padR,
+            PrimitiveAttr attr) {
+        String d = String.format(
+                Locale.ROOT,
+                "pooling %s src %s, dst %s, kernel %s, stride %s, dilation %s (oneDNN: 0 "
+                        + "= none), padding_l %s, padding_r %s%s",
+                alg,
+                src,
+                dst,
+                Arrays.toString(kernel),
+                Arrays.toString(stride),
+                Arrays.toString(dilation),
+                Arrays.toString(padL),
+                Arrays.toString(padR),
                 attrText(attr));
-        return create("dnnl_pooling_forward_primitive_desc_create", d, (p, a) ->
-                dnnl_pooling_forward_primitive_desc_create(p, engine.handle(), dnnl_forward_inference(), alg.value(),
-                        src.handle(), dst.handle(), dims(a, stride), dims(a, kernel), dims(a, dilation), dims(a, padL),
-                        dims(a, padR), orNull(attr)));
+        return create(
+                "dnnl_pooling_forward_primitive_desc_create",
+                d,
+                (p, a) -> dnnl_pooling_forward_primitive_desc_create(
+                        p,
+                        engine.handle(),
+                        dnnl_forward_inference(),
+                        alg.value(),
+                        src.handle(),
+                        dst.handle(),
+                        dims(a, stride),
+                        dims(a, kernel),
+                        dims(a, dilation),
+                        dims(a, padL),
+                        dims(a, padR),
+                        orNull(attr)));
     }
 
     /** An inner product (a fully connected layer): {@code dst = src * weights^T + bias}. */
-    public static PrimitiveDesc innerProduct(Engine engine, MemoryDesc src, MemoryDesc weights, MemoryDesc bias,
-                                             MemoryDesc dst, PrimitiveAttr attr) {
-        String d = String.format(Locale.ROOT, "inner product src %s, weights %s, bias %s, dst %s%s", src, weights, bias,
-                dst, attrText(attr));
-        return create("dnnl_inner_product_forward_primitive_desc_create", d, (p, a) ->
-                dnnl_inner_product_forward_primitive_desc_create(p, engine.handle(), dnnl_forward_inference(),
-                        src.handle(), weights.handle(), orNull(bias), dst.handle(), orNull(attr)));
+    public static PrimitiveDesc innerProduct(
+            Engine engine, MemoryDesc src, MemoryDesc weights, MemoryDesc bias, MemoryDesc dst, PrimitiveAttr attr) {
+        String d = String.format(
+                Locale.ROOT,
+                "inner product src %s, weights %s, bias %s, dst %s%s",
+                src,
+                weights,
+                bias,
+                dst,
+                attrText(attr));
+        return create(
+                "dnnl_inner_product_forward_primitive_desc_create",
+                d,
+                (p, a) -> dnnl_inner_product_forward_primitive_desc_create(
+                        p,
+                        engine.handle(),
+                        dnnl_forward_inference(),
+                        src.handle(),
+                        weights.handle(),
+                        orNull(bias),
+                        dst.handle(),
+                        orNull(attr)));
     }
 
     /** A matrix multiplication {@code dst = src x weights (+ bias)}, batched and broadcast over leading dims. */
-    public static PrimitiveDesc matmul(Engine engine, MemoryDesc src, MemoryDesc weights, MemoryDesc bias,
-                                       MemoryDesc dst, PrimitiveAttr attr) {
-        String d = String.format(Locale.ROOT, "matmul src %s, weights %s, bias %s, dst %s%s", src, weights, bias, dst,
-                attrText(attr));
-        return create("dnnl_matmul_primitive_desc_create", d, (p, a) ->
-                dnnl_matmul_primitive_desc_create(p, engine.handle(), src.handle(), weights.handle(), orNull(bias),
-                        dst.handle(), orNull(attr)));
+    public static PrimitiveDesc matmul(
+            Engine engine, MemoryDesc src, MemoryDesc weights, MemoryDesc bias, MemoryDesc dst, PrimitiveAttr attr) {
+        String d = String.format(
+                Locale.ROOT, "matmul src %s, weights %s, bias %s, dst %s%s", src, weights, bias, dst, attrText(attr));
+        return create(
+                "dnnl_matmul_primitive_desc_create",
+                d,
+                (p, a) -> dnnl_matmul_primitive_desc_create(
+                        p, engine.handle(), src.handle(), weights.handle(), orNull(bias), dst.handle(), orNull(attr)));
     }
 
     /** An element-wise binary operation {@code dst = alg(src0, src1)}; src1 may broadcast. */
-    public static PrimitiveDesc binary(Engine engine, Algorithm alg, MemoryDesc src0, MemoryDesc src1, MemoryDesc dst,
-                                       PrimitiveAttr attr) {
-        String d = String.format(Locale.ROOT, "binary %s src0 %s, src1 %s, dst %s%s", alg, src0, src1, dst,
-                attrText(attr));
-        return create("dnnl_binary_primitive_desc_create", d, (p, a) ->
-                dnnl_binary_primitive_desc_create(p, engine.handle(), alg.value(), src0.handle(), src1.handle(),
-                        dst.handle(), orNull(attr)));
+    public static PrimitiveDesc binary(
+            Engine engine, Algorithm alg, MemoryDesc src0, MemoryDesc src1, MemoryDesc dst, PrimitiveAttr attr) {
+        String d = String.format(
+                Locale.ROOT, "binary %s src0 %s, src1 %s, dst %s%s", alg, src0, src1, dst, attrText(attr));
+        return create(
+                "dnnl_binary_primitive_desc_create",
+                d,
+                (p, a) -> dnnl_binary_primitive_desc_create(
+                        p, engine.handle(), alg.value(), src0.handle(), src1.handle(), dst.handle(), orNull(attr)));
     }
 
     /** A reorder (layout or data type change) from {@code from} to {@code to}. */
     public static PrimitiveDesc reorder(Engine engine, MemoryDesc from, MemoryDesc to, PrimitiveAttr attr) {
         String d = "reorder from " + from + " to " + to;
-        return create("dnnl_reorder_primitive_desc_create", d, (p, a) ->
-                dnnl_reorder_primitive_desc_create(p, from.handle(), engine.handle(), to.handle(), engine.handle(),
-                        orNull(attr)));
+        return create(
+                "dnnl_reorder_primitive_desc_create",
+                d,
+                (p, a) -> dnnl_reorder_primitive_desc_create(
+                        p, from.handle(), engine.handle(), to.handle(), engine.handle(), orNull(attr)));
     }
 
     private static String attrText(PrimitiveAttr attr) {
@@ -195,8 +315,10 @@ public final class PrimitiveDesc extends NativeHandle {
     public String implementation() {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment p = a.allocate(C_POINTER);
-            Dnnl.check(dnnl_primitive_desc_query(handle(), dnnl_query_impl_info_str(), 0, p),
-                    "dnnl_primitive_desc_query", () -> "impl_info_str of " + description);
+            Dnnl.check(
+                    dnnl_primitive_desc_query(handle(), dnnl_query_impl_info_str(), 0, p),
+                    "dnnl_primitive_desc_query",
+                    () -> "impl_info_str of " + description);
             return p.get(C_POINTER, 0).getString(0);
         }
     }

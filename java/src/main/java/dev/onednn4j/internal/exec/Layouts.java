@@ -7,8 +7,7 @@ import dev.onednn4j.tensor.Tensor;
 
 /** Memory descriptors for the caller's tensors. */
 public final class Layouts {
-    private Layouts() {
-    }
+    private Layouts() {}
 
     /**
      * The layout of {@code t}'s memory seen with {@code dims}, which may differ from its shape in rank but not in

@@ -46,17 +46,20 @@ public final class Plan {
     private static final int POOL_SLOTS = 64;
 
     /** What a tensor argument is to the primitive. */
-    enum Role { INPUT, OUTPUT, CONSTANT }
+    enum Role {
+        INPUT,
+        OUTPUT,
+        CONSTANT
+    }
 
     /** One argument as the op declared it; the primitive's own layout is known once the descriptor exists. */
-    private record Spec(Arg arg, Role role, int slot, Tensor constant, MemoryDesc user, Padder padder) {
-    }
+    private record Spec(Arg arg, Role role, int slot, Tensor constant, MemoryDesc user, Padder padder) {}
 
     /** One argument with what the plan built for it. */
     private static final class Binding {
         final Spec spec;
         final MemoryDesc primitiveMd; // borrowed from the pd
-        final Primitive reorder;      // null when the user layout is the primitive's
+        final Primitive reorder; // null when the user layout is the primitive's
 
         Binding(Spec spec, MemoryDesc primitiveMd, Primitive reorder) {
             this.spec = spec;
@@ -71,7 +74,7 @@ public final class Plan {
     private final Primitive primitive;
     private final Binding[] bindings;
     private final int slots;
-    private final Memory[] constantBuffers;  // per binding: the reordered constant, or null
+    private final Memory[] constantBuffers; // per binding: the reordered constant, or null
     private final long[] constantVersions;
     private final long scratchpadBytes;
     private final long bytes;
@@ -101,8 +104,8 @@ public final class Plan {
             boolean same = s.user() == null || s.user().sameAs(prim);
             Primitive reorder = null;
             if (!same) {
-                reorder = track(s.role() == Role.OUTPUT ? reorderPrimitive(prim, s.user())
-                        : reorderPrimitive(s.user(), prim));
+                reorder = track(
+                        s.role() == Role.OUTPUT ? reorderPrimitive(prim, s.user()) : reorderPrimitive(s.user(), prim));
             }
             bindings[i] = new Binding(s, prim, reorder);
             if (s.role() == Role.CONSTANT) {
@@ -292,7 +295,9 @@ public final class Plan {
         for (Binding b : bindings) {
             s.append(", ").append(b.spec.arg()).append(' ').append(b.primitiveMd.layout());
             if (b.reorder != null) {
-                s.append(b.spec.role() == Role.OUTPUT ? " (to " : " (from ").append(b.spec.user().layout()).append(')');
+                s.append(b.spec.role() == Role.OUTPUT ? " (to " : " (from ")
+                        .append(b.spec.user().layout())
+                        .append(')');
             }
             if (b.spec.padder() != null) {
                 s.append(" (padded in Java)");
@@ -305,7 +310,7 @@ public final class Plan {
 
     /** Takes a reference for a call; false if the plan is already destroyed (evicted and idle). */
     public boolean retain() {
-        for (;;) {
+        for (; ; ) {
             int r = references.get();
             if (r == 0) {
                 return false;
@@ -403,7 +408,7 @@ public final class Plan {
         }
         Binding b = bindings[i];
         try (Memory from = Memory.over(b.spec.user(), engine, TENSORS.data(t));
-             ExecArgs args = new ExecArgs(2).add(Arg.FROM, from).add(Arg.TO, constantBuffers[i])) {
+                ExecArgs args = new ExecArgs(2).add(Arg.FROM, from).add(Arg.TO, constantBuffers[i])) {
             b.reorder.execute(stream, args);
         }
         constantVersions[i] = version;
@@ -413,7 +418,7 @@ public final class Plan {
     private final class Context implements AutoCloseable {
         final List<AutoCloseable> mine = new ArrayList<>();
         final Stream stream;
-        final Memory[] user = new Memory[bindings.length];      // the caller's tensor, rebound per call
+        final Memory[] user = new Memory[bindings.length]; // the caller's tensor, rebound per call
         final ExecArgs[] reorderArgs = new ExecArgs[bindings.length];
         final ExecArgs args;
         final Tensor[] runtime = new Tensor[slots];

@@ -43,9 +43,11 @@ public final class PlanCache implements AutoCloseable {
 
     public PlanCache(int maxPlans, long maxBytes) {
         if (maxPlans < 1 || maxBytes < 0) {
-            throw new IllegalArgumentException(String.format(Locale.ROOT,
+            throw new IllegalArgumentException(String.format(
+                    Locale.ROOT,
                     "a plan cache keeps at least one plan and a non-negative number of bytes, got %d plans, %d bytes",
-                    maxPlans, maxBytes));
+                    maxPlans,
+                    maxBytes));
         }
         this.maxPlans = maxPlans;
         this.maxBytes = maxBytes;

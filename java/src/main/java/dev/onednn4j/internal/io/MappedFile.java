@@ -24,7 +24,8 @@ public final class MappedFile implements AutoCloseable {
     private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfDouble F64 = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfDouble F64 =
+            ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private final MemorySegment file;
     private final Tensor owner;
@@ -39,7 +40,8 @@ public final class MappedFile implements AutoCloseable {
         Arena arena = Arena.ofShared();
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
             long size = ch.size();
-            MemorySegment file = size == 0 ? MemorySegment.NULL.reinterpret(0)
+            MemorySegment file = size == 0
+                    ? MemorySegment.NULL.reinterpret(0)
                     : ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
             return new MappedFile(file, TENSORS.adopt(arena, file, size));
         } catch (IOException | RuntimeException | Error e) {
@@ -81,8 +83,8 @@ public final class MappedFile implements AutoCloseable {
      */
     public Tensor tensor(long offset, DType dtype, long... shape) {
         if (ByteOrder.nativeOrder() != ByteOrder.LITTLE_ENDIAN) {
-            throw new UnsupportedOperationException("safetensors data is little-endian; this platform is "
-                    + ByteOrder.nativeOrder());
+            throw new UnsupportedOperationException(
+                    "safetensors data is little-endian; this platform is " + ByteOrder.nativeOrder());
         }
         if ((file.address() + offset) % dtype.byteSize() == 0) {
             return TENSORS.view(owner, offset, dtype, shape);

@@ -69,8 +69,18 @@ public final class AdaptiveAvgPool implements Operation {
     public Plan plan(Tensor... t) {
         int hw = h * w;
         int ohw = outH * outW;
-        Plan.Builder b = Plan.builder(String.format(Locale.ROOT, "adaptive_avg_pool2d [%d, %d, %d, %d] -> [%d, %d, "
-                + "%d, %d] as a matmul, input %s, output %s", n, c, h, w, n, c, outH, outW, t[0].memoryFormat(),
+        Plan.Builder b = Plan.builder(String.format(
+                Locale.ROOT,
+                "adaptive_avg_pool2d [%d, %d, %d, %d] -> [%d, %d, " + "%d, %d] as a matmul, input %s, output %s",
+                n,
+                c,
+                h,
+                w,
+                n,
+                c,
+                outH,
+                outW,
+                t[0].memoryFormat(),
                 t[1].memoryFormat()));
         MemoryDesc src = b.input(Arg.SRC, 0, Layouts.of(new long[] {n, c, hw}, strides(t[0].memoryFormat(), hw)));
         b.output(Arg.DST, 1, Layouts.of(new long[] {n, c, ohw}, strides(t[1].memoryFormat(), ohw)));

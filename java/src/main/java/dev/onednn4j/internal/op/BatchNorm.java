@@ -46,8 +46,13 @@ public final class BatchNorm implements Operation {
 
     @Override
     public Plan plan(Tensor... t) {
-        Plan.Builder b = Plan.builder(String.format(Locale.ROOT, "batch_norm %s eps %s, %s statistics%s",
-                Arrays.toString(shape), eps, mean != null ? "running" : "batch", weight != null ? ", affine" : ""));
+        Plan.Builder b = Plan.builder(String.format(
+                Locale.ROOT,
+                "batch_norm %s eps %s, %s statistics%s",
+                Arrays.toString(shape),
+                eps,
+                mean != null ? "running" : "batch",
+                weight != null ? ", affine" : ""));
         MemoryDesc src = b.input(Arg.SRC, 0, Layouts.of(shape, t[0]));
         b.output(Arg.DST, 1, Layouts.of(shape, t[1]));
         long[] c = {shape[1]};
@@ -59,8 +64,8 @@ public final class BatchNorm implements Operation {
             b.constant(Arg.SCALE, weight, Layouts.of(c, weight));
             b.constant(Arg.SHIFT, bias, Layouts.of(c, bias));
         }
-        return b.build(attr -> PrimitiveDesc.batchNormalization(Engine.cpu(), src, src, (float) eps, mean != null,
-                weight != null, attr));
+        return b.build(attr -> PrimitiveDesc.batchNormalization(
+                Engine.cpu(), src, src, (float) eps, mean != null, weight != null, attr));
     }
 
     @Override

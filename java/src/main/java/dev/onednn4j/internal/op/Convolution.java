@@ -47,8 +47,8 @@ public final class Convolution implements Operation {
     public Plan plan(Tensor... t) {
         Tensor x = t[0];
         Tensor out = t[1];
-        boolean explicitPad = g.paddingMode() != PadMode.ZEROS
-                && (g.padTop() | g.padBottom() | g.padLeft() | g.padRight()) != 0;
+        boolean explicitPad =
+                g.paddingMode() != PadMode.ZEROS && (g.padTop() | g.padBottom() | g.padLeft() | g.padRight()) != 0;
         Plan.Builder b = Plan.builder(g + ", input " + x.memoryFormat() + ", output " + out.memoryFormat());
         MemoryDesc src;
         long[] srcDims;
@@ -63,15 +63,19 @@ public final class Convolution implements Operation {
             }
             srcDims = new long[] {g.n(), g.c(), rows.length, cols.length};
             MemoryFormat f = x.dim() == 4 ? x.memoryFormat() : MemoryFormat.CONTIGUOUS;
-            src = b.paddedInput(Arg.SRC, 0, Layouts.of(srcDims, f), new Padder(g.n(), g.c(), rows, cols,
-                    f.strides(g.inputShape()), f.strides(srcDims)));
+            src = b.paddedInput(
+                    Arg.SRC,
+                    0,
+                    Layouts.of(srcDims, f),
+                    new Padder(g.n(), g.c(), rows, cols, f.strides(g.inputShape()), f.strides(srcDims)));
         } else {
             srcDims = g.inputShape();
             src = b.input(Arg.SRC, 0, Layouts.of(srcDims, x));
         }
         long[] dstDims = g.outputShape();
         MemoryDesc dst = b.output(Arg.DST, 1, Layouts.of(dstDims, out));
-        long[] wDims = g.groups() == 1 ? g.weightShape()
+        long[] wDims = g.groups() == 1
+                ? g.weightShape()
                 : new long[] {g.groups(), g.outC() / g.groups(), g.c() / g.groups(), g.kH(), g.kW()};
         b.constant(Arg.WEIGHTS, weight, Layouts.of(wDims, weight));
         MemoryDesc biasMd = bias == null ? null : b.constant(Arg.BIAS, bias, Layouts.of(new long[] {g.outC()}, bias));
@@ -80,9 +84,16 @@ public final class Convolution implements Operation {
         MemoryDesc dstPrim = out.memoryFormat() == MemoryFormat.CHANNELS_LAST ? dst : b.temporary(Layouts.any(dstDims));
         MemoryDesc wAny = b.temporary(Layouts.any(wDims));
         long pad = explicitPad ? 0 : 1;
-        return b.build(attr -> PrimitiveDesc.convolution(Engine.cpu(), srcPrim, wAny, biasMd, dstPrim,
-                new long[] {g.strideH(), g.strideW()}, new long[] {g.dilationH() - 1, g.dilationW() - 1},
-                new long[] {pad * g.padTop(), pad * g.padLeft()}, new long[] {pad * g.padBottom(), pad * g.padRight()},
+        return b.build(attr -> PrimitiveDesc.convolution(
+                Engine.cpu(),
+                srcPrim,
+                wAny,
+                biasMd,
+                dstPrim,
+                new long[] {g.strideH(), g.strideW()},
+                new long[] {g.dilationH() - 1, g.dilationW() - 1},
+                new long[] {pad * g.padTop(), pad * g.padLeft()},
+                new long[] {pad * g.padBottom(), pad * g.padRight()},
                 attr));
     }
 
@@ -142,8 +153,8 @@ public final class Convolution implements Operation {
      *
      * @param magnitude {@code magnitude[0]} receives the sum of |weight * input| over the terms, plus |bias|
      */
-    public static double element(ConvGeometry g, float[] x, float[] w, float[] b, int n, int oc, int oh, int ow,
-                                 double[] magnitude) {
+    public static double element(
+            ConvGeometry g, float[] x, float[] w, float[] b, int n, int oc, int oh, int ow, double[] magnitude) {
         int inPerGroup = g.c() / g.groups();
         int group = oc / (g.outC() / g.groups());
         PadMode mode = g.paddingMode();

@@ -89,9 +89,11 @@ public final class Eltwise implements Operation {
                 default -> {
                     double threshold = this == GELU_TANH || this == TANH || this == SILU ? 4e-5 : 4e-6;
                     double cancellation = 2 * Math.ulp(1.0f) / threshold;
-                    boolean cancels = this == GELU ? 1 + Erf.erf(x / Math.sqrt(2)) <= cancellation
-                            : this == GELU_TANH && 1 + Math.tanh(Math.sqrt(2 / Math.PI) * x * (1 + 0.044715 * x * x))
-                                    <= cancellation;
+                    boolean cancels = this == GELU
+                            ? 1 + Erf.erf(x / Math.sqrt(2)) <= cancellation
+                            : this == GELU_TANH
+                                    && 1 + Math.tanh(Math.sqrt(2 / Math.PI) * x * (1 + 0.044715 * x * x))
+                                            <= cancellation;
                     return threshold * (Math.abs(ref) > 1e-5 && !cancels ? Math.abs(ref) : 1);
                 }
             }
@@ -150,13 +152,13 @@ public final class Eltwise implements Operation {
     @Override
     public Plan plan(Tensor... t) {
         long[] dims = t[0].dim() == 0 ? new long[] {1} : shape;
-        Plan.Builder b = Plan.builder(String.format(Locale.ROOT, "%s %s", kind.name().toLowerCase(Locale.ROOT),
-                Arrays.toString(shape)));
+        Plan.Builder b = Plan.builder(
+                String.format(Locale.ROOT, "%s %s", kind.name().toLowerCase(Locale.ROOT), Arrays.toString(shape)));
         MemoryDesc src = b.input(Arg.SRC, 0, Layouts.of(dims, t[0]));
         b.output(Arg.DST, 1, Layouts.of(dims, t[1]));
         // the primitive writes in the input's layout; an output in another layout is reordered into
-        return b.build(attr -> PrimitiveDesc.eltwise(Engine.cpu(), kind.algorithm, src, src, kind.alpha(parameter),
-                kind.beta(), attr));
+        return b.build(attr -> PrimitiveDesc.eltwise(
+                Engine.cpu(), kind.algorithm, src, src, kind.alpha(parameter), kind.beta(), attr));
     }
 
     @Override

@@ -6,8 +6,7 @@ package dev.onednn4j.internal.op;
  * (no cancellation), to double precision; beyond, erf is +-1 within 1e-17.
  */
 final class Erf {
-    private Erf() {
-    }
+    private Erf() {}
 
     static double erf(double x) {
         if (Double.isNaN(x)) {

@@ -44,14 +44,14 @@ public final class InnerProduct implements Operation {
 
     @Override
     public Plan plan(Tensor... t) {
-        Plan.Builder b = Plan.builder(String.format(Locale.ROOT, "linear [%d, %d] -> [%d, %d]%s", rows, in, rows, out,
-                bias == null ? ", no bias" : ""));
+        Plan.Builder b = Plan.builder(String.format(
+                Locale.ROOT, "linear [%d, %d] -> [%d, %d]%s", rows, in, rows, out, bias == null ? ", no bias" : ""));
         MemoryDesc src = b.input(Arg.SRC, 0, Layouts.of(new long[] {rows, in}, MemoryFormat.CONTIGUOUS));
         MemoryDesc dst = b.output(Arg.DST, 1, Layouts.of(new long[] {rows, out}, MemoryFormat.CONTIGUOUS));
         long[] wDims = {out, in};
         b.constant(Arg.WEIGHTS, weight, Layouts.of(wDims, MemoryFormat.CONTIGUOUS));
-        MemoryDesc biasMd = bias == null ? null
-                : b.constant(Arg.BIAS, bias, Layouts.of(new long[] {out}, MemoryFormat.CONTIGUOUS));
+        MemoryDesc biasMd =
+                bias == null ? null : b.constant(Arg.BIAS, bias, Layouts.of(new long[] {out}, MemoryFormat.CONTIGUOUS));
         MemoryDesc wAny = b.temporary(Layouts.any(wDims));
         return b.build(attr -> PrimitiveDesc.innerProduct(Engine.cpu(), src, wAny, biasMd, dst, attr));
     }

@@ -2,7 +2,10 @@ package dev.onednn4j.internal.op;
 
 /** What a padded index reads beyond the input's edge: the arithmetic behind PyTorch's {@code padding_mode}. */
 public enum PadMode {
-    ZEROS, REFLECT, REPLICATE, CIRCULAR;
+    ZEROS,
+    REFLECT,
+    REPLICATE,
+    CIRCULAR;
 
     /**
      * The input index that padded index {@code i} reads, for an input of {@code size} along that

@@ -6,8 +6,7 @@ import java.util.Locale;
  * The resolved arithmetic of one pooling call: the arguments, the (N, C, H, W) input, the output size, and the
  * right and bottom padding oneDNN needs to produce it ({@code padBottom >= padH} in ceil mode).
  */
-public record PoolGeometry(PoolParams p, int n, int c, int h, int w, int padBottom, int padRight, int outH,
-                           int outW) {
+public record PoolGeometry(PoolParams p, int n, int c, int h, int w, int padBottom, int padRight, int outH, int outW) {
 
     public long[] inputShape() {
         return new long[] {n, c, h, w};
@@ -37,11 +36,32 @@ public record PoolGeometry(PoolParams p, int n, int c, int h, int w, int padBott
 
     @Override
     public String toString() {
-        return String.format(Locale.ROOT, "%s_pool2d input [%d, %d, %d, %d] -> [%d, %d, %d, %d], kernel (%d, %d), "
+        return String.format(
+                Locale.ROOT,
+                "%s_pool2d input [%d, %d, %d, %d] -> [%d, %d, %d, %d], kernel (%d, %d), "
                         + "stride (%d, %d), padding (top %d, bottom %d, left %d, right %d), dilation (%d, %d)%s",
-                p.max() ? "max" : "avg", n, c, h, w, n, c, outH, outW, p.kH(), p.kW(), p.strideH(), p.strideW(),
-                p.padH(), padBottom, p.padW(), padRight, p.dilationH(), p.dilationW(),
-                p.max() ? "" : ", count_include_pad " + p.countIncludePad() + (p.divisorOverride() == 0 ? ""
-                        : ", divisor_override " + p.divisorOverride()));
+                p.max() ? "max" : "avg",
+                n,
+                c,
+                h,
+                w,
+                n,
+                c,
+                outH,
+                outW,
+                p.kH(),
+                p.kW(),
+                p.strideH(),
+                p.strideW(),
+                p.padH(),
+                padBottom,
+                p.padW(),
+                padRight,
+                p.dilationH(),
+                p.dilationW(),
+                p.max()
+                        ? ""
+                        : ", count_include_pad " + p.countIncludePad()
+                                + (p.divisorOverride() == 0 ? "" : ", divisor_override " + p.divisorOverride()));
     }
 }

@@ -63,9 +63,11 @@ public final class Pooling implements Operation {
         MemoryDesc src = b.input(Arg.SRC, 0, Layouts.of(g.inputShape(), t[0]));
         b.output(Arg.DST, 1, Layouts.of(g.outputShape(), t[1]));
         boolean correct = needsCorrection();
-        Algorithm alg = p.max() ? Algorithm.POOLING_MAX
-                : p.countIncludePad() || correct ? Algorithm.POOLING_AVG_INCLUDE_PADDING
-                : Algorithm.POOLING_AVG_EXCLUDE_PADDING;
+        Algorithm alg = p.max()
+                ? Algorithm.POOLING_MAX
+                : p.countIncludePad() || correct
+                        ? Algorithm.POOLING_AVG_INCLUDE_PADDING
+                        : Algorithm.POOLING_AVG_EXCLUDE_PADDING;
         if (correct) {
             long[] dims = {1, 1, g.outH(), g.outW()};
             Tensor factor = b.owned(Tensor.zeros(dims));
@@ -80,10 +82,17 @@ public final class Pooling implements Operation {
             b.postOps(PostOps.create().binary(Algorithm.BINARY_MUL, md));
         }
         MemoryDesc dst = b.temporary(Layouts.any(g.outputShape()));
-        return b.build(attr -> PrimitiveDesc.pooling(Engine.cpu(), alg, src, dst,
-                new long[] {p.strideH(), p.strideW()}, new long[] {p.kH(), p.kW()},
-                new long[] {p.dilationH() - 1, p.dilationW() - 1}, new long[] {p.padH(), p.padW()},
-                new long[] {g.padBottom(), g.padRight()}, attr));
+        return b.build(attr -> PrimitiveDesc.pooling(
+                Engine.cpu(),
+                alg,
+                src,
+                dst,
+                new long[] {p.strideH(), p.strideW()},
+                new long[] {p.kH(), p.kW()},
+                new long[] {p.dilationH() - 1, p.dilationW() - 1},
+                new long[] {p.padH(), p.padW()},
+                new long[] {g.padBottom(), g.padRight()},
+                attr));
     }
 
     @Override

@@ -12,8 +12,7 @@ public final class RoundingBound {
     /** Unit roundoff of float32. */
     public static final double U = Math.scalb(1.0, -24);
 
-    private RoundingBound() {
-    }
+    private RoundingBound() {}
 
     /** {@code gamma(n) = n*u / (1 - n*u)}. */
     public static double gamma(long n) {

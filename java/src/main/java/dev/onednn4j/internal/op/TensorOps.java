@@ -18,15 +18,17 @@ public final class TensorOps {
     private static final PlanCache ADD = new PlanCache();
     private static final PlanCache RELU = new PlanCache();
 
-    private TensorOps() {
-    }
+    private TensorOps() {}
 
     /** PyTorch's check of same-shape operands (no broadcasting here), float32 only. */
     public static void checkSameShape(Tensor a, Tensor b, String op) {
         if (!Arrays.equals(TENSORS.shape(a), TENSORS.shape(b))) {
-            throw new IllegalArgumentException(String.format(Locale.ROOT,
+            throw new IllegalArgumentException(String.format(
+                    Locale.ROOT,
                     "The size of tensor a %s must match the size of tensor b %s (%s does not broadcast)",
-                    Arrays.toString(a.shape()), Arrays.toString(b.shape()), op));
+                    Arrays.toString(a.shape()),
+                    Arrays.toString(b.shape()),
+                    op));
         }
         requireFloat32(a, op);
         requireFloat32(b, op);

@@ -55,9 +55,12 @@ class PlanCacheTest {
     @Test
     void keepsAtMostItsCapacityAndEvictsTheLeastRecentlyUsedFirst() {
         try (PlanCache cache = new PlanCache(2, Long.MAX_VALUE);
-             Tensor a = Tensor.zeros(2, 3); Tensor oa = Tensor.zeros(2, 3);
-             Tensor b = Tensor.zeros(3, 3); Tensor ob = Tensor.zeros(3, 3);
-             Tensor c = Tensor.zeros(4, 3); Tensor oc = Tensor.zeros(4, 3)) {
+                Tensor a = Tensor.zeros(2, 3);
+                Tensor oa = Tensor.zeros(2, 3);
+                Tensor b = Tensor.zeros(3, 3);
+                Tensor ob = Tensor.zeros(3, 3);
+                Tensor c = Tensor.zeros(4, 3);
+                Tensor oc = Tensor.zeros(4, 3)) {
             int l = PlanCache.layouts(a, oa);
             Plan pa = putIdle(cache, a, oa);
             Plan pb = putIdle(cache, b, ob);
@@ -87,9 +90,11 @@ class PlanCacheTest {
     @Test
     void theKeyIsTheShapeAndTheLayouts() {
         try (PlanCache cache = new PlanCache(4, Long.MAX_VALUE);
-             Tensor x = Tensor.zeros(1, 3, 4, 4); Tensor out = Tensor.zeros(1, 3, 4, 4);
-             Tensor outCl = Tensor.zeros(MemoryFormat.CHANNELS_LAST, 1, 3, 4, 4);
-             Tensor sameShape = Tensor.zeros(1, 3, 4, 4); Tensor other = Tensor.zeros(1, 3, 4, 5)) {
+                Tensor x = Tensor.zeros(1, 3, 4, 4);
+                Tensor out = Tensor.zeros(1, 3, 4, 4);
+                Tensor outCl = Tensor.zeros(MemoryFormat.CHANNELS_LAST, 1, 3, 4, 4);
+                Tensor sameShape = Tensor.zeros(1, 3, 4, 4);
+                Tensor other = Tensor.zeros(1, 3, 4, 5)) {
             Plan p = putIdle(cache, x, out);
             Plan hit = cache.get(sameShape, PlanCache.layouts(x, out));
             assertSame(p, hit, "any tensor of the same shape and layouts hits");
@@ -106,7 +111,9 @@ class PlanCacheTest {
 
     @Test
     void aSecondPlanForTheSameKeyIsDestroyedAndTheFirstReturned() {
-        try (PlanCache cache = new PlanCache(4, Long.MAX_VALUE); Tensor x = Tensor.zeros(5); Tensor out = Tensor.zeros(5)) {
+        try (PlanCache cache = new PlanCache(4, Long.MAX_VALUE);
+                Tensor x = Tensor.zeros(5);
+                Tensor out = Tensor.zeros(5)) {
             int l = PlanCache.layouts(x, out);
             Plan first = putIdle(cache, x, out);
             Plan second = relu(x, out);
@@ -122,11 +129,13 @@ class PlanCacheTest {
     void aPlanEvictedWhileACallHoldsItStaysUsableUntilReleased() {
         float[] v = values(12);
         try (PlanCache cache = new PlanCache(1, Long.MAX_VALUE);
-             Tensor a = Tensor.of(v, 3, 4); Tensor oa = Tensor.zeros(3, 4);
-             Tensor b = Tensor.zeros(4, 4); Tensor ob = Tensor.zeros(4, 4)) {
+                Tensor a = Tensor.of(v, 3, 4);
+                Tensor oa = Tensor.zeros(3, 4);
+                Tensor b = Tensor.zeros(4, 4);
+                Tensor ob = Tensor.zeros(4, 4)) {
             int l = PlanCache.layouts(a, oa);
             Plan held = cache.put(a, l, relu(a, oa)); // retained for a call that is still running
-            putIdle(cache, b, ob);                    // evicts it
+            putIdle(cache, b, ob); // evicts it
             assertEquals(1, cache.size());
             assertNull(cache.get(a, l), "no longer cached");
             held.run(a, oa);
@@ -147,10 +156,12 @@ class PlanCacheTest {
     @Test
     void theByteLimitEvictsToo() {
         // contiguous in, channels-last out: the plan reorders its output through a buffer of its own, so it has bytes
-        try (Tensor a = Tensor.zeros(1, 2, 4, 4); Tensor b = Tensor.zeros(1, 4, 2, 4); Tensor c = Tensor.zeros(1, 4, 4, 2);
-             Tensor oa = Tensor.zeros(MemoryFormat.CHANNELS_LAST, 1, 2, 4, 4);
-             Tensor ob = Tensor.zeros(MemoryFormat.CHANNELS_LAST, 1, 4, 2, 4);
-             Tensor oc = Tensor.zeros(MemoryFormat.CHANNELS_LAST, 1, 4, 4, 2)) {
+        try (Tensor a = Tensor.zeros(1, 2, 4, 4);
+                Tensor b = Tensor.zeros(1, 4, 2, 4);
+                Tensor c = Tensor.zeros(1, 4, 4, 2);
+                Tensor oa = Tensor.zeros(MemoryFormat.CHANNELS_LAST, 1, 2, 4, 4);
+                Tensor ob = Tensor.zeros(MemoryFormat.CHANNELS_LAST, 1, 4, 2, 4);
+                Tensor oc = Tensor.zeros(MemoryFormat.CHANNELS_LAST, 1, 4, 4, 2)) {
             long size;
             try (PlanCache probe = new PlanCache(1, Long.MAX_VALUE)) {
                 size = putIdle(probe, a, oa).bytes();
@@ -185,8 +196,12 @@ class PlanCacheTest {
     void closeReleasesEverythingAndRefusesLaterPlans() {
         float[] v = values(6);
         PlanCache cache = new PlanCache(4, Long.MAX_VALUE);
-        try (Tensor a = Tensor.of(v, 6); Tensor oa = Tensor.zeros(6); Tensor b = Tensor.zeros(7); Tensor ob = Tensor.zeros(7);
-             Tensor c = Tensor.zeros(8); Tensor oc = Tensor.zeros(8)) {
+        try (Tensor a = Tensor.of(v, 6);
+                Tensor oa = Tensor.zeros(6);
+                Tensor b = Tensor.zeros(7);
+                Tensor ob = Tensor.zeros(7);
+                Tensor c = Tensor.zeros(8);
+                Tensor oc = Tensor.zeros(8)) {
             int l = PlanCache.layouts(a, oa);
             Plan held = cache.put(a, l, relu(a, oa)); // a call still running
             Plan idle = putIdle(cache, b, ob);
@@ -211,10 +226,12 @@ class PlanCacheTest {
     @Test
     void badLimitsAreRefused() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new PlanCache(0, 1));
-        assertEquals("a plan cache keeps at least one plan and a non-negative number of bytes, got 0 plans, 1 bytes",
+        assertEquals(
+                "a plan cache keeps at least one plan and a non-negative number of bytes, got 0 plans, 1 bytes",
                 e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> new PlanCache(1, -1));
-        assertEquals("a plan cache keeps at least one plan and a non-negative number of bytes, got 1 plans, -1 bytes",
+        assertEquals(
+                "a plan cache keeps at least one plan and a non-negative number of bytes, got 1 plans, -1 bytes",
                 e.getMessage());
     }
 
@@ -226,12 +243,14 @@ class PlanCacheTest {
         try (ReLU relu = new ReLU()) {
             for (int k = 1; k <= shapes; k++) {
                 float[] v = values(k * 3);
-                try (Tensor x = Tensor.of(v, k, 3); Tensor y = relu.forward(x)) {
+                try (Tensor x = Tensor.of(v, k, 3);
+                        Tensor y = relu.forward(x)) {
                     assertArrayEquals(relu(v), y.toFloatArray(), "shape " + k + "x3");
                 }
                 assertEquals(Math.min(k, PlanCache.DEFAULT_MAX_PLANS), relu.planCount(), "after " + k + " shapes");
             }
-            try (Tensor x = Tensor.of(values(3), 1, 3); Tensor y = relu.forward(x)) {
+            try (Tensor x = Tensor.of(values(3), 1, 3);
+                    Tensor y = relu.forward(x)) {
                 assertEquals(PlanCache.DEFAULT_MAX_PLANS, relu.planCount(), "the first shape was evicted, rebuilt");
                 assertArrayEquals(relu(values(3)), y.toFloatArray());
             }
@@ -241,11 +260,12 @@ class PlanCacheTest {
         try (Conv2d conv = Conv2d.builder(2, 2, 3).padding(1).seed(5).build()) {
             for (int k = 1; k <= shapes; k++) {
                 MemoryFormat f = k % 2 == 0 ? MemoryFormat.CHANNELS_LAST : MemoryFormat.CONTIGUOUS;
-                try (Tensor x = Tensor.zeros(f, 1, 2, k, 3); Tensor y = conv.forward(x)) {
+                try (Tensor x = Tensor.zeros(f, 1, 2, k, 3);
+                        Tensor y = conv.forward(x)) {
                     assertArrayEquals(new long[] {1, 2, k, 3}, y.shape());
                 }
-                assertTrue(conv.planCount() <= PlanCache.DEFAULT_MAX_PLANS, "after " + k + " shapes: "
-                        + conv.planCount());
+                assertTrue(
+                        conv.planCount() <= PlanCache.DEFAULT_MAX_PLANS, "after " + k + " shapes: " + conv.planCount());
             }
             assertEquals(PlanCache.DEFAULT_MAX_PLANS, conv.planCount());
             conv.close();
