@@ -58,7 +58,7 @@ public record Shape(
                 if (line.isEmpty() || line.startsWith("#")) {
                     continue;
                 }
-                String[] f = line.split(",");
+                String[] f = line.split(",", -1);
                 if (f.length != 11) {
                     throw new IllegalStateException("shapes.csv: expected 11 fields, got " + f.length + ": " + line);
                 }
@@ -96,7 +96,8 @@ public record Shape(
 
     /** Floating-point operations of one forward: two per multiply-add. */
     public double flops() {
-        return 2.0 * n * outC * outH() * outW() * (c / groups) * kernel * kernel;
+        int perGroup = c / groups; // input channels each output sums over
+        return 2.0 * n * outC * outH() * outW() * perGroup * kernel * kernel;
     }
 
     public ConvGeometry geometry() {

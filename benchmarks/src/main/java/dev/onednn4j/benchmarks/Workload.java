@@ -11,7 +11,37 @@ import java.util.SplittableRandom;
  * input (standard normal), weights and bias (PyTorch's default U(-1/sqrt(fan_in), 1/sqrt(fan_in))).
  * {@link #check} is how each benchmark verifies its answer once, in {@code @Setup}.
  */
-public record Workload(Shape shape, float[] input, float[] weights, float[] bias) {
+public final class Workload {
+    private final Shape shape;
+    private final float[] input;
+    private final float[] weights;
+    private final float[] bias;
+
+    private Workload(Shape shape, float[] input, float[] weights, float[] bias) {
+        this.shape = shape;
+        this.input = input;
+        this.weights = weights;
+        this.bias = bias;
+    }
+
+    public Shape shape() {
+        return shape;
+    }
+
+    /** The input, (N, C, H, W) row-major: the array itself, which callers only read. */
+    public float[] input() {
+        return input;
+    }
+
+    /** The weights, (OC, C / groups, k, k) row-major: the array itself, which callers only read. */
+    public float[] weights() {
+        return weights;
+    }
+
+    /** The bias, (OC): the array itself, which callers only read. */
+    public float[] bias() {
+        return bias;
+    }
 
     /** Outputs compared with the reference per check: a random sample, plus the first and the last. */
     static final int SAMPLES = 300;

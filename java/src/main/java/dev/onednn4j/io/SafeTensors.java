@@ -48,7 +48,7 @@ import java.util.TreeMap;
  * {@link #load} memory-maps the file read-only (its zero-copy tensors refuse writes) and checks
  * the header as the reference reader does, refusing with an {@link IOException} that names the file and
  * the problem: a header over 100,000,000 bytes or longer than the file, invalid UTF-8 or JSON, a header
- * not starting with {@code {}, an unknown dtype, a negative or non-integer dimension, duplicate names,
+ * not starting with <code>&#123;</code>, an unknown dtype, a negative or non-integer dimension, duplicate names,
  * offsets out of order, overlapping, with holes or past the data, and {@code end - begin} other than the
  * element count times the dtype's size. Nothing is allocated in proportion to what a header claims.
  *
@@ -96,13 +96,47 @@ public final class SafeTensors implements AutoCloseable {
         }
     }
 
-    /**
-     * One tensor's header entry.
-     *
-     * @param begin offset of its first byte in the data buffer
-     * @param end   offset past its last byte
-     */
-    public record Entry(String name, DType dtype, long[] shape, long begin, long end) {
+    /** One tensor's header entry: its name, dtype, shape and where its bytes are in the data buffer. */
+    public static final class Entry {
+        private final String name;
+        private final DType dtype;
+        private final long[] shape;
+        private final long begin;
+        private final long end;
+
+        Entry(String name, DType dtype, long[] shape, long begin, long end) {
+            this.name = name;
+            this.dtype = dtype;
+            this.shape = shape.clone();
+            this.begin = begin;
+            this.end = end;
+        }
+
+        /** The tensor's name, the state-dict key. */
+        public String name() {
+            return name;
+        }
+
+        /** The dtype as the file names it. */
+        public DType dtype() {
+            return dtype;
+        }
+
+        /** The shape ({@code []} for a 0-d tensor). A copy. */
+        public long[] shape() {
+            return shape.clone();
+        }
+
+        /** Offset of the first byte in the data buffer. */
+        public long begin() {
+            return begin;
+        }
+
+        /** Offset past the last byte. */
+        public long end() {
+            return end;
+        }
+
         /** Number of elements. */
         public long numel() {
             long n = 1;

@@ -81,7 +81,7 @@ public abstract class Module implements AutoCloseable {
     protected final <M extends Module> M registerModule(String name, M module) {
         checkName(name);
         Objects.requireNonNull(module, "module");
-        if (module == this) {
+        if (module.equals(this)) {
             throw new IllegalArgumentException("a module cannot be its own child");
         }
         children.put(name, module);
@@ -185,7 +185,7 @@ public abstract class Module implements AutoCloseable {
             throw new IllegalArgumentException(parent.getName() + " has no child module named '" + name
                     + "' to replace (looking up '" + target + "')");
         }
-        if (module == this || module.namedModules().containsValue(parent)) {
+        if (module.equals(this) || module.namedModules().containsValue(parent)) {
             throw new IllegalArgumentException("a module cannot contain itself");
         }
         parent.children.put(name, module); // same key: keeps its position
@@ -455,6 +455,17 @@ public abstract class Module implements AutoCloseable {
 
     public final boolean isClosed() {
         return closed;
+    }
+
+    /** Modules are identities, as in PyTorch: equal only to themselves, whatever their state. */
+    @Override
+    public final boolean equals(Object other) {
+        return this == other;
+    }
+
+    @Override
+    public final int hashCode() {
+        return System.identityHashCode(this);
     }
 
     /** Throws {@link IllegalStateException} naming this module if it has been closed. */

@@ -12,12 +12,14 @@ import java.util.Map;
  */
 public class ModuleList extends IndexedContainer implements Iterable<Module> {
 
+    @SuppressWarnings("this-escape") // registering children is what a module's constructor is for, as in PyTorch
     public ModuleList(Module... modules) {
         for (Module m : modules) {
             add(m);
         }
     }
 
+    @SuppressWarnings("this-escape") // registering children is what a module's constructor is for, as in PyTorch
     public ModuleList(Iterable<? extends Module> modules) {
         for (Module m : modules) {
             add(m);

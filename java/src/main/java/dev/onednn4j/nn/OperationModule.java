@@ -31,7 +31,18 @@ abstract class OperationModule<O extends Operation> extends Module {
     /** The operation of the most recent input shape: a repeated shape resolves without allocating. */
     private volatile Resolved<O> last;
 
-    private record Resolved<O>(long[] shape, O op, long[] outputShape) {}
+    /** An input shape (a private copy), its operation and its output shape. */
+    private static final class Resolved<O> {
+        final long[] shape;
+        final O op;
+        final long[] outputShape;
+
+        Resolved(long[] shape, O op, long[] outputShape) {
+            this.shape = shape;
+            this.op = op;
+            this.outputShape = outputShape;
+        }
+    }
 
     /**
      * Validates an input of {@code shape} (refusing it with PyTorch's wording and the values) and returns the
@@ -48,8 +59,8 @@ abstract class OperationModule<O extends Operation> extends Module {
         ensureOpen();
         Objects.requireNonNull(input, "input");
         Resolved<O> r = resolved(input);
-        O op = r.op();
-        Tensor out = newOutput(input, r.outputShape());
+        O op = r.op;
+        Tensor out = newOutput(input, r.outputShape);
         try {
             run(op, input, out);
             return out;
@@ -67,13 +78,13 @@ abstract class OperationModule<O extends Operation> extends Module {
         ensureOpen();
         Objects.requireNonNull(input, "input");
         Resolved<O> r = resolved(input);
-        checkOut(input, out, r.outputShape());
-        run(r.op(), input, out);
+        checkOut(input, out, r.outputShape);
+        run(r.op, input, out);
     }
 
     /** The operation for {@code input}'s shape (which must be float32), resolved once per shape. */
     protected final O operation(Tensor input) {
-        return resolved(input).op();
+        return resolved(input).op;
     }
 
     /** The operation and its output shape for {@code input}'s shape; a repeated shape allocates nothing. */
@@ -81,7 +92,7 @@ abstract class OperationModule<O extends Operation> extends Module {
         requireFloat32(input);
         long[] shape = TENSORS.shape(input);
         Resolved<O> r = last;
-        if (r != null && Arrays.equals(r.shape(), shape)) {
+        if (r != null && Arrays.equals(r.shape, shape)) {
             return r;
         }
         O op = resolve(shape.clone());

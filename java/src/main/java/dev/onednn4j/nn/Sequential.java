@@ -10,6 +10,7 @@ import dev.onednn4j.tensor.Tensor;
  */
 public class Sequential extends IndexedContainer {
 
+    @SuppressWarnings("this-escape") // registering children is what a module's constructor is for, as in PyTorch
     public Sequential(Module... modules) {
         for (Module m : modules) {
             add(m);

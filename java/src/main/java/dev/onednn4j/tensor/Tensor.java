@@ -242,6 +242,7 @@ public final class Tensor implements AutoCloseable {
         long[] s = checkShape(shape, dtype);
         format.strides(s); // refuses channels_last for a non-4-D shape before allocating
         long bytes = numel(s) * dtype.byteSize();
+        @SuppressWarnings("MustBeClosedChecker") // the tensor owns the arena from here: close() or its Cleaner
         Arena arena = Arena.ofShared();
         MemorySegment seg;
         try {
@@ -343,7 +344,7 @@ public final class Tensor implements AutoCloseable {
      */
     public float[] toFloatArray() {
         float[] out = new float[arrayLength()];
-        try (var pin = pin()) {
+        try (var _ = pin()) {
             if (dtype == DType.FLOAT32 && format == MemoryFormat.CONTIGUOUS) {
                 MemorySegment.copy(data, ValueLayout.JAVA_FLOAT, 0, out, 0, out.length);
             } else {
@@ -361,7 +362,7 @@ public final class Tensor implements AutoCloseable {
      */
     public double[] toDoubleArray() {
         double[] out = new double[arrayLength()];
-        try (var pin = pin()) {
+        try (var _ = pin()) {
             for (int i = 0; i < out.length; i++) {
                 out[i] = Elements.getDouble(dtype, data, offsetOfLogical(i));
             }
@@ -381,7 +382,7 @@ public final class Tensor implements AutoCloseable {
                     + "tensors, use toFloatArray() for floating-point ones");
         }
         long[] out = new long[arrayLength()];
-        try (var pin = pin()) {
+        try (var _ = pin()) {
             for (int i = 0; i < out.length; i++) {
                 out[i] = Elements.getLong(dtype, data, offsetOfLogical(i));
             }
@@ -406,7 +407,7 @@ public final class Tensor implements AutoCloseable {
     public void copyFrom(float[] values) {
         Objects.requireNonNull(values, "values");
         checkLength(values.length);
-        try (var pin = pin()) {
+        try (var _ = pin()) {
             if (dtype == DType.FLOAT32 && format == MemoryFormat.CONTIGUOUS) {
                 MemorySegment.copy(values, 0, data, ValueLayout.JAVA_FLOAT, 0, values.length);
             } else {
@@ -422,7 +423,7 @@ public final class Tensor implements AutoCloseable {
     public void copyFrom(long[] values) {
         Objects.requireNonNull(values, "values");
         checkLength(values.length);
-        try (var pin = pin()) {
+        try (var _ = pin()) {
             for (int i = 0; i < values.length; i++) {
                 Elements.setLong(dtype, data, offsetOfLogical(i), values[i]);
             }
@@ -457,8 +458,8 @@ public final class Tensor implements AutoCloseable {
                     Arrays.toString(other.shape),
                     Arrays.toString(shape)));
         }
-        try (var a = pin();
-                var b = other.pin()) {
+        try (var _ = pin();
+                var _ = other.pin()) {
             if (format == other.format && dtype == other.dtype) {
                 MemorySegment.copy(other.data, 0, data, 0, numel * dtype.byteSize());
             } else if (other.dtype.isFloatingPoint()) {
@@ -485,7 +486,7 @@ public final class Tensor implements AutoCloseable {
     /** The element at a logical index, as a float (converted from this tensor's dtype). */
     public float get(long... index) {
         long off = offsetOf(index);
-        try (var pin = pin()) {
+        try (var _ = pin()) {
             return Elements.getFloat(dtype, data, off);
         }
     }
@@ -497,7 +498,7 @@ public final class Tensor implements AutoCloseable {
                     this + " holds " + dtype + " values; getLong reads integer and bool " + "tensors, use get(...)");
         }
         long off = offsetOf(index);
-        try (var pin = pin()) {
+        try (var _ = pin()) {
             return Elements.getLong(dtype, data, off);
         }
     }
@@ -506,7 +507,7 @@ public final class Tensor implements AutoCloseable {
     public void set(float value, long... index) {
         ensureWritable();
         long off = offsetOf(index);
-        try (var pin = pin()) {
+        try (var _ = pin()) {
             Elements.setDouble(dtype, data, off, value);
         }
         markModified();
@@ -516,7 +517,7 @@ public final class Tensor implements AutoCloseable {
     public void setLong(long value, long... index) {
         ensureWritable();
         long off = offsetOf(index);
-        try (var pin = pin()) {
+        try (var _ = pin()) {
             Elements.setLong(dtype, data, off, value);
         }
         markModified();

@@ -41,6 +41,7 @@ public class MobileNetV2 extends Module {
      *
      * @param rng the initial weights' generator
      */
+    @SuppressWarnings("this-escape") // registering children is what a module's constructor is for, as in PyTorch
     public MobileNetV2(
             int numClasses,
             double widthMult,
@@ -152,6 +153,7 @@ public class MobileNetV2 extends Module {
     public static class InvertedResidual extends Module {
         private final boolean useResConnect;
 
+        @SuppressWarnings("this-escape") // registering children is what a module's constructor is for, as in PyTorch
         public InvertedResidual(
                 int inp, int oup, int stride, int expandRatio, IntFunction<? extends Module> normLayer) {
             if (stride != 1 && stride != 2) {

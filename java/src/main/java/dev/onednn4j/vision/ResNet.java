@@ -55,6 +55,9 @@ public class ResNet extends Module {
      *                  {@code norm_layer}; {@code BatchNorm2d::new} by default)
      * @param rng       the initial weights' generator
      */
+    // registering children is what a module's constructor is for, as in PyTorch; newBlock is a documented hook,
+    // called before a subclass's own fields are set
+    @SuppressWarnings("this-escape")
     public ResNet(
             Block block, int[] layers, int numClasses, IntFunction<? extends Module> normLayer, RandomGenerator rng) {
         Objects.requireNonNull(block, "block");
@@ -146,6 +149,7 @@ public class ResNet extends Module {
      */
     public static class BasicBlock extends ResidualBlock {
 
+        @SuppressWarnings("this-escape") // registering children is what a module's constructor is for, as in PyTorch
         public BasicBlock(
                 int inplanes, int planes, int stride, Module downsample, IntFunction<? extends Module> normLayer) {
             registerModule(
@@ -177,6 +181,7 @@ public class ResNet extends Module {
      */
     public static class Bottleneck extends ResidualBlock {
 
+        @SuppressWarnings("this-escape") // registering children is what a module's constructor is for, as in PyTorch
         public Bottleneck(
                 int inplanes, int planes, int stride, Module downsample, IntFunction<? extends Module> normLayer) {
             int width = planes;

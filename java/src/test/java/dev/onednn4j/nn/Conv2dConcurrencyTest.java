@@ -106,7 +106,7 @@ class Conv2dConcurrencyTest {
                 running.countDown();
                 try (Tensor x = Tensor.zeros(MemoryFormat.CHANNELS_LAST, 1, 8, 32, 32)) {
                     while (true) {
-                        try (Tensor y = conv.forward(x)) {
+                        try (Tensor _ = conv.forward(x)) {
                             done.incrementAndGet();
                         } catch (IllegalStateException closed) {
                             return null;

@@ -329,7 +329,10 @@ class Conv2dCrossCheckTest {
         int dW = r.nextInt(4) == 0 ? 2 + r.nextInt(2) : 1;
         int sH = 1 + (r.nextInt(3) == 0 ? 1 + r.nextInt(2) : 0);
         int sW = r.nextInt(2) == 0 ? sH : 1 + r.nextInt(3);
-        PaddingMode mode = PaddingMode.values()[r.nextInt(3) == 0 ? 1 + r.nextInt(3) : 0];
+        PaddingMode mode = r.nextInt(3) == 0
+                ? List.of(PaddingMode.REFLECT, PaddingMode.REPLICATE, PaddingMode.CIRCULAR)
+                        .get(r.nextInt(3))
+                : PaddingMode.ZEROS;
         int effH = dH * (kH - 1) + 1;
         int effW = dW * (kW - 1) + 1;
         Object padding;

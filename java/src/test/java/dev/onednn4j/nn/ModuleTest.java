@@ -267,7 +267,10 @@ class ModuleTest {
     void sharedParameterAppearsOnce() {
         final class Tied extends Module {
             final Conv2d a = registerModule("a", Conv2d.builder(2, 2, 1).seed(1).build());
-            final Tensor shared = registerParameter("shared", a.weight());
+
+            {
+                registerParameter("shared", a.weight());
+            }
 
             @Override
             public Tensor forward(Tensor x) {

@@ -209,7 +209,6 @@ class ModelsTest {
     /** A state dict saved by torchvision (torch's own init, BatchNorm statistics randomized), loaded as it is. */
     @Test
     void aStateDictSavedByTorchvisionLoadsStrictlyAndMatches() throws Exception {
-        Fixture io = null;
         float[] got;
         double[] expected;
         try (MobileNetV2 net = Models.mobilenetV2(10, 0.5);

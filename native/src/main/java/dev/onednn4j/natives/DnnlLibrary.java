@@ -37,7 +37,8 @@ public final class DnnlLibrary {
     public static final String CACHE_ENV = "ONEDNN4J_CACHE_DIR";
 
     private static LoadedLibrary loaded;
-    private static UnsatisfiedLinkError failure;
+    /** Why the first attempt failed: every later call fails the same way, with a new error. */
+    private static String failure;
 
     private DnnlLibrary() {}
 
@@ -51,15 +52,13 @@ public final class DnnlLibrary {
             return loaded;
         }
         if (failure != null) {
-            UnsatisfiedLinkError again = new UnsatisfiedLinkError(failure.getMessage());
-            again.initCause(failure);
-            throw again;
+            throw new UnsatisfiedLinkError(failure + " (this failed the first time it was tried in this process)");
         }
         try {
             loaded = NativeLoader.load(NativeLoader.Settings.fromEnvironment());
             return loaded;
         } catch (UnsatisfiedLinkError e) {
-            failure = e;
+            failure = e.getMessage();
             throw e;
         }
     }

@@ -187,7 +187,7 @@ final class NativeLoader {
     }
 
     /** A failed attempt; its message says what went wrong with one path. */
-    private static final class LoadFailure extends Exception {
+    static final class LoadFailure extends Exception {
         private static final long serialVersionUID = 1L;
 
         LoadFailure(String message, Throwable cause) {

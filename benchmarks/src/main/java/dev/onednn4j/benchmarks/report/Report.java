@@ -99,7 +99,7 @@ public final class Report {
         for (JsonElement e : runs) {
             JsonObject o = e.getAsJsonObject();
             String full = o.get("benchmark").getAsString();
-            String[] parts = full.split("\\.");
+            String[] parts = full.split("\\.", -1);
             String key = parts[parts.length - 2] + "." + parts[parts.length - 1];
             String shape = o.getAsJsonObject("params").get("shape").getAsString();
             JsonObject m = o.getAsJsonObject("primaryMetric");
@@ -305,8 +305,12 @@ public final class Report {
     }
 
     static void threads(StringBuilder md, Map<String, Map<String, Score>> one, Map<String, Map<String, Score>> two) {
-        md.append("### 1 vs 2 threads: ms per call\n\n| implementation | shape | 1 thread | 2 threads | speed-up |\n"
-                + "|---|---|---:|---:|---:|\n");
+        md.append("""
+                ### 1 vs 2 threads: ms per call
+
+                | implementation | shape | 1 thread | 2 threads | speed-up |
+                |---|---|---:|---:|---:|
+                """);
         for (var e : IMPLEMENTATIONS.entrySet()) {
             Map<String, Score> a = one.get(e.getKey());
             Map<String, Score> b = two.get(e.getKey());
@@ -334,12 +338,16 @@ public final class Report {
 
     /** JMH's {@code gc.alloc.rate.norm}: bytes allocated on the Java heap per call. */
     static void allocation(StringBuilder md, Path json) throws IOException {
-        md.append("### Java heap allocated per call (bytes, JMH -prof gc)\n\n| implementation | shape | bytes/call |\n"
-                + "|---|---|---:|\n");
+        md.append("""
+                ### Java heap allocated per call (bytes, JMH -prof gc)
+
+                | implementation | shape | bytes/call |
+                |---|---|---:|
+                """);
         JsonArray runs = JsonParser.parseString(Files.readString(json)).getAsJsonArray();
         for (JsonElement e : runs) {
             JsonObject o = e.getAsJsonObject();
-            String[] parts = o.get("benchmark").getAsString().split("\\.");
+            String[] parts = o.get("benchmark").getAsString().split("\\.", -1);
             String key = parts[parts.length - 2] + "." + parts[parts.length - 1];
             JsonObject secondary = o.getAsJsonObject("secondaryMetrics");
             JsonObject norm = secondary == null ? null : secondary.getAsJsonObject("gc.alloc.rate.norm");

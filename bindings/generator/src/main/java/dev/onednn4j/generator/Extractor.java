@@ -4,7 +4,6 @@ import static dev.onednn4j.generator.LibClang.*;
 
 import dev.onednn4j.generator.LibClang.Cursor;
 import dev.onednn4j.generator.LibClang.Evaluated;
-import dev.onednn4j.generator.LibClang.Type;
 import dev.onednn4j.generator.Model.Constant;
 import dev.onednn4j.generator.Model.Field;
 import dev.onednn4j.generator.Model.Function;
@@ -189,14 +188,14 @@ final class Extractor {
             throw new GeneratorException("--include-function " + name + ": no such function in " + options.headers());
         }
         Cursor c = d.cursor();
-        Type fn = c.type();
+        LibClang.Type fn = c.type();
         if (fn.kind() != TYPE_FUNCTION_PROTO) {
             throw new GeneratorException(name + ": declared without a prototype (" + fn + "); cannot lower");
         }
         if (fn.isVariadic()) {
             throw new GeneratorException(name + ": variadic functions are not supported (" + fn + ")");
         }
-        Type result = c.resultType();
+        LibClang.Type result = c.resultType();
         Prim ret = result.canonical().kind() == TYPE_VOID ? null : lower(result, "result of " + name);
         List<Param> params = new ArrayList<>();
         List<String> cParams = new ArrayList<>();
@@ -204,7 +203,7 @@ final class Extractor {
         for (int i = 0; i < n; i++) {
             Cursor a = c.argument(i);
             String pname = a.spelling();
-            Type t = a.type();
+            LibClang.Type t = a.type();
             params.add(new Param(
                     javaName(pname.isEmpty() ? "x" + i : pname),
                     lower(t, "parameter " + i + " (" + pname + ") of " + name)));
@@ -219,8 +218,8 @@ final class Extractor {
     }
 
     /** Lowers a C type to the carrier FFM passes it as; arrays (as parameters) decay to pointers. */
-    private Prim lower(Type t, String what) {
-        Type c = t.canonical();
+    private Prim lower(LibClang.Type t, String what) {
+        LibClang.Type c = t.canonical();
         Prim p = switch (c.kind()) {
             case TYPE_BOOL -> Prim.BOOL;
             case TYPE_CHAR_U, TYPE_UCHAR, TYPE_CHAR_S, TYPE_SCHAR -> Prim.CHAR;
@@ -251,8 +250,8 @@ final class Extractor {
         if (d == null) {
             throw new GeneratorException("--include-typedef " + name + ": no such typedef in " + options.headers());
         }
-        Type underlying = d.cursor().typedefUnderlyingType();
-        Type c = underlying.canonical();
+        LibClang.Type underlying = d.cursor().typedefUnderlyingType();
+        LibClang.Type c = underlying.canonical();
         if (c.kind() == TYPE_RECORD) {
             structsOut.add(struct(name, c, d.order()));
         } else {
@@ -264,8 +263,8 @@ final class Extractor {
         }
     }
 
-    private Struct struct(String name, Type type, int at) {
-        Type c = type.canonical();
+    private Struct struct(String name, LibClang.Type type, int at) {
+        LibClang.Type c = type.canonical();
         Cursor decl = c.declaration();
         if (decl.kind() != CURSOR_STRUCT_DECL) {
             throw new GeneratorException(name + ": only structs are supported, not " + c);
@@ -284,10 +283,10 @@ final class Extractor {
             if (bits < 0 || bits % 8 != 0) {
                 throw new GeneratorException(name + "." + fname + ": bit-fields are not supported");
             }
-            Type ft = f.type().canonical();
+            LibClang.Type ft = f.type().canonical();
             String what = "field " + name + "." + fname;
             if (ft.kind() == TYPE_CONSTANT_ARRAY) {
-                Type element = ft.arrayElement();
+                LibClang.Type element = ft.arrayElement();
                 if (element.canonical().kind() == TYPE_CONSTANT_ARRAY) {
                     throw new GeneratorException(what + ": multi-dimensional arrays are not supported");
                 }
@@ -373,7 +372,7 @@ final class Extractor {
     private static Constant constant(String name, MacroValue v, int at) {
         return switch (v.value()) {
             case Evaluated.Int i -> new Constant(name, v.type(), i.value(), 0, "#define " + name + " " + i.value(), at);
-            case Evaluated.Float f ->
+            case Evaluated.Floating f ->
                 new Constant(name, v.type(), 0, f.value(), "#define " + name + " " + f.value(), at);
             case null ->
                 throw new GeneratorException("--include-constant " + name + ": libclang cannot evaluate the macro");
@@ -406,7 +405,7 @@ final class Extractor {
                     continue;
                 }
                 String name = c.spelling().substring(MACRO_PREFIX.length());
-                Type t = c.type().canonical();
+                LibClang.Type t = c.type().canonical();
                 if (t.kind() == TYPE_POINTER && cast.isEmpty()) {
                     values.put(name, new MacroValue(Prim.POINTER, null));
                 } else {

@@ -501,7 +501,7 @@ final class LibClang implements AutoCloseable {
                         return java.util.Optional.of(new Evaluated.Int(v));
                     }
                     if (kind == EVAL_FLOAT) {
-                        return java.util.Optional.of(new Evaluated.Float((double) evalGetAsDouble.invokeExact(r)));
+                        return java.util.Optional.of(new Evaluated.Floating((double) evalGetAsDouble.invokeExact(r)));
                     }
                     return java.util.Optional.empty();
                 } finally {
@@ -517,7 +517,7 @@ final class LibClang implements AutoCloseable {
     sealed interface Evaluated {
         record Int(long value) implements Evaluated {}
 
-        record Float(double value) implements Evaluated {}
+        record Floating(double value) implements Evaluated {}
     }
 
     /** A copied {@code CXType}. */

@@ -163,7 +163,7 @@ class GeneratorTest {
         List<Long> sizes =
                 d.argumentLayouts().stream().map(MemoryLayout::byteSize).toList();
         assertEquals(List.of(1L, 2L, 4L, 8L, 4L, 8L), sizes);
-        long expected = 200 + (-3) * 10 + 5 * 100 + 7L * 1000 + (long) (1.5f * 10000) + (long) (0.25 * 100000);
+        long expected = 200 - 3 * 10 + 5 * 100 + 7L * 1000 + (long) (1.5f * 10000) + (long) (0.25 * 100000);
         assertEquals(expected, h("tricky_mix", (byte) 200, (short) -3, 5, 7L, 1.5f, 0.25));
     }
 
@@ -281,10 +281,14 @@ class GeneratorTest {
 
     @Test
     void theArgumentFileFollowsJextractsFormat(@TempDir Path tmp) throws IOException {
-        Path args = Files.writeString(
-                tmp.resolve("a.args"),
-                "# comment\n\n--include-function f\n--include-constant C\n--include-typedef T\n"
-                        + "--include-struct S\n");
+        Path args = Files.writeString(tmp.resolve("a.args"), """
+                # comment
+
+                --include-function f
+                --include-constant C
+                --include-typedef T
+                --include-struct S
+                """);
         Options o = Options.parse(List.of("--symbol-lookup", "x.Y.z", "@" + args, "h.h"));
         assertEquals(List.of("f"), List.copyOf(o.functions()));
         assertEquals(List.of("C"), List.copyOf(o.constants()));

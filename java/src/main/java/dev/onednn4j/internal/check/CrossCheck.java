@@ -22,6 +22,8 @@ public final class CrossCheck {
     private CrossCheck() {}
 
     /**
+     * The outcome of one comparison, with what a failure report needs.
+     *
      * @param violations   elements outside their bound (exact tier: not bit-identical)
      * @param worstShare   the largest {@code |error| / bound} (exact tier: 0 or infinity)
      * @param zeroFraction share of exactly-zero elements in the reference

@@ -118,30 +118,19 @@ public final class SeededWeights {
         Stream s = new Stream(seed, key);
         long n = numel(shape);
         if (like.containsKey(prefix + ".running_var")) {
-            switch (leaf) {
+            return switch (leaf) {
                 case "running_var", "running_mean", "bias" -> {
                     double[] r = range(leaf.equals("bias") ? "bn_bias" : "bn_" + leaf);
-                    return Tensor.of(s.uniform(r[0], r[1], n), shape);
+                    yield Tensor.of(s.uniform(r[0], r[1], n), shape);
                 }
-                case "weight" -> {
-                    float[] var;
-                    try (Tensor v = generated(prefix + ".running_var", shape, like)) {
-                        var = v.toFloatArray();
-                    }
-                    double[] r = range("bn_weight_factor");
-                    float[] w = new float[var.length];
-                    for (int i = 0; i < w.length; i++) {
-                        w[i] = (float) (s.uniformDouble(r[0], r[1]) * Math.sqrt(var[i]));
-                    }
-                    return Tensor.of(w, shape);
-                }
+                case "weight" -> batchNormWeight(s, generated(prefix + ".running_var", shape, like), shape);
                 case "num_batches_tracked" -> {
                     Tensor t = Tensor.zeros(DType.INT64);
                     t.setLong(s.next() >>> 33);
-                    return t;
+                    yield t;
                 }
                 default -> throw new IllegalArgumentException("the generator has no rule for " + key);
-            }
+            };
         }
         if (leaf.equals("weight") && shape.length == 4) {
             double b = Math.sqrt(constants.get("conv_weight_gain").getAsDouble() / (shape[1] * shape[2] * shape[3]));
@@ -159,6 +148,23 @@ public final class SeededWeights {
         }
         throw new IllegalArgumentException(
                 "the generator has no rule for " + key + " of shape " + java.util.Arrays.toString(shape));
+    }
+
+    /**
+     * A BatchNorm weight that cancels its variance, so the layer is a gain of about one:
+     * {@code uniform_double(factor) * sqrt(running_var)}, rounded once. Closes {@code runningVar}.
+     */
+    private Tensor batchNormWeight(Stream s, Tensor runningVar, long[] shape) {
+        float[] var;
+        try (runningVar) {
+            var = runningVar.toFloatArray();
+        }
+        double[] r = range("bn_weight_factor");
+        float[] w = new float[var.length];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = (float) (s.uniformDouble(r[0], r[1]) * Math.sqrt(var[i]));
+        }
+        return Tensor.of(w, shape);
     }
 
     /** {@code sum over i of bits(element i) * (i + 1) mod 2^64}: float32 bits, or an int64's value. */

@@ -1,6 +1,7 @@
 package dev.onednn4j.internal.exec;
 
 import dev.onednn4j.internal.TensorAccess;
+import dev.onednn4j.tensor.MemoryFormat;
 import dev.onednn4j.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -24,7 +25,22 @@ public final class PlanCache implements AutoCloseable {
 
     private static final TensorAccess TENSORS = TensorAccess.get();
 
-    private record Entry(long[] shape, int layouts, Plan plan) {
+    /** A cached plan and its key: the input's shape (a private copy) and the layouts code. */
+    private static final class Entry {
+        final long[] shape;
+        final int layouts;
+        final Plan plan;
+
+        Entry(long[] shape, int layouts, Plan plan) {
+            this.shape = shape;
+            this.layouts = layouts;
+            this.plan = plan;
+        }
+
+        Plan plan() {
+            return plan;
+        }
+
         boolean matches(long[] s, int l) {
             return layouts == l && Arrays.equals(shape, s);
         }
@@ -66,8 +82,22 @@ public final class PlanCache implements AutoCloseable {
         return layouts(a, b) | code(c) << 16;
     }
 
+    /** One byte per tensor: its memory format in bit 0, its dtype above. */
     private static int code(Tensor t) {
-        return t.memoryFormat().ordinal() | t.dtype().ordinal() << 2;
+        int format = t.memoryFormat() == MemoryFormat.CHANNELS_LAST ? 1 : 0;
+        int dtype = switch (t.dtype()) {
+            case FLOAT32 -> 0;
+            case FLOAT64 -> 1;
+            case FLOAT16 -> 2;
+            case BFLOAT16 -> 3;
+            case INT64 -> 4;
+            case INT32 -> 5;
+            case INT16 -> 6;
+            case INT8 -> 7;
+            case UINT8 -> 8;
+            case BOOL -> 9;
+        };
+        return format | dtype << 1;
     }
 
     /** The plan for {@code input}'s shape and {@code layouts}, retained for one call (release it), or null. */

@@ -37,6 +37,7 @@ public final class MappedFile implements AutoCloseable {
 
     /** Maps the whole file read-only. */
     public static MappedFile map(Path path) throws IOException {
+        @SuppressWarnings("MustBeClosedChecker") // the owner tensor closes the arena, unmapping the file
         Arena arena = Arena.ofShared();
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
             long size = ch.size();

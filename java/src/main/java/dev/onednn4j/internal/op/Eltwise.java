@@ -72,31 +72,24 @@ public final class Eltwise implements Operation {
          * </ul>
          */
         public double bound(double x, double ref) {
-            double u = Math.scalb(1.0, -24);
-            switch (this) {
-                case RELU, RELU6 -> {
-                    return u * Math.abs(ref);
-                }
-                case LEAKY_RELU -> {
-                    return 2 * u / (1 - 2 * u) * Math.abs(ref);
-                }
-                case HARDSIGMOID -> {
-                    return 3 * u / (1 - 3 * u) * (Math.abs(x) / 6 + 0.5);
-                }
-                case HARDSWISH -> {
-                    return 4 * u / (1 - 4 * u) * Math.abs(x) * (Math.abs(x) / 6 + 0.5);
-                }
-                default -> {
-                    double threshold = this == GELU_TANH || this == TANH || this == SILU ? 4e-5 : 4e-6;
-                    double cancellation = 2 * Math.ulp(1.0f) / threshold;
-                    boolean cancels = this == GELU
-                            ? 1 + Erf.erf(x / Math.sqrt(2)) <= cancellation
-                            : this == GELU_TANH
-                                    && 1 + Math.tanh(Math.sqrt(2 / Math.PI) * x * (1 + 0.044715 * x * x))
-                                            <= cancellation;
-                    return threshold * (Math.abs(ref) > 1e-5 && !cancels ? Math.abs(ref) : 1);
-                }
-            }
+            return switch (this) {
+                case RELU, RELU6 -> RoundingBound.U * Math.abs(ref);
+                case LEAKY_RELU -> RoundingBound.gamma(2) * Math.abs(ref);
+                case HARDSIGMOID -> RoundingBound.gamma(3) * (Math.abs(x) / 6 + 0.5);
+                case HARDSWISH -> RoundingBound.gamma(4) * Math.abs(x) * (Math.abs(x) / 6 + 0.5);
+                default -> approximated(x, ref);
+            };
+        }
+
+        /** benchdnn's threshold for a function oneDNN approximates, absolute where it cancels. */
+        private double approximated(double x, double ref) {
+            double threshold = this == GELU_TANH || this == TANH || this == SILU ? 4e-5 : 4e-6;
+            double cancellation = 2 * Math.ulp(1.0f) / threshold;
+            boolean cancels = this == GELU
+                    ? 1 + Erf.erf(x / Math.sqrt(2)) <= cancellation
+                    : this == GELU_TANH
+                            && 1 + Math.tanh(Math.sqrt(2 / Math.PI) * x * (1 + 0.044715 * x * x)) <= cancellation;
+            return threshold * (Math.abs(ref) > 1e-5 && !cancels ? Math.abs(ref) : 1);
         }
 
         /** PyTorch's formula in double; {@code p} is the LeakyReLU slope. */
