@@ -2,6 +2,7 @@ package dev.onednn4j.nn;
 
 import dev.onednn4j.internal.TensorAccess;
 import dev.onednn4j.internal.op.Eltwise;
+import dev.onednn4j.internal.op.Operation;
 import dev.onednn4j.tensor.Tensor;
 import java.util.Objects;
 
@@ -10,7 +11,7 @@ import java.util.Objects;
  * PyTorch's {@code inplace}: an in-place activation overwrites its input and returns it (as a new tensor
  * handle over the same memory, which the caller closes like any result).
  */
-abstract class Activation extends OperationModule<Eltwise> {
+abstract class Activation extends OperationModule {
     private final Eltwise.Kind kind;
     private final float parameter;
     private final boolean inplace;
@@ -27,7 +28,7 @@ abstract class Activation extends OperationModule<Eltwise> {
     }
 
     @Override
-    protected final Eltwise resolve(long[] shape) {
+    final Operation resolve(long[] shape) {
         return new Eltwise(kind, parameter, shape);
     }
 

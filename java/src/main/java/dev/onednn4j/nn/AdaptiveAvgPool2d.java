@@ -23,7 +23,7 @@ import java.util.Locale;
  * <p>On oneDNN: a pooling primitive where the windows tile the input (outH divides H, outW divides W), else a
  * matmul with a constant averaging matrix. Within {@code gamma(H * W + 2) * sum|x| / |window|} of the exact mean.
  */
-public final class AdaptiveAvgPool2d extends OperationModule<Operation> {
+public final class AdaptiveAvgPool2d extends OperationModule {
     /** A size of 0 here stands for PyTorch's None: the input's own size along that dimension. */
     private final int outH;
 
@@ -71,7 +71,7 @@ public final class AdaptiveAvgPool2d extends OperationModule<Operation> {
     }
 
     @Override
-    protected Operation resolve(long[] shape) {
+    Operation resolve(long[] shape) {
         if (shape.length != 3 && shape.length != 4) {
             throw new IllegalArgumentException(
                     "adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got " + Arrays.toString(shape));

@@ -1,5 +1,6 @@
 package dev.onednn4j.nn;
 
+import dev.onednn4j.internal.op.Operation;
 import dev.onednn4j.internal.op.PoolParams;
 import dev.onednn4j.internal.op.Pooling;
 
@@ -23,7 +24,7 @@ import dev.onednn4j.internal.op.Pooling;
  * countIncludePad, divisorOverride) a fused binary post-op rescales the affected outputs. Within
  * {@code gamma(kH * kW + 3) * sum|x| / divisor} of the exact mean.
  */
-public final class AvgPool2d extends OperationModule<Pooling> {
+public final class AvgPool2d extends OperationModule {
     private final PoolParams params;
     private final Builder given;
 
@@ -55,7 +56,7 @@ public final class AvgPool2d extends OperationModule<Pooling> {
     }
 
     @Override
-    protected Pooling resolve(long[] shape) {
+    Operation resolve(long[] shape) {
         return new Pooling(Pool.resolve(params, shape, "avg_pool2d"), shape.length == 3);
     }
 

@@ -1,6 +1,7 @@
 package dev.onednn4j.nn;
 
 import dev.onednn4j.internal.op.BatchNorm;
+import dev.onednn4j.internal.op.Operation;
 import dev.onednn4j.tensor.DType;
 import dev.onednn4j.tensor.Tensor;
 import java.util.Arrays;
@@ -32,7 +33,7 @@ import java.util.Locale;
  *
  * <p>On oneDNN's batch normalization primitive in the input's layout.
  */
-public final class BatchNorm2d extends OperationModule<BatchNorm> {
+public final class BatchNorm2d extends OperationModule {
     private final int numFeatures;
     private final double eps;
     private final double momentum;
@@ -102,7 +103,7 @@ public final class BatchNorm2d extends OperationModule<BatchNorm> {
     }
 
     @Override
-    protected BatchNorm resolve(long[] shape) {
+    Operation resolve(long[] shape) {
         if (shape.length != 4) {
             throw new IllegalArgumentException("expected 4D input (got " + shape.length + "D input)");
         }

@@ -3,6 +3,7 @@ package dev.onednn4j.nn;
 import dev.onednn4j.internal.op.ConvGeometry;
 import dev.onednn4j.internal.op.ConvParams;
 import dev.onednn4j.internal.op.Convolution;
+import dev.onednn4j.internal.op.Operation;
 import dev.onednn4j.tensor.MemoryFormat;
 import dev.onednn4j.tensor.Tensor;
 import java.util.Arrays;
@@ -50,7 +51,7 @@ import java.util.random.RandomGenerator;
  * <p>Every argument and input is checked in Java before any native call; a violation is an
  * {@link IllegalArgumentException} that states the rule and the values, worded as PyTorch's.
  */
-public final class Conv2d extends OperationModule<Convolution> {
+public final class Conv2d extends OperationModule {
 
     private final ConvParams params;
     private final Padding paddingString; // null when numeric
@@ -98,7 +99,7 @@ public final class Conv2d extends OperationModule<Convolution> {
     // the output's shape (see the class documentation) in either memory format.
 
     @Override
-    protected Convolution resolve(long[] shape) {
+    Operation resolve(long[] shape) {
         if (shape.length != 3 && shape.length != 4) {
             throw new IllegalArgumentException("Expected 3D (unbatched) or 4D (batched) input to conv2d, but got "
                     + "input of size: " + Arrays.toString(shape));
@@ -194,9 +195,9 @@ public final class Conv2d extends OperationModule<Convolution> {
 
     /**
      * The resolved arithmetic (paddings per side, output size) for an (N, C, H, W) input, after validating
-     * it: what the reference and the oneDNN path both compute from. For tools and cross-checks.
+     * it: what the reference and the oneDNN path both compute from. For the library's cross-checks.
      */
-    public ConvGeometry geometry(long... nchw) {
+    ConvGeometry geometry(long... nchw) {
         return params.resolve(nchw);
     }
 

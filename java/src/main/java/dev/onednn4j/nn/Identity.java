@@ -11,6 +11,9 @@ import java.util.Objects;
  */
 public final class Identity extends Module {
 
+    /** {@code nn.Identity()}. */
+    public Identity() {}
+
     @Override
     public Tensor forward(Tensor input) {
         ensureOpen();

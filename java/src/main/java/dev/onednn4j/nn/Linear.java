@@ -1,6 +1,7 @@
 package dev.onednn4j.nn;
 
 import dev.onednn4j.internal.op.InnerProduct;
+import dev.onednn4j.internal.op.Operation;
 import dev.onednn4j.tensor.MemoryFormat;
 import dev.onednn4j.tensor.Tensor;
 import java.util.Arrays;
@@ -28,7 +29,7 @@ import java.util.random.RandomGenerator;
  * <p>On oneDNN's inner product primitive, the weights reordered once into its layout. Within
  * {@code gamma(inFeatures + 1) * (sum|x * w| + |b|)} of the exact result.
  */
-public final class Linear extends OperationModule<InnerProduct> {
+public final class Linear extends OperationModule {
     private final int inFeatures;
     private final int outFeatures;
     private final Tensor weight;
@@ -80,7 +81,7 @@ public final class Linear extends OperationModule<InnerProduct> {
     }
 
     @Override
-    protected InnerProduct resolve(long[] shape) {
+    Operation resolve(long[] shape) {
         if (shape.length == 0) {
             throw new IllegalArgumentException(
                     "both arguments to matmul need to be at least 1D, but they are 0D and " + "2D");

@@ -46,6 +46,9 @@ public abstract class Module implements AutoCloseable {
 
     private static final Pattern NAME = Pattern.compile("[^.]+");
 
+    /** An empty module: subclasses register their parameters, buffers and children in their constructor. */
+    protected Module() {}
+
     private final Map<String, Tensor> parameters = new LinkedHashMap<>();
     private final Map<String, Tensor> buffers = new LinkedHashMap<>();
     private final Map<String, Module> children = new LinkedHashMap<>();

@@ -21,23 +21,22 @@ import java.util.function.Function;
  * <p>A layer built on it is its arguments, a {@link #resolve} that validates an input shape and returns the
  * operation, and its repr; {@link #forward(Tensor)} and {@link #forward(Tensor, Tensor)} are shared.
  *
- * @param <O> the operation the layer runs
  */
-abstract class OperationModule<O extends Operation> extends Module {
+abstract class OperationModule extends Module {
 
     private static final TensorAccess TENSORS = TensorAccess.get();
 
     private final PlanCache plans = new PlanCache();
     /** The operation of the most recent input shape: a repeated shape resolves without allocating. */
-    private volatile Resolved<O> last;
+    private volatile Resolved last;
 
     /** An input shape (a private copy), its operation and its output shape. */
-    private static final class Resolved<O> {
+    private static final class Resolved {
         final long[] shape;
-        final O op;
+        final Operation op;
         final long[] outputShape;
 
-        Resolved(long[] shape, O op, long[] outputShape) {
+        Resolved(long[] shape, Operation op, long[] outputShape) {
             this.shape = shape;
             this.op = op;
             this.outputShape = outputShape;
@@ -48,7 +47,7 @@ abstract class OperationModule<O extends Operation> extends Module {
      * Validates an input of {@code shape} (refusing it with PyTorch's wording and the values) and returns the
      * operation for it.
      */
-    protected abstract O resolve(long[] shape);
+    abstract Operation resolve(long[] shape);
 
     /**
      * Computes the layer on {@code input} into a new tensor, owned by the caller: in the input's memory format when
@@ -58,8 +57,8 @@ abstract class OperationModule<O extends Operation> extends Module {
     public Tensor forward(Tensor input) {
         ensureOpen();
         Objects.requireNonNull(input, "input");
-        Resolved<O> r = resolved(input);
-        O op = r.op;
+        Resolved r = resolved(input);
+        Operation op = r.op;
         Tensor out = newOutput(input, r.outputShape);
         try {
             run(op, input, out);
@@ -77,26 +76,26 @@ abstract class OperationModule<O extends Operation> extends Module {
     public void forward(Tensor input, Tensor out) {
         ensureOpen();
         Objects.requireNonNull(input, "input");
-        Resolved<O> r = resolved(input);
+        Resolved r = resolved(input);
         checkOut(input, out, r.outputShape);
         run(r.op, input, out);
     }
 
     /** The operation for {@code input}'s shape (which must be float32), resolved once per shape. */
-    protected final O operation(Tensor input) {
+    final Operation operation(Tensor input) {
         return resolved(input).op;
     }
 
     /** The operation and its output shape for {@code input}'s shape; a repeated shape allocates nothing. */
-    private Resolved<O> resolved(Tensor input) {
+    private Resolved resolved(Tensor input) {
         requireFloat32(input);
         long[] shape = TENSORS.shape(input);
-        Resolved<O> r = last;
+        Resolved r = last;
         if (r != null && Arrays.equals(r.shape, shape)) {
             return r;
         }
-        O op = resolve(shape.clone());
-        r = new Resolved<>(shape.clone(), op, op.outputShape());
+        Operation op = resolve(shape.clone());
+        r = new Resolved(shape.clone(), op, op.outputShape());
         last = r;
         return r;
     }
@@ -117,7 +116,7 @@ abstract class OperationModule<O extends Operation> extends Module {
      * A new output tensor for {@code op}: in the input's memory format where the output is 4-D and the input is
      * too, contiguous otherwise.
      */
-    protected static Tensor newOutput(Tensor input, long[] shape) {
+    static Tensor newOutput(Tensor input, long[] shape) {
         MemoryFormat f = input.dim() == 4 && shape.length == 4 ? input.memoryFormat() : MemoryFormat.CONTIGUOUS;
         return Tensor.zeros(f, shape);
     }
@@ -170,7 +169,7 @@ abstract class OperationModule<O extends Operation> extends Module {
     }
 
     /** Computes {@code out = op(input)} on this module's backend. */
-    protected final void run(O op, Tensor input, Tensor out) {
+    final void run(Operation op, Tensor input, Tensor out) {
         if (input.numel() == 0 || out.numel() == 0) {
             requireOpen(input);
             requireOpen(out);
@@ -201,8 +200,8 @@ abstract class OperationModule<O extends Operation> extends Module {
      * Applies {@code f} to the plan oneDNN runs for these tensors' shapes and layouts, building it if needed: its
      * implementation, the layout of each argument, any reorder. For logs and tools.
      */
-    protected final <T> T withPlan(Tensor input, Tensor out, Function<Plan, T> f) {
-        O op = operation(input);
+    final <T> T withPlan(Tensor input, Tensor out, Function<Plan, T> f) {
+        Operation op = operation(input);
         int layouts = PlanCache.layouts(input, out);
         Plan plan = plans.get(input, layouts);
         if (plan == null) {

@@ -214,6 +214,9 @@ public class ResNet extends Module {
     public abstract static class ResidualBlock extends Module {
         private boolean downsample;
 
+        /** A block with no layers yet: the subclass registers them. */
+        protected ResidualBlock() {}
+
         /** Registers {@code downsample} (as torchvision, only when there is one: it is then in the tree). */
         protected final void registerDownsample(Module downsample) {
             if (downsample != null) {

@@ -10,6 +10,8 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.onednn4j.internal.check.CrossCheck;
 import dev.onednn4j.internal.op.ConvGeometry;
+import dev.onednn4j.internal.op.ConvParams;
+import dev.onednn4j.internal.op.PadMode;
 import dev.onednn4j.nn.Backend;
 import dev.onednn4j.nn.Conv2d;
 import dev.onednn4j.nn.Module;
@@ -83,6 +85,30 @@ class TorchFixturesTest {
         return b.build();
     }
 
+    /** The same arguments as {@link #build}, as the internal geometry resolver takes them. */
+    static ConvParams params(JsonObject c) {
+        int[] k = pair(c.getAsJsonArray("kernel_size"));
+        int[] s = pair(c.getAsJsonArray("stride"));
+        int[] d = pair(c.getAsJsonArray("dilation"));
+        boolean string = c.get("padding").isJsonPrimitive();
+        int[] p = string ? new int[2] : pair(c.getAsJsonArray("padding"));
+        return new ConvParams(
+                c.get("in_channels").getAsInt(),
+                c.get("out_channels").getAsInt(),
+                k[0],
+                k[1],
+                s[0],
+                s[1],
+                p[0],
+                p[1],
+                string && c.get("padding").getAsString().equals("same"),
+                d[0],
+                d[1],
+                c.get("groups").getAsInt(),
+                PadMode.valueOf(c.get("padding_mode").getAsString().toUpperCase(Locale.ROOT)),
+                c.get("bias").getAsBoolean());
+    }
+
     /**
      * Every element of {@code got} within {@code factor} times its proven bound of PyTorch's output (the bound of
      * the exact result; PyTorch's is a float result too, so 2 covers both), and PyTorch's output not mostly zeros.
@@ -114,7 +140,7 @@ class TorchFixturesTest {
                 Tensor torchOut = t.get("output");
                 assertArrayEquals(torchOut.shape(), conv.outputShape(x.shape()), "output shape, " + config);
                 long[] nchw = x.dim() == 4 ? x.shape() : new long[] {1, x.size(0), x.size(1), x.size(2)};
-                ConvGeometry g = conv.geometry(nchw);
+                ConvGeometry g = params(config).resolve(nchw);
                 float[] w = conv.weight().toFloatArray();
                 float[] b = conv.bias() == null ? null : conv.bias().toFloatArray();
                 for (Backend backend : Backend.values()) {
@@ -139,6 +165,9 @@ class TorchFixturesTest {
             }
         }
     }
+
+    /** The arithmetic of each of the blocks' convolutions (8 to 8 channels, 3x3, padding 1). */
+    static final ConvParams BLOCK_CONV = new ConvParams(8, 8, 3, 3, 1, 1, 1, 1, false, 1, 1, 1, PadMode.ZEROS, true);
 
     /** The seed's network: a list of ten blocks, conv2(conv1(x)) each, as the PyTorch fixture defines it. */
     static final class Block extends Module {
@@ -202,7 +231,7 @@ class TorchFixturesTest {
                     try (Tensor y = conv.forward(in)) {
                         assertWithinBound(
                                 "blocks." + i + "." + layer,
-                                conv.geometry(in.shape()),
+                                BLOCK_CONV.resolve(in.shape()),
                                 in.toFloatArray(),
                                 conv.weight().toFloatArray(),
                                 conv.bias().toFloatArray(),

@@ -149,7 +149,7 @@ class LayerFixturesTest {
                             "the int64 buffer is loaded as saved");
                 }
                 double[] bound =
-                        layer instanceof OperationModule<?> m ? boundOf(m, input, x) : new double[expected.length];
+                        layer instanceof OperationModule m ? boundOf(m, input, x) : new double[expected.length];
                 List<MemoryFormat> formats =
                         input.dim() == 4 ? List.of(MemoryFormat.values()) : List.of(MemoryFormat.CONTIGUOUS);
                 for (Backend backend : Backend.values()) {
@@ -183,7 +183,7 @@ class LayerFixturesTest {
                 .contains(config.get("layer").getAsString());
     }
 
-    static double[] boundOf(OperationModule<?> m, Tensor input, float[] x) {
+    static double[] boundOf(OperationModule m, Tensor input, float[] x) {
         try (Tensor copy = input.toMemoryFormat(MemoryFormat.CONTIGUOUS)) {
             Operation op = m.operation(copy);
             return op.bound(x);

@@ -30,14 +30,14 @@ class LayersCrossCheckTest {
     static final long SEED = Long.getLong("onednn4j.test.seed", 20261128L);
 
     /** One layer on one input: data drawn uniformly from [lo, hi]. */
-    record Case(String name, Supplier<OperationModule<?>> layer, long[] shape, double lo, double hi) {
+    record Case(String name, Supplier<OperationModule> layer, long[] shape, double lo, double hi) {
         @Override
         public String toString() {
             return name + " " + java.util.Arrays.toString(shape);
         }
     }
 
-    static Case c(String name, Supplier<OperationModule<?>> layer, double lo, double hi, long... shape) {
+    static Case c(String name, Supplier<OperationModule> layer, double lo, double hi, long... shape) {
         return new Case(name, layer, shape, lo, hi);
     }
 
@@ -268,7 +268,7 @@ class LayersCrossCheckTest {
     @MethodSource("casesInBothFormats")
     void oneDnnStaysWithinTheBoundOfTheExactResult(Case c, MemoryFormat format) {
         float[] data = uniform(new SplittableRandom(SEED ^ c.name().hashCode()), numel(c.shape()), c.lo(), c.hi());
-        try (OperationModule<?> layer = c.layer().get();
+        try (OperationModule layer = c.layer().get();
                 Tensor x = Tensor.of(data, format, c.shape())) {
             Operation op = layer.operation(x);
             String what = String.format(Locale.ROOT, "%s, %s, seed %d", c, format, SEED);
@@ -309,7 +309,7 @@ class LayersCrossCheckTest {
     @MethodSource("cases")
     void theBoundCatchesAnErrorJustAboveIt(Case c) {
         float[] data = uniform(new SplittableRandom(SEED), numel(c.shape()), c.lo(), c.hi());
-        try (OperationModule<?> layer = c.layer().get();
+        try (OperationModule layer = c.layer().get();
                 Tensor x = Tensor.of(data, c.shape())) {
             Operation op = layer.operation(x);
             double[] exact = op.exact(data);
@@ -336,13 +336,13 @@ class LayersCrossCheckTest {
      */
     @ParameterizedTest(name = "{0}")
     @MethodSource("exactCases")
-    void exactTierAgreesBitForBit(String name, Supplier<OperationModule<?>> layer, long[] shape) {
+    void exactTierAgreesBitForBit(String name, Supplier<OperationModule> layer, long[] shape) {
         SplittableRandom r = new SplittableRandom(SEED + 5);
         float[] data = new float[Math.toIntExact(numel(shape))];
         for (int i = 0; i < data.length; i++) {
             data[i] = r.nextInt(-32, 33);
         }
-        try (OperationModule<?> m = layer.get();
+        try (OperationModule m = layer.get();
                 Tensor x = Tensor.of(data, shape)) {
             for (Tensor p : m.parameters()) {
                 float[] v = new float[Math.toIntExact(p.numel())];
@@ -364,16 +364,15 @@ class LayersCrossCheckTest {
         return Stream.of(
                 Arguments.of(
                         "Linear 64 -> 16 on integers",
-                        (Supplier<OperationModule<?>>) () -> new Linear(64, 16),
+                        (Supplier<OperationModule>) () -> new Linear(64, 16),
                         new long[] {5, 64}),
                 Arguments.of(
                         "AvgPool2d 2 on integers",
-                        (Supplier<OperationModule<?>>)
-                                () -> AvgPool2d.builder(2).build(),
+                        (Supplier<OperationModule>) () -> AvgPool2d.builder(2).build(),
                         new long[] {2, 5, 8, 6}),
                 Arguments.of(
                         "AdaptiveAvgPool2d (2, 2) on 4x4 integers",
-                        (Supplier<OperationModule<?>>) () -> new AdaptiveAvgPool2d(2, 2),
+                        (Supplier<OperationModule>) () -> new AdaptiveAvgPool2d(2, 2),
                         new long[] {2, 3, 4, 4}));
     }
 }

@@ -386,7 +386,7 @@ class LayersTest {
     /** Layers that compute in float32 refuse another dtype by name, before building a plan. */
     @Test
     void nonFloat32InputsAreRefusedNamingTheDtype() {
-        List<Supplier<OperationModule<?>>> layers = List.of(
+        List<Supplier<OperationModule>> layers = List.of(
                 ReLU::new,
                 () -> new ReLU(true),
                 GELU::new,
@@ -396,7 +396,7 @@ class LayersTest {
                 () -> new AdaptiveAvgPool2d(1),
                 () -> evalBn(2));
         for (var s : layers) {
-            try (OperationModule<?> layer = s.get();
+            try (OperationModule layer = s.get();
                     Tensor x = Tensor.zeros(DType.INT64, 1, 2, 4, 4)) {
                 fails(
                         IllegalArgumentException.class,
@@ -686,7 +686,7 @@ class LayersTest {
                     assertArrayEquals(c.out(), y.shape(), c.name() + " " + f);
                     assertEquals(0, y.numel());
                     assertEquals(0, y.toFloatArray().length);
-                    if (layer instanceof OperationModule<?> op) {
+                    if (layer instanceof OperationModule op) {
                         try (Tensor out = Tensor.zeros(c.out())) {
                             op.forward(x, out);
                         }
@@ -711,7 +711,7 @@ class LayersTest {
                         IllegalStateException.class,
                         "Tensor(shape=[0, 3, 5, 5], dtype=float32, closed) is closed",
                         () -> layer.forward(x).close());
-                if (layer instanceof OperationModule<?> op) {
+                if (layer instanceof OperationModule op) {
                     try (Tensor out = Tensor.zeros(c.out())) {
                         fails(
                                 IllegalStateException.class,
@@ -732,7 +732,7 @@ class LayersTest {
 
     @Test
     void unbatchedPoolingGivesAnUnbatchedOutput() {
-        List<Supplier<OperationModule<?>>> layers = List.of(
+        List<Supplier<OperationModule>> layers = List.of(
                 () -> MaxPool2d.builder(3).stride(2).padding(1).build(),
                 () -> AvgPool2d.builder(3).stride(2).padding(1).build(),
                 () -> AvgPool2d.builder(2).ceilMode(true).build(),
@@ -740,7 +740,7 @@ class LayersTest {
                 () -> new AdaptiveAvgPool2d(1));
         long[][] expected = {{3, 4, 4}, {3, 4, 4}, {3, 4, 4}, {3, 2, 3}, {3, 1, 1}};
         for (int i = 0; i < layers.size(); i++) {
-            try (OperationModule<?> pool = layers.get(i).get();
+            try (OperationModule pool = layers.get(i).get();
                     Tensor x = random(6, MemoryFormat.CONTIGUOUS, 3, 7, 7);
                     Tensor batched = x.view(1, 3, 7, 7);
                     Tensor y = pool.forward(x);

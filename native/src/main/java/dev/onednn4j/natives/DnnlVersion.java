@@ -13,6 +13,9 @@ import java.util.Locale;
  */
 public record DnnlVersion(int major, int minor, int patch, String hash, int cpuRuntime) {
 
+    /** {@code DNNL_RUNTIME_OMP}: the value of {@link #cpuRuntime()} for a build on OpenMP. */
+    public static final int RUNTIME_OPENMP = 2;
+
     /** Whether this version offers every symbol of an API generated from {@code major.minor} headers. */
     public boolean isCompatibleWith(int requiredMajor, int requiredMinor) {
         return major == requiredMajor && minor >= requiredMinor;
@@ -31,7 +34,7 @@ public record DnnlVersion(int major, int minor, int patch, String hash, int cpuR
     private static String runtimeName(int runtime) {
         return switch (runtime) {
             case 1 -> "sequential";
-            case 2 -> "OpenMP";
+            case RUNTIME_OPENMP -> "OpenMP";
             case 4 -> "TBB";
             case 8 -> "threadpool";
             default -> Integer.toString(runtime);

@@ -1,26 +1,27 @@
 package dev.onednn4j.natives;
 
+import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 
 /**
  * The platform this JVM runs on, named as JavaCPP names its classifiers ({@code linux-x86_64}).
  *
- * @param os     normalised operating system ({@code linux}, {@code macosx}, {@code windows}, or the raw name)
- * @param arch   normalised architecture ({@code x86_64}, {@code arm64}, or the raw name)
+ * @param os     normalised operating system ({@code linux}, {@code macosx}, {@code windows}, or the raw name in
+ *               lower case, spaces as underscores)
+ * @param arch   normalised architecture ({@code x86_64}, {@code arm64}, {@code x86}, or the raw name in lower case)
  * @param osName the raw {@code os.name}
  * @param osArch the raw {@code os.arch}
  */
 public record Platform(String os, String arch, String osName, String osArch) {
-
-    /** The only platform whose oneDNN payload this build bundles and pins by checksum. */
-    public static final String BUNDLED = "linux-x86_64";
 
     /** The platform of the running JVM. */
     public static Platform current() {
         return of(System.getProperty("os.name", "unknown"), System.getProperty("os.arch", "unknown"));
     }
 
-    static Platform of(String osName, String osArch) {
+    /** The platform named by these values of {@code os.name} and {@code os.arch}. */
+    public static Platform of(String osName, String osArch) {
         String n = osName.toLowerCase(Locale.ROOT);
         String os = n.startsWith("linux")
                 ? "linux"
@@ -29,11 +30,17 @@ public record Platform(String os, String arch, String osName, String osArch) {
                         : n.startsWith("windows") ? "windows" : n.replace(' ', '_');
         String a = osArch.toLowerCase(Locale.ROOT);
         String arch = switch (a) {
-            case "amd64", "x86_64", "x64" -> "x86_64";
+            case "amd64", "x86_64", "x64", "x86-64" -> "x86_64";
             case "aarch64", "arm64" -> "arm64";
+            case "x86", "i386", "i486", "i586", "i686" -> "x86";
             default -> a;
         };
         return new Platform(os, arch, osName, osArch);
+    }
+
+    /** The platforms whose oneDNN payload onednn4j knows how to load, as classifiers: what org.bytedeco:dnnl serves. */
+    public static List<String> supported() {
+        return NativePayload.platforms();
     }
 
     /** The classifier-style name, e.g. {@code linux-x86_64}. */
@@ -41,9 +48,29 @@ public record Platform(String os, String arch, String osName, String osArch) {
         return os + "-" + arch;
     }
 
-    /** Whether the oneDNN payload on the classpath covers this platform. */
+    /** Whether onednn4j knows this platform's oneDNN payload (its jar must still be on the class or module path). */
     public boolean isBundled() {
-        return BUNDLED.equals(id());
+        return payload().isPresent();
+    }
+
+    /** What is extracted and loaded here, if this platform is supported. */
+    Optional<NativePayload> payload() {
+        return NativePayload.of(id());
+    }
+
+    /**
+     * The file name of libdnnl here ({@code libdnnl.so.3}, {@code libdnnl.3.dylib}, {@code dnnl.dll}), also on a
+     * platform without a bundled payload.
+     */
+    public String libraryFileName() {
+        return payload()
+                .map(p -> p.library().name())
+                .orElse(
+                        switch (os) {
+                            case "macosx" -> "libdnnl.3.dylib";
+                            case "windows" -> "dnnl.dll";
+                            default -> "libdnnl.so.3";
+                        });
     }
 
     @Override

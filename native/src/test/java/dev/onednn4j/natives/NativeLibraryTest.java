@@ -6,16 +6,21 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.text.MessageFormat;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.ResourceBundle;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -32,15 +37,20 @@ class NativeLibraryTest {
         assertTrue(lib.lookup()
                 .find("dnnl_convolution_forward_primitive_desc_create")
                 .isPresent());
-        assertTrue(Files.isRegularFile(lib.path().resolveSibling(NativeLoader.LIBGOMP)));
+        NativePayload np = Platform.current().payload().orElseThrow();
+        assertEquals(np.library().name(), lib.path().getFileName().toString());
+        assertEquals(lib.path().getParent(), lib.cacheDir());
+        assertEquals(lib.cacheDir().resolve(np.openMpRuntime().name()), lib.openMpRuntime());
+        assertTrue(Files.isRegularFile(lib.openMpRuntime()), lib.openMpRuntime()::toString);
         assertEquals(lib, DnnlLibrary.load(), "loaded once per process");
     }
 
     @Test
     void pinnedChecksumsAreThoseOfTheJarOnTheClasspath() throws Exception {
         NativeLoader.Payload payload = NativeLoader.Payload.fromResources();
-        for (String file : List.of(NativeLoader.LIBDNNL, NativeLoader.LIBGOMP)) {
-            String resource = payload.resource(Platform.current(), file);
+        NativePayload np = Platform.current().payload().orElseThrow();
+        for (NativePayload.NativeFile file : np.files()) {
+            String resource = np.resource(file);
             MessageDigest sha = MessageDigest.getInstance("SHA-256");
             try (InputStream in = getClass().getClassLoader().getResourceAsStream(resource)) {
                 assertTrue(in != null, resource + " on the classpath");
@@ -49,7 +59,7 @@ class NativeLibraryTest {
                     sha.update(buf, 0, n);
                 }
             }
-            assertEquals(payload.sha256().get(file), HexFormat.of().formatHex(sha.digest()), resource);
+            assertEquals(payload.sha256(np, file), HexFormat.of().formatHex(sha.digest()), resource);
         }
     }
 
@@ -74,8 +84,8 @@ class NativeLibraryTest {
 
     @Test
     void overrideThatIsNotOneDnnIsRefused(@TempDir Path tmp) {
-        Path gomp = DnnlLibrary.load().path().resolveSibling(NativeLoader.LIBGOMP);
-        var settings = settings(Map.of(DnnlLibrary.LIBRARY_PROPERTY, gomp.toString()), Map.of(), tmp);
+        Path openMp = DnnlLibrary.load().openMpRuntime();
+        var settings = settings(Map.of(DnnlLibrary.LIBRARY_PROPERTY, openMp.toString()), Map.of(), tmp);
         UnsatisfiedLinkError e = assertThrows(UnsatisfiedLinkError.class, () -> NativeLoader.load(settings));
         assertTrue(e.getMessage().contains("does not export dnnl_version()"), e.getMessage());
     }
@@ -87,15 +97,77 @@ class NativeLibraryTest {
         DnnlLibrary.LoadedLibrary loaded = NativeLoader.load(settings);
         assertEquals(DnnlLibrary.Source.OVERRIDE, loaded.source());
         assertEquals("3.13", loaded.version().major() + "." + loaded.version().minor());
+        assertEquals(null, loaded.openMpRuntime(), "an override's runtime is found by name, not by path");
+        assertEquals(null, loaded.cacheDir());
     }
 
     @Test
     void unsupportedPlatformGetsAMessageNotACrash(@TempDir Path tmp) {
-        var settings = new NativeLoader.Settings(null, null, List.of(tmp), Platform.of("Mac OS X", "aarch64"));
+        var settings = new NativeLoader.Settings(null, null, List.of(tmp), Platform.of("Linux", "ppc64le"));
         UnsatisfiedLinkError e = assertThrows(UnsatisfiedLinkError.class, () -> NativeLoader.load(settings));
-        assertTrue(e.getMessage().contains("macosx-arm64 (os.name=Mac OS X, os.arch=aarch64)"), e.getMessage());
-        assertTrue(e.getMessage().contains("bundles it for linux-x86_64 only"), e.getMessage());
+        assertTrue(e.getMessage().contains("linux-ppc64le (os.name=Linux, os.arch=ppc64le)"), e.getMessage());
+        assertTrue(
+                e.getMessage()
+                        .contains("org.bytedeco:dnnl:3.13-1.5.14 is published for linux-x86_64, linux-arm64,"
+                                + " macosx-x86_64, macosx-arm64, windows-x86_64 only"),
+                e.getMessage());
         assertTrue(e.getMessage().contains("-Donednn4j.dnnl.library=/path/to/libdnnl.so.3"), e.getMessage());
+        assertEquals(List.of(), listFiles(tmp), "nothing extracted");
+    }
+
+    /** A supported platform whose jar is not on the class path: the jars to add, by Maven coordinates. */
+    @Test
+    void supportedPlatformWithoutItsJarNamesTheJarToAdd(@TempDir Path tmp) {
+        var mac = new NativeLoader.Settings(null, null, List.of(tmp), Platform.of("Mac OS X", "aarch64"));
+        UnsatisfiedLinkError e = assertThrows(UnsatisfiedLinkError.class, () -> NativeLoader.load(mac));
+        String m = e.getMessage();
+        assertTrue(m.contains("macosx-arm64 (os.name=Mac OS X, os.arch=aarch64)"), m);
+        assertTrue(m.contains("org/bytedeco/dnnl/macosx-arm64/libomp.dylib"), m);
+        assertTrue(m.contains("Add org.bytedeco:dnnl:3.13-1.5.14:macosx-arm64 to the class path"), m);
+        assertTrue(m.contains("-Ddnnl.classifier=macosx-arm64"), m);
+        assertTrue(m.contains("-Donednn4j.dnnl.library=/path/to/libdnnl.3.dylib"), m);
+
+        var windows = new NativeLoader.Settings(null, null, List.of(tmp), Platform.of("Windows 11", "amd64"));
+        m = assertThrows(UnsatisfiedLinkError.class, () -> NativeLoader.load(windows))
+                .getMessage();
+        assertTrue(m.contains("org/bytedeco/javacpp/windows-x86_64/vcruntime140.dll"), m);
+        assertTrue(m.contains("org/bytedeco/dnnl/windows-x86_64/dnnl.dll"), m);
+        assertTrue(
+                m.contains(
+                        "Add org.bytedeco:dnnl:3.13-1.5.14:windows-x86_64 and org.bytedeco:javacpp:1.5.14:windows-x86_64"
+                                + " to the class path"),
+                m);
+        assertTrue(m.contains("-Donednn4j.dnnl.library=/path/to/dnnl.dll"), m);
+        assertEquals(List.of(), listFiles(tmp), "nothing extracted");
+    }
+
+    @Test
+    void onTheModulePathTheHintNamesTheModulesToAdd() {
+        NativeLoader.Payload payload = NativeLoader.Payload.fromResources();
+        String linux =
+                NativeLoader.notFoundHint(NativePayload.of("linux-x86_64").orElseThrow(), payload, true);
+        assertTrue(linux.contains("--add-modules org.bytedeco.dnnl.linux.x86_64."), linux);
+        assertTrue(linux.contains("put org.bytedeco:dnnl:3.13-1.5.14:linux-x86_64 and what it requires"), linux);
+        assertTrue(linux.contains("(org.bytedeco:dnnl:3.13-1.5.14, org.bytedeco:javacpp:1.5.14)"), linux);
+        String windows =
+                NativeLoader.notFoundHint(NativePayload.of("windows-x86_64").orElseThrow(), payload, true);
+        assertTrue(
+                windows.contains("--add-modules org.bytedeco.dnnl.windows.x86_64,org.bytedeco.javacpp.windows.x86_64."),
+                windows);
+        assertTrue(windows.contains("org.bytedeco:javacpp:1.5.14:windows-x86_64"), windows);
+    }
+
+    @Test
+    void everyPlatformHasItsOwnCacheFolder() {
+        NativeLoader.Payload payload = NativeLoader.Payload.fromResources();
+        List<String> names = NativePayload.ALL.stream()
+                .map(np -> NativeLoader.cacheFolderName(payload, np))
+                .toList();
+        assertEquals(NativePayload.ALL.size(), Set.copyOf(names).size(), names::toString);
+        assertTrue(names.contains("dnnl-3.13-1.5.14-linux-x86_64-3610657c3538"), names::toString);
+        for (NativePayload np : NativePayload.ALL) {
+            assertTrue(NativeLoader.cacheFolderName(payload, np).contains("-" + np.platform() + "-"), np::platform);
+        }
     }
 
     @Test
@@ -104,13 +176,19 @@ class NativeLibraryTest {
         Path bad1 = file.resolve("cache1");
         Path bad2 = file.resolve("cache2");
         var failing = new NativeLoader.Settings(null, null, List.of(bad1, bad2), Platform.current());
-        UnsatisfiedLinkError e = assertThrows(UnsatisfiedLinkError.class, () -> NativeLoader.load(failing));
+        RecordingLogger log = new RecordingLogger();
+        UnsatisfiedLinkError e = assertThrows(UnsatisfiedLinkError.class, () -> NativeLoader.load(failing, log));
         assertTrue(
                 e.getMessage().contains(bad1.toString()) && e.getMessage().contains(bad2.toString()), e.getMessage());
+        assertEquals(2, log.lines.size(), log.lines::toString);
+        assertTrue(log.lines.get(0).startsWith("WARNING cannot use the cache folder " + bad1), log.lines.get(0));
+        assertTrue(log.lines.get(0).endsWith("; trying " + bad2), log.lines.get(0));
+        assertTrue(log.lines.get(1).startsWith("WARNING cannot use the cache folder " + bad2), log.lines.get(1));
+        assertTrue(log.lines.get(1).endsWith("; no other folder to try"), log.lines.get(1));
 
         Path good = tmp.resolve("good");
         var fallback = new NativeLoader.Settings(null, null, List.of(bad1, good), Platform.current());
-        assertTrue(NativeLoader.load(fallback).path().startsWith(good));
+        assertTrue(NativeLoader.load(fallback, new RecordingLogger()).path().startsWith(good));
     }
 
     @Test
@@ -144,18 +222,22 @@ class NativeLibraryTest {
             Result r = finish(p);
             assertEquals(0, r.exit(), r.toString());
             assertTrue(r.out().startsWith("loaded BUNDLED 3.13"), r.toString());
+            assertTrue(r.out().contains(" openmp=same "), r.toString());
         }
         NativeLoader.Payload payload = NativeLoader.Payload.fromResources();
-        try (Stream<Path> files = Files.walk(cache)) {
-            List<Path> all = files.filter(Files::isRegularFile).toList();
-            assertEquals(2, all.size(), "no partial files left: " + all);
-            for (Path f : all) {
-                MessageDigest sha = MessageDigest.getInstance("SHA-256");
-                assertEquals(
-                        payload.sha256().get(f.getFileName().toString()),
-                        HexFormat.of().formatHex(sha.digest(Files.readAllBytes(f))),
-                        f.toString());
-            }
+        NativePayload np = Platform.current().payload().orElseThrow();
+        List<Path> all = listFiles(cache);
+        assertEquals(np.files().size(), all.size(), "no partial files left: " + all);
+        for (Path f : all) {
+            NativePayload.NativeFile file = np.files().stream()
+                    .filter(nf -> nf.name().equals(f.getFileName().toString()))
+                    .findFirst()
+                    .orElseThrow();
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            assertEquals(
+                    payload.sha256(np, file),
+                    HexFormat.of().formatHex(sha.digest(Files.readAllBytes(f))),
+                    f.toString());
         }
     }
 
@@ -170,6 +252,86 @@ class NativeLibraryTest {
         Result ok = finish(probe(List.of("-D" + DnnlLibrary.LIBRARY_PROPERTY + "=" + real), null));
         assertEquals(0, ok.exit(), ok.toString());
         assertTrue(ok.out().startsWith("loaded OVERRIDE 3.13"), ok.toString());
+        assertTrue(ok.out().contains(" openmp=same "), "found by file name, the copy libdnnl loaded: " + ok);
+    }
+
+    /** The loader's log lines, as {@code LEVEL message}. */
+    @Test
+    void logsOneInfoLineOnLoadingAWarningPerUnusableFolderAndDebugPerFileFound(@TempDir Path tmp) throws IOException {
+        NativePayload np = Platform.current().payload().orElseThrow();
+        Path good = tmp.resolve("good");
+        var first = new NativeLoader.Settings(null, null, List.of(good), Platform.current());
+        RecordingLogger log = new RecordingLogger();
+        DnnlLibrary.LoadedLibrary lib = NativeLoader.load(first, log);
+        assertEquals(1, log.lines.size(), log.lines::toString);
+        String info = log.lines.get(0);
+        assertTrue(info.startsWith("INFO loaded oneDNN 3.13.0 ("), info);
+        assertTrue(info.contains(" from " + lib.path() + " (bundled, org.bytedeco:dnnl:3.13-1.5.14:"), info);
+        assertTrue(info.contains("; OpenMP runtime " + np.openMpRuntime().name() + ")"), info);
+        assertTrue(
+                info.matches(".*; extracted [0-9.]+ MB into "
+                        + Pattern.quote(lib.cacheDir().toString()) + ": .*"),
+                info);
+        for (NativePayload.NativeFile f : np.files()) {
+            assertTrue(info.matches(".*" + Pattern.quote(f.name()) + " \\([0-9.]+ MB\\).*"), info);
+        }
+
+        Path file = Files.writeString(tmp.resolve("a-file"), "not a folder");
+        Path bad = file.resolve("cache");
+        var again = new NativeLoader.Settings(null, null, List.of(bad, good), Platform.current());
+        log = new RecordingLogger();
+        NativeLoader.load(again, log);
+        List<String> lines = log.lines;
+        assertEquals(2 + np.files().size(), lines.size(), lines::toString);
+        assertTrue(
+                lines.get(0)
+                        .startsWith("WARNING cannot use the cache folder "
+                                + bad.resolve(lib.cacheDir().getFileName())),
+                lines.get(0));
+        assertTrue(lines.get(0).endsWith("; trying " + good), lines.get(0));
+        for (int i = 0; i < np.files().size(); i++) {
+            Path f = lib.cacheDir().resolve(np.files().get(i).name());
+            assertEquals("DEBUG found " + f + " already extracted (" + Files.size(f) + " bytes)", lines.get(1 + i));
+        }
+        assertTrue(lines.getLast().startsWith("INFO loaded oneDNN 3.13.0"), lines.getLast());
+        assertTrue(lines.getLast().endsWith("; already extracted in " + lib.cacheDir()), lines.getLast());
+    }
+
+    /** A System.Logger that keeps what it is given. */
+    private static final class RecordingLogger implements System.Logger {
+        final List<String> lines = new ArrayList<>();
+
+        @Override
+        public String getName() {
+            return NativeLoader.LOGGER_NAME;
+        }
+
+        @Override
+        public boolean isLoggable(Level level) {
+            return true;
+        }
+
+        @Override
+        public void log(Level level, ResourceBundle bundle, String msg, Throwable thrown) {
+            lines.add(level.getName() + " " + msg);
+        }
+
+        @Override
+        public void log(Level level, ResourceBundle bundle, String format, Object... params) {
+            lines.add(level.getName() + " "
+                    + (params == null || params.length == 0 ? format : MessageFormat.format(format, params)));
+        }
+    }
+
+    private static List<Path> listFiles(Path dir) {
+        if (!Files.exists(dir)) {
+            return List.of();
+        }
+        try (Stream<Path> files = Files.walk(dir)) {
+            return files.filter(Files::isRegularFile).toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     private static NativeLoader.Settings settings(Map<String, String> props, Map<String, String> env, Path cache) {

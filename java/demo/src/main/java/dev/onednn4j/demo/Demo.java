@@ -3,7 +3,9 @@ package dev.onednn4j.demo;
 import dev.onednn4j.OneDnn;
 import dev.onednn4j.internal.check.SeededWeights;
 import dev.onednn4j.internal.op.ConvGeometry;
+import dev.onednn4j.internal.op.ConvParams;
 import dev.onednn4j.internal.op.Convolution;
+import dev.onednn4j.internal.op.PadMode;
 import dev.onednn4j.internal.op.RoundingBound;
 import dev.onednn4j.io.SafeTensors;
 import dev.onednn4j.nn.Backend;
@@ -161,7 +163,9 @@ public final class Demo {
         Conv2d conv = Conv2d.builder(7, 17, 7).stride(3).padding(2).seed(2024).build(); // PyTorch's init
         float[] input = gaussian(rnd, 11 * 7 * 30 * 30);
         Tensor x = Tensor.of(input, 11, 7, 30, 30);
-        ConvGeometry g = conv.geometry(11, 7, 30, 30);
+        // the arithmetic the layer resolves (paddings per side, output size), as the reference needs it
+        ConvGeometry g =
+                new ConvParams(7, 17, 7, 7, 3, 3, 2, 2, false, 1, 1, 1, PadMode.ZEROS, true).resolve(11, 7, 30, 30);
         float[] got;
         try (Tensor y = conv.forward(x)) {
             got = y.toFloatArray();

@@ -83,6 +83,7 @@ public final class Plan {
     private final List<Context> contexts = new ArrayList<>();
     private final AtomicInteger references = new AtomicInteger(1);
     private final String implementation;
+    private static final System.Logger LOG = System.getLogger("dev.onednn4j");
 
     private Plan(String description, PrimitiveDesc pd, List<Spec> specs, List<AutoCloseable> owned) {
         this.description = description;
@@ -121,6 +122,9 @@ public final class Plan {
         this.slots = maxSlot + 1;
         this.scratchpadBytes = pd.scratchpadDesc().byteSize();
         this.bytes = constantBytes + contextBytes();
+        if (LOG.isLoggable(System.Logger.Level.DEBUG)) {
+            LOG.log(System.Logger.Level.DEBUG, "plan built: {0}; {1} bytes", this, bytes);
+        }
     }
 
     private <T extends AutoCloseable> T track(T t) {

@@ -1,6 +1,7 @@
 package dev.onednn4j.internal.exec;
 
 import dev.onednn4j.internal.TensorAccess;
+import dev.onednn4j.internal.dnnl.Threads;
 import dev.onednn4j.tensor.MemoryFormat;
 import dev.onednn4j.tensor.Tensor;
 import java.util.ArrayList;
@@ -25,15 +26,20 @@ public final class PlanCache implements AutoCloseable {
 
     private static final TensorAccess TENSORS = TensorAccess.get();
 
-    /** A cached plan and its key: the input's shape (a private copy) and the layouts code. */
+    /**
+     * A cached plan and its key: the input's shape (a private copy), the layouts code, and the OpenMP thread
+     * setting it was built under (oneDNN fixes the thread count into a primitive when it creates it).
+     */
     private static final class Entry {
         final long[] shape;
         final int layouts;
+        final int threads;
         final Plan plan;
 
-        Entry(long[] shape, int layouts, Plan plan) {
+        Entry(long[] shape, int layouts, int threads, Plan plan) {
             this.shape = shape;
             this.layouts = layouts;
+            this.threads = threads;
             this.plan = plan;
         }
 
@@ -41,8 +47,8 @@ public final class PlanCache implements AutoCloseable {
             return plan;
         }
 
-        boolean matches(long[] s, int l) {
-            return layouts == l && Arrays.equals(shape, s);
+        boolean matches(long[] s, int l, int t) {
+            return layouts == l && threads == t && Arrays.equals(shape, s);
         }
     }
 
@@ -103,14 +109,15 @@ public final class PlanCache implements AutoCloseable {
     /** The plan for {@code input}'s shape and {@code layouts}, retained for one call (release it), or null. */
     public Plan get(Tensor input, int layouts) {
         long[] shape = TENSORS.shape(input);
+        int threads = Threads.applyToCallingThread(); // before the plan is built or run on this thread
         Entry r = recent;
-        if (r != null && r.matches(shape, layouts) && r.plan().retain()) {
+        if (r != null && r.matches(shape, layouts, threads) && r.plan().retain()) {
             return r.plan();
         }
         synchronized (this) {
             for (int i = lru.size() - 1; i >= 0; i--) {
                 Entry e = lru.get(i);
-                if (e.matches(shape, layouts)) {
+                if (e.matches(shape, layouts, threads)) {
                     if (i != lru.size() - 1) {
                         lru.remove(i);
                         lru.add(e);
@@ -133,6 +140,7 @@ public final class PlanCache implements AutoCloseable {
      */
     public Plan put(Tensor input, int layouts, Plan plan) {
         long[] shape = TENSORS.shape(input);
+        int threads = Threads.setting();
         List<Plan> evicted = new ArrayList<>();
         Plan result;
         synchronized (this) {
@@ -142,7 +150,7 @@ public final class PlanCache implements AutoCloseable {
             }
             Entry existing = null;
             for (Entry e : lru) {
-                if (e.matches(shape, layouts)) {
+                if (e.matches(shape, layouts, threads)) {
                     existing = e;
                 }
             }
@@ -150,7 +158,7 @@ public final class PlanCache implements AutoCloseable {
                 evicted.add(plan);
                 result = existing.plan();
             } else {
-                Entry e = new Entry(shape.clone(), layouts, plan);
+                Entry e = new Entry(shape.clone(), layouts, threads, plan);
                 lru.add(e);
                 bytes += plan.bytes();
                 recent = e;
