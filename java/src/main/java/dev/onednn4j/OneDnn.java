@@ -24,17 +24,32 @@ import java.util.Locale;
 public final class OneDnn {
     private OneDnn() {}
 
-    /** The loaded library's version, e.g. {@code 3.13.0}. */
+    /**
+     * The loaded library's version, e.g. {@code 3.13.0}.
+     *
+     * @return {@code major.minor.patch}, as {@code dnnl_version()} reports it
+     * @throws UnsatisfiedLinkError if oneDNN cannot be loaded
+     */
     public static String version() {
         return DnnlLibrary.load().version().number();
     }
 
-    /** The oneDNN library that was loaded. */
+    /**
+     * The oneDNN library that was loaded.
+     *
+     * @return the path of libdnnl: in the native cache folder when bundled, else the override's
+     * @throws UnsatisfiedLinkError if oneDNN cannot be loaded
+     */
     public static Path libraryPath() {
         return DnnlLibrary.load().path();
     }
 
-    /** The instruction set oneDNN's kernels use on this CPU, as oneDNN names it. */
+    /**
+     * The instruction set oneDNN's kernels use on this CPU, as oneDNN names it.
+     *
+     * @return oneDNN's description, e.g. {@code Intel AVX-512 with Intel DL Boost}; {@code unknown} if it gives none
+     * @throws UnsatisfiedLinkError if oneDNN cannot be loaded
+     */
     public static String cpuIsa() {
         return Dnnl.effectiveCpuIsa();
     }
@@ -45,18 +60,36 @@ public final class OneDnn {
      * call (oneDNN fixes the count into a primitive when it creates it). Each calling thread runs its own team of
      * that many threads: a service calling from P threads at once wants {@code P * n <= cores}.
      *
+     * @param threads OpenMP threads per oneDNN call, or 0 for OpenMP's default
      * @throws IllegalArgumentException if {@code threads} is negative
      */
     public static void setNumThreads(int threads) {
         Threads.set(threads);
     }
 
-    /** The count set by {@link #setNumThreads}, or 0 for OpenMP's default. */
+    /**
+     * The count set by {@link #setNumThreads}, or 0 for OpenMP's default.
+     *
+     * @return the setting, not the effective count: 0 unless set ({@link Facts#threads()} is what a call uses)
+     */
     public static int numThreads() {
         return Threads.setting();
     }
 
-    /** What is loaded and how it is set: a summary for logs and support requests. */
+    /**
+     * What is loaded and how it is set: a summary for logs and support requests.
+     *
+     * @param version           oneDNN's version, e.g. {@code 3.13.0}
+     * @param library           the libdnnl that was loaded
+     * @param source            how it was found: {@code bundled} (extracted from the org.bytedeco:dnnl jar) or
+     *                          {@code override} (named by a system property or environment variable)
+     * @param cpuIsa            the instruction set oneDNN's kernels use, as oneDNN names it
+     * @param threadSetting     the count set by {@link OneDnn#setNumThreads}, or 0 for OpenMP's default
+     * @param threads           the OpenMP threads a oneDNN call on the calling thread uses
+     * @param cacheFolder       the folder the bundled libraries were extracted into, or null for an override
+     * @param planCacheMaxPlans the oneDNN plans each layer keeps at most
+     * @param planCacheMaxBytes the native bytes of plans each layer keeps at most
+     */
     public record Facts(
             String version,
             Path library,
@@ -86,7 +119,12 @@ public final class OneDnn {
         }
     }
 
-    /** The oneDNN version and library, the ISA, the threads, the cache folder and the plan cache's limits. */
+    /**
+     * The oneDNN version and library, the ISA, the threads, the cache folder and the plan cache's limits.
+     *
+     * @return a snapshot, taken now on the calling thread; its {@code toString()} is a readable summary
+     * @throws UnsatisfiedLinkError if oneDNN cannot be loaded
+     */
     public static Facts info() {
         DnnlLibrary.LoadedLibrary lib = DnnlLibrary.load();
         return new Facts(

@@ -68,20 +68,35 @@ public final class SafeTensors implements AutoCloseable {
 
     /** safetensors' dtypes and their sizes in bytes. */
     public enum DType {
+        /** Boolean, one byte holding 0 or 1: read as {@link dev.onednn4j.tensor.DType#BOOL}. */
         BOOL(1),
+        /** Unsigned 8-bit integer: read as {@link dev.onednn4j.tensor.DType#UINT8}. */
         U8(1),
+        /** Signed 8-bit integer: read as {@link dev.onednn4j.tensor.DType#INT8}. */
         I8(1),
+        /** 8-bit float with 5 exponent and 2 mantissa bits, {@code torch.float8_e5m2}: not held by a tensor. */
         F8_E5M2(1),
+        /** 8-bit float with 4 exponent and 3 mantissa bits, {@code torch.float8_e4m3fn}: not held by a tensor. */
         F8_E4M3(1),
+        /** Signed 16-bit integer: read as {@link dev.onednn4j.tensor.DType#INT16}. */
         I16(2),
+        /** Unsigned 16-bit integer: not held by a tensor. */
         U16(2),
+        /** IEEE 754 binary16: read as {@link dev.onednn4j.tensor.DType#FLOAT16}. */
         F16(2),
+        /** bfloat16: read as {@link dev.onednn4j.tensor.DType#BFLOAT16}. */
         BF16(2),
+        /** Signed 32-bit integer: read as {@link dev.onednn4j.tensor.DType#INT32}. */
         I32(4),
+        /** Unsigned 32-bit integer: not held by a tensor. */
         U32(4),
+        /** IEEE 754 binary32: read as {@link dev.onednn4j.tensor.DType#FLOAT32}, without copying where aligned. */
         F32(4),
+        /** IEEE 754 binary64: read as {@link dev.onednn4j.tensor.DType#FLOAT64}. */
         F64(8),
+        /** Signed 64-bit integer: read as {@link dev.onednn4j.tensor.DType#INT64}. */
         I64(8),
+        /** Unsigned 64-bit integer: not held by a tensor. */
         U64(8);
 
         private final int size;
@@ -90,7 +105,11 @@ public final class SafeTensors implements AutoCloseable {
             this.size = size;
         }
 
-        /** Bytes per element. */
+        /**
+         * Bytes per element.
+         *
+         * @return the size of one element in bytes: 1, 2, 4 or 8
+         */
         public int size() {
             return size;
         }
@@ -112,32 +131,57 @@ public final class SafeTensors implements AutoCloseable {
             this.end = end;
         }
 
-        /** The tensor's name, the state-dict key. */
+        /**
+         * The tensor's name, the state-dict key.
+         *
+         * @return the name, e.g. {@code layer1.0.conv1.weight}
+         */
         public String name() {
             return name;
         }
 
-        /** The dtype as the file names it. */
+        /**
+         * The dtype as the file names it.
+         *
+         * @return the header's {@code dtype}, e.g. {@link DType#F32}
+         */
         public DType dtype() {
             return dtype;
         }
 
-        /** The shape ({@code []} for a 0-d tensor). A copy. */
+        /**
+         * The shape ({@code []} for a 0-d tensor). A copy.
+         *
+         * @return a new array of the header's {@code shape}
+         */
         public long[] shape() {
             return shape.clone();
         }
 
-        /** Offset of the first byte in the data buffer. */
+        /**
+         * Offset of the first byte in the data buffer.
+         *
+         * @return the first of the header's {@code data_offsets}, in bytes from the start of the data (after the
+         *     header)
+         */
         public long begin() {
             return begin;
         }
 
-        /** Offset past the last byte. */
+        /**
+         * Offset past the last byte.
+         *
+         * @return the second of the header's {@code data_offsets}: {@code begin() + numel() * dtype().size()}
+         */
         public long end() {
             return end;
         }
 
-        /** Number of elements. */
+        /**
+         * Number of elements.
+         *
+         * @return the product of the shape; 1 for a 0-d tensor
+         */
         public long numel() {
             long n = 1;
             for (long d : shape) {
@@ -176,6 +220,8 @@ public final class SafeTensors implements AutoCloseable {
     /**
      * Maps {@code path} and checks its header.
      *
+     * @param path the {@code .safetensors} file
+     * @return the open file, which the caller closes (closing its tensors too)
      * @throws IOException naming the file and the problem if it cannot be read or is not valid safetensors
      */
     public static SafeTensors load(Path path) throws IOException {
@@ -438,16 +484,30 @@ public final class SafeTensors implements AutoCloseable {
 
     // ---- access ----------------------------------------------------------------------------------
 
-    /** The file's tensors as header entries, in header order. */
+    /**
+     * The file's tensors as header entries, in header order.
+     *
+     * @return an unmodifiable map of names to entries; usable after {@link #close()} too
+     */
     public Map<String, Entry> entries() {
         return entries;
     }
 
-    /** The {@code __metadata__} strings. */
+    /**
+     * The {@code __metadata__} strings.
+     *
+     * @return an unmodifiable map, empty when the header has none ({@link #saveModel} writes
+     *     {@code {"format": "pt"}})
+     */
     public Map<String, String> metadata() {
         return metadata;
     }
 
+    /**
+     * The file this object maps.
+     *
+     * @return the path given to {@link #load}
+     */
     public Path path() {
         return path;
     }
@@ -457,6 +517,8 @@ public final class SafeTensors implements AutoCloseable {
      * {@link dev.onednn4j.tensor.DType#INT64}, ...; a 0-d tensor stays 0-d), owned by this object (see the class
      * documentation): views of the mapping where aligned, copies where not.
      *
+     * @return an unmodifiable map, in header order, of names to tensors that this object closes; the same map on
+     *     every call
      * @throws IllegalStateException for a dtype onednn4j's tensors do not hold (U16, U32, U64, F8), naming it
      */
     public synchronized Map<String, Tensor> tensors() {
@@ -471,6 +533,8 @@ public final class SafeTensors implements AutoCloseable {
      * Every tensor as float32, owned by this object: F32 without copying where aligned, F16, BF16 and F64
      * converted into new tensors.
      *
+     * @return an unmodifiable map, in header order, of names to float32 tensors that this object closes; the same
+     *     map on every call
      * @throws IllegalStateException for an integer or bool tensor (use {@link #tensors()}, which keeps its dtype)
      */
     public synchronized Map<String, Tensor> tensorsAsFloat32() {
@@ -553,7 +617,13 @@ public final class SafeTensors implements AutoCloseable {
 
     // ---- writing ---------------------------------------------------------------------------------
 
-    /** Writes {@code tensors} (a state dict), each in its dtype, without metadata. */
+    /**
+     * Writes {@code tensors} (a state dict), each in its dtype, without metadata.
+     *
+     * @param tensors the tensors by name, e.g. {@code module.stateDict()}; read, not closed
+     * @param path    the file to write, replaced if it exists
+     * @throws IOException if the file cannot be written; {@code path} is never left half-written
+     */
     public static void save(Map<String, Tensor> tensors, Path path) throws IOException {
         save(tensors, Map.of(), path);
     }
@@ -563,6 +633,12 @@ public final class SafeTensors implements AutoCloseable {
      * {@code metadata} as {@code __metadata__}, laid out as the reference writer lays them out: tensors sorted by
      * dtype (larger types first, in the format's order), then name; the header padded with spaces so the data starts
      * 8-byte aligned. Written to a temporary file, then renamed into place.
+     *
+     * @param tensors  the tensors by name, e.g. {@code module.stateDict()}; read, not closed
+     * @param metadata strings to store as {@code __metadata__}; empty for none
+     * @param path     the file to write, replaced if it exists
+     * @throws IOException if the file cannot be written; {@code path} is never left half-written
+     * @throws IllegalArgumentException if a tensor is named {@code __metadata__}
      */
     public static void save(Map<String, Tensor> tensors, Map<String, String> metadata, Path path) throws IOException {
         Objects.requireNonNull(tensors, "tensors");
@@ -631,7 +707,12 @@ public final class SafeTensors implements AutoCloseable {
             Files.deleteIfExists(tmp);
             throw e;
         }
-        Files.move(tmp, path, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        try {
+            Files.move(tmp, path, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(tmp); // a failed rename (say, path is a directory) leaves no .partial
+            throw e;
+        }
     }
 
     private static DType fileType(dev.onednn4j.tensor.DType t) {
@@ -656,6 +737,12 @@ public final class SafeTensors implements AutoCloseable {
      * {@code module.loadStateDict(file.tensors(), strict)}, each value copied (and converted to the module's dtype,
      * as PyTorch's {@code copy_}), so the file is closed before this returns.
      *
+     * @param module the module to load into
+     * @param path   the {@code .safetensors} file
+     * @param strict whether a missing or an unexpected key is an error, as {@link Module#loadStateDict}'s
+     * @return the missing and unexpected keys; both empty after a strict load
+     * @throws IllegalArgumentException if a shape differs or, with {@code strict}, a key is missing or unexpected;
+     *     nothing has been copied then
      * @throws IOException if the file cannot be read or is not valid safetensors
      */
     public static Module.LoadResult loadModel(Module module, Path path, boolean strict) throws IOException {
@@ -668,6 +755,10 @@ public final class SafeTensors implements AutoCloseable {
     /**
      * Writes {@code module}'s state dict, as {@code safetensors.torch.save_model} does (with
      * {@code {"format": "pt"}} metadata): PyTorch's {@code safetensors.torch.load_file} reads it back.
+     *
+     * @param module the module whose {@link Module#stateDict()} is written
+     * @param path   the file to write, replaced if it exists
+     * @throws IOException if the file cannot be written; {@code path} is never left half-written
      */
     public static void saveModel(Module module, Path path) throws IOException {
         Objects.requireNonNull(module, "module");

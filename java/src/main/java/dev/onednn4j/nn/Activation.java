@@ -22,7 +22,11 @@ abstract class Activation extends OperationModule {
         this.inplace = inplace;
     }
 
-    /** Whether {@link #forward(Tensor)} overwrites its input, as PyTorch's {@code inplace=True}. */
+    /**
+     * Whether {@link #forward(Tensor)} overwrites its input, as PyTorch's {@code inplace=True}.
+     *
+     * @return the {@code inplace} the layer was built with
+     */
     public final boolean inplace() {
         return inplace;
     }

@@ -30,12 +30,23 @@ public final class AdaptiveAvgPool2d extends OperationModule {
     private final int outW;
     private final boolean square;
 
-    /** {@code nn.AdaptiveAvgPool2d(size)}: a size x size output. */
+    /**
+     * {@code nn.AdaptiveAvgPool2d(size)}: a size x size output.
+     *
+     * @param size the output's height and width; positive (1 for global average pooling)
+     * @throws IllegalArgumentException if {@code size} is not positive
+     */
     public AdaptiveAvgPool2d(int size) {
         this(checked(size, "size"), checked(size, "size"), false);
     }
 
-    /** {@code nn.AdaptiveAvgPool2d((outH, outW))}. */
+    /**
+     * {@code nn.AdaptiveAvgPool2d((outH, outW))}.
+     *
+     * @param outH the output's height; positive
+     * @param outW the output's width; positive
+     * @throws IllegalArgumentException if either size is not positive
+     */
     public AdaptiveAvgPool2d(int outH, int outW) {
         this(checked(outH, "outH"), checked(outW, "outW"), true);
     }
@@ -43,6 +54,10 @@ public final class AdaptiveAvgPool2d extends OperationModule {
     /**
      * {@code nn.AdaptiveAvgPool2d((outH, outW))} where either may be null, PyTorch's None: that dimension keeps the
      * input's size.
+     *
+     * @param outH the output's height, positive; or null to keep the input's
+     * @param outW the output's width, positive; or null to keep the input's
+     * @throws IllegalArgumentException if a size given is not positive
      */
     public AdaptiveAvgPool2d(Integer outH, Integer outW) {
         this(outH == null ? 0 : checked(outH, "outH"), outW == null ? 0 : checked(outW, "outW"), true);
@@ -65,7 +80,11 @@ public final class AdaptiveAvgPool2d extends OperationModule {
         return size;
     }
 
-    /** (outH, outW); null where the input's size is kept (PyTorch's None). */
+    /**
+     * (outH, outW); null where the input's size is kept (PyTorch's None).
+     *
+     * @return a new array of two sizes, either of which may be null
+     */
     public Integer[] outputSize() {
         return new Integer[] {outH == 0 ? null : outH, outW == 0 ? null : outW};
     }

@@ -45,12 +45,23 @@ public final class AvgPool2d extends OperationModule {
                 b.divisorOverride);
     }
 
-    /** A builder with a square kernel. */
+    /**
+     * A builder with a square kernel.
+     *
+     * @param kernelSize the window's height and width, PyTorch's {@code kernel_size}
+     * @return a builder with PyTorch's defaults for everything else; {@link Builder#build()} checks the arguments
+     */
     public static Builder builder(int kernelSize) {
         return new Builder(kernelSize, kernelSize, false);
     }
 
-    /** A builder with a kH x kW kernel. */
+    /**
+     * A builder with a kH x kW kernel.
+     *
+     * @param kernelHeight kH, the window's rows
+     * @param kernelWidth  kW, the window's columns
+     * @return a builder with PyTorch's defaults for everything else; {@link Builder#build()} checks the arguments
+     */
     public static Builder builder(int kernelHeight, int kernelWidth) {
         return new Builder(kernelHeight, kernelWidth, true);
     }
@@ -79,13 +90,24 @@ public final class AvgPool2d extends OperationModule {
             return this;
         }
 
-        /** Whether the padding's zeros count in the divisor (default true). */
+        /**
+         * Whether the padding's zeros count in the divisor (default true).
+         *
+         * @param countIncludePad false to divide each window by the cells it covers of the input only
+         * @return this builder
+         */
         public Builder countIncludePad(boolean countIncludePad) {
             this.countIncludePad = countIncludePad;
             return this;
         }
 
-        /** Every window's divisor, instead of its size (PyTorch's {@code divisor_override}). */
+        /**
+         * Every window's divisor, instead of its size (PyTorch's {@code divisor_override}).
+         *
+         * @param divisor what every window's sum is divided by; positive ({@link #build()} refuses a negative one)
+         * @return this builder
+         * @throws IllegalArgumentException if {@code divisor} is 0
+         */
         public Builder divisorOverride(int divisor) {
             if (divisor == 0) {
                 throw new IllegalArgumentException("divisor must be not zero");
@@ -94,7 +116,13 @@ public final class AvgPool2d extends OperationModule {
             return this;
         }
 
-        /** Checks every argument and builds the layer. */
+        /**
+         * Checks every argument and builds the layer.
+         *
+         * @return a new layer, owned by the caller (close it)
+         * @throws IllegalArgumentException if an argument breaks PyTorch's rules (a non-positive kernel or stride,
+         *     padding negative or above half the kernel, a negative divisor), naming it
+         */
         public AvgPool2d build() {
             return new AvgPool2d(this);
         }

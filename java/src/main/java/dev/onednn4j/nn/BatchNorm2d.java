@@ -44,7 +44,12 @@ public final class BatchNorm2d extends OperationModule {
     private final Tensor runningMean;
     private final Tensor runningVar;
 
-    /** {@code nn.BatchNorm2d(numFeatures)} with PyTorch's defaults. */
+    /**
+     * {@code nn.BatchNorm2d(numFeatures)} with PyTorch's defaults.
+     *
+     * @param numFeatures C, the channels of the input
+     * @throws IllegalArgumentException if {@code numFeatures} is negative
+     */
     public BatchNorm2d(int numFeatures) {
         this(builder(numFeatures).checked());
     }
@@ -75,7 +80,12 @@ public final class BatchNorm2d extends OperationModule {
         }
     }
 
-    /** A builder for the optional arguments. */
+    /**
+     * A builder for the optional arguments.
+     *
+     * @param numFeatures C, the channels of the input
+     * @return a builder with PyTorch's defaults; {@link Builder#build()} checks the arguments
+     */
     public static Builder builder(int numFeatures) {
         return new Builder(numFeatures);
     }
@@ -123,45 +133,90 @@ public final class BatchNorm2d extends OperationModule {
         return new BatchNorm(shape, eps, runningMean, runningVar, weight, bias);
     }
 
+    /**
+     * The channels this layer normalizes, PyTorch's {@code num_features}.
+     *
+     * @return C
+     */
     public int numFeatures() {
         return numFeatures;
     }
 
+    /**
+     * What is added to the variance for numerical stability, PyTorch's {@code eps}.
+     *
+     * @return eps; 1e-5 by default
+     */
     public double eps() {
         return eps;
     }
 
+    /**
+     * The running statistics' update factor in training, PyTorch's {@code momentum}; unused in inference.
+     *
+     * @return momentum; 0.1 by default
+     */
     public double momentum() {
         return momentum;
     }
 
+    /**
+     * Whether the layer has a learnable scale and shift, PyTorch's {@code affine}.
+     *
+     * @return true if {@link #weight()} and {@link #bias()} exist
+     */
     public boolean affine() {
         return affine;
     }
 
+    /**
+     * Whether the layer keeps running statistics, PyTorch's {@code track_running_stats}.
+     *
+     * @return true if {@link #runningMean()} and {@link #runningVar()} exist and normalize in eval mode
+     */
     public boolean trackRunningStats() {
         return trackRunningStats;
     }
 
-    /** The scale {@code gamma}, (C), owned by this layer; null without {@code affine}. */
+    /**
+     * The scale {@code gamma}, (C), owned by this layer; null without {@code affine}.
+     *
+     * @return the layer's own float32 tensor (not a copy: do not close it), or null
+     * @throws IllegalStateException if this layer is closed
+     */
     public Tensor weight() {
         ensureOpen();
         return weight;
     }
 
-    /** The shift {@code beta}, (C), owned by this layer; null without {@code affine}. */
+    /**
+     * The shift {@code beta}, (C), owned by this layer; null without {@code affine}.
+     *
+     * @return the layer's own float32 tensor (not a copy: do not close it), or null
+     * @throws IllegalStateException if this layer is closed
+     */
     public Tensor bias() {
         ensureOpen();
         return bias;
     }
 
-    /** The running mean, (C), a buffer owned by this layer; null without {@code trackRunningStats}. */
+    /**
+     * The running mean, (C), a buffer owned by this layer; null without {@code trackRunningStats}.
+     *
+     * @return the layer's own float32 tensor (not a copy: do not close it), or null
+     * @throws IllegalStateException if this layer is closed
+     */
     public Tensor runningMean() {
         ensureOpen();
         return runningMean;
     }
 
-    /** The running (unbiased) variance, (C), a buffer owned by this layer; null without {@code trackRunningStats}. */
+    /**
+     * The running (unbiased) variance, (C), a buffer owned by this layer; null without {@code trackRunningStats}.
+     *
+     * @return the layer's own float32 tensor (not a copy: do not close it), or null
+     * @throws IllegalStateException if this layer is closed
+     */
     public Tensor runningVar() {
         ensureOpen();
         return runningVar;
@@ -191,31 +246,58 @@ public final class BatchNorm2d extends OperationModule {
             this.numFeatures = numFeatures;
         }
 
-        /** Added to the variance for numerical stability (default 1e-5). */
+        /**
+         * Added to the variance for numerical stability (default 1e-5).
+         *
+         * @param eps a positive finite number
+         * @return this builder
+         */
         public Builder eps(double eps) {
             this.eps = eps;
             return this;
         }
 
-        /** The running statistics' update factor in training (default 0.1); kept for the repr. */
+        /**
+         * The running statistics' update factor in training (default 0.1); kept for the repr.
+         *
+         * @param momentum a finite number
+         * @return this builder
+         */
         public Builder momentum(double momentum) {
             this.momentum = momentum;
             return this;
         }
 
-        /** Whether the layer has a learnable scale and shift (default true). */
+        /**
+         * Whether the layer has a learnable scale and shift (default true).
+         *
+         * @param affine false for no {@code weight} and {@code bias} (scale 1, shift 0)
+         * @return this builder
+         */
         public Builder affine(boolean affine) {
             this.affine = affine;
             return this;
         }
 
-        /** Whether the layer keeps running statistics (default true). */
+        /**
+         * Whether the layer keeps running statistics (default true).
+         *
+         * @param trackRunningStats false for no buffers: every batch is then normalized with its own statistics
+         * @return this builder
+         */
         public Builder trackRunningStats(boolean trackRunningStats) {
             this.trackRunningStats = trackRunningStats;
             return this;
         }
 
-        /** Checks the arguments and builds the layer. */
+        /**
+         * Checks the arguments and builds the layer.
+         *
+         * @return a new layer in training mode, as PyTorch's (call {@code eval()} before {@code forward}), owned by
+         *     the caller (close it)
+         * @throws IllegalArgumentException if numFeatures is negative, eps not positive and finite, or momentum not
+         *     finite
+         */
         public BatchNorm2d build() {
             return new BatchNorm2d(checked());
         }

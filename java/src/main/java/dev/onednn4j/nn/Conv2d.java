@@ -84,12 +84,27 @@ public final class Conv2d extends OperationModule {
         bias = registerParameter("bias", b.bias ? Init.uniform(rng, bound, params.outChannels()) : null);
     }
 
-    /** A builder with a square kernel. */
+    /**
+     * A builder with a square kernel.
+     *
+     * @param inChannels  C_in, the channels of the input
+     * @param outChannels C_out, the channels the convolution produces
+     * @param kernelSize  the kernel's height and width
+     * @return a builder with PyTorch's defaults for everything else; {@link Builder#build()} checks the arguments
+     */
     public static Builder builder(int inChannels, int outChannels, int kernelSize) {
         return new Builder(inChannels, outChannels, kernelSize, kernelSize);
     }
 
-    /** A builder with a kH x kW kernel. */
+    /**
+     * A builder with a kH x kW kernel.
+     *
+     * @param inChannels   C_in, the channels of the input
+     * @param outChannels  C_out, the channels the convolution produces
+     * @param kernelHeight kH, the kernel's rows
+     * @param kernelWidth  kW, the kernel's columns
+     * @return a builder with PyTorch's defaults for everything else; {@link Builder#build()} checks the arguments
+     */
     public static Builder builder(int inChannels, int outChannels, int kernelHeight, int kernelWidth) {
         return new Builder(inChannels, outChannels, kernelHeight, kernelWidth);
     }
@@ -114,6 +129,12 @@ public final class Conv2d extends OperationModule {
      * What oneDNN chose for inputs of this shape and layout: the implementation (e.g.
      * {@code brg_conv_fwd:avx512_core}), whether the input or output is reordered, the scratchpad size.
      * Builds the plan if it does not exist yet.
+     *
+     * @param format     the memory format of the input, and so of the output
+     * @param inputShape a 4-D (N, C_in, H, W) input shape
+     * @return the plan's implementation, reorders and scratchpad size
+     * @throws IllegalArgumentException if {@code inputShape} is not 4-D or does not fit this convolution
+     * @throws IllegalStateException if this layer is closed
      */
     public OneDnnPlan oneDnnPlan(MemoryFormat format, long... inputShape) {
         ensureOpen();
@@ -142,53 +163,106 @@ public final class Conv2d extends OperationModule {
 
     // ---- accessors -------------------------------------------------------------------------------
 
-    /** The weight, (outChannels, inChannels / groups, kH, kW), owned by this layer. */
+    /**
+     * The weight, (outChannels, inChannels / groups, kH, kW), owned by this layer.
+     *
+     * @return the layer's own float32 weight tensor (not a copy): do not close it
+     * @throws IllegalStateException if this layer is closed
+     */
     public Tensor weight() {
         ensureOpen();
         return weight;
     }
 
-    /** The bias, (outChannels), owned by this layer; {@code null} when built with {@code bias(false)}. */
+    /**
+     * The bias, (outChannels), owned by this layer; {@code null} when built with {@code bias(false)}.
+     *
+     * @return the layer's own float32 bias tensor (not a copy, do not close it), or {@code null}
+     * @throws IllegalStateException if this layer is closed
+     */
     public Tensor bias() {
         ensureOpen();
         return bias;
     }
 
+    /**
+     * The channels the input must have, PyTorch's {@code in_channels}.
+     *
+     * @return C_in
+     */
     public int inChannels() {
         return params.inChannels();
     }
 
+    /**
+     * The channels of the output, PyTorch's {@code out_channels}.
+     *
+     * @return C_out
+     */
     public int outChannels() {
         return params.outChannels();
     }
 
-    /** (kH, kW). */
+    /**
+     * (kH, kW).
+     *
+     * @return a new array {kH, kW}
+     */
     public int[] kernelSize() {
         return new int[] {params.kH(), params.kW()};
     }
 
+    /**
+     * The step of the kernel over the input, PyTorch's {@code stride}.
+     *
+     * @return a new array {stride along H, stride along W}
+     */
     public int[] stride() {
         return new int[] {params.strideH(), params.strideW()};
     }
 
-    /** The numeric padding (height, width); for {@link Padding#SAME} see {@link #paddingString()}. */
+    /**
+     * The numeric padding (height, width); for {@link Padding#SAME} see {@link #paddingString()}.
+     *
+     * @return a new array {rows at the top and at the bottom, columns at the left and at the right}; {0, 0} when
+     *     built with {@link Padding#SAME} or {@link Padding#VALID}
+     */
     public int[] padding() {
         return new int[] {params.padH(), params.padW()};
     }
 
-    /** {@link Padding#SAME} or {@link Padding#VALID} if given so, else null. */
+    /**
+     * {@link Padding#SAME} or {@link Padding#VALID} if given so, else null.
+     *
+     * @return the padding given by name, or {@code null} when it was given as numbers
+     */
     public Padding paddingString() {
         return paddingString;
     }
 
+    /**
+     * The spacing between kernel elements, PyTorch's {@code dilation}; 1 means none.
+     *
+     * @return a new array {dilation along H, dilation along W}
+     */
     public int[] dilation() {
         return new int[] {params.dilationH(), params.dilationW()};
     }
 
+    /**
+     * The number of blocked connections from input to output channels, PyTorch's {@code groups}.
+     *
+     * @return the groups: 1 for a full convolution, C_in for a depthwise one
+     */
     public int groups() {
         return params.groups();
     }
 
+    /**
+     * What the padding is filled with, PyTorch's {@code padding_mode}.
+     *
+     * @return the padding mode; {@link PaddingMode#ZEROS} by default
+     */
     public PaddingMode paddingMode() {
         return paddingMode;
     }
@@ -201,7 +275,14 @@ public final class Conv2d extends OperationModule {
         return params.resolve(nchw);
     }
 
-    /** The output shape for an input shape, (N, C, H, W) or (C, H, W), after validating it. */
+    /**
+     * The output shape for an input shape, (N, C, H, W) or (C, H, W), after validating it.
+     *
+     * @param inputShape (N, C_in, H, W), or (C_in, H, W) unbatched
+     * @return a new array, (N, C_out, H_out, W_out) or (C_out, H_out, W_out), as in the class documentation
+     * @throws IllegalArgumentException if the input shape does not fit this convolution, as {@code forward} would
+     *     refuse it
+     */
     public long[] outputShape(long... inputShape) {
         return resolve(inputShape.clone()).outputShape();
     }
@@ -267,22 +348,46 @@ public final class Conv2d extends OperationModule {
             this.kW = kW;
         }
 
+        /**
+         * The same stride along both dimensions (default 1).
+         *
+         * @param stride the step of the kernel along H and W; positive
+         * @return this builder
+         */
         public Builder stride(int stride) {
             return stride(stride, stride);
         }
 
+        /**
+         * The stride along each dimension (default 1).
+         *
+         * @param strideHeight the step of the kernel along H; positive
+         * @param strideWidth  the step of the kernel along W; positive
+         * @return this builder
+         */
         public Builder stride(int strideHeight, int strideWidth) {
             this.strideH = strideHeight;
             this.strideW = strideWidth;
             return this;
         }
 
-        /** The same padding on all four sides. */
+        /**
+         * The same padding on all four sides.
+         *
+         * @param padding rows or columns added at each side (default 0); not negative
+         * @return this builder
+         */
         public Builder padding(int padding) {
             return padding(padding, padding);
         }
 
-        /** {@code padHeight} rows at the top and at the bottom, {@code padWidth} columns at each side. */
+        /**
+         * {@code padHeight} rows at the top and at the bottom, {@code padWidth} columns at each side.
+         *
+         * @param padHeight rows added at the top and at the bottom; not negative
+         * @param padWidth  columns added at the left and at the right; not negative
+         * @return this builder
+         */
         public Builder padding(int padHeight, int padWidth) {
             this.paddingString = null;
             this.padH = padHeight;
@@ -290,7 +395,13 @@ public final class Conv2d extends OperationModule {
             return this;
         }
 
-        /** {@link Padding#VALID} (none) or {@link Padding#SAME} (output size = input size; stride 1 only). */
+        /**
+         * {@link Padding#VALID} (none) or {@link Padding#SAME} (output size = input size; stride 1 only).
+         *
+         * @param padding the padding by name, PyTorch's {@code padding='valid'} or {@code 'same'}; replaces any
+         *     numeric padding
+         * @return this builder
+         */
         public Builder padding(Padding padding) {
             this.paddingString = Objects.requireNonNull(padding, "padding");
             this.padH = 0;
@@ -298,44 +409,90 @@ public final class Conv2d extends OperationModule {
             return this;
         }
 
-        /** Spacing between kernel elements; 1 (the default) means none, as in PyTorch. */
+        /**
+         * Spacing between kernel elements; 1 (the default) means none, as in PyTorch.
+         *
+         * @param dilation the spacing along H and W; positive
+         * @return this builder
+         */
         public Builder dilation(int dilation) {
             return dilation(dilation, dilation);
         }
 
+        /**
+         * Spacing between kernel elements along each dimension; 1 (the default) means none.
+         *
+         * @param dilationHeight the spacing along H; positive
+         * @param dilationWidth  the spacing along W; positive
+         * @return this builder
+         */
         public Builder dilation(int dilationHeight, int dilationWidth) {
             this.dilationH = dilationHeight;
             this.dilationW = dilationWidth;
             return this;
         }
 
+        /**
+         * Splits the channels into groups convolved separately, as PyTorch's {@code groups} (default 1).
+         *
+         * @param groups positive, dividing both inChannels and outChannels; inChannels for a depthwise convolution
+         * @return this builder
+         */
         public Builder groups(int groups) {
             this.groups = groups;
             return this;
         }
 
+        /**
+         * Whether the layer adds a learnable bias (default true).
+         *
+         * @param bias false for none, as before a BatchNorm; {@link Conv2d#bias()} is then {@code null}
+         * @return this builder
+         */
         public Builder bias(boolean bias) {
             this.bias = bias;
             return this;
         }
 
+        /**
+         * What the padding is filled with (default {@link PaddingMode#ZEROS}).
+         *
+         * @param paddingMode zeros, or the input reflected, replicated or wrapped around
+         * @return this builder
+         */
         public Builder paddingMode(PaddingMode paddingMode) {
             this.paddingMode = Objects.requireNonNull(paddingMode, "paddingMode");
             return this;
         }
 
-        /** The generator the initial weights and bias are drawn from (default: a randomly seeded one). */
+        /**
+         * The generator the initial weights and bias are drawn from (default: a randomly seeded one).
+         *
+         * @param generator the source of the initial values; drawn from once, by {@link #build()}
+         * @return this builder
+         */
         public Builder generator(RandomGenerator generator) {
             this.generator = Objects.requireNonNull(generator, "generator");
             return this;
         }
 
-        /** Draws the initial weights and bias from a generator seeded with {@code seed}: reproducible. */
+        /**
+         * Draws the initial weights and bias from a generator seeded with {@code seed}: reproducible.
+         *
+         * @param seed the seed of a {@link SplittableRandom}
+         * @return this builder
+         */
         public Builder seed(long seed) {
             return generator(new SplittableRandom(seed));
         }
 
-        /** Checks every argument and builds the layer. */
+        /**
+         * Checks every argument and builds the layer.
+         *
+         * @return a new layer with freshly initialised weight and bias, owned by the caller (close it)
+         * @throws IllegalArgumentException if an argument breaks PyTorch's rules (non-positive sizes, negative
+         *     padding, channels not divisible by groups, {@link Padding#SAME} with a stride), naming it
+         */
         public Conv2d build() {
             return new Conv2d(this);
         }

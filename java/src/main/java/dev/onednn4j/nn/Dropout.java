@@ -19,12 +19,23 @@ public final class Dropout extends Module {
         this(0.5);
     }
 
-    /** {@code nn.Dropout(p)}. */
+    /**
+     * {@code nn.Dropout(p)}.
+     *
+     * @param p the probability of an element to be zeroed in training, in [0, 1]
+     * @throws IllegalArgumentException if {@code p} is not in [0, 1]
+     */
     public Dropout(double p) {
         this(p, false);
     }
 
-    /** {@code nn.Dropout(p, inplace)}; {@code inplace} changes nothing in eval mode and is kept for the repr. */
+    /**
+     * {@code nn.Dropout(p, inplace)}; {@code inplace} changes nothing in eval mode and is kept for the repr.
+     *
+     * @param p       the probability of an element to be zeroed in training, in [0, 1]
+     * @param inplace PyTorch's {@code inplace}, shown in the repr
+     * @throws IllegalArgumentException if {@code p} is not in [0, 1]
+     */
     public Dropout(double p, boolean inplace) {
         if (!(p >= 0 && p <= 1)) {
             throw new IllegalArgumentException("dropout probability has to be between 0 and 1, but got " + p);
@@ -33,6 +44,11 @@ public final class Dropout extends Module {
         this.inplace = inplace;
     }
 
+    /**
+     * The probability of an element to be zeroed in training, PyTorch's {@code p}.
+     *
+     * @return p, in [0, 1]; 0.5 by default
+     */
     public double p() {
         return p;
     }

@@ -18,7 +18,12 @@ public final class Flatten extends Module {
         this(1, -1);
     }
 
-    /** {@code nn.Flatten(start_dim, end_dim)}; negative dims count from the end. */
+    /**
+     * {@code nn.Flatten(start_dim, end_dim)}; negative dims count from the end.
+     *
+     * @param startDim the first dimension to merge
+     * @param endDim   the last dimension to merge, inclusive; checked against each input's rank in {@code forward}
+     */
     public Flatten(int startDim, int endDim) {
         this.startDim = startDim;
         this.endDim = endDim;

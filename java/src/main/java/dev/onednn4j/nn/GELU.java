@@ -16,7 +16,12 @@ public final class GELU extends Activation {
         this("none");
     }
 
-    /** {@code nn.GELU(approximate)}: {@code "none"} or {@code "tanh"}. */
+    /**
+     * {@code nn.GELU(approximate)}: {@code "none"} or {@code "tanh"}.
+     *
+     * @param approximate {@code "none"} for the erf-based form, {@code "tanh"} for the tanh approximation
+     * @throws IllegalArgumentException for any other value
+     */
     public GELU(String approximate) {
         super(kindOf(approximate), 0, false);
         this.approximate = approximate;
@@ -33,7 +38,11 @@ public final class GELU extends Activation {
         };
     }
 
-    /** {@code "none"} or {@code "tanh"}. */
+    /**
+     * {@code "none"} or {@code "tanh"}.
+     *
+     * @return the {@code approximate} the layer was built with
+     */
     public String approximate() {
         return approximate;
     }

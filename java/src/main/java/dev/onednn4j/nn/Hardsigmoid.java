@@ -17,7 +17,11 @@ public final class Hardsigmoid extends Activation {
         this(false);
     }
 
-    /** {@code nn.Hardsigmoid(inplace)}: with {@code inplace}, {@code forward} overwrites its input. */
+    /**
+     * {@code nn.Hardsigmoid(inplace)}: with {@code inplace}, {@code forward} overwrites its input.
+     *
+     * @param inplace whether {@code forward} writes the result into its input (which must then be writable)
+     */
     public Hardsigmoid(boolean inplace) {
         super(Eltwise.Kind.HARDSIGMOID, 0, inplace);
     }

@@ -17,7 +17,11 @@ public final class Hardswish extends Activation {
         this(false);
     }
 
-    /** {@code nn.Hardswish(inplace)}: with {@code inplace}, {@code forward} overwrites its input. */
+    /**
+     * {@code nn.Hardswish(inplace)}: with {@code inplace}, {@code forward} overwrites its input.
+     *
+     * @param inplace whether {@code forward} writes the result into its input (which must then be writable)
+     */
     public Hardswish(boolean inplace) {
         super(Eltwise.Kind.HARDSWISH, 0, inplace);
     }

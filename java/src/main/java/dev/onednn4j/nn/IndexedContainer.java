@@ -11,7 +11,13 @@ abstract class IndexedContainer extends Module {
         registerModule(Integer.toString(size()), module);
     }
 
-    /** The module at {@code index}. */
+    /**
+     * The module at {@code index}.
+     *
+     * @param index the position, from 0 (the child named {@code "0"}) to {@code size() - 1}
+     * @return the child there, still owned by this container
+     * @throws IndexOutOfBoundsException if {@code index} is out of range
+     */
     public final Module get(int index) {
         Module m = childMap().get(Integer.toString(index));
         if (m == null) {
@@ -21,7 +27,11 @@ abstract class IndexedContainer extends Module {
         return m;
     }
 
-    /** Number of modules. */
+    /**
+     * Number of modules.
+     *
+     * @return the number of children, as PyTorch's {@code len()}
+     */
     public final int size() {
         return childMap().size();
     }

@@ -21,7 +21,14 @@ public final class Init {
         FAN_OUT
     }
 
-    /** U(a, b) in every element: {@code nn.init.uniform_}. */
+    /**
+     * U(a, b) in every element: {@code nn.init.uniform_}.
+     *
+     * @param t   the tensor to fill, e.g. a layer's weight; writable
+     * @param a   the lower bound
+     * @param b   the upper bound
+     * @param rng the generator the values are drawn from
+     */
     public static void uniform(Tensor t, double a, double b, RandomGenerator rng) {
         Objects.requireNonNull(rng, "rng");
         float[] v = new float[Math.toIntExact(t.numel())];
@@ -31,7 +38,14 @@ public final class Init {
         t.copyFrom(v);
     }
 
-    /** N(mean, std^2) in every element: {@code nn.init.normal_}. */
+    /**
+     * N(mean, std^2) in every element: {@code nn.init.normal_}.
+     *
+     * @param t    the tensor to fill, e.g. a layer's weight; writable
+     * @param mean the mean of the distribution
+     * @param std  its standard deviation
+     * @param rng  the generator the values are drawn from
+     */
     public static void normal(Tensor t, double mean, double std, RandomGenerator rng) {
         Objects.requireNonNull(rng, "rng");
         float[] v = new float[Math.toIntExact(t.numel())];
@@ -41,7 +55,12 @@ public final class Init {
         t.copyFrom(v);
     }
 
-    /** {@code value} in every element: {@code nn.init.constant_} (and {@code zeros_}, {@code ones_}). */
+    /**
+     * {@code value} in every element: {@code nn.init.constant_} (and {@code zeros_}, {@code ones_}).
+     *
+     * @param t     the tensor to fill, e.g. a BatchNorm's weight; writable
+     * @param value the value, rounded to float
+     */
     public static void constant(Tensor t, double value) {
         float[] v = new float[Math.toIntExact(t.numel())];
         Arrays.fill(v, (float) value);
@@ -51,6 +70,11 @@ public final class Init {
     /**
      * He initialisation for a ReLU network, {@code nn.init.kaiming_normal_(t, mode=..., nonlinearity="relu")}:
      * N(0, 2 / fan) with fan from a weight of shape (out, in, kH, kW) or (out, in).
+     *
+     * @param t    the weight to fill, of at least 2 dimensions; writable
+     * @param mode which fan scales the variance: torchvision's ResNet and MobileNetV2 use {@link FanMode#FAN_OUT}
+     * @param rng  the generator the values are drawn from
+     * @throws IllegalArgumentException if {@code t} has fewer than 2 dimensions
      */
     public static void kaimingNormal(Tensor t, FanMode mode, RandomGenerator rng) {
         long[] s = t.shape();

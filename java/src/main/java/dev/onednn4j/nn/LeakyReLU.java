@@ -14,12 +14,23 @@ public final class LeakyReLU extends Activation {
         this(0.01, false);
     }
 
-    /** {@code nn.LeakyReLU(negative_slope)}. */
+    /**
+     * {@code nn.LeakyReLU(negative_slope)}.
+     *
+     * @param negativeSlope the factor applied to negative inputs; finite, used as a float
+     * @throws IllegalArgumentException if {@code negativeSlope} is not finite
+     */
     public LeakyReLU(double negativeSlope) {
         this(negativeSlope, false);
     }
 
-    /** {@code nn.LeakyReLU(negative_slope, inplace)}. */
+    /**
+     * {@code nn.LeakyReLU(negative_slope, inplace)}.
+     *
+     * @param negativeSlope the factor applied to negative inputs; finite, used as a float
+     * @param inplace       whether {@code forward} writes the result into its input (which must then be writable)
+     * @throws IllegalArgumentException if {@code negativeSlope} is not finite
+     */
     public LeakyReLU(double negativeSlope, boolean inplace) {
         super(Eltwise.Kind.LEAKY_RELU, (float) negativeSlope, inplace);
         if (!Double.isFinite(negativeSlope)) {
@@ -28,7 +39,11 @@ public final class LeakyReLU extends Activation {
         this.negativeSlope = (float) negativeSlope;
     }
 
-    /** The slope for negative inputs, as a float (PyTorch computes in the input's dtype). */
+    /**
+     * The slope for negative inputs, as a float (PyTorch computes in the input's dtype).
+     *
+     * @return the slope; 0.01 by default
+     */
     public float negativeSlope() {
         return negativeSlope;
     }

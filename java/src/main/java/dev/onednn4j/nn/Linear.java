@@ -35,7 +35,14 @@ public final class Linear extends OperationModule {
     private final Tensor weight;
     private final Tensor bias;
 
-    /** {@code nn.Linear(inFeatures, outFeatures)}, randomly initialised as PyTorch does. */
+    /**
+     * {@code nn.Linear(inFeatures, outFeatures)}, randomly initialised as PyTorch does.
+     *
+     * @param inFeatures  the size of the input's last dimension; positive
+     * @param outFeatures the size of the output's last dimension; not negative
+     * @throws IllegalArgumentException if a size is out of range, or the weight has more elements than a Java
+     *     array holds
+     */
     public Linear(int inFeatures, int outFeatures) {
         this(builder(inFeatures, outFeatures).checked());
     }
@@ -49,7 +56,13 @@ public final class Linear extends OperationModule {
         bias = registerParameter("bias", b.bias ? Init.uniform(rng, bound, outFeatures) : null);
     }
 
-    /** A builder for the optional arguments. */
+    /**
+     * A builder for the optional arguments.
+     *
+     * @param inFeatures  the size of the input's last dimension; positive
+     * @param outFeatures the size of the output's last dimension; not negative
+     * @return a builder with PyTorch's defaults; {@link Builder#build()} checks the arguments
+     */
     public static Builder builder(int inFeatures, int outFeatures) {
         return new Builder(inFeatures, outFeatures);
     }
@@ -109,21 +122,41 @@ public final class Linear extends OperationModule {
         return new InnerProduct(rows, inFeatures, outFeatures, out, weight, bias);
     }
 
+    /**
+     * The size of each input sample, PyTorch's {@code in_features}.
+     *
+     * @return the size the input's last dimension must have
+     */
     public int inFeatures() {
         return inFeatures;
     }
 
+    /**
+     * The size of each output sample, PyTorch's {@code out_features}.
+     *
+     * @return the size of the output's last dimension
+     */
     public int outFeatures() {
         return outFeatures;
     }
 
-    /** The weight, (outFeatures, inFeatures), owned by this layer. */
+    /**
+     * The weight, (outFeatures, inFeatures), owned by this layer.
+     *
+     * @return the layer's own float32 weight tensor (not a copy): do not close it
+     * @throws IllegalStateException if this layer is closed
+     */
     public Tensor weight() {
         ensureOpen();
         return weight;
     }
 
-    /** The bias, (outFeatures), owned by this layer; null when built with {@code bias(false)}. */
+    /**
+     * The bias, (outFeatures), owned by this layer; null when built with {@code bias(false)}.
+     *
+     * @return the layer's own float32 bias tensor (not a copy, do not close it), or null
+     * @throws IllegalStateException if this layer is closed
+     */
     public Tensor bias() {
         ensureOpen();
         return bias;
@@ -151,18 +184,34 @@ public final class Linear extends OperationModule {
             this.outFeatures = outFeatures;
         }
 
+        /**
+         * Whether the layer adds a learnable bias (default true).
+         *
+         * @param bias false for {@code y = x W^T}; {@link Linear#bias()} is then null
+         * @return this builder
+         */
         public Builder bias(boolean bias) {
             this.bias = bias;
             return this;
         }
 
-        /** The generator the initial weights and bias are drawn from (default: a randomly seeded one). */
+        /**
+         * The generator the initial weights and bias are drawn from (default: a randomly seeded one).
+         *
+         * @param generator the source of the initial values; drawn from once, by {@link #build()}
+         * @return this builder
+         */
         public Builder generator(RandomGenerator generator) {
             this.generator = java.util.Objects.requireNonNull(generator, "generator");
             return this;
         }
 
-        /** Draws the initial weights and bias from a generator seeded with {@code seed}: reproducible. */
+        /**
+         * Draws the initial weights and bias from a generator seeded with {@code seed}: reproducible.
+         *
+         * @param seed the seed of a {@link SplittableRandom}
+         * @return this builder
+         */
         public Builder seed(long seed) {
             return generator(new SplittableRandom(seed));
         }
@@ -187,7 +236,13 @@ public final class Linear extends OperationModule {
             return this;
         }
 
-        /** Checks the arguments and builds the layer. */
+        /**
+         * Checks the arguments and builds the layer.
+         *
+         * @return a new layer with freshly initialised weight and bias, owned by the caller (close it)
+         * @throws IllegalArgumentException if inFeatures is not positive, outFeatures is negative, or the weight
+         *     has more elements than a Java array holds
+         */
         public Linear build() {
             return new Linear(checked());
         }

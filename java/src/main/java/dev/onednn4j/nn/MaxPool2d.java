@@ -45,12 +45,23 @@ public final class MaxPool2d extends OperationModule {
                 0);
     }
 
-    /** A builder with a square kernel. */
+    /**
+     * A builder with a square kernel.
+     *
+     * @param kernelSize the window's height and width, PyTorch's {@code kernel_size}
+     * @return a builder with PyTorch's defaults for everything else; {@link Builder#build()} checks the arguments
+     */
     public static Builder builder(int kernelSize) {
         return new Builder(kernelSize, kernelSize, false);
     }
 
-    /** A builder with a kH x kW kernel. */
+    /**
+     * A builder with a kH x kW kernel.
+     *
+     * @param kernelHeight kH, the window's rows
+     * @param kernelWidth  kW, the window's columns
+     * @return a builder with PyTorch's defaults for everything else; {@link Builder#build()} checks the arguments
+     */
     public static Builder builder(int kernelHeight, int kernelWidth) {
         return new Builder(kernelHeight, kernelWidth, true);
     }
@@ -82,13 +93,25 @@ public final class MaxPool2d extends OperationModule {
             return this;
         }
 
-        /** Spacing between kernel elements; 1 (the default) means none, as in PyTorch. */
+        /**
+         * Spacing between kernel elements; 1 (the default) means none, as in PyTorch.
+         *
+         * @param dilation the spacing along H and W; positive
+         * @return this builder
+         */
         public Builder dilation(int dilation) {
             dilationH = dilationW = dilation;
             dilationPair = false;
             return this;
         }
 
+        /**
+         * Spacing between kernel elements along each dimension; 1 (the default) means none.
+         *
+         * @param dilationHeight the spacing along H; positive
+         * @param dilationWidth  the spacing along W; positive
+         * @return this builder
+         */
         public Builder dilation(int dilationHeight, int dilationWidth) {
             dilationH = dilationHeight;
             dilationW = dilationWidth;
@@ -96,7 +119,13 @@ public final class MaxPool2d extends OperationModule {
             return this;
         }
 
-        /** Checks every argument and builds the layer. */
+        /**
+         * Checks every argument and builds the layer.
+         *
+         * @return a new layer, owned by the caller (close it)
+         * @throws IllegalArgumentException if an argument breaks PyTorch's rules (a non-positive kernel, stride or
+         *     dilation, padding negative or above half the kernel), naming it
+         */
         public MaxPool2d build() {
             return new MaxPool2d(this);
         }

@@ -58,6 +58,11 @@ public abstract class Module implements AutoCloseable {
 
     /**
      * The forward pass. The result is a new tensor owned by the caller; the input stays the caller's.
+     *
+     * @param input the input, e.g. an (N, C, H, W) float32 batch; not closed, not modified (unless the layer is
+     *     in place, as {@code ReLU(true)})
+     * @return the output, a new tensor (or a new handle on the input's memory, for in-place layers and
+     *     {@link Identity}) that the caller closes
      */
     public abstract Tensor forward(Tensor input);
 
@@ -66,6 +71,12 @@ public abstract class Module implements AutoCloseable {
     /**
      * Registers a parameter under {@code name}; the module now owns it. {@code null} declares the name
      * with no parameter, as PyTorch's {@code register_parameter(name, None)} (a Conv2d without bias).
+     *
+     * @param name      the attribute name, as in PyTorch (e.g. {@code weight}): non-empty, without {@code .}
+     * @param parameter the tensor, from now on closed with this module; or {@code null}
+     * @return {@code parameter}, to assign to a field
+     * @throws IllegalArgumentException if {@code name} is empty, contains a dot, or is already taken by a
+     *     parameter, buffer or child
      */
     protected final Tensor registerParameter(String name, Tensor parameter) {
         checkName(name);
@@ -73,14 +84,30 @@ public abstract class Module implements AutoCloseable {
         return parameter;
     }
 
-    /** Registers a buffer (state that is not a parameter, e.g. running statistics); the module owns it. */
+    /**
+     * Registers a buffer (state that is not a parameter, e.g. running statistics); the module owns it.
+     *
+     * @param name   the attribute name, as in PyTorch (e.g. {@code running_mean}): non-empty, without {@code .}
+     * @param buffer the tensor, from now on closed with this module; or {@code null} to declare the name only
+     * @return {@code buffer}, to assign to a field
+     * @throws IllegalArgumentException if {@code name} is empty, contains a dot, or is already taken
+     */
     protected final Tensor registerBuffer(String name, Tensor buffer) {
         checkName(name);
         buffers.put(name, buffer);
         return buffer;
     }
 
-    /** Registers a child module under {@code name}; this module now owns it. */
+    /**
+     * Registers a child module under {@code name}; this module now owns it.
+     *
+     * @param <M>    the child's type, kept for the field it is assigned to
+     * @param name   the attribute name, as in PyTorch (e.g. {@code conv1}): non-empty, without {@code .}
+     * @param module the child, from now on closed with this module and switched to its backend
+     * @return {@code module}, to assign to a field
+     * @throws IllegalArgumentException if {@code name} is empty, contains a dot, or is already taken, or
+     *     {@code module} is this module
+     */
     protected final <M extends Module> M registerModule(String name, M module) {
         checkName(name);
         Objects.requireNonNull(module, "module");
@@ -109,7 +136,13 @@ public abstract class Module implements AutoCloseable {
 
     // ---- the tree --------------------------------------------------------------------------------
 
-    /** The direct child registered as {@code name}, for a forward that looks its layers up by name. */
+    /**
+     * The direct child registered as {@code name}, for a forward that looks its layers up by name.
+     *
+     * @param name the name the child was registered under
+     * @return the child, still owned by this module
+     * @throws IllegalArgumentException if there is no child of that name
+     */
     protected final Module child(String name) {
         Module m = children.get(name);
         if (m == null) {
@@ -122,6 +155,11 @@ public abstract class Module implements AutoCloseable {
      * Runs the named children in order, each on the previous one's output, closing every intermediate result
      * (never {@code input}, which stays the caller's), and returns the last output, owned by the caller: the
      * straight part of a forward written as PyTorch's {@code x = self.conv1(x); x = self.bn1(x); ...}.
+     *
+     * @param input the first child's input; stays the caller's
+     * @param names the children to run, in order; none gives a new handle on {@code input} (no copy)
+     * @return the last child's output, a new tensor the caller closes
+     * @throws IllegalArgumentException if a name is not a child of this module
      */
     protected final Tensor chain(Tensor input, String... names) {
         List<Module> modules = new ArrayList<>(names.length);
@@ -151,6 +189,10 @@ public abstract class Module implements AutoCloseable {
     /**
      * The module at a dotted path below this one, as PyTorch's {@code get_submodule}: {@code ""} is this module,
      * {@code "layer1.0.conv1"} a convolution of a ResNet.
+     *
+     * @param target the dotted path of child names from this module
+     * @return the module there, still owned by the tree
+     * @throws IllegalArgumentException if a name on the path is not a child, naming how far the lookup got
      */
     public final Module getSubmodule(String target) {
         Objects.requireNonNull(target, "target");
@@ -176,6 +218,12 @@ public abstract class Module implements AutoCloseable {
      * Replaces the module at a dotted path, as PyTorch's {@code set_submodule} (or assigning
      * {@code model.fc = nn.Linear(512, 10)}): the tree now owns {@code module}, under the same name and position.
      * Returns the module replaced, which no longer belongs to the tree: close it (or reuse it).
+     *
+     * @param target the dotted path of the module to replace, e.g. {@code fc} or {@code layer4.1.conv2}
+     * @param module the replacement, switched to its new parent's backend
+     * @return the module that was at {@code target}, now the caller's
+     * @throws IllegalArgumentException if there is no module at {@code target}, or {@code module} would contain
+     *     itself
      */
     public final Module setSubmodule(String target, Module module) {
         Objects.requireNonNull(target, "target");
@@ -199,12 +247,21 @@ public abstract class Module implements AutoCloseable {
         return old;
     }
 
-    /** Every parameter of the tree, each once, in registration order. */
+    /**
+     * Every parameter of the tree, each once, in registration order.
+     *
+     * @return an unmodifiable list of the module's own tensors (not copies: do not close them)
+     */
     public final List<Tensor> parameters() {
         return List.copyOf(namedParameters().values());
     }
 
-    /** Every parameter of the tree by its dotted name, each once (a shared tensor under its first name). */
+    /**
+     * Every parameter of the tree by its dotted name, each once (a shared tensor under its first name).
+     *
+     * @return an unmodifiable map, in registration order, of names such as {@code layer1.0.conv1.weight} to the
+     *     module's own tensors (do not close them)
+     */
     public final Map<String, Tensor> namedParameters() {
         ensureOpen();
         Map<String, Tensor> out = new LinkedHashMap<>();
@@ -220,7 +277,12 @@ public abstract class Module implements AutoCloseable {
         return Collections.unmodifiableMap(out);
     }
 
-    /** Every buffer of the tree by its dotted name. */
+    /**
+     * Every buffer of the tree by its dotted name.
+     *
+     * @return an unmodifiable map, in registration order, of names such as {@code bn1.running_mean} to the
+     *     module's own tensors (do not close them)
+     */
     public final Map<String, Tensor> namedBuffers() {
         ensureOpen();
         Map<String, Tensor> out = new LinkedHashMap<>();
@@ -235,18 +297,30 @@ public abstract class Module implements AutoCloseable {
         return Collections.unmodifiableMap(out);
     }
 
-    /** The direct children, in registration order. */
+    /**
+     * The direct children, in registration order.
+     *
+     * @return an unmodifiable list of the children, still owned by this module
+     */
     public final List<Module> children() {
         return List.copyOf(namedChildren().values());
     }
 
-    /** The direct children by name. */
+    /**
+     * The direct children by name.
+     *
+     * @return an unmodifiable snapshot, in registration order, of the children, still owned by this module
+     */
     public final Map<String, Module> namedChildren() {
         ensureOpen();
         return Collections.unmodifiableMap(new LinkedHashMap<>(children));
     }
 
-    /** This module ("") and all below it by dotted name, in pre-order; a module reachable twice appears once. */
+    /**
+     * This module ("") and all below it by dotted name, in pre-order; a module reachable twice appears once.
+     *
+     * @return an unmodifiable map of dotted names to the modules of the tree, still owned by it
+     */
     public final Map<String, Module> namedModules() {
         ensureOpen();
         Map<String, Module> out = new LinkedHashMap<>();
@@ -269,6 +343,8 @@ public abstract class Module implements AutoCloseable {
     /**
      * Parameters and buffers by dotted name: each module's own parameters, then its buffers, then its
      * children's, recursively. The tensors are the module's own, not copies.
+     *
+     * @return an unmodifiable map with PyTorch's keys ({@code layer1.0.bn1.running_var}); do not close its tensors
      */
     public final Map<String, Tensor> stateDict() {
         ensureOpen();
@@ -291,7 +367,12 @@ public abstract class Module implements AutoCloseable {
         children.forEach((k, c) -> c.stateDict(prefix + k + ".", out));
     }
 
-    /** What {@link #loadStateDict} found besides the keys it loaded, as PyTorch's {@code _IncompatibleKeys}. */
+    /**
+     * What {@link #loadStateDict} found besides the keys it loaded, as PyTorch's {@code _IncompatibleKeys}.
+     *
+     * @param missingKeys    keys of the module that the dict did not have, left unchanged
+     * @param unexpectedKeys keys of the dict that the module does not have, ignored
+     */
     public record LoadResult(List<String> missingKeys, List<String> unexpectedKeys) {}
 
     /**
@@ -304,6 +385,11 @@ public abstract class Module implements AutoCloseable {
      * are copied, converted to each tensor's dtype as PyTorch's {@code copy_} converts (a float64 checkpoint into
      * float32 weights; BatchNorm's int64 {@code num_batches_tracked} stays int64). To load a safetensors file,
      * pass {@code SafeTensors.load(path).tensors()} or use {@code SafeTensors.loadModel}.
+     *
+     * @param stateDict tensors by PyTorch's dotted names; copied from, never closed or kept
+     * @param strict    whether a missing or an unexpected key is an error, as PyTorch's {@code strict}
+     * @return the missing and unexpected keys; both empty after a strict load
+     * @throws IllegalArgumentException on any problem, listing them all; nothing has been copied then
      */
     public final LoadResult loadStateDict(Map<String, Tensor> stateDict, boolean strict) {
         Objects.requireNonNull(stateDict, "stateDict");
@@ -361,7 +447,12 @@ public abstract class Module implements AutoCloseable {
 
     // ---- modes -----------------------------------------------------------------------------------
 
-    /** Sets training mode on the whole tree (it matters to layers such as dropout; Conv2d ignores it). */
+    /**
+     * Sets training mode on the whole tree (it matters to layers such as dropout; Conv2d ignores it).
+     *
+     * @param mode true for training, false for evaluation (inference)
+     * @return this module
+     */
     public Module train(boolean mode) {
         ensureOpen();
         for (Module m : namedModules().values()) {
@@ -370,16 +461,29 @@ public abstract class Module implements AutoCloseable {
         return this;
     }
 
-    /** {@code train(true)}. */
+    /**
+     * {@code train(true)}.
+     *
+     * @return this module
+     */
     public Module train() {
         return train(true);
     }
 
-    /** {@code train(false)}: evaluation mode. */
+    /**
+     * {@code train(false)}: evaluation mode.
+     *
+     * @return this module
+     */
     public Module eval() {
         return train(false);
     }
 
+    /**
+     * Whether this module is in training mode, PyTorch's {@code training}.
+     *
+     * @return true after {@link #train()} (and when new), false after {@link #eval()}
+     */
     public final boolean isTraining() {
         return training;
     }
@@ -387,6 +491,9 @@ public abstract class Module implements AutoCloseable {
     /**
      * Switches the whole tree to {@code backend}: {@link Backend#REFERENCE} runs every layer on the plain
      * Java loops, so a whole network can be cross-checked against {@link Backend#ONEDNN}.
+     *
+     * @param backend where every layer of the tree runs from now on
+     * @return this module
      */
     public final Module to(Backend backend) {
         Objects.requireNonNull(backend, "backend");
@@ -398,11 +505,20 @@ public abstract class Module implements AutoCloseable {
         return this;
     }
 
+    /**
+     * Where this module's layers run.
+     *
+     * @return the backend set by {@link #to(Backend)}; {@link Backend#ONEDNN} by default
+     */
     public final Backend backend() {
         return backend;
     }
 
-    /** Called when this module's backend changes; layers with native state may release it. */
+    /**
+     * Called when this module's backend changes; layers with native state may release it.
+     *
+     * @param newBackend the backend this module runs on from now on
+     */
     protected void backendChanged(Backend newBackend) {}
 
     // ---- lifetime --------------------------------------------------------------------------------
@@ -456,6 +572,11 @@ public abstract class Module implements AutoCloseable {
     /** Frees resources of the module itself beyond its tensors (native plans); called once by close(). */
     protected void release() {}
 
+    /**
+     * Whether {@link #close()} has been called.
+     *
+     * @return true once closed; every use then throws {@link IllegalStateException}
+     */
     public final boolean isClosed() {
         return closed;
     }
@@ -480,13 +601,21 @@ public abstract class Module implements AutoCloseable {
 
     // ---- repr ------------------------------------------------------------------------------------
 
-    /** The name in repr and error messages: the class's simple name. */
+    /**
+     * The name in repr and error messages: the class's simple name.
+     *
+     * @return e.g. {@code Conv2d}; {@code Module} for an anonymous class
+     */
     public String getName() {
         String n = getClass().getSimpleName();
         return n.isEmpty() ? "Module" : n;
     }
 
-    /** The module's own settings for its repr, e.g. {@code 16, 33, kernel_size=(3, 3), stride=(2, 2)}. */
+    /**
+     * The module's own settings for its repr, e.g. {@code 16, 33, kernel_size=(3, 3), stride=(2, 2)}.
+     *
+     * @return the settings as PyTorch's {@code extra_repr()} prints them; empty by default
+     */
     public String extraRepr() {
         return "";
     }

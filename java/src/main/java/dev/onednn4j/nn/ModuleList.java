@@ -12,6 +12,11 @@ import java.util.Map;
  */
 public class ModuleList extends IndexedContainer implements Iterable<Module> {
 
+    /**
+     * {@code nn.ModuleList(modules)}: the modules as children {@code 0}, {@code 1}, ..., in order.
+     *
+     * @param modules the children, owned by the list from now on; none for an empty list
+     */
     @SuppressWarnings("this-escape") // registering children is what a module's constructor is for, as in PyTorch
     public ModuleList(Module... modules) {
         for (Module m : modules) {
@@ -19,6 +24,11 @@ public class ModuleList extends IndexedContainer implements Iterable<Module> {
         }
     }
 
+    /**
+     * {@code nn.ModuleList(modules)} from any iterable, in its order.
+     *
+     * @param modules the children, owned by the list from now on
+     */
     @SuppressWarnings("this-escape") // registering children is what a module's constructor is for, as in PyTorch
     public ModuleList(Iterable<? extends Module> modules) {
         for (Module m : modules) {
@@ -26,7 +36,12 @@ public class ModuleList extends IndexedContainer implements Iterable<Module> {
         }
     }
 
-    /** Appends a module, named by its index. */
+    /**
+     * Appends a module, named by its index.
+     *
+     * @param module the new last child, owned by the list from now on
+     * @return this list
+     */
     public final ModuleList add(Module module) {
         append(module);
         return this;

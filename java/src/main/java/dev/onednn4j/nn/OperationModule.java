@@ -72,6 +72,12 @@ abstract class OperationModule extends Module {
     /**
      * Computes the layer on {@code input} into {@code out}, which must have the output's shape and may be in
      * either memory format. Allocates nothing once the plan for this input shape and these layouts exists.
+     *
+     * @param input the input, float32; stays the caller's, unchanged
+     * @param out   receives the output: float32, writable, of the output's shape, sharing no memory with
+     *              {@code input} or this layer's parameters and buffers; stays the caller's
+     * @throws IllegalArgumentException if {@code input} does not fit the layer, or {@code out} breaks one of the
+     *     rules above
      */
     public void forward(Tensor input, Tensor out) {
         ensureOpen();
@@ -214,7 +220,11 @@ abstract class OperationModule extends Module {
         }
     }
 
-    /** Number of oneDNN plans this module keeps (one per input shape and layouts, bounded). */
+    /**
+     * Number of oneDNN plans this module keeps (one per input shape and layouts, bounded).
+     *
+     * @return the plans now cached; 0 before the first call on oneDNN and after a switch to another backend
+     */
     public final int planCount() {
         return plans.size();
     }

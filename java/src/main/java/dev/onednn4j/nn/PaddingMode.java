@@ -21,7 +21,13 @@ public enum PaddingMode {
         return name().toLowerCase(Locale.ROOT);
     }
 
-    /** Parses PyTorch's spelling. */
+    /**
+     * Parses PyTorch's spelling.
+     *
+     * @param name {@code "zeros"}, {@code "reflect"}, {@code "replicate"} or {@code "circular"}
+     * @return the mode of that name
+     * @throws IllegalArgumentException for any other name, listing the valid ones
+     */
     public static PaddingMode of(String name) {
         for (PaddingMode m : values()) {
             if (m.toString().equals(name)) {
@@ -35,6 +41,11 @@ public enum PaddingMode {
     /**
      * The input index that padded index {@code i} reads, for an input of {@code size} along that
      * dimension; -1 for a zero. {@code i} may be negative or past the end by at most the padding.
+     *
+     * @param i    the index in the padded dimension, counted from the input's first element (so -1 is the first
+     *             padded row or column before it)
+     * @param size the input's size along that dimension
+     * @return an index in {@code [0, size)}, or -1 where {@link #ZEROS} pads
      */
     public int sourceIndex(int i, int size) {
         return padMode().sourceIndex(i, size);

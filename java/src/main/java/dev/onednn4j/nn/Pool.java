@@ -46,11 +46,23 @@ final class Pool {
 
         abstract B self();
 
-        /** The same stride in both dimensions (default: the kernel size). */
+        /**
+         * The same stride in both dimensions (default: the kernel size).
+         *
+         * @param stride the step of the window along H and W; positive
+         * @return this builder
+         */
         public B stride(int stride) {
             return stride(stride, stride, false);
         }
 
+        /**
+         * The stride in each dimension (default: the kernel size).
+         *
+         * @param strideHeight the step of the window along H; positive
+         * @param strideWidth  the step of the window along W; positive
+         * @return this builder
+         */
         public B stride(int strideHeight, int strideWidth) {
             return stride(strideHeight, strideWidth, true);
         }
@@ -63,14 +75,25 @@ final class Pool {
             return self();
         }
 
-        /** The same padding on all four sides (default 0; at most half the kernel). */
+        /**
+         * The same padding on all four sides (default 0; at most half the kernel).
+         *
+         * @param padding rows or columns added at each side; not negative
+         * @return this builder
+         */
         public B padding(int padding) {
             padH = padW = padding;
             paddingPair = false;
             return self();
         }
 
-        /** {@code padHeight} rows at the top and at the bottom, {@code padWidth} columns at each side. */
+        /**
+         * {@code padHeight} rows at the top and at the bottom, {@code padWidth} columns at each side.
+         *
+         * @param padHeight rows added at the top and at the bottom; at most half of kH
+         * @param padWidth  columns added at the left and at the right; at most half of kW
+         * @return this builder
+         */
         public B padding(int padHeight, int padWidth) {
             padH = padHeight;
             padW = padWidth;
@@ -78,7 +101,13 @@ final class Pool {
             return self();
         }
 
-        /** Output sizes rounded up instead of down (default false). */
+        /**
+         * Output sizes rounded up instead of down (default false).
+         *
+         * @param ceilMode true for PyTorch's {@code ceil_mode=True}: a last, partial window where one starts inside
+         *     the input or the left padding
+         * @return this builder
+         */
         public B ceilMode(boolean ceilMode) {
             this.ceilMode = ceilMode;
             return self();

@@ -17,7 +17,11 @@ public final class ReLU extends Activation {
         this(false);
     }
 
-    /** {@code nn.ReLU(inplace)}: with {@code inplace}, {@code forward} overwrites its input. */
+    /**
+     * {@code nn.ReLU(inplace)}: with {@code inplace}, {@code forward} overwrites its input.
+     *
+     * @param inplace whether {@code forward} writes the result into its input (which must then be writable)
+     */
     public ReLU(boolean inplace) {
         super(Eltwise.Kind.RELU, 0, inplace);
     }

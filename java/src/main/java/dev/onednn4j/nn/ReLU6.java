@@ -17,7 +17,11 @@ public final class ReLU6 extends Activation {
         this(false);
     }
 
-    /** {@code nn.ReLU6(inplace)}: with {@code inplace}, {@code forward} overwrites its input. */
+    /**
+     * {@code nn.ReLU6(inplace)}: with {@code inplace}, {@code forward} overwrites its input.
+     *
+     * @param inplace whether {@code forward} writes the result into its input (which must then be writable)
+     */
     public ReLU6(boolean inplace) {
         super(Eltwise.Kind.RELU6, 0, inplace);
     }

@@ -10,6 +10,11 @@ import dev.onednn4j.tensor.Tensor;
  */
 public class Sequential extends IndexedContainer {
 
+    /**
+     * {@code nn.Sequential(modules)}: the modules as children {@code 0}, {@code 1}, ..., run in that order.
+     *
+     * @param modules the children, owned by the Sequential from now on; none for an empty one
+     */
     @SuppressWarnings("this-escape") // registering children is what a module's constructor is for, as in PyTorch
     public Sequential(Module... modules) {
         for (Module m : modules) {
@@ -17,7 +22,12 @@ public class Sequential extends IndexedContainer {
         }
     }
 
-    /** Appends a module, named by its index. */
+    /**
+     * Appends a module, named by its index.
+     *
+     * @param module the new last child, run after the others and owned by the Sequential from now on
+     * @return this Sequential
+     */
     public final Sequential add(Module module) {
         append(module);
         return this;

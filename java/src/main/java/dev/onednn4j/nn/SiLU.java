@@ -3,7 +3,7 @@ package dev.onednn4j.nn;
 import dev.onednn4j.internal.op.Eltwise;
 
 /**
- * {@code x * sigmoid(x), the swish} element by element, as PyTorch's {@code nn.SiLU}, on oneDNN's eltwise primitive. Any shape
+ * {@code x * sigmoid(x)} (the swish) element by element, as PyTorch's {@code nn.SiLU}, on oneDNN's eltwise primitive. Any shape
  * and layout; the output keeps the input's.
  *
  * <pre>{@code
@@ -17,7 +17,11 @@ public final class SiLU extends Activation {
         this(false);
     }
 
-    /** {@code nn.SiLU(inplace)}: with {@code inplace}, {@code forward} overwrites its input. */
+    /**
+     * {@code nn.SiLU(inplace)}: with {@code inplace}, {@code forward} overwrites its input.
+     *
+     * @param inplace whether {@code forward} writes the result into its input (which must then be writable)
+     */
     public SiLU(boolean inplace) {
         super(Eltwise.Kind.SILU, 0, inplace);
     }

@@ -40,12 +40,20 @@ public enum DType {
         this.floatingPoint = floatingPoint;
     }
 
-    /** Bytes per element. */
+    /**
+     * Bytes per element.
+     *
+     * @return the size of one element in bytes: 1, 2, 4 or 8 (1 for {@link #BOOL})
+     */
     public int byteSize() {
         return byteSize;
     }
 
-    /** Whether this is a floating-point type, as PyTorch's {@code dtype.is_floating_point}. */
+    /**
+     * Whether this is a floating-point type, as PyTorch's {@code dtype.is_floating_point}.
+     *
+     * @return true for {@link #FLOAT32}, {@link #FLOAT64}, {@link #FLOAT16} and {@link #BFLOAT16}
+     */
     public boolean isFloatingPoint() {
         return floatingPoint;
     }

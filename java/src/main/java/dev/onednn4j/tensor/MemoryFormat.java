@@ -20,7 +20,14 @@ public enum MemoryFormat {
         this.torchName = torchName;
     }
 
-    /** Strides in elements for {@code shape} in this format. */
+    /**
+     * Strides in elements for {@code shape} in this format.
+     *
+     * @param shape the logical shape, (N, C, H, W) for images
+     * @return a new array of strides in elements (not bytes), one per dimension in the order of {@code shape}:
+     *     {@code (C*H*W, H*W, W, 1)} contiguous, {@code (H*W*C, 1, W*C, C)} channels-last
+     * @throws IllegalArgumentException for {@link #CHANNELS_LAST} and a shape that is not 4-D
+     */
     public long[] strides(long[] shape) {
         long[] s = new long[shape.length];
         if (this == CHANNELS_LAST) {

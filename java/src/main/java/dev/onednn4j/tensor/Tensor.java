@@ -192,18 +192,41 @@ public final class Tensor implements AutoCloseable {
 
     // ---- creation ------------------------------------------------------------------------------
 
-    /** A new contiguous float32 tensor holding a copy of {@code values} (row-major over {@code shape}). */
+    /**
+     * A new contiguous float32 tensor holding a copy of {@code values} (row-major over {@code shape}).
+     *
+     * @param values the elements in row-major order, as many as {@code shape} holds
+     * @param shape  the logical shape, e.g. (N, C, H, W); none at all gives a 0-d tensor
+     * @return a new tensor, owned by the caller
+     * @throws IllegalArgumentException if {@code values.length} does not match {@code shape}, or a size is negative
+     */
     public static Tensor of(float[] values, long... shape) {
         return of(values, MemoryFormat.CONTIGUOUS, shape);
     }
 
-    /** A new float32 tensor in {@code format} holding a copy of {@code values}, given in logical row-major order. */
+    /**
+     * A new float32 tensor in {@code format} holding a copy of {@code values}, given in logical row-major order.
+     *
+     * @param values the elements in logical row-major order, as many as {@code shape} holds
+     * @param format the memory layout; {@link MemoryFormat#CHANNELS_LAST} needs a 4-D shape
+     * @param shape  the logical shape, (N, C, H, W) for images whatever {@code format}
+     * @return a new tensor, owned by the caller
+     * @throws IllegalArgumentException if {@code values.length} does not match {@code shape}, a size is negative,
+     *     or {@code format} does not fit the shape
+     */
     public static Tensor of(float[] values, MemoryFormat format, long... shape) {
         Objects.requireNonNull(values, "values");
         return filled(zeros(DType.FLOAT32, format, shape), t -> t.copyFrom(values));
     }
 
-    /** A new contiguous int64 tensor holding a copy of {@code values} (row-major over {@code shape}). */
+    /**
+     * A new contiguous int64 tensor holding a copy of {@code values} (row-major over {@code shape}).
+     *
+     * @param values the elements in row-major order, as many as {@code shape} holds
+     * @param shape  the logical shape; none at all gives a 0-d tensor
+     * @return a new {@link DType#INT64} tensor, owned by the caller
+     * @throws IllegalArgumentException if {@code values.length} does not match {@code shape}, or a size is negative
+     */
     public static Tensor of(long[] values, long... shape) {
         Objects.requireNonNull(values, "values");
         return filled(zeros(DType.INT64, MemoryFormat.CONTIGUOUS, shape), t -> t.copyFrom(values));
@@ -220,22 +243,53 @@ public final class Tensor implements AutoCloseable {
         }
     }
 
-    /** A new contiguous float32 tensor of zeros; no dimensions at all gives a 0-d tensor (one element). */
+    /**
+     * A new contiguous float32 tensor of zeros; no dimensions at all gives a 0-d tensor (one element).
+     *
+     * @param shape the logical shape, e.g. (N, C, H, W)
+     * @return a new tensor, owned by the caller
+     * @throws IllegalArgumentException if a size is negative, or the tensor would have more bytes than a
+     *     {@code long} counts
+     */
     public static Tensor zeros(long... shape) {
         return zeros(DType.FLOAT32, MemoryFormat.CONTIGUOUS, shape);
     }
 
-    /** A new float32 tensor of zeros in {@code format}. */
+    /**
+     * A new float32 tensor of zeros in {@code format}.
+     *
+     * @param format the memory layout; {@link MemoryFormat#CHANNELS_LAST} needs a 4-D shape
+     * @param shape  the logical shape, (N, C, H, W) for images whatever {@code format}
+     * @return a new tensor, owned by the caller
+     * @throws IllegalArgumentException if a size is negative, or {@code format} does not fit the shape
+     */
     public static Tensor zeros(MemoryFormat format, long... shape) {
         return zeros(DType.FLOAT32, format, shape);
     }
 
-    /** A new contiguous tensor of zeros of {@code dtype}. */
+    /**
+     * A new contiguous tensor of zeros of {@code dtype}.
+     *
+     * @param dtype the element type
+     * @param shape the logical shape; none at all gives a 0-d tensor
+     * @return a new tensor, owned by the caller
+     * @throws IllegalArgumentException if a size is negative, or the tensor would have more bytes than a
+     *     {@code long} counts
+     */
     public static Tensor zeros(DType dtype, long... shape) {
         return zeros(dtype, MemoryFormat.CONTIGUOUS, shape);
     }
 
-    /** A new tensor of zeros of {@code dtype} in {@code format}. */
+    /**
+     * A new tensor of zeros of {@code dtype} in {@code format}.
+     *
+     * @param dtype  the element type
+     * @param format the memory layout; {@link MemoryFormat#CHANNELS_LAST} needs a 4-D shape
+     * @param shape  the logical shape, (N, C, H, W) for images whatever {@code format}
+     * @return a new tensor, zero-filled and aligned to {@link #ALIGNMENT} bytes, owned by the caller
+     * @throws IllegalArgumentException if a size is negative, {@code format} does not fit the shape, or the tensor
+     *     would have more bytes than a {@code long} counts
+     */
     public static Tensor zeros(DType dtype, MemoryFormat format, long... shape) {
         Objects.requireNonNull(dtype, "dtype");
         Objects.requireNonNull(format, "format");
@@ -261,17 +315,43 @@ public final class Tensor implements AutoCloseable {
      * {@link #isReadOnly()}). Every use checks that the segment's arena is still open and accessible from the
      * calling thread; closing that arena while a call is running on another thread is the caller's error, which
      * no check can catch in time.
+     *
+     * @param segment native memory holding the elements, owned by the caller
+     * @param format  how the elements lie in {@code segment}
+     * @param shape   the logical shape, (N, C, H, W) for images whatever {@code format}
+     * @return a tensor over the first {@code numel * 4} bytes of {@code segment}; the caller closes it, which
+     *     leaves the memory to its owner
+     * @throws IllegalArgumentException if {@code segment} is too small, on the Java heap or misaligned, a size is
+     *     negative, or {@code format} does not fit the shape
      */
     public static Tensor wrap(MemorySegment segment, MemoryFormat format, long... shape) {
         return wrap(segment, DType.FLOAT32, format, shape);
     }
 
-    /** {@link #wrap(MemorySegment, MemoryFormat, long...)} in the contiguous format. */
+    /**
+     * {@link #wrap(MemorySegment, MemoryFormat, long...)} in the contiguous format.
+     *
+     * @param segment native memory holding the elements in row-major order, owned by the caller
+     * @param shape   the logical shape
+     * @return a tensor over {@code segment}, closed by the caller; closing it leaves the memory to its owner
+     * @throws IllegalArgumentException if {@code segment} is too small, on the Java heap or misaligned, or a size
+     *     is negative
+     */
     public static Tensor wrap(MemorySegment segment, long... shape) {
         return wrap(segment, DType.FLOAT32, MemoryFormat.CONTIGUOUS, shape);
     }
 
-    /** {@link #wrap(MemorySegment, MemoryFormat, long...)} for elements of {@code dtype}, aligned to its size. */
+    /**
+     * {@link #wrap(MemorySegment, MemoryFormat, long...)} for elements of {@code dtype}, aligned to its size.
+     *
+     * @param segment native memory holding at least {@code numel * dtype.byteSize()} bytes, owned by the caller
+     * @param dtype   the element type
+     * @param format  how the elements lie in {@code segment}
+     * @param shape   the logical shape, (N, C, H, W) for images whatever {@code format}
+     * @return a tensor over {@code segment}, closed by the caller; closing it leaves the memory to its owner
+     * @throws IllegalArgumentException if {@code segment} is too small, on the Java heap or not aligned to
+     *     {@code dtype}'s size, a size is negative, or {@code format} does not fit the shape
+     */
     public static Tensor wrap(MemorySegment segment, DType dtype, MemoryFormat format, long... shape) {
         Objects.requireNonNull(segment, "segment");
         Objects.requireNonNull(dtype, "dtype");
@@ -301,37 +381,69 @@ public final class Tensor implements AutoCloseable {
 
     // ---- shape ---------------------------------------------------------------------------------
 
-    /** The logical shape, (N, C, H, W) for images whatever the memory format; {@code []} for a 0-d tensor. A copy. */
+    /**
+     * The logical shape, (N, C, H, W) for images whatever the memory format; {@code []} for a 0-d tensor. A copy.
+     *
+     * @return a new array of the sizes, one per dimension
+     */
     public long[] shape() {
         return shape.clone();
     }
 
-    /** Size of dimension {@code dim}; negative counts from the end, as in PyTorch. */
+    /**
+     * Size of dimension {@code dim}; negative counts from the end, as in PyTorch.
+     *
+     * @param dim the dimension, in {@code [-dim(), dim())}: {@code size(1)} is C of an (N, C, H, W) tensor,
+     *     {@code size(-1)} its W
+     * @return the size of that dimension
+     * @throws IndexOutOfBoundsException if {@code dim} is out of range (always, for a 0-d tensor)
+     */
     public long size(int dim) {
         return shape[dimIndex(dim, shape.length)];
     }
 
-    /** Number of dimensions (0 for a scalar). */
+    /**
+     * Number of dimensions (0 for a scalar).
+     *
+     * @return the rank, {@code shape().length}: 4 for (N, C, H, W)
+     */
     public int dim() {
         return shape.length;
     }
 
-    /** Number of elements. */
+    /**
+     * Number of elements.
+     *
+     * @return the product of the shape: 1 for a 0-d tensor, 0 if any size is 0
+     */
     public long numel() {
         return numel;
     }
 
-    /** Strides in elements, one per dimension. A copy. */
+    /**
+     * Strides in elements, one per dimension. A copy.
+     *
+     * @return a new array of strides in elements (not bytes), in (N, C, H, W) order whatever the format:
+     *     {@code (C*H*W, H*W, W, 1)} contiguous, {@code (H*W*C, 1, W*C, C)} channels-last
+     */
     public long[] strides() {
         return strides.clone();
     }
 
-    /** How the elements lie in memory. */
+    /**
+     * How the elements lie in memory.
+     *
+     * @return {@link MemoryFormat#CONTIGUOUS} or {@link MemoryFormat#CHANNELS_LAST}, fixed at creation
+     */
     public MemoryFormat memoryFormat() {
         return format;
     }
 
-    /** The element type. */
+    /**
+     * The element type.
+     *
+     * @return the dtype, fixed at creation ({@link #to(DType)} gives a converted copy)
+     */
     public DType dtype() {
         return dtype;
     }
@@ -341,6 +453,9 @@ public final class Tensor implements AutoCloseable {
     /**
      * A new float[] with the elements in logical row-major order, converted from this tensor's dtype as
      * PyTorch's {@code tensor.float()} converts (integers above 2^24 round).
+     *
+     * @return a new array of {@link #numel()} floats, the caller's
+     * @throws IllegalStateException if this tensor is closed or has more elements than a Java array holds
      */
     public float[] toFloatArray() {
         float[] out = new float[arrayLength()];
@@ -359,6 +474,9 @@ public final class Tensor implements AutoCloseable {
     /**
      * A new double[] with the elements in logical row-major order, converted from this tensor's dtype (exactly,
      * for every dtype but int64 beyond 2^53): how a float64 result, such as PyTorch's reference output, is read.
+     *
+     * @return a new array of {@link #numel()} doubles, the caller's
+     * @throws IllegalStateException if this tensor is closed or has more elements than a Java array holds
      */
     public double[] toDoubleArray() {
         double[] out = new double[arrayLength()];
@@ -374,6 +492,7 @@ public final class Tensor implements AutoCloseable {
      * A new long[] with the elements in logical row-major order; for integer and bool tensors only (bool gives 0
      * or 1), since a float does not convert to an integer without a rounding choice.
      *
+     * @return a new array of {@link #numel()} longs, the caller's
      * @throws IllegalStateException for a floating-point tensor
      */
     public long[] toLongArray() {
@@ -402,7 +521,9 @@ public final class Tensor implements AutoCloseable {
      * Copies {@code values}, in logical row-major order, into this tensor, converted to its dtype (to an integer
      * dtype by truncation toward zero, as PyTorch's {@code copy_}).
      *
+     * @param values {@link #numel()} elements in logical row-major order, whatever the memory format
      * @throws IllegalArgumentException if {@code values.length} is not {@link #numel()}
+     * @throws UnsupportedOperationException if this tensor is read-only
      */
     public void copyFrom(float[] values) {
         Objects.requireNonNull(values, "values");
@@ -419,7 +540,13 @@ public final class Tensor implements AutoCloseable {
         markModified();
     }
 
-    /** Copies {@code values}, in logical row-major order, into this tensor, converted to its dtype. */
+    /**
+     * Copies {@code values}, in logical row-major order, into this tensor, converted to its dtype.
+     *
+     * @param values {@link #numel()} elements in logical row-major order, whatever the memory format
+     * @throws IllegalArgumentException if {@code values.length} is not {@link #numel()}
+     * @throws UnsupportedOperationException if this tensor is read-only
+     */
     public void copyFrom(long[] values) {
         Objects.requireNonNull(values, "values");
         checkLength(values.length);
@@ -447,6 +574,10 @@ public final class Tensor implements AutoCloseable {
      * Copies another tensor of the same shape (any memory format, any dtype) into this one, converting as
      * PyTorch's {@code copy_} does: between floating types by rounding, from floating to integer types by
      * truncation toward zero, to bool by {@code != 0}.
+     *
+     * @param other the source, of this tensor's shape; it stays the caller's, unchanged
+     * @throws IllegalArgumentException if the shapes differ
+     * @throws UnsupportedOperationException if this tensor is read-only
      */
     public void copyFrom(Tensor other) {
         Objects.requireNonNull(other, "other");
@@ -483,7 +614,15 @@ public final class Tensor implements AutoCloseable {
         markModified();
     }
 
-    /** The element at a logical index, as a float (converted from this tensor's dtype). */
+    /**
+     * The element at a logical index, as a float (converted from this tensor's dtype).
+     *
+     * @param index one index per dimension, in logical (N, C, H, W) order whatever the memory format; none for a
+     *     0-d tensor
+     * @return the element, converted to float as {@link #toFloatArray()} converts
+     * @throws IllegalArgumentException if there are not {@link #dim()} indices
+     * @throws IndexOutOfBoundsException if an index is negative or not below its dimension's size
+     */
     public float get(long... index) {
         long off = offsetOf(index);
         try (var _ = pin()) {
@@ -491,7 +630,14 @@ public final class Tensor implements AutoCloseable {
         }
     }
 
-    /** The element at a logical index of an integer or bool tensor; {@code getLong()} reads a 0-d tensor. */
+    /**
+     * The element at a logical index of an integer or bool tensor; {@code getLong()} reads a 0-d tensor.
+     *
+     * @param index one index per dimension, in logical order; none for a 0-d tensor
+     * @return the element; 0 or 1 for bool
+     * @throws IllegalStateException for a floating-point tensor
+     * @throws IndexOutOfBoundsException if an index is negative or not below its dimension's size
+     */
     public long getLong(long... index) {
         if (dtype.isFloatingPoint()) {
             throw new IllegalStateException(
@@ -503,7 +649,14 @@ public final class Tensor implements AutoCloseable {
         }
     }
 
-    /** Sets the element at a logical index, converted to this tensor's dtype. */
+    /**
+     * Sets the element at a logical index, converted to this tensor's dtype.
+     *
+     * @param value the new value, converted as {@link #copyFrom(float[])} converts
+     * @param index one index per dimension, in logical order; none for a 0-d tensor
+     * @throws IndexOutOfBoundsException if an index is negative or not below its dimension's size
+     * @throws UnsupportedOperationException if this tensor is read-only
+     */
     public void set(float value, long... index) {
         ensureWritable();
         long off = offsetOf(index);
@@ -513,7 +666,15 @@ public final class Tensor implements AutoCloseable {
         markModified();
     }
 
-    /** Sets the element at a logical index to an integer, converted to this tensor's dtype. */
+    /**
+     * Sets the element at a logical index to an integer, converted to this tensor's dtype.
+     *
+     * @param value the new value: a narrower integer dtype keeps its low bits (as a C cast), bool takes
+     *     {@code value != 0}, a floating-point one rounds
+     * @param index one index per dimension, in logical order; none for a 0-d tensor
+     * @throws IndexOutOfBoundsException if an index is negative or not below its dimension's size
+     * @throws UnsupportedOperationException if this tensor is read-only
+     */
     public void setLong(long value, long... index) {
         ensureWritable();
         long off = offsetOf(index);
@@ -529,6 +690,10 @@ public final class Tensor implements AutoCloseable {
      * A new tensor, in this tensor's memory format, holding {@code this + other} element by element, as
      * PyTorch's {@code torch.add} without broadcasting: same shape, float32, the formats may differ. Runs on
      * oneDNN; the result is exact IEEE addition, the same bits on every backend.
+     *
+     * @param other the second operand: float32, of this tensor's shape, in either memory format
+     * @return a new float32 tensor, owned by the caller
+     * @throws IllegalArgumentException if the shapes differ or either tensor is not float32
      */
     public Tensor add(Tensor other) {
         Objects.requireNonNull(other, "other");
@@ -540,6 +705,11 @@ public final class Tensor implements AutoCloseable {
      * Adds {@code other} to this tensor in place ({@code this += other}) and returns this tensor, as PyTorch's
      * {@code add_}: the residual connection of a ResNet block, without allocating. Same shape, float32; the formats
      * may differ. {@code other} may be this tensor itself (doubling it).
+     *
+     * @param other what to add: float32, of this tensor's shape, in either memory format
+     * @return this tensor, for chaining (not a new one: do not close it twice)
+     * @throws IllegalArgumentException if the shapes differ or either tensor is not float32
+     * @throws UnsupportedOperationException if this tensor is read-only
      */
     public Tensor add_(Tensor other) {
         Objects.requireNonNull(other, "other");
@@ -549,24 +719,47 @@ public final class Tensor implements AutoCloseable {
         return this;
     }
 
-    /** A new tensor, in this tensor's memory format, holding {@code max(this, 0)}, as PyTorch's {@code torch.relu}. */
+    /**
+     * A new tensor, in this tensor's memory format, holding {@code max(this, 0)}, as PyTorch's {@code torch.relu}.
+     *
+     * @return a new float32 tensor of this tensor's shape, owned by the caller
+     * @throws IllegalArgumentException if this tensor is not float32
+     */
     public Tensor relu() {
         return filled(zeros(dtype, format, shape), out -> TensorOps.relu(this, out));
     }
 
-    /** Replaces every element by {@code max(x, 0)} in place and returns this tensor, as PyTorch's {@code relu_}. */
+    /**
+     * Replaces every element by {@code max(x, 0)} in place and returns this tensor, as PyTorch's {@code relu_}.
+     *
+     * @return this tensor, for chaining (not a new one: do not close it twice)
+     * @throws IllegalArgumentException if this tensor is not float32
+     * @throws UnsupportedOperationException if this tensor is read-only
+     */
     public Tensor relu_() {
         ensureWritable();
         TensorOps.relu(this, this);
         return this;
     }
 
-    /** A new tensor with the same values in {@code target} format (always a copy, owned by the caller). */
+    /**
+     * A new tensor with the same values in {@code target} format (always a copy, owned by the caller).
+     *
+     * @param target the layout of the copy; {@link MemoryFormat#CHANNELS_LAST} needs a 4-D tensor
+     * @return a new writable tensor of this shape and dtype, even when {@code target} is this tensor's format
+     * @throws IllegalArgumentException if {@code target} does not fit the shape
+     */
     public Tensor toMemoryFormat(MemoryFormat target) {
         return filled(zeros(dtype, target, shape), t -> t.copyFrom(this));
     }
 
-    /** A new contiguous tensor with the values converted to {@code target}, as PyTorch's {@code tensor.to(dtype)}. */
+    /**
+     * A new tensor, in this tensor's memory format, with the values converted to {@code target}, as PyTorch's
+     * {@code tensor.to(dtype)}.
+     *
+     * @param target the element type of the copy, converted to as {@link #copyFrom(Tensor)} converts
+     * @return a new tensor of this shape, owned by the caller; a copy even when {@code target} is this dtype
+     */
     public Tensor to(DType target) {
         return filled(zeros(target, format, shape), t -> t.copyFrom(this));
     }
@@ -578,6 +771,13 @@ public final class Tensor implements AutoCloseable {
      * change, and one dimension may be -1 (inferred). A contiguous tensor can always be viewed; a channels-last one
      * only where its memory is also row-major (one channel, or 1x1 pixels), else PyTorch's error, which points to
      * {@link #reshape}. The view keeps the memory alive until it is closed too.
+     *
+     * @param newShape the view's shape, holding {@link #numel()} elements; one size may be -1
+     * @return a new contiguous tensor over this tensor's memory, to be closed by the caller
+     * @throws IllegalArgumentException if {@code newShape} does not hold {@link #numel()} elements or has more than
+     *     one -1
+     * @throws IllegalStateException if the memory is not row-major (channels-last with several channels and
+     *     pixels), or this tensor is closed
      */
     public Tensor view(long... newShape) {
         ensureOpen();
@@ -599,6 +799,11 @@ public final class Tensor implements AutoCloseable {
      * This tensor's values in another shape, as PyTorch's {@code reshape}: a view (no copy) where {@link #view}
      * is possible, else a new contiguous copy. Either way the result is the caller's to close and closing it never
      * frees this tensor's memory; write through it only if you know which one you got.
+     *
+     * @param newShape the new shape, holding {@link #numel()} elements; one size may be -1
+     * @return a contiguous tensor of {@code newShape}, a view or a copy, to be closed by the caller
+     * @throws IllegalArgumentException if {@code newShape} does not hold {@link #numel()} elements or has more than
+     *     one -1
      */
     public Tensor reshape(long... newShape) {
         ensureOpen();
@@ -616,12 +821,25 @@ public final class Tensor implements AutoCloseable {
      * {@code flatten(1)} turns (N, C, H, W) into (N, C*H*W). A view where possible (a contiguous tensor, or a
      * channels-last one of 1x1 pixels as a ResNet's pooled features), else a contiguous copy, as
      * {@link #reshape}.
+     *
+     * @param startDim the first dimension to merge; negative counts from the end
+     * @return a contiguous tensor with the dimensions from {@code startDim} on merged (a 0-d tensor gives shape
+     *     (1)), a view or a copy, to be closed by the caller
+     * @throws IndexOutOfBoundsException if {@code startDim} is out of range
      */
     public Tensor flatten(int startDim) {
         return flatten(startDim, -1);
     }
 
-    /** Dimensions {@code startDim} to {@code endDim} (inclusive; negative counts from the end) merged into one. */
+    /**
+     * Dimensions {@code startDim} to {@code endDim} (inclusive; negative counts from the end) merged into one.
+     *
+     * @param startDim the first dimension to merge
+     * @param endDim   the last dimension to merge; -1 is the last one
+     * @return a contiguous tensor, a view or a copy as {@link #reshape}, to be closed by the caller
+     * @throws IllegalArgumentException if {@code startDim} comes after {@code endDim}
+     * @throws IndexOutOfBoundsException if either dimension is out of range
+     */
     public Tensor flatten(int startDim, int endDim) {
         if (shape.length == 0) {
             return reshape(1);
@@ -707,6 +925,9 @@ public final class Tensor implements AutoCloseable {
      * {@link #strides()}. Valid until this tensor (or, for a view, its base) is closed; use it no longer.
      * After writing through it, call {@link #markModified()} so that layers holding a transformed copy
      * (a convolution's reordered weights) refresh it.
+     *
+     * @return the segment over the elements, read-only if {@link #isReadOnly()}; not a copy
+     * @throws IllegalStateException if this tensor is closed
      */
     public MemorySegment segment() {
         ensureOpen();
@@ -716,6 +937,8 @@ public final class Tensor implements AutoCloseable {
     /**
      * Counts writes to this tensor's memory, as PyTorch's {@code _version}: operations that keep a derived
      * copy (Conv2d's weights in oneDNN's layout) compare it to know when to refresh. Shared with views.
+     *
+     * @return the number of writes recorded so far; only whether it changed means anything
      */
     public long version() {
         return storage.version.get();
@@ -724,6 +947,8 @@ public final class Tensor implements AutoCloseable {
     /**
      * Whether the memory refuses writes: a zero-copy view of a read-only memory-mapped file. Such a tensor
      * can be an input or a weight, never an output; {@code toMemoryFormat} gives a writable copy.
+     *
+     * @return true if writes through this tensor throw {@link UnsupportedOperationException}
      */
     public boolean isReadOnly() {
         return data.isReadOnly();
@@ -743,7 +968,11 @@ public final class Tensor implements AutoCloseable {
 
     // ---- lifetime ------------------------------------------------------------------------------
 
-    /** Whether this tensor (or the memory under it) has been closed. */
+    /**
+     * Whether this tensor (or the memory under it) has been closed.
+     *
+     * @return true once closed; every use then throws {@link IllegalStateException}
+     */
     public boolean isClosed() {
         return closed || storage.freed;
     }

@@ -39,7 +39,14 @@ public class MobileNetV2 extends Module {
      * {@code torchvision.models.MobileNetV2(num_classes, width_mult, norm_layer=normLayer, dropout)} with
      * torchvision's round_nearest 8.
      *
-     * @param rng the initial weights' generator
+     * @param numClasses the outputs of the final {@code classifier.1} layer, PyTorch's {@code num_classes}; positive
+     * @param widthMult  the factor on every layer's channels, PyTorch's {@code width_mult} (1.0 for the standard
+     *                   network); positive and finite
+     * @param dropout    the probability of the dropout before the classifier (torchvision's 0.2); in [0, 1]
+     * @param normLayer  builds the normalization after each convolution from its channel count (torchvision's
+     *                   {@code norm_layer}; {@code BatchNorm2d::new} by default)
+     * @param rng        the initial weights' generator
+     * @throws IllegalArgumentException if an argument is out of range
      */
     @SuppressWarnings("this-escape") // registering children is what a module's constructor is for, as in PyTorch
     public MobileNetV2(
@@ -73,7 +80,13 @@ public class MobileNetV2 extends Module {
         initialise(Objects.requireNonNull(rng, "rng"));
     }
 
-    /** MobileNetV2 with BatchNorm2d, dropout 0.2 and a randomly seeded generator. */
+    /**
+     * MobileNetV2 with BatchNorm2d, dropout 0.2 and a randomly seeded generator.
+     *
+     * @param numClasses the outputs of the final {@code classifier.1} layer; positive
+     * @param widthMult  the factor on every layer's channels (1.0 for the standard network); positive and finite
+     * @throws IllegalArgumentException if {@code numClasses} or {@code widthMult} is out of range
+     */
     public MobileNetV2(int numClasses, double widthMult) {
         this(numClasses, widthMult, 0.2, BatchNorm2d::new, new SplittableRandom());
     }
@@ -131,6 +144,17 @@ public class MobileNetV2 extends Module {
      * {@code (k - 1) / 2}), the normalization and ReLU6, named {@code 0}, {@code 1}, {@code 2}.
      */
     public static class Conv2dNormActivation extends Sequential {
+        /**
+         * {@code Conv2dNormActivation(in, out, kernel_size=kernel, stride=stride, groups=groups,
+         * norm_layer=normLayer, activation_layer=nn.ReLU6)}.
+         *
+         * @param in        the input channels
+         * @param out       the output channels
+         * @param kernel    the square kernel's size (padded by {@code (kernel - 1) / 2})
+         * @param stride    the convolution's stride
+         * @param groups    the convolution's groups: {@code in} for a depthwise one
+         * @param normLayer builds the normalization from the channel count {@code out}
+         */
         public Conv2dNormActivation(
                 int in, int out, int kernel, int stride, int groups, IntFunction<? extends Module> normLayer) {
             super(
@@ -153,6 +177,16 @@ public class MobileNetV2 extends Module {
     public static class InvertedResidual extends Module {
         private final boolean useResConnect;
 
+        /**
+         * {@code InvertedResidual(inp, oup, stride, expand_ratio, norm_layer=normLayer)}.
+         *
+         * @param inp         the input channels
+         * @param oup         the output channels
+         * @param stride      the depthwise convolution's stride, 1 or 2
+         * @param expandRatio the hidden channels per input channel, torchvision's t
+         * @param normLayer   builds each normalization from its channel count
+         * @throws IllegalArgumentException if {@code stride} is neither 1 nor 2
+         */
         @SuppressWarnings("this-escape") // registering children is what a module's constructor is for, as in PyTorch
         public InvertedResidual(
                 int inp, int oup, int stride, int expandRatio, IntFunction<? extends Module> normLayer) {

@@ -39,7 +39,11 @@ public class ResNet extends Module {
             this.expansion = expansion;
         }
 
-        /** Output channels per planes. */
+        /**
+         * Output channels per planes.
+         *
+         * @return 1 for {@link #BASIC}, 4 for {@link #BOTTLENECK}
+         */
         public int expansion() {
             return expansion;
         }
@@ -50,10 +54,14 @@ public class ResNet extends Module {
     /**
      * {@code torchvision.models.ResNet(block, layers, num_classes, norm_layer=normLayer)}.
      *
-     * @param layers    blocks per stage, e.g. {2, 2, 2, 2} for ResNet-18
-     * @param normLayer builds the normalization after each convolution from its channel count (torchvision's
-     *                  {@code norm_layer}; {@code BatchNorm2d::new} by default)
-     * @param rng       the initial weights' generator
+     * @param block      the residual block of every stage
+     * @param layers     blocks per stage, e.g. {2, 2, 2, 2} for ResNet-18
+     * @param numClasses the outputs of the final {@code fc} layer, PyTorch's {@code num_classes}; positive
+     * @param normLayer  builds the normalization after each convolution from its channel count (torchvision's
+     *                   {@code norm_layer}; {@code BatchNorm2d::new} by default)
+     * @param rng        the initial weights' generator
+     * @throws IllegalArgumentException if {@code layers} does not have 4 elements or {@code numClasses} is not
+     *     positive
      */
     // registering children is what a module's constructor is for, as in PyTorch; newBlock is a documented hook,
     // called before a subclass's own fields are set
@@ -83,7 +91,15 @@ public class ResNet extends Module {
         initialise(this, Objects.requireNonNull(rng, "rng"));
     }
 
-    /** ResNet with BatchNorm2d and a randomly seeded generator. */
+    /**
+     * ResNet with BatchNorm2d and a randomly seeded generator.
+     *
+     * @param block      the residual block of every stage
+     * @param layers     blocks per stage, e.g. {3, 4, 6, 3} for ResNet-50
+     * @param numClasses the outputs of the final {@code fc} layer; positive
+     * @throws IllegalArgumentException if {@code layers} does not have 4 elements or {@code numClasses} is not
+     *     positive
+     */
     public ResNet(Block block, int[] layers, int numClasses) {
         this(block, layers, numClasses, BatchNorm2d::new, new SplittableRandom());
     }
@@ -107,7 +123,20 @@ public class ResNet extends Module {
         return layer;
     }
 
-    /** A block; subclasses may return their own (for instance to study a variant). */
+    /**
+     * A block; subclasses may return their own (for instance to study a variant).
+     *
+     * <p>Called from the constructor, before a subclass's own fields are set.
+     *
+     * @param block      the kind of block the network was built with
+     * @param inplanes   the block's input channels
+     * @param planes     the block's width; it outputs {@code planes * block.expansion()} channels
+     * @param stride     the stride of the block's strided convolution (2 where a stage halves the resolution)
+     * @param downsample the module the identity goes through when the shape changes (the block must register it
+     *                   under {@code downsample}), or null
+     * @param normLayer  builds the normalization after each convolution from its channel count
+     * @return a new block, which the network registers and owns
+     */
     protected Module newBlock(
             Block block,
             int inplanes,
@@ -149,6 +178,15 @@ public class ResNet extends Module {
      */
     public static class BasicBlock extends ResidualBlock {
 
+        /**
+         * {@code torchvision.models.resnet.BasicBlock(inplanes, planes, stride, downsample, norm_layer=normLayer)}.
+         *
+         * @param inplanes   the input channels
+         * @param planes     the output channels (expansion 1)
+         * @param stride     the stride of {@code conv1}
+         * @param downsample the identity's path when the shape changes, registered as {@code downsample}; or null
+         * @param normLayer  builds {@code bn1} and {@code bn2} from their channel count
+         */
         @SuppressWarnings("this-escape") // registering children is what a module's constructor is for, as in PyTorch
         public BasicBlock(
                 int inplanes, int planes, int stride, Module downsample, IntFunction<? extends Module> normLayer) {
@@ -181,6 +219,15 @@ public class ResNet extends Module {
      */
     public static class Bottleneck extends ResidualBlock {
 
+        /**
+         * {@code torchvision.models.resnet.Bottleneck(inplanes, planes, stride, downsample, norm_layer=normLayer)}.
+         *
+         * @param inplanes   the input channels
+         * @param planes     the width of the 3x3 convolution; the block outputs {@code planes * 4} channels
+         * @param stride     the stride of {@code conv2}, the 3x3
+         * @param downsample the identity's path when the shape changes, registered as {@code downsample}; or null
+         * @param normLayer  builds {@code bn1}, {@code bn2} and {@code bn3} from their channel count
+         */
         @SuppressWarnings("this-escape") // registering children is what a module's constructor is for, as in PyTorch
         public Bottleneck(
                 int inplanes, int planes, int stride, Module downsample, IntFunction<? extends Module> normLayer) {
@@ -217,7 +264,11 @@ public class ResNet extends Module {
         /** A block with no layers yet: the subclass registers them. */
         protected ResidualBlock() {}
 
-        /** Registers {@code downsample} (as torchvision, only when there is one: it is then in the tree). */
+        /**
+         * Registers {@code downsample} (as torchvision, only when there is one: it is then in the tree).
+         *
+         * @param downsample the identity's path, owned by this block from now on; or null for none
+         */
         protected final void registerDownsample(Module downsample) {
             if (downsample != null) {
                 registerModule("downsample", downsample);
@@ -228,6 +279,10 @@ public class ResNet extends Module {
         /**
          * The end of both blocks, in place as torchvision's: {@code out += identity; out = relu(out)}, the identity
          * being {@code downsample(x)} where there is one. Takes ownership of {@code out}.
+         *
+         * @param x   the block's input; stays the caller's
+         * @param out the output of the block's last normalization, closed by this method
+         * @return {@code relu(out + identity)}, a new tensor the caller closes
          */
         protected final Tensor addIdentityAndRelu(Tensor x, Tensor out) {
             try (out) {

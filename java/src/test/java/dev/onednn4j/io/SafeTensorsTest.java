@@ -567,4 +567,17 @@ class SafeTensorsTest {
                                 + "\"model.safetensors\")"),
                 pickle.getMessage());
     }
+
+    @Test
+    void aFailedSaveLeavesNoPartialFileBehind() throws IOException {
+        Path target = dir.resolve("taken");
+        Files.createDirectory(target);
+        Files.writeString(target.resolve("keep"), "a non-empty directory cannot be replaced by a file");
+        try (Tensor t = Tensor.of(new float[] {1, 2}, 2)) {
+            assertThrows(IOException.class, () -> SafeTensors.save(Map.of("t", t), target));
+        }
+        try (var files = Files.list(dir)) {
+            assertEquals(List.of(target), files.toList(), "only the directory that was there before");
+        }
+    }
 }

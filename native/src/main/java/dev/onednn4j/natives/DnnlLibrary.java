@@ -54,6 +54,7 @@ public final class DnnlLibrary {
     /**
      * Loads the library if this process has not yet, and returns what was loaded.
      *
+     * @return the library loaded by the first call, the same on every call
      * @throws UnsatisfiedLinkError if it cannot be found, extracted, loaded or is of the wrong version
      */
     public static synchronized LoadedLibrary load() {
@@ -72,7 +73,13 @@ public final class DnnlLibrary {
         }
     }
 
-    /** The symbols of the loaded libdnnl: what the generated bindings link against. */
+    /**
+     * The symbols of the loaded libdnnl: what the generated bindings link against.
+     *
+     * @return the lookup of libdnnl (and, on Linux and macOS, of its dependencies), valid for the life of the
+     *     process
+     * @throws UnsatisfiedLinkError if the library cannot be loaded, as {@link #load()}
+     */
     public static SymbolLookup lookup() {
         return load().lookup();
     }

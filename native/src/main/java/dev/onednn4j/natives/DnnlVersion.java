@@ -16,12 +16,22 @@ public record DnnlVersion(int major, int minor, int patch, String hash, int cpuR
     /** {@code DNNL_RUNTIME_OMP}: the value of {@link #cpuRuntime()} for a build on OpenMP. */
     public static final int RUNTIME_OPENMP = 2;
 
-    /** Whether this version offers every symbol of an API generated from {@code major.minor} headers. */
+    /**
+     * Whether this version offers every symbol of an API generated from {@code major.minor} headers.
+     *
+     * @param requiredMajor the major version of the headers, which must match exactly
+     * @param requiredMinor the minor version of the headers, which this version must reach
+     * @return true for the same major version and a minor version at least {@code requiredMinor}
+     */
     public boolean isCompatibleWith(int requiredMajor, int requiredMinor) {
         return major == requiredMajor && minor >= requiredMinor;
     }
 
-    /** {@code 3.13.0}. */
+    /**
+     * {@code 3.13.0}.
+     *
+     * @return {@code major.minor.patch}
+     */
     public String number() {
         return String.format(Locale.ROOT, "%d.%d.%d", major, minor, patch);
     }

@@ -30,6 +30,7 @@ public final class OpenMp {
      * {@code omp_get_max_threads()}: how many threads an OpenMP parallel region started by the calling thread would
      * use, so how many a oneDNN primitive created on this thread now would use.
      *
+     * @return the calling thread's OpenMP thread count, at least 1
      * @throws UnsupportedOperationException if the loaded oneDNN does not run on OpenMP or its runtime is not found
      */
     public static int maxThreads() {

@@ -15,12 +15,22 @@ import java.util.Optional;
  */
 public record Platform(String os, String arch, String osName, String osArch) {
 
-    /** The platform of the running JVM. */
+    /**
+     * The platform of the running JVM.
+     *
+     * @return the platform named by the system properties {@code os.name} and {@code os.arch}
+     */
     public static Platform current() {
         return of(System.getProperty("os.name", "unknown"), System.getProperty("os.arch", "unknown"));
     }
 
-    /** The platform named by these values of {@code os.name} and {@code os.arch}. */
+    /**
+     * The platform named by these values of {@code os.name} and {@code os.arch}.
+     *
+     * @param osName a value of {@code os.name}, e.g. {@code Linux}, {@code Mac OS X}, {@code Windows 11}
+     * @param osArch a value of {@code os.arch}, e.g. {@code amd64}, {@code aarch64}
+     * @return the platform, normalised as JavaCPP normalises it; unknown names are kept, in lower case
+     */
     public static Platform of(String osName, String osArch) {
         String n = osName.toLowerCase(Locale.ROOT);
         String os = n.startsWith("linux")
@@ -38,17 +48,29 @@ public record Platform(String os, String arch, String osName, String osArch) {
         return new Platform(os, arch, osName, osArch);
     }
 
-    /** The platforms whose oneDNN payload onednn4j knows how to load, as classifiers: what org.bytedeco:dnnl serves. */
+    /**
+     * The platforms whose oneDNN payload onednn4j knows how to load, as classifiers: what org.bytedeco:dnnl serves.
+     *
+     * @return the classifiers, e.g. {@code linux-x86_64}, {@code macosx-arm64}, {@code windows-x86_64}
+     */
     public static List<String> supported() {
         return NativePayload.platforms();
     }
 
-    /** The classifier-style name, e.g. {@code linux-x86_64}. */
+    /**
+     * The classifier-style name, e.g. {@code linux-x86_64}.
+     *
+     * @return {@code os-arch}
+     */
     public String id() {
         return os + "-" + arch;
     }
 
-    /** Whether onednn4j knows this platform's oneDNN payload (its jar must still be on the class or module path). */
+    /**
+     * Whether onednn4j knows this platform's oneDNN payload (its jar must still be on the class or module path).
+     *
+     * @return true if {@link #id()} is one of {@link #supported()}
+     */
     public boolean isBundled() {
         return payload().isPresent();
     }
@@ -61,6 +83,8 @@ public record Platform(String os, String arch, String osName, String osArch) {
     /**
      * The file name of libdnnl here ({@code libdnnl.so.3}, {@code libdnnl.3.dylib}, {@code dnnl.dll}), also on a
      * platform without a bundled payload.
+     *
+     * @return the file name, without a folder
      */
     public String libraryFileName() {
         return payload()
