@@ -47,7 +47,7 @@ public final class OneDnn {
     /**
      * The instruction set oneDNN's kernels use on this CPU, as oneDNN names it.
      *
-     * @return oneDNN's description, e.g. {@code Intel AVX-512 with Intel DL Boost}; {@code unknown} if it gives none
+     * @return oneDNN's name for it, e.g. {@code cpu_isa_avx2} or {@code cpu_isa_avx512_core_bf16}; {@code unknown} if it gives none
      * @throws UnsatisfiedLinkError if oneDNN cannot be loaded
      */
     public static String cpuIsa() {
