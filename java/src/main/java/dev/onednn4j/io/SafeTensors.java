@@ -695,10 +695,10 @@ public final class SafeTensors implements AutoCloseable {
             for (var e : sorted) {
                 Tensor t = e.getValue();
                 if (t.memoryFormat() == dev.onednn4j.tensor.MemoryFormat.CONTIGUOUS) {
-                    writeFully(ch, t.segment().asByteBuffer());
+                    writeFully(ch, t.readOnlySegment().asByteBuffer());
                 } else {
                     try (Tensor c = t.toMemoryFormat(dev.onednn4j.tensor.MemoryFormat.CONTIGUOUS)) {
-                        writeFully(ch, c.segment().asByteBuffer());
+                        writeFully(ch, c.readOnlySegment().asByteBuffer());
                     }
                 }
             }

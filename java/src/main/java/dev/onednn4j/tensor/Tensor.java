@@ -1,14 +1,19 @@
 package dev.onednn4j.tensor;
 
 import dev.onednn4j.internal.TensorAccess;
+import dev.onednn4j.internal.io.NativeMemory;
 import dev.onednn4j.internal.op.TensorOps;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.ref.Cleaner;
+import java.lang.ref.WeakReference;
 import java.util.Arrays;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.StampedLock;
 
@@ -34,10 +39,17 @@ import java.util.concurrent.locks.StampedLock;
  * <h2>Ownership</h2>
  * <ul>
  *   <li>{@link #of}, {@link #zeros}, {@link #toMemoryFormat}, {@link #add} and {@link #relu} allocate memory that
- *       the new tensor owns. {@link #close()} frees it at once; a tensor never closed is freed when it becomes
- *       unreachable (a {@link Cleaner} safety net: do not rely on it for native memory pressure).</li>
+ *       the new tensor owns, from C's allocator: allocating and freeing cost a call to {@code calloc} and
+ *       {@code free}. {@link #close()} frees it at once. A tensor never closed is freed by a {@link Cleaner} once it
+ *       is unreachable, which needs a garbage collection; so allocation counts owned memory, and when what was
+ *       allocated since the last collection exceeds a budget ({@code -Donednn4j.tensor.gcBudget}, default
+ *       {@code 64m}), it runs the collector and waits briefly for the cleaners, as the JDK does for direct
+ *       buffers. Memory waiting for a cleaner is so bounded by about one budget; closing is still what frees at
+ *       once.</li>
  *   <li>{@link #wrap} uses the caller's memory as is (zero copy): the caller keeps owning it and must keep
- *       it alive while the tensor is used; {@code close()} only ends this tensor's use of it.</li>
+ *       it alive while the tensor is used; {@code close()} only ends this tensor's use of it. Memory that lies
+ *       inside a live tensor of this library (a {@link #segment()} of it) is that tensor's: the wrap shares its
+ *       storage, as a view does (one {@link #version()}, and the memory lives until both are closed).</li>
  *   <li>{@link #view}, and {@link #reshape} or {@link #flatten} where they return a view, share the memory of
  *       their base, and so do the aliases some layers return (an in-place ReLU, Identity): each is a tensor of its
  *       own that the caller closes, and the memory lives until the last tensor over it is closed, as a PyTorch
@@ -45,7 +57,8 @@ import java.util.concurrent.locks.StampedLock;
  * </ul>
  * Any use after close throws {@link IllegalStateException}; closing twice does nothing. A tensor that a
  * running operation uses is not freed until the operation ends, so closing from another thread cannot
- * crash the JVM.
+ * crash the JVM. A {@link #segment()} kept after the memory is freed throws on every access: it never reads freed
+ * or reused memory.
  *
  * <h2>Threads</h2>
  * Reads may run on any number of threads at once. Writes ({@code copyFrom}, {@code set}, an operation's
@@ -58,6 +71,16 @@ public final class Tensor implements AutoCloseable {
     public static final long ALIGNMENT = 64;
 
     private static final Cleaner CLEANER = Cleaner.create();
+
+    /**
+     * The memory of every live storage the library allocated or mapped whose address has been handed out (by
+     * {@link #segment()}, or a mapping), by address: how {@link #wrap} recognises memory that lies inside a live
+     * tensor and shares that tensor's storage instead of making a second one.
+     */
+    private static final ConcurrentSkipListMap<Long, Registered> REGISTRY = new ConcurrentSkipListMap<>();
+
+    /** A registry entry: weak, so that the registry never keeps a tensor's memory from being collected. */
+    private record Registered(long address, long size, WeakReference<Storage> storage) {}
 
     static {
         TensorAccess.install(new TensorAccess() {
@@ -88,7 +111,7 @@ public final class Tensor implements AutoCloseable {
                     throw new IllegalArgumentException(
                             "segment of " + data.byteSize() + " bytes is too small for " + Arrays.toString(s));
                 }
-                return new Tensor(data, s, MemoryFormat.CONTIGUOUS, DType.UINT8, new Storage(arena));
+                return new Tensor(data, s, MemoryFormat.CONTIGUOUS, DType.UINT8, Storage.mapped(arena, data));
             }
 
             @Override
@@ -113,22 +136,46 @@ public final class Tensor implements AutoCloseable {
     }
 
     /**
-     * Memory shared by a tensor, its views and aliases: who frees it, the close guard, the version counter, and
-     * how many open tensors hold it. Owned memory is freed when the last of them is closed (or by the cleaner once
-     * none is reachable), as PyTorch frees a storage when its last tensor goes.
+     * Memory shared by a tensor, its views, its aliases and the tensors that wrap part of it: who frees it, the close
+     * guard, the version counter, and how many open tensors hold it. Owned memory is freed when the last of them is
+     * closed (or by the cleaner once none is reachable), as PyTorch frees a storage when its last tensor goes.
      */
     private static final class Storage {
-        final Arena arena; // null when the memory is the caller's
+        /** The whole memory, as the library reaches it (for owned memory: global scope, never handed out). */
+        final MemorySegment memory;
+        /** Frees the memory; null when it is the caller's. */
+        final Release release;
+
         final Cleaner.Cleanable cleanable;
+
         final StampedLock guard = new StampedLock();
         final AtomicLong version = new AtomicLong();
-        final java.util.concurrent.atomic.AtomicInteger holders = new java.util.concurrent.atomic.AtomicInteger();
+        final AtomicInteger holders = new AtomicInteger();
         volatile boolean freed;
 
-        /** Memory the tensor owns: freed by {@link #free()}, or by the cleaner once nothing refers to it. */
-        Storage(Arena arena) {
-            this.arena = arena;
-            this.cleanable = arena == null ? null : CLEANER.register(this, arena::close);
+        private Storage(MemorySegment memory, Release release) {
+            this.memory = memory;
+            this.release = release;
+            this.cleanable = release == null ? null : CLEANER.register(this, release);
+        }
+
+        /** Memory the library allocated: freed by {@link #free()}, or by the cleaner once nothing refers to it. */
+        static Storage owned(NativeMemory.Block block) {
+            return new Storage(block.segment(), new Release(block, null));
+        }
+
+        /** A file mapped into {@code arena}, which the storage closes (unmapping it). */
+        static Storage mapped(Arena arena, MemorySegment memory) {
+            Storage s = new Storage(memory, new Release(null, arena));
+            if (memory.byteSize() > 0) {
+                s.release.register(s);
+            }
+            return s;
+        }
+
+        /** The caller's memory: never freed here. */
+        static Storage caller(MemorySegment memory) {
+            return new Storage(memory, null);
         }
 
         /** One more open tensor over this memory; false if it is already freed. */
@@ -165,6 +212,113 @@ public final class Tensor implements AutoCloseable {
                 guard.unlockWrite(stamp);
             }
         }
+
+        /**
+         * {@code slice} (part of {@link #memory}) as the user may keep it: for memory the library allocated, a
+         * segment of this storage's own shared arena, which is closed when the memory is freed, so that a segment
+         * kept past that throws instead of reaching freed memory. The caller holds a pin.
+         */
+        MemorySegment exposed(MemorySegment slice) {
+            if (release == null || release.block == null) {
+                return slice; // the caller's memory as given, or a mapping whose arena closes when it is unmapped
+            }
+            MemorySegment s = slice.reinterpret(release.exposure(this), null);
+            return slice.isReadOnly() ? s.asReadOnly() : s;
+        }
+    }
+
+    /**
+     * What frees a storage's memory, run once: by {@link Storage#free()} or by the cleaner. It refers to the
+     * memory, never to the storage, so that an unreachable storage can be collected.
+     */
+    private static final class Release implements Runnable {
+        final NativeMemory.Block block; // memory the library allocated, or null
+        private final Arena mapping; // a mapped file's arena, or null
+        private Arena exposure; // created when the memory is first handed out
+        private Registered registered;
+        private boolean done;
+
+        Release(NativeMemory.Block block, Arena mapping) {
+            this.block = block;
+            this.mapping = mapping;
+        }
+
+        /** The arena that scopes segments handed out, created (and the memory registered) on first use. */
+        synchronized Arena exposure(Storage s) {
+            if (done) {
+                throw new IllegalStateException("the memory has been freed");
+            }
+            if (exposure == null) {
+                @SuppressWarnings("MustBeClosedChecker") // closed by run(), when the memory is freed
+                Arena a = Arena.ofShared();
+                exposure = a;
+                register(s);
+            }
+            return exposure;
+        }
+
+        /** Lists the storage's memory in the registry, so that wrapping part of it finds the storage. */
+        synchronized void register(Storage s) {
+            if (registered == null && !done) {
+                registered = new Registered(s.memory.address(), s.memory.byteSize(), new WeakReference<>(s));
+                REGISTRY.put(registered.address(), registered);
+            }
+        }
+
+        @Override
+        public void run() {
+            Arena e;
+            Registered r;
+            synchronized (this) {
+                done = true;
+                e = exposure;
+                r = registered;
+            }
+            if (r != null) {
+                REGISTRY.remove(r.address(), r);
+            }
+            if (e != null) {
+                e.close(); // segments handed out throw from now on (a handshake: only tensors that handed one out)
+            }
+            if (block != null) {
+                block.free();
+            }
+            if (mapping != null) {
+                mapping.close();
+            }
+        }
+    }
+
+    /**
+     * The live storage whose memory holds {@code [address, address + bytes)}, or null if no registered storage holds
+     * {@code address}.
+     *
+     * @throws IllegalArgumentException if the range starts inside a storage's memory and runs past its end
+     * @throws IllegalStateException if that storage's memory has been freed
+     */
+    private static Storage registeredOwner(long address, long bytes) {
+        Map.Entry<Long, Registered> e = REGISTRY.floorEntry(address);
+        if (e == null) {
+            return null;
+        }
+        Registered r = e.getValue();
+        long offset = address - r.address();
+        if (offset >= r.size()) {
+            return null;
+        }
+        if (bytes > r.size() - offset) {
+            throw new IllegalArgumentException(String.format(
+                    Locale.ROOT,
+                    "segment of %d bytes starts %d bytes into the %d-byte memory of a tensor and runs past its end",
+                    bytes,
+                    offset,
+                    r.size()));
+        }
+        Storage s = r.storage().get();
+        if (s == null || s.freed) {
+            throw new IllegalStateException("the segment lies in the memory of a tensor that has been closed");
+        }
+        return s;
     }
 
     private final MemorySegment data;
@@ -296,16 +450,15 @@ public final class Tensor implements AutoCloseable {
         long[] s = checkShape(shape, dtype);
         format.strides(s); // refuses channels_last for a non-4-D shape before allocating
         long bytes = numel(s) * dtype.byteSize();
-        @SuppressWarnings("MustBeClosedChecker") // the tensor owns the arena from here: close() or its Cleaner
-        Arena arena = Arena.ofShared();
-        MemorySegment seg;
+        NativeMemory.Block block = NativeMemory.allocate(bytes); // zero-filled, aligned to ALIGNMENT
+        Storage storage;
         try {
-            seg = arena.allocate(bytes, ALIGNMENT); // zero-filled
-        } catch (RuntimeException | OutOfMemoryError e) {
-            arena.close();
+            storage = Storage.owned(block);
+        } catch (RuntimeException | Error e) {
+            block.free();
             throw e;
         }
-        return new Tensor(seg, s, format, dtype, new Storage(arena));
+        return new Tensor(block.segment(), s, format, dtype, storage);
     }
 
     /**
@@ -316,13 +469,20 @@ public final class Tensor implements AutoCloseable {
      * calling thread; closing that arena while a call is running on another thread is the caller's error, which
      * no check can catch in time.
      *
+     * <p>If {@code segment} lies inside the memory of a live tensor of this library (it is, or is part of, a
+     * {@link #segment()} of one), the new tensor shares that tensor's storage, as a view does: writes through
+     * either advance the same {@link #version()} (so a layer holding a transformed copy of that memory, such as a
+     * convolution's reordered weights, refreshes it), and the memory lives until the last tensor over it is closed.
+     *
      * @param segment native memory holding the elements, owned by the caller
      * @param format  how the elements lie in {@code segment}
      * @param shape   the logical shape, (N, C, H, W) for images whatever {@code format}
      * @return a tensor over the first {@code numel * 4} bytes of {@code segment}; the caller closes it, which
      *     leaves the memory to its owner
      * @throws IllegalArgumentException if {@code segment} is too small, on the Java heap or misaligned, a size is
-     *     negative, or {@code format} does not fit the shape
+     *     negative, {@code format} does not fit the shape, or it starts inside a tensor's memory and runs past
+     *     its end
+     * @throws IllegalStateException if the segment's arena is closed (a segment of a closed tensor)
      */
     public static Tensor wrap(MemorySegment segment, MemoryFormat format, long... shape) {
         return wrap(segment, DType.FLOAT32, format, shape);
@@ -376,7 +536,15 @@ public final class Tensor implements AutoCloseable {
             throw new IllegalArgumentException("segment address 0x" + Long.toHexString(segment.address())
                     + " is not aligned to " + dtype.byteSize() + " bytes, as " + dtype + " needs");
         }
-        return new Tensor(segment.asSlice(0, need), s, format, dtype, new Storage(null));
+        if (!segment.scope().isAlive()) {
+            throw new IllegalStateException("segment's arena has been closed (is it the segment of a closed tensor?)");
+        }
+        Storage owner = registeredOwner(segment.address(), need);
+        if (owner != null) { // memory of a live tensor of this library: share its storage, version and lifetime
+            MemorySegment slice = owner.memory.asSlice(segment.address() - owner.memory.address(), need);
+            return new Tensor(segment.isReadOnly() ? slice.asReadOnly() : slice, s, format, dtype, owner);
+        }
+        return new Tensor(segment.asSlice(0, need), s, format, dtype, Storage.caller(segment));
     }
 
     // ---- shape ---------------------------------------------------------------------------------
@@ -922,16 +1090,56 @@ public final class Tensor implements AutoCloseable {
 
     /**
      * The memory itself, for zero-copy interop: {@link #numel()} elements of {@link #dtype()} laid out by
-     * {@link #strides()}. Valid until this tensor (or, for a view, its base) is closed; use it no longer.
-     * After writing through it, call {@link #markModified()} so that layers holding a transformed copy
-     * (a convolution's reordered weights) refresh it.
+     * {@link #strides()}.
+     *
+     * <p><b>Writes and versions.</b> Handing out a writable segment counts as a write: {@link #version()} changes
+     * now, so a layer that keeps a transformed copy of this tensor (a convolution's weights in oneDNN's layout)
+     * refreshes it on its next call. Write through the segment before that call. A write made later through a
+     * segment kept from before a layer ran is not seen until {@link #markModified()}: to keep writing, take a new
+     * segment each time, or wrap it once ({@link #wrap} of this memory gives a tensor that shares this one's
+     * storage, version included) and write through that tensor. To read, {@link #readOnlySegment()} changes nothing.
+     *
+     * <p><b>Lifetime.</b> The segment is valid while the memory is: until this tensor and every other tensor over
+     * the same memory (views, aliases, wraps) are closed, or collected unclosed. After that, every access through it
+     * throws {@link IllegalStateException} (its scope is closed), never reaching freed memory; native code given its
+     * address is beyond that check. For a wrapped tensor it is the caller's own segment, valid as long as the
+     * caller keeps it.
      *
      * @return the segment over the elements, read-only if {@link #isReadOnly()}; not a copy
      * @throws IllegalStateException if this tensor is closed
      */
     public MemorySegment segment() {
-        ensureOpen();
-        return data;
+        MemorySegment s = handOut();
+        if (!s.isReadOnly()) {
+            markModified();
+        }
+        return s;
+    }
+
+    /**
+     * The memory itself, read-only, for reading without copying (writing a file, handing it to a reader): as
+     * {@link #segment()}, with the same lifetime, but without counting as a write.
+     *
+     * @return a read-only segment over the elements; not a copy
+     * @throws IllegalStateException if this tensor is closed
+     */
+    public MemorySegment readOnlySegment() {
+        return handOut().asReadOnly();
+    }
+
+    /** The segment the user may keep: scoped to the memory's life (see {@link #segment()}). */
+    private MemorySegment handOut() {
+        if (storage.release == null || storage.release.block == null) {
+            ensureOpen();
+            return data;
+        }
+        long stamp = storage.guard.readLock();
+        try {
+            ensureOpen();
+            return storage.exposed(data);
+        } finally {
+            storage.guard.unlockRead(stamp);
+        }
     }
 
     /**
@@ -961,7 +1169,11 @@ public final class Tensor implements AutoCloseable {
         }
     }
 
-    /** Records a write made through {@link #segment()}. */
+    /**
+     * Records a write made without this tensor's methods (through a {@link #segment()} kept from earlier, or by
+     * native code), so that layers holding a transformed copy of this memory refresh it. Shared with every tensor
+     * over the same memory.
+     */
     public void markModified() {
         storage.version.incrementAndGet();
     }
@@ -1014,7 +1226,7 @@ public final class Tensor implements AutoCloseable {
             storage.guard.unlockRead(stamp);
             throw new IllegalStateException(this + " is closed");
         }
-        if (storage.arena == null) {
+        if (storage.release == null) {
             // wrapped caller memory: its owner may have freed it, or confined it to another thread
             if (!data.scope().isAlive()) {
                 storage.guard.unlockRead(stamp);
