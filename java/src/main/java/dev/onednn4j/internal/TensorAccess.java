@@ -46,6 +46,25 @@ public interface TensorAccess {
      */
     Tensor alias(Tensor t);
 
+    /** Whether any byte of {@code a}'s memory is a byte of {@code b}'s; by address, allocating nothing. */
+    boolean overlaps(Tensor a, Tensor b);
+
+    /**
+     * Whether {@code a} and {@code b} are the same elements of the same memory (same address, shape, dtype and
+     * format): an operation that can run in place may write one while reading the other.
+     */
+    boolean sameElements(Tensor a, Tensor b);
+
+    /**
+     * PyTorch's refusal of an output that shares memory with what the operation reads ({@code detail} says which),
+     * worded as PyTorch's {@code assert_no_partial_overlap}.
+     */
+    static IllegalArgumentException overlapError(String detail) {
+        return new IllegalArgumentException("unsupported operation: some elements of the input tensor and the "
+                + "written-to tensor refer to a single memory location. Please clone() the tensor before performing "
+                + "the operation. (" + detail + ")");
+    }
+
     static TensorAccess get() {
         return Holder.access;
     }

@@ -132,6 +132,21 @@ public final class Tensor implements AutoCloseable {
                 t.ensureOpen();
                 return new Tensor(t.data, t.shape, t.format, t.dtype, t.storage);
             }
+
+            @Override
+            public boolean overlaps(Tensor a, Tensor b) {
+                long x = a.data.address();
+                long y = b.data.address();
+                return x < y + b.data.byteSize() && y < x + a.data.byteSize();
+            }
+
+            @Override
+            public boolean sameElements(Tensor a, Tensor b) {
+                return a.data.address() == b.data.address()
+                        && a.dtype == b.dtype
+                        && a.format == b.format
+                        && Arrays.equals(a.shape, b.shape);
+            }
         });
     }
 

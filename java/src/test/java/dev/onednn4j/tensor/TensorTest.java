@@ -250,6 +250,24 @@ class TensorTest {
     }
 
     @Test
+    void addIntoAShiftedViewOfAnOperandIsRefused() {
+        try (Tensor x = Tensor.of(seq(8), 8);
+                Tensor a = Tensor.wrap(x.segment(), 6);
+                Tensor b = Tensor.wrap(x.segment().asSlice(8), 6)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> a.add_(b));
+            assertEquals(
+                    "unsupported operation: some elements of the input tensor and the written-to tensor refer to a "
+                            + "single memory location. Please clone() the tensor before performing the operation. "
+                            + "(add: the operand overlaps the tensor written without being the same elements (it "
+                            + "may be the same tensor, or share no memory with it))",
+                    e.getMessage());
+            assertArrayEquals(seq(8), x.toFloatArray(), "nothing written");
+            a.add_(a); // the same elements: in place, as PyTorch allows
+            assertArrayEquals(new float[] {0, 2, 4, 6, 8, 10, 6, 7}, x.toFloatArray());
+        }
+    }
+
+    @Test
     void viewsShareMemoryAndKeepItAliveUntilTheLastIsClosed() {
         Tensor base = Tensor.of(seq(6), 2, 3);
         MemorySegment memory = base.segment();

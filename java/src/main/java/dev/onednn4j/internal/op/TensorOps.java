@@ -40,8 +40,21 @@ public final class TensorOps {
         }
     }
 
-    /** {@code out = a + b}; {@code out} may be {@code a} or {@code b}. */
+    /**
+     * Refuses an output that shares memory with an operand without being the same elements (a shifted view of it):
+     * oneDNN would read elements it has already overwritten.
+     */
+    private static void checkNoPartialOverlap(Tensor operand, Tensor out, String op) {
+        if (TENSORS.overlaps(operand, out) && !TENSORS.sameElements(operand, out)) {
+            throw TensorAccess.overlapError(op + ": the operand overlaps the tensor written without being the same "
+                    + "elements (it may be the same tensor, or share no memory with it)");
+        }
+    }
+
+    /** {@code out = a + b}; {@code out} may be {@code a} or {@code b}, but not overlap either otherwise. */
     public static void add(Tensor a, Tensor b, Tensor out) {
+        checkNoPartialOverlap(a, out, "add");
+        checkNoPartialOverlap(b, out, "add");
         if (a.numel() == 0) {
             pinCheck(a, b, out);
             return;
@@ -58,9 +71,10 @@ public final class TensorOps {
         }
     }
 
-    /** {@code out = max(x, 0)}; {@code out} may be {@code x}. */
+    /** {@code out = max(x, 0)}; {@code out} may be {@code x}, but not overlap it otherwise. */
     public static void relu(Tensor x, Tensor out) {
         requireFloat32(x, "relu");
+        checkNoPartialOverlap(x, out, "relu");
         if (x.numel() == 0) {
             pinCheck(x, out, out);
             return;
