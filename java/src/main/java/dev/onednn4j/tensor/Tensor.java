@@ -3,6 +3,8 @@ package dev.onednn4j.tensor;
 import dev.onednn4j.internal.TensorAccess;
 import dev.onednn4j.internal.io.NativeMemory;
 import dev.onednn4j.internal.op.TensorOps;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -60,6 +62,14 @@ import java.util.concurrent.locks.StampedLock;
  * crash the JVM. A {@link #segment()} kept after the memory is freed throws on every access: it never reads freed
  * or reused memory.
  *
+ * <h2>Memory-mapped files</h2>
+ * The zero-copy tensors of a {@code SafeTensors} file, and tensors that wrap a mapped segment, are file-backed:
+ * native code never reads them. A file truncated by another process makes reading the pages it lost a SIGBUS,
+ * which Java survives (as an {@link InternalError}) and native code does not; so each layer call reads a Java copy
+ * of a file-backed tensor, and every Java access turns the fault into an {@link java.io.UncheckedIOException} that
+ * names the file. That copy is made on every call: to run a layer repeatedly on file data, copy it once
+ * ({@link #toMemoryFormat}) first.
+ *
  * <h2>Threads</h2>
  * Reads may run on any number of threads at once. Writes ({@code copyFrom}, {@code set}, an operation's
  * output, an in-place {@code add_}) must not overlap with reads or writes of the same elements, as with any
@@ -105,13 +115,13 @@ public final class Tensor implements AutoCloseable {
             }
 
             @Override
-            public Tensor adopt(Arena arena, MemorySegment data, long... shape) {
+            public Tensor adopt(Arena arena, MemorySegment data, String file, long... shape) {
                 long[] s = checkShape(shape, DType.UINT8);
                 if (data.byteSize() < numel(s)) {
                     throw new IllegalArgumentException(
                             "segment of " + data.byteSize() + " bytes is too small for " + Arrays.toString(s));
                 }
-                return new Tensor(data, s, MemoryFormat.CONTIGUOUS, DType.UINT8, Storage.mapped(arena, data));
+                return new Tensor(data, s, MemoryFormat.CONTIGUOUS, DType.UINT8, Storage.mapped(arena, data, file));
             }
 
             @Override
@@ -131,6 +141,25 @@ public final class Tensor implements AutoCloseable {
             public Tensor alias(Tensor t) {
                 t.ensureOpen();
                 return new Tensor(t.data, t.shape, t.format, t.dtype, t.storage);
+            }
+
+            @Override
+            public boolean fileBacked(Tensor t) {
+                return t.storage.file != null;
+            }
+
+            @Override
+            public Tensor stage(Tensor t) {
+                return t.stagedCopy();
+            }
+
+            @Override
+            public void unstage(Tensor copy, Tensor t) {
+                try {
+                    MemorySegment.copy(copy.data, 0, t.data, 0, t.numel * t.dtype.byteSize());
+                } catch (InternalError e) {
+                    throw t.faulted(e);
+                }
             }
 
             @Override
@@ -162,35 +191,38 @@ public final class Tensor implements AutoCloseable {
         final Release release;
 
         final Cleaner.Cleanable cleanable;
+        /** The file the memory maps, for messages; null when it maps no file. */
+        final String file;
 
         final StampedLock guard = new StampedLock();
         final AtomicLong version = new AtomicLong();
         final AtomicInteger holders = new AtomicInteger();
         volatile boolean freed;
 
-        private Storage(MemorySegment memory, Release release) {
+        private Storage(MemorySegment memory, Release release, String file) {
             this.memory = memory;
             this.release = release;
+            this.file = file;
             this.cleanable = release == null ? null : CLEANER.register(this, release);
         }
 
         /** Memory the library allocated: freed by {@link #free()}, or by the cleaner once nothing refers to it. */
         static Storage owned(NativeMemory.Block block) {
-            return new Storage(block.segment(), new Release(block, null));
+            return new Storage(block.segment(), new Release(block, null), null);
         }
 
         /** A file mapped into {@code arena}, which the storage closes (unmapping it). */
-        static Storage mapped(Arena arena, MemorySegment memory) {
-            Storage s = new Storage(memory, new Release(null, arena));
+        static Storage mapped(Arena arena, MemorySegment memory, String file) {
+            Storage s = new Storage(memory, new Release(null, arena), file);
             if (memory.byteSize() > 0) {
                 s.release.register(s);
             }
             return s;
         }
 
-        /** The caller's memory: never freed here. */
+        /** The caller's memory: never freed here. A segment of a mapped file counts as file-backed. */
         static Storage caller(MemorySegment memory) {
-            return new Storage(memory, null);
+            return new Storage(memory, null, memory.isMapped() ? "a memory-mapped file" : null);
         }
 
         /** One more open tensor over this memory; false if it is already freed. */
@@ -488,6 +520,7 @@ public final class Tensor implements AutoCloseable {
      * {@link #segment()} of one), the new tensor shares that tensor's storage, as a view does: writes through
      * either advance the same {@link #version()} (so a layer holding a transformed copy of that memory, such as a
      * convolution's reordered weights, refreshes it), and the memory lives until the last tensor over it is closed.
+     * A segment of a mapped file makes the tensor file-backed (see the class documentation).
      *
      * @param segment native memory holding the elements, owned by the caller
      * @param format  how the elements lie in {@code segment}
@@ -650,6 +683,8 @@ public final class Tensor implements AutoCloseable {
                     out[i] = Elements.getFloat(dtype, data, offsetOfLogical(i));
                 }
             }
+        } catch (InternalError e) {
+            throw faulted(e);
         }
         return out;
     }
@@ -667,6 +702,8 @@ public final class Tensor implements AutoCloseable {
             for (int i = 0; i < out.length; i++) {
                 out[i] = Elements.getDouble(dtype, data, offsetOfLogical(i));
             }
+        } catch (InternalError e) {
+            throw faulted(e);
         }
         return out;
     }
@@ -688,6 +725,8 @@ public final class Tensor implements AutoCloseable {
             for (int i = 0; i < out.length; i++) {
                 out[i] = Elements.getLong(dtype, data, offsetOfLogical(i));
             }
+        } catch (InternalError e) {
+            throw faulted(e);
         }
         return out;
     }
@@ -719,6 +758,8 @@ public final class Tensor implements AutoCloseable {
                     Elements.setDouble(dtype, data, offsetOfLogical(i), values[i]);
                 }
             }
+        } catch (InternalError e) {
+            throw faulted(e);
         }
         markModified();
     }
@@ -737,6 +778,8 @@ public final class Tensor implements AutoCloseable {
             for (int i = 0; i < values.length; i++) {
                 Elements.setLong(dtype, data, offsetOfLogical(i), values[i]);
             }
+        } catch (InternalError e) {
+            throw faulted(e);
         }
         markModified();
     }
@@ -793,6 +836,8 @@ public final class Tensor implements AutoCloseable {
                             Elements.getLong(other.dtype, other.data, other.offsetOfLogical(i)));
                 }
             }
+        } catch (InternalError e) {
+            throw faulted(e, other);
         }
         markModified();
     }
@@ -810,6 +855,8 @@ public final class Tensor implements AutoCloseable {
         long off = offsetOf(index);
         try (var _ = pin()) {
             return Elements.getFloat(dtype, data, off);
+        } catch (InternalError e) {
+            throw faulted(e);
         }
     }
 
@@ -829,6 +876,8 @@ public final class Tensor implements AutoCloseable {
         long off = offsetOf(index);
         try (var _ = pin()) {
             return Elements.getLong(dtype, data, off);
+        } catch (InternalError e) {
+            throw faulted(e);
         }
     }
 
@@ -845,6 +894,8 @@ public final class Tensor implements AutoCloseable {
         long off = offsetOf(index);
         try (var _ = pin()) {
             Elements.setDouble(dtype, data, off, value);
+        } catch (InternalError e) {
+            throw faulted(e);
         }
         markModified();
     }
@@ -863,6 +914,8 @@ public final class Tensor implements AutoCloseable {
         long off = offsetOf(index);
         try (var _ = pin()) {
             Elements.setLong(dtype, data, off, value);
+        } catch (InternalError e) {
+            throw faulted(e);
         }
         markModified();
     }
@@ -1255,6 +1308,49 @@ public final class Tensor implements AutoCloseable {
             }
         }
         return stamp;
+    }
+
+    /**
+     * What an {@link InternalError} from a Java access to this tensor's memory means: where the memory maps a file
+     * (the JVM turns the fault of reading a page that a shorter file no longer has into that error), an
+     * {@link UncheckedIOException} naming the file; anything else is rethrown as it is.
+     */
+    private RuntimeException faulted(InternalError e) {
+        if (storage.file == null) {
+            throw e;
+        }
+        return new UncheckedIOException(new IOException(
+                String.format(
+                        Locale.ROOT,
+                        "cannot access %s: its memory maps %s, which was truncated or became unreadable after it was "
+                                + "mapped (%s)",
+                        this,
+                        storage.file,
+                        e.getMessage()),
+                e));
+    }
+
+    /** {@link #faulted(InternalError)} for an access to this tensor and {@code other}: blames the file-backed one. */
+    private RuntimeException faulted(InternalError e, Tensor other) {
+        return other.storage.file != null ? other.faulted(e) : faulted(e);
+    }
+
+    /**
+     * A copy of this tensor (same shape, format and dtype) in memory the library owns, read in Java: what native
+     * code reads instead of file-backed memory, whose faults only Java accesses survive.
+     */
+    private Tensor stagedCopy() {
+        Tensor copy = zeros(dtype, format, shape);
+        try (var _ = pin()) {
+            MemorySegment.copy(data, 0, copy.data, 0, numel * dtype.byteSize());
+        } catch (InternalError e) {
+            copy.close();
+            throw faulted(e);
+        } catch (RuntimeException | Error e) {
+            copy.close();
+            throw e;
+        }
+        return copy;
     }
 
     @Override

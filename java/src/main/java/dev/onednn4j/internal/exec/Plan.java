@@ -404,16 +404,24 @@ public final class Plan {
         return c;
     }
 
-    /** Reorders constant {@code i} into the primitive's layout: on first use and after every change. */
+    /**
+     * Reorders constant {@code i} into the primitive's layout: on first use and after every change. A file-backed
+     * constant is read through a Java copy (see {@link Context#readable}).
+     */
     private synchronized void refresh(int i, Tensor t, Stream stream) {
         long version = t.version();
         if (version == constantVersions[i]) {
             return;
         }
         Binding b = bindings[i];
-        try (Memory from = Memory.over(b.spec.user(), engine, TENSORS.data(t));
+        Tensor src = TENSORS.fileBacked(t) ? TENSORS.stage(t) : t;
+        try (Memory from = Memory.over(b.spec.user(), engine, TENSORS.data(src));
                 ExecArgs args = new ExecArgs(2).add(Arg.FROM, from).add(Arg.TO, constantBuffers[i])) {
             b.reorder.execute(stream, args);
+        } finally {
+            if (src != t) {
+                src.close();
+            }
         }
         constantVersions[i] = version;
     }
@@ -429,6 +437,10 @@ public final class Plan {
         final Tensor[] pinned = new Tensor[bindings.length + slots];
         final long[] stamps = new long[bindings.length + slots];
         int pins;
+        /** Java copies of file-backed tensors that this call reads (or writes) instead of the mapping; usually none. */
+        final List<Tensor> staged = new ArrayList<>(0);
+        /** Per runtime slot: the staged copy an output is written to, copied back after the call; usually null. */
+        final Tensor[] stagedOutputs = new Tensor[slots];
 
         Context() {
             try {
@@ -487,7 +499,28 @@ public final class Plan {
             pinned[pins++] = t;
         }
 
+        /**
+         * What native code may read for {@code t}: {@code t} itself, or for a tensor whose memory maps a file, a Java
+         * copy of it. Native code never touches a mapping: if the file shrinks, a native read of a page it no longer
+         * has is a SIGBUS that kills the JVM, where the Java copy gets an exception naming the file.
+         */
+        Tensor readable(Tensor t) {
+            if (!TENSORS.fileBacked(t)) {
+                return t;
+            }
+            Tensor copy = TENSORS.stage(t);
+            staged.add(copy);
+            return copy;
+        }
+
         void unpinAll() {
+            if (!staged.isEmpty()) {
+                for (Tensor t : staged) {
+                    t.close();
+                }
+                staged.clear();
+                java.util.Arrays.fill(stagedOutputs, null);
+            }
             while (pins > 0) {
                 pins--;
                 TENSORS.unpin(pinned[pins], stamps[pins]);
@@ -517,12 +550,16 @@ public final class Plan {
                             refresh(i, s.constant(), stream);
                         }
                     } else {
-                        user[i].bind(TENSORS.data(s.constant()));
+                        user[i].bind(TENSORS.data(readable(s.constant())));
                     }
                 } else if (s.padder() != null) {
-                    s.padder().pad(runtime[s.slot()], user[i]);
+                    s.padder().pad(readable(runtime[s.slot()]), user[i]);
+                } else if (s.role() == Role.OUTPUT && TENSORS.fileBacked(runtime[s.slot()])) {
+                    Tensor out = readable(runtime[s.slot()]);
+                    stagedOutputs[s.slot()] = out;
+                    user[i].bind(TENSORS.data(out));
                 } else {
-                    user[i].bind(TENSORS.data(runtime[s.slot()]));
+                    user[i].bind(TENSORS.data(readable(runtime[s.slot()])));
                 }
             }
             for (int i = 0; i < bindings.length; i++) {
@@ -537,6 +574,10 @@ public final class Plan {
                 if (b.spec.role() == Role.OUTPUT) {
                     if (b.reorder != null) {
                         b.reorder.execute(stream, reorderArgs[i]);
+                    }
+                    Tensor staging = stagedOutputs[b.spec.slot()];
+                    if (staging != null) {
+                        TENSORS.unstage(staging, runtime[b.spec.slot()]); // in Java: a fault becomes an exception
                     }
                     // a write like any other: a layer holding a derived copy of this tensor (reordered
                     // weights) must see it
