@@ -72,6 +72,24 @@ public final class Memory extends NativeHandle {
         }
     }
 
+    /**
+     * Points this memory object at {@code offset} bytes into workspace {@code w}, which must hold
+     * {@link #byteSize()} bytes from there. Allocates nothing and makes no native call when it already points there.
+     */
+    public void bindAt(Workspace w, long offset) {
+        if (offset < 0 || offset > w.size() - byteSize) {
+            throw new IllegalArgumentException(
+                    byteSize + " bytes at offset " + offset + " do not fit a workspace of " + w.size() + " bytes");
+        }
+        long address = w.memory().address() + offset;
+        if (address != boundAddress) {
+            Dnnl.check(
+                    dnnl_memory_set_data_handle(handle(), MemorySegment.ofAddress(address)),
+                    "dnnl_memory_set_data_handle");
+            boundAddress = address;
+        }
+    }
+
     /** The buffer this memory object points at, {@link #byteSize()} bytes; valid while it is bound and alive. */
     public MemorySegment data() {
         try (Arena a = Arena.ofConfined()) {

@@ -4,6 +4,7 @@ import static dev.onednn4j.bindings.dnnl_h.C_POINTER;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_blocked;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_format_kind_any;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_format_tag_any;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_memory_desc_clone;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_memory_desc_create_with_strides;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_memory_desc_create_with_tag;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_memory_desc_destroy;
@@ -78,6 +79,15 @@ public final class MemoryDesc implements AutoCloseable {
                     "dnnl_memory_desc_create_with_tag",
                     () -> d);
             return new MemoryDesc(p.get(C_POINTER, 0), true, d);
+        }
+    }
+
+    /** A copy of this descriptor that is ours (closed by {@link #close()}), outliving whatever this one belongs to. */
+    public MemoryDesc copy() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment p = a.allocate(C_POINTER);
+            Dnnl.check(dnnl_memory_desc_clone(p, handle()), "dnnl_memory_desc_clone", () -> description);
+            return new MemoryDesc(p.get(C_POINTER, 0), true, description);
         }
     }
 

@@ -40,6 +40,7 @@ public final class NativeMemory {
 
     private static final long BUDGET = budget(System.getProperty(BUDGET_PROPERTY));
     private static final MethodHandle CALLOC;
+    private static final MethodHandle MALLOC;
     private static final MethodHandle FREE;
 
     static {
@@ -50,6 +51,9 @@ public final class NativeMemory {
         CALLOC = linker.downcallHandle(
                 linker.defaultLookup().find("calloc").orElseThrow(),
                 FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG));
+        MALLOC = linker.downcallHandle(
+                linker.defaultLookup().find("malloc").orElseThrow(),
+                FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.JAVA_LONG));
         FREE = linker.downcallHandle(
                 linker.defaultLookup().find("free").orElseThrow(), FunctionDescriptor.ofVoid(ValueLayout.ADDRESS));
     }
@@ -93,7 +97,9 @@ public final class NativeMemory {
                 } catch (Throwable t) {
                     throw new IllegalStateException("free() failed", t);
                 }
-                released(accounted);
+                if (accounted > 0) {
+                    released(accounted);
+                }
             }
         }
     }
@@ -125,6 +131,30 @@ public final class NativeMemory {
         }
         long aligned = (raw + ALIGNMENT - 1) & -ALIGNMENT;
         return new Block(raw, size, MemorySegment.ofAddress(aligned).reinterpret(bytes));
+    }
+
+    /**
+     * A block of {@code bytes} bytes aligned to {@code alignment} (a power of two), not zero-filled and not counted
+     * against the budget: for scratch memory the library frees itself, never through a cleaner.
+     *
+     * @throws OutOfMemoryError if C's allocator refuses
+     */
+    public static Block allocateScratch(long bytes, long alignment) {
+        if (Long.bitCount(alignment) != 1 || bytes < 0 || bytes > Long.MAX_VALUE - 2 * alignment) {
+            throw new IllegalArgumentException(bytes + " bytes aligned to " + alignment);
+        }
+        long size = Math.max(bytes, 1) + alignment - 1;
+        long raw;
+        try {
+            raw = ((MemorySegment) MALLOC.invokeExact(size)).address();
+        } catch (Throwable t) {
+            throw new IllegalStateException("malloc failed", t);
+        }
+        if (raw == 0) {
+            throw new OutOfMemoryError("cannot allocate " + bytes + " bytes of native scratch memory");
+        }
+        long aligned = (raw + alignment - 1) & -alignment;
+        return new Block(raw, 0, MemorySegment.ofAddress(aligned).reinterpret(bytes));
     }
 
     private static long calloc(long size) {
