@@ -2,34 +2,43 @@ package dev.onednn4j.internal.dnnl;
 
 import dev.onednn4j.internal.io.NativeMemory;
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Native memory for what one execution writes and nobody keeps: its scratchpad, the buffers its reorders go
  * through, a padded input. Borrowed per call from a process-wide pool and given back after, so every plan of every
  * layer shares it: memory grows with the calls running at once (and the largest any of them needs), not with the
- * plans cached. A call prefers the workspace it had last, so that its memory objects stay bound (no native call).
+ * plans cached.
  *
- * <p>The pool keeps at most {@link #MAX_IDLE} idle workspaces and {@link #MAX_IDLE_BYTES} bytes; beyond, the
- * smallest go back to C's allocator. Sizes are powers of two (64 KiB at least), so a few workspaces serve every
- * size; pages a workspace never touches cost no memory.
+ * <p>A call asks first for the workspace it had last: taking it back is one compare-and-set, no lock, and its
+ * memory objects stay bound (no native call). Otherwise the smallest idle workspace that is large enough, else a
+ * new one, whose size is a power of two (64 KiB at least), so that a few serve every size; pages a workspace never
+ * touches cost no memory. The pool holds at most {@link #MAX_POOLED} workspaces and {@link #MAX_POOLED_BYTES}
+ * bytes, busy ones included; beyond, idle ones (the smallest first) go back to C's allocator as calls end.
  */
 public final class Workspace {
 
-    /** Idle workspaces kept: two per core, at least 4. */
-    static final int MAX_IDLE = Math.max(4, 2 * Runtime.getRuntime().availableProcessors());
-    /** Idle bytes kept unless {@code -Donednn4j.workspace.maxIdleBytes} says otherwise: 256 MiB. */
-    static final long MAX_IDLE_BYTES = Long.getLong("onednn4j.workspace.maxIdleBytes", 256L << 20);
+    /** Workspaces pooled at most: two per core, at least 4. */
+    static final int MAX_POOLED = Math.max(4, 2 * Runtime.getRuntime().availableProcessors());
+    /** Bytes pooled at most unless {@code -Donednn4j.workspace.maxBytes} says otherwise: 256 MiB. */
+    static final long MAX_POOLED_BYTES = Long.getLong("onednn4j.workspace.maxBytes", 256L << 20);
     /** Alignment of a workspace and of every buffer in it: a page. */
     public static final long ALIGNMENT = 4096;
 
     private static final long MIN_SIZE = 64 << 10;
-    private static final Workspace[] IDLE = new Workspace[MAX_IDLE]; // guarded by IDLE
-    private static int idleCount; // guarded by IDLE
-    private static long idleBytes; // guarded by IDLE
+    private static final int IDLE = 0;
+    private static final int BUSY = 1;
+    private static final int FREED = 2;
+
+    private static final List<Workspace> POOL = new ArrayList<>(); // guarded by itself
+    private static volatile int pooled; // POOL.size()
+    private static volatile long pooledBytes;
 
     private final NativeMemory.Block block;
     private final long size;
-    private boolean idle; // guarded by IDLE; a freed workspace never is
+    private final AtomicInteger state = new AtomicInteger(BUSY);
 
     private Workspace(long size) {
         this.block = NativeMemory.allocateScratch(size, ALIGNMENT);
@@ -41,76 +50,64 @@ public final class Workspace {
      * {@code preferred} if it is idle and large enough, else the smallest idle one that is, else a new one.
      */
     public static Workspace acquire(long bytes, Workspace preferred) {
-        synchronized (IDLE) {
-            if (preferred != null && preferred.idle && preferred.size >= bytes) {
-                take(indexOf(preferred));
-                return preferred;
-            }
-            int best = -1;
-            for (int i = 0; i < idleCount; i++) {
-                if (IDLE[i].size >= bytes && (best < 0 || IDLE[i].size < IDLE[best].size)) {
-                    best = i;
-                }
-            }
-            if (best >= 0) {
-                return take(best);
-            }
+        if (preferred != null && preferred.size >= bytes && preferred.state.compareAndSet(IDLE, BUSY)) {
+            return preferred;
         }
-        return new Workspace(Math.max(MIN_SIZE, Long.highestOneBit(Math.max(bytes, 1) - 1) << 1));
-    }
-
-    /** Gives a workspace back after its call: kept idle for the next one, or freed beyond the pool's limits. */
-    public static void release(Workspace w) {
-        Workspace freeNow = null;
-        synchronized (IDLE) {
-            while (idleCount > 0 && (idleCount == MAX_IDLE || idleBytes + w.size > MAX_IDLE_BYTES)) {
-                int smallest = 0;
-                for (int i = 1; i < idleCount; i++) {
-                    if (IDLE[i].size < IDLE[smallest].size) {
-                        smallest = i;
+        synchronized (POOL) {
+            Workspace best = null;
+            for (; ; ) {
+                for (Workspace w : POOL) {
+                    if (w.size >= bytes && w.state.get() == IDLE && (best == null || w.size < best.size)) {
+                        best = w;
                     }
                 }
-                if (IDLE[smallest].size > w.size) {
-                    break; // the idle ones are all larger: this one goes
+                if (best == null) {
+                    break;
                 }
-                take(smallest).block.free();
+                if (best.state.compareAndSet(IDLE, BUSY)) {
+                    return best;
+                }
+                best = null; // taken meanwhile by its last user: look again
             }
-            if (idleCount < MAX_IDLE && idleBytes + w.size <= MAX_IDLE_BYTES) {
-                IDLE[idleCount++] = w;
-                idleBytes += w.size;
-                w.idle = true;
-            } else {
-                freeNow = w;
-            }
-        }
-        if (freeNow != null) {
-            freeNow.block.free();
+            Workspace w = new Workspace(Math.max(MIN_SIZE, Long.highestOneBit(Math.max(bytes, 1) - 1) << 1));
+            POOL.add(w);
+            pooled = POOL.size();
+            pooledBytes += w.size;
+            return w;
         }
     }
 
-    private static int indexOf(Workspace w) {
-        for (int i = 0; i < idleCount; i++) {
-            if (IDLE[i] == w) {
-                return i;
+    /** Gives a workspace back after its call; beyond the pool's limits, idle workspaces are freed. */
+    public static void release(Workspace w) {
+        if (pooled <= MAX_POOLED && pooledBytes <= MAX_POOLED_BYTES) {
+            w.state.set(IDLE);
+            return;
+        }
+        synchronized (POOL) {
+            w.state.set(IDLE);
+            while (pooled > MAX_POOLED || pooledBytes > MAX_POOLED_BYTES) {
+                Workspace smallest = null;
+                for (Workspace x : POOL) {
+                    if (x.state.get() == IDLE && (smallest == null || x.size < smallest.size)) {
+                        smallest = x;
+                    }
+                }
+                if (smallest == null) {
+                    break; // all busy: the next call to end trims
+                }
+                if (smallest.state.compareAndSet(IDLE, FREED)) {
+                    POOL.remove(smallest);
+                    pooled = POOL.size();
+                    pooledBytes -= smallest.size;
+                    smallest.block.free();
+                }
             }
         }
-        throw new IllegalStateException("an idle workspace is not in the pool");
     }
 
-    private static Workspace take(int i) {
-        Workspace w = IDLE[i];
-        IDLE[i] = IDLE[--idleCount];
-        IDLE[idleCount] = null;
-        idleBytes -= w.size;
-        w.idle = false;
-        return w;
-    }
-
-    /** Bytes kept by idle workspaces now. */
-    public static long idleBytes() {
-        synchronized (IDLE) {
-            return idleBytes;
-        }
+    /** Bytes pooled now, busy and idle. */
+    public static long pooledBytes() {
+        return pooledBytes;
     }
 
     /** The workspace's size in bytes. */

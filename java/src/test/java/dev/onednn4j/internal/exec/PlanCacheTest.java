@@ -300,11 +300,11 @@ class PlanCacheTest {
                 assertTrue(p.workspaceBytes() >= 2 * 16 * 20 * 20 * 4, "two reorder buffers: " + p.workspaceBytes());
                 assertEquals(16 * 16 * 9 * 4, p.bytes(), "the plan holds its reordered weights only");
                 p.run(x, out);
-                long idle = Workspace.idleBytes();
+                long pooled = Workspace.pooledBytes();
                 for (int i = 0; i < 10; i++) {
                     p.run(x, out);
                 }
-                assertEquals(idle, Workspace.idleBytes(), "the same workspace, back and forth");
+                assertEquals(pooled, Workspace.pooledBytes(), "the same workspace, back and forth");
             } finally {
                 p.release();
             }
