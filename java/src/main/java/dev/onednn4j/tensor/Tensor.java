@@ -1258,7 +1258,7 @@ public final class Tensor implements AutoCloseable {
     }
 
     /**
-     * Ends this tensor. If it is the last open tensor over memory the library allocated (no view or alias of it
+     * Ends this tensor. If it is the last open tensor over memory the library allocated (no view, alias or wrap of it
      * is open), the memory is freed now, once no running operation uses it; memory passed to {@link #wrap} stays
      * the caller's. Idempotent.
      */
