@@ -185,16 +185,21 @@ abstract class OperationModule extends Module {
             op.reference(input, out);
             return;
         }
-        int layouts = PlanCache.layouts(input, out);
-        Plan plan = plans.get(input, layouts);
+        int key = planKey(op, input, out);
+        Plan plan = plans.get(input, key);
         if (plan == null) {
-            plan = plans.put(input, layouts, op.plan(input, out));
+            plan = plans.put(input, key, op.plan(input, out));
         }
         try {
             plan.run(input, out);
         } finally {
             plan.release();
         }
+    }
+
+    /** The plan cache's key beside the input shape: the tensors' layouts, and the operation's variant above them. */
+    private static int planKey(Operation op, Tensor input, Tensor out) {
+        return PlanCache.layouts(input, out) | op.planVariant() << 24;
     }
 
     /** Throws {@link IllegalStateException} if {@code t} is closed, as using it would. */
@@ -208,10 +213,10 @@ abstract class OperationModule extends Module {
      */
     final <T> T withPlan(Tensor input, Tensor out, Function<Plan, T> f) {
         Operation op = operation(input);
-        int layouts = PlanCache.layouts(input, out);
-        Plan plan = plans.get(input, layouts);
+        int key = planKey(op, input, out);
+        Plan plan = plans.get(input, key);
         if (plan == null) {
-            plan = plans.put(input, layouts, op.plan(input, out));
+            plan = plans.put(input, key, op.plan(input, out));
         }
         try {
             return f.apply(plan);

@@ -18,6 +18,8 @@ import dev.onednn4j.tensor.Tensor;
  * are reordered once. Padding modes oneDNN does not have are done by padding in Java first, as PyTorch does.
  */
 public final class Convolution implements Operation {
+    private static final System.Logger LOG = System.getLogger("dev.onednn4j");
+
     private final ConvGeometry g;
     private final Tensor weight;
     private final Tensor bias;
@@ -43,12 +45,59 @@ public final class Convolution implements Operation {
         return unbatched ? new long[] {g.outC(), g.outH(), g.outW()} : g.outputShape();
     }
 
+    /**
+     * 1 when zero padding meets weights that are not all finite, else 0. Zero padding means the padded taps exist
+     * and hold zeros, as in PyTorch (which pads, then convolves): an infinite or NaN weight times a padded zero is
+     * NaN. oneDNN's direct kernels skip padded taps instead, so such weights get a plan that pads explicitly. Checked
+     * once per version of the weights.
+     */
+    @Override
+    public int planVariant() {
+        if (g.paddingMode() != PadMode.ZEROS || !padded()) {
+            return 0;
+        }
+        long version = weight.version();
+        long state = weightState;
+        if (state >>> 1 != version) {
+            state = version << 1 | (allFinite(weight.toFloatArray()) ? 0 : 1);
+            weightState = state;
+        }
+        return (int) (state & 1);
+    }
+
+    /** The weights' version (shifted left by one) and whether they hold a non-finite value (bit 0); -1 unknown. */
+    private volatile long weightState = -1;
+
+    private boolean padded() {
+        return (g.padTop() | g.padBottom() | g.padLeft() | g.padRight()) != 0;
+    }
+
+    private static boolean allFinite(float[] values) {
+        for (float v : values) {
+            if (!Float.isFinite(v)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     @Override
     public Plan plan(Tensor... t) {
         Tensor x = t[0];
         Tensor out = t[1];
-        boolean explicitPad =
-                g.paddingMode() != PadMode.ZEROS && (g.padTop() | g.padBottom() | g.padLeft() | g.padRight()) != 0;
+        boolean explicitPad = false;
+        if (padded()) {
+            if (g.paddingMode() != PadMode.ZEROS || planVariant() == 1) {
+                explicitPad = true;
+            } else if (g.hasPaddingOnlyColumn()) {
+                explicitPad = true;
+                LOG.log(
+                        System.Logger.Level.WARNING,
+                        "{0}: an output column sees only padding, which crashes oneDNN 3.13''s brgemm convolution "
+                                + "(oneDNN issue 5942): padding explicitly instead",
+                        g);
+            }
+        }
         Plan.Builder b = Plan.builder(g + ", input " + x.memoryFormat() + ", output " + out.memoryFormat());
         MemoryDesc src;
         long[] srcDims;
@@ -118,7 +167,8 @@ public final class Convolution implements Operation {
      * The convolution written to be read, as the seed's loops: for each image, output channel, output row and
      * column, sum the input patch times the kernel, plus the bias. Sums in double. Every option is handled by where
      * it reads the input: stride and dilation move the patch, padding reads zeros (or, for the other padding modes,
-     * the reflected, replicated or wrapped input), groups restrict the channels.
+     * the reflected, replicated or wrapped input), groups restrict the channels. A padded zero is multiplied like
+     * any input, so a non-finite weight on it gives NaN, as PyTorch's padded convolution does.
      *
      * @param x      input (N, C, H, W), row-major
      * @param w      weights (outC, C/groups, kH, kW), row-major
@@ -165,16 +215,11 @@ public final class Convolution implements Operation {
             int ic = group * inPerGroup + i;
             for (int kh = 0; kh < g.kH(); kh++) {
                 int ih = mode.sourceIndex(oh * g.strideH() - g.padTop() + kh * g.dilationH(), g.h());
-                if (ih < 0) {
-                    continue; // a zero of the padding
-                }
                 for (int kw = 0; kw < g.kW(); kw++) {
                     int iw = mode.sourceIndex(ow * g.strideW() - g.padLeft() + kw * g.dilationW(), g.w());
-                    if (iw < 0) {
-                        continue;
-                    }
-                    double term = (double) x[((n * g.c() + ic) * g.h() + ih) * g.w() + iw]
-                            * w[((oc * inPerGroup + i) * g.kH() + kh) * g.kW() + kw];
+                    // a tap in the zero padding exists and reads 0 (0 * inf is NaN, as in PyTorch)
+                    double input = ih < 0 || iw < 0 ? 0.0 : x[((n * g.c() + ic) * g.h() + ih) * g.w() + iw];
+                    double term = input * w[((oc * inPerGroup + i) * g.kH() + kh) * g.kW() + kw];
                     sum += term;
                     abs += Math.abs(term);
                 }

@@ -21,6 +21,16 @@ public interface Operation {
     Plan plan(Tensor... tensors);
 
     /**
+     * Which kind of plan the operation's constants need now, beside the tensors' shapes and layouts: 0 normally; an
+     * operation whose plan depends on its constants' values (a convolution with non-finite weights pads
+     * explicitly) returns another small number (below 128), and callers keep one plan per value. Cheap: called
+     * on every call.
+     */
+    default int planVariant() {
+        return 0;
+    }
+
+    /**
      * The output for {@code input} (in logical row-major order) computed by the plain Java loops in double, before
      * rounding to float: the reference, and what a float implementation is measured against.
      */
