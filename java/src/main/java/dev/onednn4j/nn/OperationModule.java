@@ -235,6 +235,11 @@ abstract class OperationModule extends Module {
     }
 
     @Override
+    void threadsChanged(int threads) {
+        plans.threads(threads);
+    }
+
+    @Override
     protected void backendChanged(Backend newBackend) {
         if (newBackend != Backend.ONEDNN) {
             plans.clear();
