@@ -3,6 +3,8 @@ package dev.onednn4j.nn;
 import dev.onednn4j.internal.TensorAccess;
 import dev.onednn4j.internal.exec.Plan;
 import dev.onednn4j.internal.exec.PlanCache;
+import dev.onednn4j.internal.graph.Trace;
+import dev.onednn4j.internal.graph.Tracer;
 import dev.onednn4j.internal.op.Operation;
 import dev.onednn4j.tensor.DType;
 import dev.onednn4j.tensor.MemoryFormat;
@@ -176,6 +178,11 @@ abstract class OperationModule extends Module {
 
     /** Computes {@code out = op(input)} on this module's backend. */
     final void run(Operation op, Tensor input, Tensor out) {
+        Trace trace = Tracer.current();
+        if (trace != null) {
+            trace.op(op, this, input, out); // compiling: record instead of computing
+            return;
+        }
         if (input.numel() == 0 || out.numel() == 0) {
             requireOpen(input);
             requireOpen(out);

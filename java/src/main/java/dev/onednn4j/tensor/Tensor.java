@@ -1,6 +1,7 @@
 package dev.onednn4j.tensor;
 
 import dev.onednn4j.internal.TensorAccess;
+import dev.onednn4j.internal.graph.Tracer;
 import dev.onednn4j.internal.op.TensorOps;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -458,6 +459,7 @@ public final class Tensor implements AutoCloseable {
      * @throws IllegalStateException if this tensor is closed or has more elements than a Java array holds
      */
     public float[] toFloatArray() {
+        Tracer.access(this, "toFloatArray");
         float[] out = new float[arrayLength()];
         try (var _ = pin()) {
             if (dtype == DType.FLOAT32 && format == MemoryFormat.CONTIGUOUS) {
@@ -479,6 +481,7 @@ public final class Tensor implements AutoCloseable {
      * @throws IllegalStateException if this tensor is closed or has more elements than a Java array holds
      */
     public double[] toDoubleArray() {
+        Tracer.access(this, "toDoubleArray");
         double[] out = new double[arrayLength()];
         try (var _ = pin()) {
             for (int i = 0; i < out.length; i++) {
@@ -496,6 +499,7 @@ public final class Tensor implements AutoCloseable {
      * @throws IllegalStateException for a floating-point tensor
      */
     public long[] toLongArray() {
+        Tracer.access(this, "toLongArray");
         if (dtype.isFloatingPoint()) {
             throw new IllegalStateException(this + " holds " + dtype + " values; toLongArray() reads integer and bool "
                     + "tensors, use toFloatArray() for floating-point ones");
@@ -526,6 +530,7 @@ public final class Tensor implements AutoCloseable {
      * @throws UnsupportedOperationException if this tensor is read-only
      */
     public void copyFrom(float[] values) {
+        Tracer.access(this, "copyFrom");
         Objects.requireNonNull(values, "values");
         checkLength(values.length);
         try (var _ = pin()) {
@@ -548,6 +553,7 @@ public final class Tensor implements AutoCloseable {
      * @throws UnsupportedOperationException if this tensor is read-only
      */
     public void copyFrom(long[] values) {
+        Tracer.access(this, "copyFrom");
         Objects.requireNonNull(values, "values");
         checkLength(values.length);
         try (var _ = pin()) {
@@ -582,6 +588,9 @@ public final class Tensor implements AutoCloseable {
     public void copyFrom(Tensor other) {
         Objects.requireNonNull(other, "other");
         ensureWritable();
+        if (Tracer.copy(other, this)) {
+            return; // compiling: recorded, not copied
+        }
         if (!Arrays.equals(shape, other.shape)) {
             throw new IllegalArgumentException(String.format(
                     Locale.ROOT,
@@ -624,6 +633,7 @@ public final class Tensor implements AutoCloseable {
      * @throws IndexOutOfBoundsException if an index is negative or not below its dimension's size
      */
     public float get(long... index) {
+        Tracer.access(this, "get");
         long off = offsetOf(index);
         try (var _ = pin()) {
             return Elements.getFloat(dtype, data, off);
@@ -639,6 +649,7 @@ public final class Tensor implements AutoCloseable {
      * @throws IndexOutOfBoundsException if an index is negative or not below its dimension's size
      */
     public long getLong(long... index) {
+        Tracer.access(this, "getLong");
         if (dtype.isFloatingPoint()) {
             throw new IllegalStateException(
                     this + " holds " + dtype + " values; getLong reads integer and bool " + "tensors, use get(...)");
@@ -658,6 +669,7 @@ public final class Tensor implements AutoCloseable {
      * @throws UnsupportedOperationException if this tensor is read-only
      */
     public void set(float value, long... index) {
+        Tracer.access(this, "set");
         ensureWritable();
         long off = offsetOf(index);
         try (var _ = pin()) {
@@ -676,6 +688,7 @@ public final class Tensor implements AutoCloseable {
      * @throws UnsupportedOperationException if this tensor is read-only
      */
     public void setLong(long value, long... index) {
+        Tracer.access(this, "setLong");
         ensureWritable();
         long off = offsetOf(index);
         try (var _ = pin()) {
@@ -930,6 +943,7 @@ public final class Tensor implements AutoCloseable {
      * @throws IllegalStateException if this tensor is closed
      */
     public MemorySegment segment() {
+        Tracer.access(this, "segment");
         ensureOpen();
         return data;
     }

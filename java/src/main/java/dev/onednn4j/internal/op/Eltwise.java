@@ -2,8 +2,11 @@ package dev.onednn4j.internal.op;
 
 import dev.onednn4j.internal.dnnl.Algorithm;
 import dev.onednn4j.internal.dnnl.Arg;
+import dev.onednn4j.internal.dnnl.DataType;
 import dev.onednn4j.internal.dnnl.Engine;
 import dev.onednn4j.internal.dnnl.MemoryDesc;
+import dev.onednn4j.internal.dnnl.PostOps;
+import dev.onednn4j.internal.dnnl.PrimitiveAttr;
 import dev.onednn4j.internal.dnnl.PrimitiveDesc;
 import dev.onednn4j.internal.exec.Layouts;
 import dev.onednn4j.internal.exec.Plan;
@@ -150,8 +153,24 @@ public final class Eltwise implements Operation {
         MemoryDesc src = b.input(Arg.SRC, 0, Layouts.of(dims, t[0]));
         b.output(Arg.DST, 1, Layouts.of(dims, t[1]));
         // the primitive writes in the input's layout; an output in another layout is reordered into
-        return b.build(attr -> PrimitiveDesc.eltwise(
-                Engine.cpu(), kind.algorithm, src, src, kind.alpha(parameter), kind.beta(), attr));
+        return b.build(attr -> describe(src, null, DataType.F32, attr));
+    }
+
+    /** Computes into {@code src}'s own layout; {@code dst} and {@code dt} follow {@code src}. */
+    @Override
+    public PrimitiveDesc describe(MemoryDesc src, MemoryDesc dst, DataType dt, PrimitiveAttr attr) {
+        return PrimitiveDesc.eltwise(Engine.cpu(), kind.algorithm, src, src, kind.alpha(parameter), kind.beta(), attr);
+    }
+
+    @Override
+    public boolean appendTo(PostOps postOps) {
+        postOps.eltwise(kind.algorithm, kind.alpha(parameter), kind.beta());
+        return true;
+    }
+
+    /** What it computes, e.g. {@code relu}. */
+    public Kind kind() {
+        return kind;
     }
 
     @Override

@@ -2,14 +2,17 @@ package dev.onednn4j.internal.op;
 
 import dev.onednn4j.internal.dnnl.Algorithm;
 import dev.onednn4j.internal.dnnl.Arg;
+import dev.onednn4j.internal.dnnl.DataType;
 import dev.onednn4j.internal.dnnl.Engine;
 import dev.onednn4j.internal.dnnl.MemoryDesc;
 import dev.onednn4j.internal.dnnl.PostOps;
+import dev.onednn4j.internal.dnnl.PrimitiveAttr;
 import dev.onednn4j.internal.dnnl.PrimitiveDesc;
 import dev.onednn4j.internal.exec.Layouts;
 import dev.onednn4j.internal.exec.Plan;
 import dev.onednn4j.tensor.MemoryFormat;
 import dev.onednn4j.tensor.Tensor;
+import java.util.List;
 
 /**
  * Max or average pooling of (N, C, H, W), resolved for one shape, with PyTorch's semantics. Tensors: input,
@@ -58,41 +61,66 @@ public final class Pooling implements Operation {
 
     @Override
     public Plan plan(Tensor... t) {
-        PoolParams p = g.p();
         Plan.Builder b = Plan.builder(g + ", input " + t[0].memoryFormat() + ", output " + t[1].memoryFormat());
         MemoryDesc src = b.input(Arg.SRC, 0, Layouts.of(g.inputShape(), t[0]));
         b.output(Arg.DST, 1, Layouts.of(g.outputShape(), t[1]));
+        for (Constant c : constants()) {
+            Tensor factor = b.owned(Tensor.of(c.values(), c.dims()));
+            b.constant(c.arg(), factor, Layouts.of(c.dims(), MemoryFormat.CONTIGUOUS));
+        }
+        return b.build(attr -> describe(src, null, DataType.F32, attr));
+    }
+
+    /**
+     * Pools {@code src} into a layout oneDNN picks, in {@code dt}. Where PyTorch's divisor differs from the whole
+     * kernel (windows counting part of the padding), oneDNN's include-padding average is multiplied by a constant
+     * factor per output position, a binary post-op: so the primitive takes that post-op itself, and
+     * {@code attr} must carry no other.
+     */
+    @Override
+    public PrimitiveDesc describe(MemoryDesc src, MemoryDesc dst, DataType dt, PrimitiveAttr attr) {
+        PoolParams p = g.p();
         boolean correct = needsCorrection();
         Algorithm alg = p.max()
                 ? Algorithm.POOLING_MAX
                 : p.countIncludePad() || correct
                         ? Algorithm.POOLING_AVG_INCLUDE_PADDING
                         : Algorithm.POOLING_AVG_EXCLUDE_PADDING;
-        if (correct) {
-            long[] dims = {1, 1, g.outH(), g.outW()};
-            Tensor factor = b.owned(Tensor.zeros(dims));
-            float[] f = new float[g.outH() * g.outW()];
-            for (int oh = 0; oh < g.outH(); oh++) {
-                for (int ow = 0; ow < g.outW(); ow++) {
-                    f[oh * g.outW() + ow] = (float) ((double) p.kH() * p.kW() / g.divisor(oh, ow));
-                }
+        try (MemoryDesc factor =
+                        correct ? Layouts.of(new long[] {1, 1, g.outH(), g.outW()}, MemoryFormat.CONTIGUOUS) : null;
+                PostOps post = correct ? PostOps.create().binary(Algorithm.BINARY_MUL, factor) : null;
+                MemoryDesc d = dst == null ? MemoryDesc.any(g.outputShape(), dt) : null) {
+            if (post != null) {
+                attr.postOps(post);
             }
-            factor.copyFrom(f);
-            MemoryDesc md = b.constant(Arg.postOpSrc1(0), factor, Layouts.of(dims, MemoryFormat.CONTIGUOUS));
-            b.postOps(PostOps.create().binary(Algorithm.BINARY_MUL, md));
+            return PrimitiveDesc.pooling(
+                    Engine.cpu(),
+                    alg,
+                    src,
+                    dst == null ? d : dst,
+                    new long[] {p.strideH(), p.strideW()},
+                    new long[] {p.kH(), p.kW()},
+                    new long[] {p.dilationH() - 1, p.dilationW() - 1},
+                    new long[] {p.padH(), p.padW()},
+                    new long[] {g.padBottom(), g.padRight()},
+                    attr);
         }
-        MemoryDesc dst = b.temporary(Layouts.any(g.outputShape()));
-        return b.build(attr -> PrimitiveDesc.pooling(
-                Engine.cpu(),
-                alg,
-                src,
-                dst,
-                new long[] {p.strideH(), p.strideW()},
-                new long[] {p.kH(), p.kW()},
-                new long[] {p.dilationH() - 1, p.dilationW() - 1},
-                new long[] {p.padH(), p.padW()},
-                new long[] {g.padBottom(), g.padRight()},
-                attr));
+    }
+
+    /** The correction factors of {@link #describe}'s binary post-op, when it has one. */
+    @Override
+    public List<Constant> constants() {
+        if (!needsCorrection()) {
+            return List.of();
+        }
+        PoolParams p = g.p();
+        float[] f = new float[g.outH() * g.outW()];
+        for (int oh = 0; oh < g.outH(); oh++) {
+            for (int ow = 0; ow < g.outW(); ow++) {
+                f[oh * g.outW() + ow] = (float) ((double) p.kH() * p.kW() / g.divisor(oh, ow));
+            }
+        }
+        return List.of(new Constant(Arg.postOpSrc1(0), new long[] {1, 1, g.outH(), g.outW()}, null, f));
     }
 
     @Override

@@ -3,6 +3,8 @@ package dev.onednn4j.internal.op;
 import dev.onednn4j.internal.TensorAccess;
 import dev.onednn4j.internal.exec.Plan;
 import dev.onednn4j.internal.exec.PlanCache;
+import dev.onednn4j.internal.graph.Trace;
+import dev.onednn4j.internal.graph.Tracer;
 import dev.onednn4j.tensor.DType;
 import dev.onednn4j.tensor.Tensor;
 import java.util.Arrays;
@@ -42,6 +44,11 @@ public final class TensorOps {
 
     /** {@code out = a + b}; {@code out} may be {@code a} or {@code b}. */
     public static void add(Tensor a, Tensor b, Tensor out) {
+        Trace trace = Tracer.current();
+        if (trace != null) {
+            trace.add(a, b, out, out == a || out == b ? "add_" : "add");
+            return;
+        }
         if (a.numel() == 0) {
             pinCheck(a, b, out);
             return;
@@ -61,6 +68,11 @@ public final class TensorOps {
     /** {@code out = max(x, 0)}; {@code out} may be {@code x}. */
     public static void relu(Tensor x, Tensor out) {
         requireFloat32(x, "relu");
+        Trace trace = Tracer.current();
+        if (trace != null) {
+            trace.tensorOp(new Eltwise(Eltwise.Kind.RELU, 0, TENSORS.shape(x)), out == x ? "relu_" : "relu", x, out);
+            return;
+        }
         if (x.numel() == 0) {
             pinCheck(x, out, out);
             return;
