@@ -18,19 +18,29 @@ import java.util.Objects;
  * }</pre>
  */
 public final class CompileOptions {
+    /** Kernel choice by measurement is off unless asked for: see {@link #tuneKernels(boolean)}. */
+    static final boolean TUNE_DEFAULT = false;
+
     private final long[] inputShape;
     private final MemoryFormat inputFormat;
     private final MemoryFormat outputFormat;
     private final Precision precision;
     private final int threads;
+    private final boolean tuneKernels;
 
     private CompileOptions(
-            long[] inputShape, MemoryFormat inputFormat, MemoryFormat outputFormat, Precision precision, int threads) {
+            long[] inputShape,
+            MemoryFormat inputFormat,
+            MemoryFormat outputFormat,
+            Precision precision,
+            int threads,
+            boolean tuneKernels) {
         this.inputShape = inputShape;
         this.inputFormat = inputFormat;
         this.outputFormat = outputFormat;
         this.precision = precision;
         this.threads = threads;
+        this.tuneKernels = tuneKernels;
     }
 
     /**
@@ -47,7 +57,7 @@ public final class CompileOptions {
             throw new IllegalArgumentException(
                     "compile takes a 4-D (N, C, H, W) input shape with every size >= 1, got " + Arrays.toString(shape));
         }
-        return new CompileOptions(shape.clone(), MemoryFormat.CONTIGUOUS, null, Precision.FP32, 0);
+        return new CompileOptions(shape.clone(), MemoryFormat.CONTIGUOUS, null, Precision.FP32, 0, TUNE_DEFAULT);
     }
 
     /**
@@ -58,7 +68,7 @@ public final class CompileOptions {
      */
     public CompileOptions inputFormat(MemoryFormat format) {
         return new CompileOptions(
-                inputShape, Objects.requireNonNull(format, "format"), outputFormat, precision, threads);
+                inputShape, Objects.requireNonNull(format, "format"), outputFormat, precision, threads, tuneKernels);
     }
 
     /**
@@ -69,7 +79,7 @@ public final class CompileOptions {
      */
     public CompileOptions outputFormat(MemoryFormat format) {
         return new CompileOptions(
-                inputShape, inputFormat, Objects.requireNonNull(format, "format"), precision, threads);
+                inputShape, inputFormat, Objects.requireNonNull(format, "format"), precision, threads, tuneKernels);
     }
 
     /**
@@ -80,7 +90,12 @@ public final class CompileOptions {
      */
     public CompileOptions precision(Precision precision) {
         return new CompileOptions(
-                inputShape, inputFormat, outputFormat, Objects.requireNonNull(precision, "precision"), threads);
+                inputShape,
+                inputFormat,
+                outputFormat,
+                Objects.requireNonNull(precision, "precision"),
+                threads,
+                tuneKernels);
     }
 
     /**
@@ -96,7 +111,30 @@ public final class CompileOptions {
             throw new IllegalArgumentException(
                     "the number of threads must be >= 1, or 0 for the module's setting, got " + threads);
         }
-        return new CompileOptions(inputShape, inputFormat, outputFormat, precision, threads);
+        return new CompileOptions(inputShape, inputFormat, outputFormat, precision, threads, tuneKernels);
+    }
+
+    /**
+     * Whether to choose each convolution's and linear layer's kernel by measurement: of the implementations oneDNN
+     * offers for it (with the same layouts), time each once and keep the fastest. Choices are saved in
+     * {@code kernel-choices.properties} beside the native library (or the file {@code -Donednn4j.kernelCache}
+     * names; {@code off} keeps none), keyed by oneDNN version, CPU ISA, threads and the primitive, so a second JVM
+     * compiling the same network times nothing.
+     *
+     * @param tune true to measure; the default is {@value #TUNE_DEFAULT}, oneDNN's own first choice
+     * @return new options
+     */
+    public CompileOptions tuneKernels(boolean tune) {
+        return new CompileOptions(inputShape, inputFormat, outputFormat, precision, threads, tune);
+    }
+
+    /**
+     * Whether kernels are chosen by measurement.
+     *
+     * @return false unless set
+     */
+    public boolean tuneKernels() {
+        return tuneKernels;
     }
 
     /**
@@ -148,11 +186,12 @@ public final class CompileOptions {
     public String toString() {
         return String.format(
                 Locale.ROOT,
-                "CompileOptions(input %s %s, output %s, %s, threads %s)",
+                "CompileOptions(input %s %s, output %s, %s, threads %s%s)",
                 Arrays.toString(inputShape),
                 inputFormat,
                 outputFormat(),
                 precision,
-                threads == 0 ? "of the module" : Integer.toString(threads));
+                threads == 0 ? "of the module" : Integer.toString(threads),
+                tuneKernels ? ", kernels tuned" : "");
     }
 }

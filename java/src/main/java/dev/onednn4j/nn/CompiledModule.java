@@ -112,7 +112,8 @@ public final class CompiledModule extends Module {
                 out,
                 shape,
                 outShape,
-                new Compiler.Options(options.inputFormat(), options.outputFormat(), bf16, threads),
+                new Compiler.Options(
+                        options.inputFormat(), options.outputFormat(), bf16, threads, options.tuneKernels()),
                 title);
         return new CompiledModule(
                 p,

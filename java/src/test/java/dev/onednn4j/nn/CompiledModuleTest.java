@@ -10,6 +10,7 @@ import dev.onednn4j.natives.OpenMp;
 import dev.onednn4j.tensor.MemoryFormat;
 import dev.onednn4j.tensor.Tensor;
 import dev.onednn4j.testing.ChildJvm;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -18,6 +19,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -184,6 +186,32 @@ class CompiledModuleTest {
         try (net;
                 CompiledModule fast = compileAndCheck(net, MemoryFormat.CONTIGUOUS, 1, 3, 5, 5)) {
             assertTrue(fast.toString().contains("Tensor.add ["), fast.toString());
+        }
+    }
+
+    @Test
+    void kernelsChosenByMeasurementAreRememberedForTheNextCompile(@TempDir Path dir) {
+        Path choices = dir.resolve("kernel-choices.properties");
+        String old = System.setProperty("onednn4j.kernelCache", choices.toString());
+        try (Residual block = new Residual(16)) {
+            randomize(block, 5);
+            block.eval();
+            CompileOptions o = CompileOptions.forInput(2, 16, 12, 12).tuneKernels(true);
+            try (CompiledModule first = block.compile(o);
+                    CompiledModule second = block.compile(o);
+                    Tensor x = input(1, MemoryFormat.CONTIGUOUS, 2, 16, 12, 12);
+                    Tensor eager = block.forward(x);
+                    Tensor y = second.forward(x)) {
+                assertTrue(first.toString().contains("kernels: 2 timed, 0 from " + choices), first.toString());
+                assertTrue(second.toString().contains("kernels: 0 timed, 2 from " + choices), second.toString());
+                assertTrue(relativeError(y.toFloatArray(), eager.toFloatArray()) < 1e-5);
+            }
+        } finally {
+            if (old == null) {
+                System.clearProperty("onednn4j.kernelCache");
+            } else {
+                System.setProperty("onednn4j.kernelCache", old);
+            }
         }
     }
 

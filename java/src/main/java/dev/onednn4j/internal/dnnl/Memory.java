@@ -100,6 +100,11 @@ public final class Memory extends NativeHandle {
         return byteSize;
     }
 
+    /** Sets every byte of the buffer to zero (e.g. before timing a primitive on it: no denormals, no NaN). */
+    public void zero() {
+        data().fill((byte) 0);
+    }
+
     MemorySegment raw() {
         return handle();
     }

@@ -80,7 +80,7 @@ public final class Program implements AutoCloseable {
     private boolean closed;
 
     private Program(Builder b, int threads) {
-        this.description = b.description;
+        this.description = b.notes.isEmpty() ? b.description : b.description + "\n" + String.join("\n", b.notes);
         this.buffers = b.buffers;
         this.steps = b.steps.toArray(new Step[0]);
         this.scratchpadBytes = b.scratchpadBytes;
@@ -157,6 +157,7 @@ public final class Program implements AutoCloseable {
         private final List<Buffer> buffers = new ArrayList<>();
         private final List<Step> steps = new ArrayList<>();
         private final List<AutoCloseable> owned = new ArrayList<>();
+        private final List<String> notes = new ArrayList<>();
         private final Engine engine = Engine.cpu();
         private int input = -1;
         private int output = -1;
@@ -166,6 +167,11 @@ public final class Program implements AutoCloseable {
 
         private Builder(String description) {
             this.description = description;
+        }
+
+        /** Adds a line to the program's description (e.g. how its kernels were chosen). */
+        public void note(String line) {
+            notes.add(line);
         }
 
         /** Keeps {@code resource} alive as long as the program, and closes it with the program. */

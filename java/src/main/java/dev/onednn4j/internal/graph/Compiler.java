@@ -54,7 +54,8 @@ public final class Compiler {
      *
      * @param outputFormat the output's memory format where it is 4-D (contiguous otherwise)
      */
-    public record Options(MemoryFormat inputFormat, MemoryFormat outputFormat, boolean bf16, int threads) {}
+    public record Options(
+            MemoryFormat inputFormat, MemoryFormat outputFormat, boolean bf16, int threads, boolean tuneKernels) {}
 
     /**
      * For the library's own tests only: names one rewrite to break on purpose ({@code fold-without-shift},
@@ -116,6 +117,7 @@ public final class Compiler {
     private final List<Integer[]> reorders = new ArrayList<>(); // {from, to} already built, for sharing
     private MemoryDesc userOut;
     private int outBuffer = -1;
+    private final KernelTuner tuner;
 
     private Compiler(Trace trace, Trace.Value out, Options options, String title) {
         this.options = options;
@@ -146,6 +148,7 @@ public final class Compiler {
         }
         this.output = o;
         this.b = Program.builder(title);
+        this.tuner = options.tuneKernels() ? new KernelTuner(KernelTuner.defaultFile(), options.threads()) : null;
     }
 
     /**
@@ -173,6 +176,9 @@ public final class Compiler {
             c.fuse();
             List<Node> schedule = c.schedule();
             c.lower(schedule, inputShape, outputShape);
+            if (c.tuner != null) {
+                c.b.note(c.tuner.finish());
+            }
             return c.b.build(options.threads());
         } catch (RuntimeException | Error e) {
             c.b.abandon(e);
@@ -424,6 +430,11 @@ public final class Compiler {
                                 + ") has no compiled form for this input (e.g. padding modes other than zeros, an output column "
                                 + "that sees only padding, non-finite weights): run it eagerly");
             }
+        }
+        if (tuner != null && n.op.fusesPostOps()) {
+            MemoryDesc asked = b.md(srcBuffer);
+            MemoryDesc askedDst = dstMd;
+            pd = tuner.choose(pd, () -> describe(n, asked, askedDst));
         }
         b.own(pd);
         MemoryDesc pdSrc = pd.query(Arg.SRC);
