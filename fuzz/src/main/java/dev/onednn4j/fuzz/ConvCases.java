@@ -247,11 +247,16 @@ final class ConvCases {
         long h = Math.max(g.spatial(), s.minH());
         long w = Math.max(g.spatial(), s.minW());
         if (s.named() == null && g.chance(0.3)) {
-            // the edge the brgemm kernels trip on: a narrow input whose first output column (or row) sees only padding
+            // the edge oneDNN 3.13's brgemm kernels trip on: a narrow input whose first output column (or row) sees
+            // only padding, more often strided and dilated (which matters to them even for a kernel of 1)
+            int stride = g.chance(0.6) ? g.between(2, 4) : stride(g);
+            int dilation = g.chance(0.6) ? g.between(2, 4) : dilation(g);
             if (g.chance(0.7)) {
+                s = s.withStride(s.sH(), stride).withDilation(s.dH(), dilation);
                 s = s.withPadding(null, s.pH(), g.between((int) s.effW(), (int) s.effW() + 3));
                 w = g.between((int) s.minW(), (int) s.minW() + 2);
             } else {
+                s = s.withStride(stride, s.sW()).withDilation(dilation, s.dW());
                 s = s.withPadding(null, g.between((int) s.effH(), (int) s.effH() + 3), s.pW());
                 h = g.between((int) s.minH(), (int) s.minH() + 2);
             }

@@ -33,7 +33,7 @@ public final class Fuzz {
     public static final long DEFAULT_SEED = 20261128L;
 
     /** The cases when none is given: a CI-size run of about a minute with one job on two cores. */
-    public static final long DEFAULT_CASES = 1500;
+    public static final long DEFAULT_CASES = 4000;
 
     /** Parsed command line. */
     private static final class Options {

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 class FuzzRunTest {
 
     /** Enough cases for every layer, valid and invalid, under the default seed. */
-    static final long CASES = Long.getLong("onednn4j.fuzz.testCases", 1200);
+    static final long CASES = Long.getLong("onednn4j.fuzz.testCases", 1500);
 
     @TempDir
     Path out;
