@@ -80,7 +80,14 @@ public final class Fuzz {
         if (o.randomSeed) {
             System.err.println("seed: " + o.seed + " (random; rerun with --seed " + o.seed + ")");
         }
-        CaseSource source = source(o.source);
+        CaseSource source;
+        try {
+            source = source(o.source);
+        } catch (IllegalArgumentException e) {
+            System.err.println("fuzz: " + e.getMessage());
+            System.exit(2);
+            return;
+        }
         if (o.single != null) {
             System.exit(single(o, source) ? 0 : 1);
             return;

@@ -5,6 +5,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -214,9 +215,29 @@ public final class Report {
                             .map(e -> e.getKey() + " x" + e.getValue())
                             .collect(Collectors.joining(", ")))));
         }
-        List<Outcome> failures = all.stream().filter(o -> o.status().failed()).toList();
+        List<Outcome> failures = all.stream()
+                .filter(o -> o.status().failed())
+                .sorted(Comparator.comparingInt(Report::severity).thenComparingLong(Outcome::index))
+                .toList();
         if (!failures.isEmpty()) {
-            b.append(String.format(Locale.ROOT, "%nfailures (%d):%n", failures.size()));
+            Map<String, Long> kinds = new LinkedHashMap<>();
+            for (Outcome o : failures) {
+                kinds.merge(
+                        String.format(
+                                Locale.ROOT,
+                                "%-7s %-18s %s",
+                                o.status(),
+                                o.layer(),
+                                o.nonFinite() ? "on NaN/infinite input" : o.valid() ? "valid" : "invalid"),
+                        1L,
+                        Long::sum);
+            }
+            b.append(String.format(Locale.ROOT, "%nfailures by kind:%n"));
+            kinds.forEach((k, n) -> b.append(String.format(Locale.ROOT, "  %5d  %s%n", n, k)));
+            b.append(String.format(
+                    Locale.ROOT,
+                    "%nfailures (%d; crashes first, then wrong results on finite inputs):%n",
+                    failures.size()));
             for (Outcome o : failures.subList(0, Math.min(LISTED, failures.size()))) {
                 b.append(String.format(
                         Locale.ROOT,
@@ -244,6 +265,17 @@ public final class Report {
                         ? "PASS (no crash, no wrong result, no unclear error)"
                         : "FAIL"));
         return b.toString();
+    }
+
+    /** Crashes and hangs first, then wrong results on finite inputs, unclear errors, wrong results on NaN. */
+    private static int severity(Outcome o) {
+        return switch (o.status()) {
+            case CRASH -> 0;
+            case HANG -> 1;
+            case WRONG -> o.nonFinite() ? 4 : 2;
+            case UNCLEAR -> 3;
+            case PASS -> 5;
+        };
     }
 
     private static String indent(String s) {

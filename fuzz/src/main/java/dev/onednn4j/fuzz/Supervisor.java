@@ -19,6 +19,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -26,6 +27,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -158,6 +160,14 @@ public final class Supervisor {
         }
     }
 
+    /** The children running now, destroyed if this JVM exits first (they would otherwise run their range out). */
+    private static final Set<Process> LIVE = ConcurrentHashMap.newKeySet();
+
+    static {
+        Runtime.getRuntime()
+                .addShutdownHook(new Thread(() -> LIVE.forEach(Process::destroyForcibly), "fuzz-children-cleanup"));
+    }
+
     private final Settings s;
     private final Map<Long, Outcome> results = new TreeMap<>();
     private final AtomicLong done = new AtomicLong();
@@ -246,8 +256,15 @@ public final class Supervisor {
     }
 
     /** The last lines a child printed outside the protocol (both streams), for a crash report. */
-    private static final class Tail {
+    private static final class Tail implements Consumer<String> {
         private final Deque<String> lines = new ArrayDeque<>();
+
+        @Override
+        public void accept(String line) {
+            if (!line.equals(EOF)) {
+                add(line);
+            }
+        }
 
         synchronized void add(String line) {
             lines.addLast(line);
@@ -266,43 +283,64 @@ public final class Supervisor {
         long next = first;
         int deadStarts = 0;
         while (next < s.cases()) {
-            Tail tail = new Tail();
-            Process p = start(next, step);
-            Thread drain = drain(p.getErrorStream(), tail, "stderr");
-            BlockingQueue<String> stdout = new LinkedBlockingQueue<>();
-            Thread reader = Thread.ofPlatform().daemon().start(() -> {
-                try (BufferedReader r =
-                        new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-                    for (String line; (line = r.readLine()) != null; ) {
-                        stdout.add(line);
-                    }
-                } catch (IOException e) {
-                    stdout.add("(reading the child's output failed: " + e + ")");
-                } finally {
-                    stdout.add(EOF);
+            Child c = runChild(next, step);
+            next = c.next;
+            if (c.current != null) {
+                Pending dead = c.current;
+                record(new Outcome(
+                        dead.index,
+                        dead.layer,
+                        dead.valid,
+                        dead.description,
+                        c.hung ? Status.HANG : Status.CRASH,
+                        death(c.pid, c.exit, c.hung, c.tail.lines(), hsErr(c.pid)),
+                        dead.kernel,
+                        false,
+                        false,
+                        (System.nanoTime() - dead.startNanos) / 1e6));
+                next = dead.index + step;
+                deadStarts = 0;
+            } else if (next < s.cases()) {
+                // the child ended between cases without finishing its range: it could not start, or was killed
+                deadStarts = c.ended > 0 ? 0 : deadStarts + 1;
+                if (deadStarts >= 3) {
+                    throw new FatalException("child JVMs exit before running any case (exit " + c.exit + "):\n  "
+                            + String.join("\n  ", c.tail.lines()));
                 }
-            });
-            Pending current = null;
-            boolean hung = false;
-            int ended = 0;
-            for (; ; ) {
-                String line = stdout.poll(500, TimeUnit.MILLISECONDS);
-                if (line == null) {
-                    if (current != null
-                            && !hung
-                            && System.nanoTime() - current.startNanos
-                                    > s.timeout().toNanos()) {
-                        hung = true;
-                        p.destroyForcibly(); // this run's own child, by its handle
-                    }
-                    continue;
-                }
-                if (line.equals(EOF)) {
-                    break;
-                }
+            }
+        }
+    }
+
+    /** What one child JVM did, up to its end. */
+    private static final class Child {
+        final Tail tail = new Tail();
+        long pid;
+        long next;
+        /** The case it started and did not end (it crashed or hung in it), or null. */
+        Pending current;
+
+        boolean hung;
+        int ended;
+        int exit;
+    }
+
+    /**
+     * Starts a child on cases {@code from, from + step, ...}, records each case it ends, and returns when it exits
+     * (killing it first if a case overruns the time limit).
+     */
+    private Child runChild(long from, int step) throws IOException, InterruptedException {
+        Child c = new Child();
+        c.next = from;
+        Process p = start(from, step);
+        c.pid = p.pid();
+        Thread drain = drain(p.getErrorStream(), c.tail, "stderr");
+        BlockingQueue<String> stdout = new LinkedBlockingQueue<>();
+        Thread reader = drain(p.getInputStream(), stdout::add, "stdout");
+        try {
+            for (String line = nextLine(stdout, c, p); !line.equals(EOF); line = nextLine(stdout, c, p)) {
                 List<String> f = Protocol.parse(line);
                 if (f == null) {
-                    tail.add(line);
+                    c.tail.add(line);
                     continue;
                 }
                 switch (f.getFirst()) {
@@ -311,60 +349,59 @@ public final class Supervisor {
                         isa = f.get(2);
                     }
                     case "start" ->
-                        current = new Pending(
+                        c.current = new Pending(
                                 Long.parseLong(f.get(1)), f.get(2), f.get(3).equals("valid"), f.get(4));
                     case "kernel" -> {
-                        if (current != null) {
-                            current.kernel = f.get(2);
+                        if (c.current != null) {
+                            c.current.kernel = f.get(2);
                         }
                     }
                     case "end" -> {
-                        if (current == null) {
-                            break;
+                        Pending done = c.current;
+                        if (done != null) {
+                            record(new Outcome(
+                                    done.index,
+                                    done.layer,
+                                    done.valid,
+                                    done.description,
+                                    Status.valueOf(f.get(2)),
+                                    f.get(6),
+                                    done.kernel,
+                                    f.get(3).equals("1"),
+                                    f.get(4).equals("1"),
+                                    Double.parseDouble(f.get(5))));
+                            c.next = done.index + step;
+                            c.current = null;
+                            c.ended++;
                         }
-                        record(new Outcome(
-                                current.index,
-                                current.layer,
-                                current.valid,
-                                current.description,
-                                Status.valueOf(f.get(2)),
-                                f.get(6),
-                                current.kernel,
-                                f.get(3).equals("1"),
-                                f.get(4).equals("1"),
-                                Double.parseDouble(f.get(5))));
-                        next = current.index + step;
-                        current = null;
-                        ended++;
                     }
-                    default -> tail.add(line);
+                    default -> c.tail.add(line);
                 }
             }
-            int exit = p.waitFor();
-            drain.join(5000);
-            reader.join(5000);
-            if (current != null) {
-                double millis = (System.nanoTime() - current.startNanos) / 1e6;
-                record(new Outcome(
-                        current.index,
-                        current.layer,
-                        current.valid,
-                        current.description,
-                        hung ? Status.HANG : Status.CRASH,
-                        death(p.pid(), exit, hung, tail.lines(), hsErr(p.pid())),
-                        current.kernel,
-                        false,
-                        false,
-                        millis));
-                next = current.index + step;
-                deadStarts = 0;
-            } else if (next < s.cases()) {
-                // the child ended between cases without finishing its range: it could not start, or was killed
-                deadStarts = ended > 0 ? 0 : deadStarts + 1;
-                if (deadStarts >= 3) {
-                    throw new FatalException("child JVMs exit before running any case (exit " + exit + "):\n  "
-                            + String.join("\n  ", tail.lines()));
-                }
+            c.exit = p.waitFor();
+        } finally {
+            if (p.isAlive()) {
+                p.destroyForcibly(); // interrupted: this run's own child, by its handle
+            }
+            LIVE.remove(p);
+        }
+        drain.join(5000);
+        reader.join(5000);
+        return c;
+    }
+
+    /** The child's next line of output, killing it if its current case overruns the time limit; EOF at its end. */
+    private String nextLine(BlockingQueue<String> stdout, Child c, Process p) throws InterruptedException {
+        for (; ; ) {
+            String line = stdout.poll(500, TimeUnit.MILLISECONDS);
+            if (line != null) {
+                return line;
+            }
+            if (c.current != null
+                    && !c.hung
+                    && System.nanoTime() - c.current.startNanos > s.timeout().toNanos()) {
+                c.hung = true;
+                p.destroyForcibly(); // this run's own child, by its handle
             }
         }
     }
@@ -407,17 +444,22 @@ public final class Supervisor {
         synchronized (this) {
             childStarts++;
         }
-        return pb.start();
+        Process p = pb.start();
+        LIVE.add(p);
+        return p;
     }
 
-    private static Thread drain(InputStream in, Tail tail, String name) {
+    /** Reads a child's stream line by line into {@code sink}, then {@link #EOF}. */
+    private static Thread drain(InputStream in, Consumer<String> sink, String name) {
         return Thread.ofPlatform().daemon().name("fuzz-" + name).start(() -> {
             try (BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
                 for (String line; (line = r.readLine()) != null; ) {
-                    tail.add(line);
+                    sink.accept(line);
                 }
             } catch (IOException e) {
-                throw new UncheckedIOException(e);
+                sink.accept("(reading the child's output failed: " + e + ")");
+            } finally {
+                sink.accept(EOF);
             }
         });
     }
