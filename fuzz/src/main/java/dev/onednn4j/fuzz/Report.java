@@ -105,11 +105,15 @@ public final class Report {
     /** Per layer, each oneDNN implementation and how many cases used it. */
     static Map<String, Map<String, Long>> kernels(List<Outcome> outcomes) {
         Map<String, Map<String, Long>> m = new LinkedHashMap<>();
+        for (String layer : Layers.CLASSES) {
+            m.put(layer, new TreeMap<>());
+        }
         for (Outcome o : outcomes) {
             if (o.kernel() != null) {
                 m.computeIfAbsent(o.layer(), k -> new TreeMap<>()).merge(o.kernel(), 1L, Long::sum);
             }
         }
+        m.values().removeIf(Map::isEmpty);
         return m;
     }
 
