@@ -147,6 +147,34 @@ public final class Convolution implements Operation {
 
     private PrimitiveDesc descriptor(
             MemoryDesc src, MemoryDesc weights, MemoryDesc biasMd, MemoryDesc dst, boolean padded, PrimitiveAttr attr) {
+        PrimitiveDesc pd = rawDescriptor(src, weights, biasMd, dst, padded, attr);
+        if (oneColumnStrided() && pd.implementation().contains("brg_conv_fwd")) {
+            // oneDNN 3.13's brgemm convolution sums the wrong input columns when the output is one column wide
+            // and the W stride is above 1 (found by scripts/fuzz; no crash, silently wrong): take the next
+            // implementation oneDNN offers (its direct or reference kernel) for these tiny shapes
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    "{0}: one output column with stride {1} gives wrong results in oneDNN 3.13''s brgemm convolution: "
+                            + "using the next implementation",
+                    g,
+                    g.strideW());
+            while (pd.implementation().contains("brg_conv_fwd")) { // also as the kernel of jit_uni_ncsp
+                if (!pd.nextImplementation()) {
+                    pd.close();
+                    throw new IllegalStateException("oneDNN offers no implementation but brgemm for " + g);
+                }
+            }
+        }
+        return pd;
+    }
+
+    /** The family oneDNN 3.13's brgemm convolution computes wrongly: one output column, W stride above 1. */
+    boolean oneColumnStrided() {
+        return g.outW() == 1 && g.strideW() > 1;
+    }
+
+    private PrimitiveDesc rawDescriptor(
+            MemoryDesc src, MemoryDesc weights, MemoryDesc biasMd, MemoryDesc dst, boolean padded, PrimitiveAttr attr) {
         long pad = padded ? 1 : 0;
         return PrimitiveDesc.convolution(
                 Engine.cpu(),
