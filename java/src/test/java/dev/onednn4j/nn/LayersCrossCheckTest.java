@@ -207,6 +207,21 @@ class LayersCrossCheckTest {
                         9,
                         6),
                 c(
+                        // the override equal to the kernel, with padding excluded: the padding must still count
+                        // (found by scripts/fuzz, case 3725 of seed 20261128)
+                        "AvgPool2d 3 p1 divisor_override 9 count_include_pad=False",
+                        () -> AvgPool2d.builder(3)
+                                .padding(1)
+                                .countIncludePad(false)
+                                .divisorOverride(9)
+                                .build(),
+                        -4,
+                        4,
+                        1,
+                        2,
+                        5,
+                        6),
+                c(
                         "AvgPool2d divisor_override 3",
                         () -> AvgPool2d.builder(2).divisorOverride(3).build(),
                         -4,

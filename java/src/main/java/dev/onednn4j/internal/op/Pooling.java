@@ -83,7 +83,7 @@ public final class Pooling implements Operation {
         boolean correct = needsCorrection();
         Algorithm alg = p.max()
                 ? Algorithm.POOLING_MAX
-                : p.countIncludePad() || correct
+                : p.countIncludePad() || correct || p.divisorOverride() != 0
                         ? Algorithm.POOLING_AVG_INCLUDE_PADDING
                         : Algorithm.POOLING_AVG_EXCLUDE_PADDING;
         try (MemoryDesc factor =
