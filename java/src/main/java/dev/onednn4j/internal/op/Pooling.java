@@ -81,14 +81,18 @@ public final class Pooling implements Operation {
     public PrimitiveDesc describe(MemoryDesc src, MemoryDesc dst, DataType dt, PrimitiveAttr attr) {
         PoolParams p = g.p();
         boolean correct = needsCorrection();
+        boolean mask = p.max() && emptyWindows() != null;
         Algorithm alg = p.max()
                 ? Algorithm.POOLING_MAX
                 : p.countIncludePad() || correct || p.divisorOverride() != 0
                         ? Algorithm.POOLING_AVG_INCLUDE_PADDING
                         : Algorithm.POOLING_AVG_EXCLUDE_PADDING;
-        try (MemoryDesc factor =
-                        correct ? Layouts.of(new long[] {1, 1, g.outH(), g.outW()}, MemoryFormat.CONTIGUOUS) : null;
-                PostOps post = correct ? PostOps.create().binary(Algorithm.BINARY_MUL, factor) : null;
+        try (MemoryDesc factor = correct || mask
+                        ? Layouts.of(new long[] {1, 1, g.outH(), g.outW()}, MemoryFormat.CONTIGUOUS)
+                        : null;
+                PostOps post = correct || mask
+                        ? PostOps.create().binary(mask ? Algorithm.BINARY_ADD : Algorithm.BINARY_MUL, factor)
+                        : null;
                 MemoryDesc d = dst == null ? MemoryDesc.any(g.outputShape(), dt) : null) {
             if (post != null) {
                 attr.postOps(post);
@@ -107,20 +111,72 @@ public final class Pooling implements Operation {
         }
     }
 
-    /** The correction factors of {@link #describe}'s binary post-op, when it has one. */
+    /**
+     * For max pooling, the output positions whose whole (dilated) window lies in the padding: oneDNN gives them the
+     * lowest float, PyTorch the max of nothing, {@code -inf}. Null when there are none.
+     */
+    private boolean[] emptyWindows() {
+        PoolParams p = g.p();
+        boolean[] rows = emptyWindows(g.outH(), g.h(), p.padH(), p.kH(), p.strideH(), p.dilationH());
+        boolean[] cols = emptyWindows(g.outW(), g.w(), p.padW(), p.kW(), p.strideW(), p.dilationW());
+        if (rows == null && cols == null) {
+            return null;
+        }
+        boolean[] empty = new boolean[g.outH() * g.outW()];
+        for (int oh = 0; oh < g.outH(); oh++) {
+            for (int ow = 0; ow < g.outW(); ow++) {
+                empty[oh * g.outW() + ow] = (rows != null && rows[oh]) || (cols != null && cols[ow]);
+            }
+        }
+        return empty;
+    }
+
+    private static boolean[] emptyWindows(int out, int size, int pad, int k, int stride, int dilation) {
+        boolean[] empty = null;
+        for (int o = 0; o < out; o++) {
+            boolean any = false;
+            for (int t = 0; t < k && !any; t++) {
+                long i = (long) o * stride - pad + (long) t * dilation;
+                any = i >= 0 && i < size;
+            }
+            if (!any) {
+                if (empty == null) {
+                    empty = new boolean[out];
+                }
+                empty[o] = true;
+            }
+        }
+        return empty;
+    }
+
+    /**
+     * The constant of {@link #describe}'s binary post-op, when it has one: average pooling's correction factors, or
+     * max pooling's mask ({@code -inf} where a window lies in the padding, 0 elsewhere).
+     */
     @Override
     public List<Constant> constants() {
+        PoolParams p = g.p();
+        long[] dims = {1, 1, g.outH(), g.outW()};
+        float[] f = new float[g.outH() * g.outW()];
+        if (p.max()) {
+            boolean[] empty = emptyWindows();
+            if (empty == null) {
+                return List.of();
+            }
+            for (int i = 0; i < f.length; i++) {
+                f[i] = empty[i] ? Float.NEGATIVE_INFINITY : 0f;
+            }
+            return List.of(new Constant(Arg.postOpSrc1(0), dims, null, f));
+        }
         if (!needsCorrection()) {
             return List.of();
         }
-        PoolParams p = g.p();
-        float[] f = new float[g.outH() * g.outW()];
         for (int oh = 0; oh < g.outH(); oh++) {
             for (int ow = 0; ow < g.outW(); ow++) {
                 f[oh * g.outW() + ow] = (float) ((double) p.kH() * p.kW() / g.divisor(oh, ow));
             }
         }
-        return List.of(new Constant(Arg.postOpSrc1(0), new long[] {1, 1, g.outH(), g.outW()}, null, f));
+        return List.of(new Constant(Arg.postOpSrc1(0), dims, null, f));
     }
 
     @Override
