@@ -13,7 +13,13 @@ package dev.onednn4j.nn;
  * </ul>
  */
 public enum Precision {
+    /** float32 throughout: results within the library's float32 rounding bounds of the reference. */
     FP32,
+    /**
+     * bfloat16 activations and weights in convolutions and linear layers, float32 accumulation; refused where the CPU
+     * has no native bf16.
+     */
     BF16,
+    /** {@link #BF16} where the CPU computes it natively, else {@link #FP32}. */
     AUTO
 }

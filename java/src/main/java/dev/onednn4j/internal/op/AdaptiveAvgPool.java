@@ -152,6 +152,7 @@ public final class AdaptiveAvgPool implements Operation {
      */
     public double[] compute(float[] x, double[] magnitude) {
         double[] y = new double[n * c * outH * outW];
+        boolean tiles = pooling() != null;
         int o = 0;
         // [N, C, H, W] -> [N, C, OH, OW]
         for (int in = 0; in < n; in++) {
@@ -173,7 +174,19 @@ public final class AdaptiveAvgPool implements Operation {
                         if (magnitude != null) {
                             magnitude[o] = abs / count;
                         }
-                        y[o++] = sum / count;
+                        // computed as a matmul with the averaging matrix, a NaN or infinity anywhere in the
+                        // plane meets a zero weight (0 * inf = NaN): the library's semantics, README "Non-finite"
+                        boolean outside = false;
+                        for (int ih = 0; ih < h && !outside && !tiles; ih++) {
+                            for (int iw = 0; iw < w; iw++) {
+                                boolean inside = ih >= h0 && ih < h1 && iw >= w0 && iw < w1;
+                                if (!inside && !Float.isFinite(x[(plane + ih) * w + iw])) {
+                                    outside = true;
+                                    break;
+                                }
+                            }
+                        }
+                        y[o++] = outside ? Double.NaN : sum / count;
                     }
                 }
             }

@@ -98,16 +98,18 @@ public final class Eltwise implements Operation {
         /** PyTorch's formula in double; {@code p} is the LeakyReLU slope. */
         public double apply(double x, float p) {
             return switch (this) {
-                case RELU -> x > 0 ? x : (Double.isNaN(x) ? x : 0.0);
+                // non-finite inputs follow oneDNN's arithmetic, the library's (README, "Non-finite values"):
+                // ReLU and ReLU6 map NaN to 0, Hardsigmoid to 1, the erf GELU maps +inf to NaN
+                case RELU -> x > 0 ? x : 0.0;
                 case LEAKY_RELU -> x > 0 ? x : x * p;
-                case RELU6 -> Double.isNaN(x) ? x : Math.min(Math.max(x, 0), 6);
+                case RELU6 -> Double.isNaN(x) ? 0.0 : Math.min(Math.max(x, 0), 6);
                 case SILU -> x / (1 + Math.exp(-x));
-                case GELU -> x / 2 * (1 + Erf.erf(x / Math.sqrt(2)));
+                case GELU -> x == Double.POSITIVE_INFINITY ? Double.NaN : x / 2 * (1 + Erf.erf(x / Math.sqrt(2)));
                 case GELU_TANH -> x / 2 * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
                 case SIGMOID -> 1 / (1 + Math.exp(-x));
                 case TANH -> Math.tanh(x);
                 case HARDSWISH -> x * Math.min(Math.max(x + 3, 0), 6) / 6;
-                case HARDSIGMOID -> Math.min(Math.max(x + 3, 0), 6) / 6;
+                case HARDSIGMOID -> Double.isNaN(x) ? 1.0 : Math.min(Math.max(x + 3, 0), 6) / 6;
             };
         }
 

@@ -185,8 +185,10 @@ public final class Pooling implements Operation {
     }
 
     /**
-     * The pooling written plainly, in double: each output is the max (NaN wins, as in PyTorch) or the sum over
-     * divisor of the input cells its window covers.
+     * The pooling written plainly, in double: each output is the max or the sum over divisor of the input cells its
+     * window covers. The max skips NaN and starts at the lowest float (so a window of NaN or -inf only gives the
+     * lowest float), and a window wholly in the padding gives -inf: oneDNN's arithmetic, which the library keeps
+     * (PyTorch's NaN wins instead).
      *
      * @param magnitude if not null, receives for average pooling {@code sum|x| / divisor} per output
      */
@@ -200,8 +202,11 @@ public final class Pooling implements Operation {
                 int plane = (n * g.c() + c) * g.h();
                 for (int oh = 0; oh < g.outH(); oh++) {
                     for (int ow = 0; ow < g.outW(); ow++) {
-                        double acc = p.max() ? Double.NEGATIVE_INFINITY : 0;
+                        // max: oneDNN's arithmetic, the library's (README, "Non-finite values"): NaN is skipped,
+                        // the max starts at the lowest float, a window wholly in the padding is -inf
+                        double acc = p.max() ? -Float.MAX_VALUE : 0;
                         double abs = 0;
+                        boolean taps = false;
                         for (int kh = 0; kh < p.kH(); kh++) {
                             int ih = oh * p.strideH() - p.padH() + kh * p.dilationH();
                             if (ih < 0 || ih >= g.h()) {
@@ -213,13 +218,17 @@ public final class Pooling implements Operation {
                                     continue;
                                 }
                                 double v = x[(plane + ih) * g.w() + iw];
+                                taps = true;
                                 if (p.max()) {
-                                    acc = v > acc || Double.isNaN(v) ? v : acc;
+                                    acc = v > acc ? v : acc;
                                 } else {
                                     acc += v;
                                     abs += Math.abs(v);
                                 }
                             }
+                        }
+                        if (p.max() && !taps) {
+                            acc = Double.NEGATIVE_INFINITY;
                         }
                         if (!p.max()) {
                             int d = g.divisor(oh, ow);
