@@ -148,7 +148,10 @@ public final class Conv2d extends OperationModule {
         try (Tensor x = Tensor.zeros(format, inputShape);
                 Tensor y = Tensor.zeros(format, g.outputShape())) {
             return withPlan(
-                    x, y, p -> new OneDnnPlan(p.implementation(), p.reorders(0), p.reorders(1), p.scratchpadBytes()));
+                    x,
+                    y,
+                    p -> new OneDnnPlan(
+                            p.implementation(), p.reorders(0), p.reorders(1), p.padsInJava(0), p.scratchpadBytes()));
         }
     }
 
@@ -158,10 +161,18 @@ public final class Conv2d extends OperationModule {
      * @param implementation   oneDNN's name of the kernel, e.g. {@code brg_conv_fwd:avx512_core}
      * @param reordersInput    whether each call reorders the input into oneDNN's layout
      * @param reordersOutput   whether each call reorders the output back into the caller's layout
+     * @param padsInputInJava  whether each call pads the input in Java first and runs oneDNN without padding: for
+     *                         the padding modes oneDNN lacks (reflect, replicate, circular), for zero padding with
+     *                         weights that are not all finite (so that padded taps give NaN, as in PyTorch), and
+     *                         where an output column sees only padding (which crashes oneDNN 3.13's brgemm kernel)
      * @param scratchpadBytes  the scratchpad each concurrent call uses
      */
     public record OneDnnPlan(
-            String implementation, boolean reordersInput, boolean reordersOutput, long scratchpadBytes) {}
+            String implementation,
+            boolean reordersInput,
+            boolean reordersOutput,
+            boolean padsInputInJava,
+            long scratchpadBytes) {}
 
     // ---- accessors -------------------------------------------------------------------------------
 

@@ -54,6 +54,7 @@ public abstract class Module implements AutoCloseable {
     private final Map<String, Module> children = new LinkedHashMap<>();
     private boolean training = true;
     private Backend backend = Backend.ONEDNN;
+    private int threads;
     private volatile boolean closed;
 
     /**
@@ -115,7 +116,7 @@ public abstract class Module implements AutoCloseable {
             throw new IllegalArgumentException("a module cannot be its own child");
         }
         children.put(name, module);
-        module.backendChanged(backend);
+        ((Module) module).inherit(this);
         return module;
     }
 
@@ -240,10 +241,7 @@ public abstract class Module implements AutoCloseable {
             throw new IllegalArgumentException("a module cannot contain itself");
         }
         parent.children.put(name, module); // same key: keeps its position
-        for (Module m : module.namedModules().values()) {
-            m.backend = parent.backend;
-            m.backendChanged(parent.backend);
-        }
+        module.inherit(parent);
         return old;
     }
 
@@ -520,6 +518,86 @@ public abstract class Module implements AutoCloseable {
      * @param newBackend the backend this module runs on from now on
      */
     protected void backendChanged(Backend newBackend) {}
+
+    /**
+     * Compiles this module's inference for one input shape: traces {@link #forward} once, fuses and plans it onto
+     * oneDNN (see {@link CompiledModule}). The module must be in eval mode; its forward must run only the library's
+     * layers and tensor operations.
+     *
+     * @param options the input shape and the compile settings
+     * @return a new module owning its compiled form; close it (closing this module does not)
+     * @throws IllegalStateException if this module is in training mode, closed, or its forward does something
+     *     tracing cannot record (the message names the operation and the last layer recorded)
+     * @throws IllegalArgumentException if the input shape does not fit the module, or bf16 is asked for on a CPU
+     *     without native bf16
+     */
+    public CompiledModule compile(CompileOptions options) {
+        ensureOpen();
+        return CompiledModule.compile(this, options);
+    }
+
+    /**
+     * {@link #compile(CompileOptions)} with the default options for {@code inputShape}: contiguous input and
+     * output, float32.
+     *
+     * @param inputShape the (N, C, H, W) input shape
+     * @return a new compiled module
+     */
+    public CompiledModule compile(long... inputShape) {
+        return compile(CompileOptions.forInput(inputShape));
+    }
+
+    /**
+     * Sets how many OpenMP threads each oneDNN call of this tree's layers uses, overriding
+     * {@code OneDnn.setNumThreads} for them: an inference server running P models on P caller threads gives each
+     * {@code cores / P} threads instead of oversubscribing the cores P times. OpenMP keeps the count per calling
+     * thread: the layers set it on the calling thread before they create or run a primitive (one native call when
+     * it changes), so models with different counts can share caller threads. Layers build new plans for a new count
+     * on their next call. Modules added to the tree later take its setting.
+     *
+     * @param threads OpenMP threads per oneDNN call, or 0 to follow {@code OneDnn.setNumThreads} again
+     * @return this module
+     * @throws IllegalArgumentException if {@code threads} is negative
+     */
+    public final Module numThreads(int threads) {
+        if (threads < 0) {
+            throw new IllegalArgumentException(
+                    "the number of threads must be >= 1, or 0 to follow OneDnn.setNumThreads, got " + threads);
+        }
+        ensureOpen();
+        for (Module m : namedModules().values()) {
+            m.threads = threads;
+            m.threadsChanged(threads);
+        }
+        return this;
+    }
+
+    /**
+     * The thread count set by {@link #numThreads(int)}.
+     *
+     * @return OpenMP threads per oneDNN call of this module's layers, or 0 when they follow
+     *     {@code OneDnn.setNumThreads}
+     */
+    public final int numThreads() {
+        return threads;
+    }
+
+    /**
+     * Called when this module's thread count changes.
+     *
+     * @param threads the count from now on, or 0 for the process-wide setting
+     */
+    void threadsChanged(int threads) {}
+
+    /** Gives this subtree {@code parent}'s backend and thread count, as a newly attached child. */
+    private void inherit(Module parent) {
+        for (Module m : namedModules().values()) {
+            m.backend = parent.backend;
+            m.backendChanged(parent.backend);
+            m.threads = parent.threads;
+            m.threadsChanged(parent.threads);
+        }
+    }
 
     // ---- lifetime --------------------------------------------------------------------------------
 

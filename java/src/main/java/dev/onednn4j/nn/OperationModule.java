@@ -3,6 +3,8 @@ package dev.onednn4j.nn;
 import dev.onednn4j.internal.TensorAccess;
 import dev.onednn4j.internal.exec.Plan;
 import dev.onednn4j.internal.exec.PlanCache;
+import dev.onednn4j.internal.graph.Trace;
+import dev.onednn4j.internal.graph.Tracer;
 import dev.onednn4j.internal.op.Operation;
 import dev.onednn4j.tensor.DType;
 import dev.onednn4j.tensor.MemoryFormat;
@@ -187,6 +189,11 @@ abstract class OperationModule extends Module {
 
     /** Computes {@code out = op(input)} on this module's backend. */
     final void run(Operation op, Tensor input, Tensor out) {
+        Trace trace = Tracer.current();
+        if (trace != null) {
+            trace.op(op, this, input, out); // compiling: record instead of computing
+            return;
+        }
         if (input.numel() == 0 || out.numel() == 0) {
             requireOpen(input);
             requireOpen(out);
@@ -196,16 +203,21 @@ abstract class OperationModule extends Module {
             op.reference(input, out);
             return;
         }
-        int layouts = PlanCache.layouts(input, out);
-        Plan plan = plans.get(input, layouts);
+        int key = planKey(op, input, out);
+        Plan plan = plans.get(input, key);
         if (plan == null) {
-            plan = plans.put(input, layouts, op.plan(input, out));
+            plan = plans.put(input, key, op.plan(input, out));
         }
         try {
             plan.run(input, out);
         } finally {
             plan.release();
         }
+    }
+
+    /** The plan cache's key beside the input shape: the tensors' layouts, and the operation's variant above them. */
+    private static int planKey(Operation op, Tensor input, Tensor out) {
+        return PlanCache.layouts(input, out) | op.planVariant() << 24;
     }
 
     /** Throws {@link IllegalStateException} if {@code t} is closed, as using it would. */
@@ -219,10 +231,10 @@ abstract class OperationModule extends Module {
      */
     final <T> T withPlan(Tensor input, Tensor out, Function<Plan, T> f) {
         Operation op = operation(input);
-        int layouts = PlanCache.layouts(input, out);
-        Plan plan = plans.get(input, layouts);
+        int key = planKey(op, input, out);
+        Plan plan = plans.get(input, key);
         if (plan == null) {
-            plan = plans.put(input, layouts, op.plan(input, out));
+            plan = plans.put(input, key, op.plan(input, out));
         }
         try {
             return f.apply(plan);
@@ -238,6 +250,11 @@ abstract class OperationModule extends Module {
      */
     public final int planCount() {
         return plans.size();
+    }
+
+    @Override
+    void threadsChanged(int threads) {
+        plans.threads(threads);
     }
 
     @Override

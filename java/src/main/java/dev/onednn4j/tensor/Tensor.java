@@ -2,6 +2,7 @@ package dev.onednn4j.tensor;
 
 import dev.onednn4j.internal.TensorAccess;
 import dev.onednn4j.internal.io.NativeMemory;
+import dev.onednn4j.internal.graph.Tracer;
 import dev.onednn4j.internal.op.TensorOps;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -674,6 +675,7 @@ public final class Tensor implements AutoCloseable {
      * @throws IllegalStateException if this tensor is closed or has more elements than a Java array holds
      */
     public float[] toFloatArray() {
+        Tracer.access(this, "toFloatArray");
         float[] out = new float[arrayLength()];
         try (var _ = pin()) {
             if (dtype == DType.FLOAT32 && format == MemoryFormat.CONTIGUOUS) {
@@ -697,6 +699,7 @@ public final class Tensor implements AutoCloseable {
      * @throws IllegalStateException if this tensor is closed or has more elements than a Java array holds
      */
     public double[] toDoubleArray() {
+        Tracer.access(this, "toDoubleArray");
         double[] out = new double[arrayLength()];
         try (var _ = pin()) {
             for (int i = 0; i < out.length; i++) {
@@ -716,6 +719,7 @@ public final class Tensor implements AutoCloseable {
      * @throws IllegalStateException for a floating-point tensor
      */
     public long[] toLongArray() {
+        Tracer.access(this, "toLongArray");
         if (dtype.isFloatingPoint()) {
             throw new IllegalStateException(this + " holds " + dtype + " values; toLongArray() reads integer and bool "
                     + "tensors, use toFloatArray() for floating-point ones");
@@ -748,6 +752,7 @@ public final class Tensor implements AutoCloseable {
      * @throws UnsupportedOperationException if this tensor is read-only
      */
     public void copyFrom(float[] values) {
+        Tracer.access(this, "copyFrom");
         Objects.requireNonNull(values, "values");
         checkLength(values.length);
         try (var _ = pin()) {
@@ -772,6 +777,7 @@ public final class Tensor implements AutoCloseable {
      * @throws UnsupportedOperationException if this tensor is read-only
      */
     public void copyFrom(long[] values) {
+        Tracer.access(this, "copyFrom");
         Objects.requireNonNull(values, "values");
         checkLength(values.length);
         try (var _ = pin()) {
@@ -808,6 +814,9 @@ public final class Tensor implements AutoCloseable {
     public void copyFrom(Tensor other) {
         Objects.requireNonNull(other, "other");
         ensureWritable();
+        if (Tracer.copy(other, this)) {
+            return; // compiling: recorded, not copied
+        }
         if (!Arrays.equals(shape, other.shape)) {
             throw new IllegalArgumentException(String.format(
                     Locale.ROOT,
@@ -852,6 +861,7 @@ public final class Tensor implements AutoCloseable {
      * @throws IndexOutOfBoundsException if an index is negative or not below its dimension's size
      */
     public float get(long... index) {
+        Tracer.access(this, "get");
         long off = offsetOf(index);
         try (var _ = pin()) {
             return Elements.getFloat(dtype, data, off);
@@ -869,6 +879,7 @@ public final class Tensor implements AutoCloseable {
      * @throws IndexOutOfBoundsException if an index is negative or not below its dimension's size
      */
     public long getLong(long... index) {
+        Tracer.access(this, "getLong");
         if (dtype.isFloatingPoint()) {
             throw new IllegalStateException(
                     this + " holds " + dtype + " values; getLong reads integer and bool " + "tensors, use get(...)");
@@ -890,6 +901,7 @@ public final class Tensor implements AutoCloseable {
      * @throws UnsupportedOperationException if this tensor is read-only
      */
     public void set(float value, long... index) {
+        Tracer.access(this, "set");
         ensureWritable();
         long off = offsetOf(index);
         try (var _ = pin()) {
@@ -910,6 +922,7 @@ public final class Tensor implements AutoCloseable {
      * @throws UnsupportedOperationException if this tensor is read-only
      */
     public void setLong(long value, long... index) {
+        Tracer.access(this, "setLong");
         ensureWritable();
         long off = offsetOf(index);
         try (var _ = pin()) {
@@ -1177,6 +1190,7 @@ public final class Tensor implements AutoCloseable {
      * @throws IllegalStateException if this tensor is closed
      */
     public MemorySegment segment() {
+        Tracer.access(this, "segment");
         MemorySegment s = handOut();
         if (!s.isReadOnly()) {
             markModified();
@@ -1192,6 +1206,7 @@ public final class Tensor implements AutoCloseable {
      * @throws IllegalStateException if this tensor is closed
      */
     public MemorySegment readOnlySegment() {
+        Tracer.access(this, "readOnlySegment");
         return handOut().asReadOnly();
     }
 

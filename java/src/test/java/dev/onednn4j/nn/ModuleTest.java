@@ -171,6 +171,39 @@ class ModuleTest {
     }
 
     @Test
+    void threadCountsApplyToTheTreeAndToChildrenAddedLater() {
+        try (Sequential net = new Sequential(new ReLU())) {
+            assertEquals(0, net.numThreads());
+            net.numThreads(1);
+            for (Module m : net.namedModules().values()) {
+                assertEquals(1, m.numThreads(), m.getName());
+            }
+            net.add(new ReLU());
+            assertEquals(1, net.get(1).numThreads(), "a child added later takes the tree's count");
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> net.numThreads(-2));
+            assertEquals(
+                    "the number of threads must be >= 1, or 0 to follow OneDnn.setNumThreads, got -2", e.getMessage());
+        }
+    }
+
+    @Test
+    void aModulesThreadCountIsWhatItsCallsRunWith() {
+        int defaultThreads = dev.onednn4j.OneDnn.info().threads(); // the process setting, on this thread
+        try (Conv2d conv = Conv2d.builder(8, 8, 3).padding(1).build();
+                Tensor x = Tensor.zeros(1, 8, 8, 8);
+                Tensor y = Tensor.zeros(1, 8, 8, 8)) {
+            conv.numThreads(1);
+            conv.forward(x, y);
+            assertEquals(1, dev.onednn4j.natives.OpenMp.maxThreads(), "the calling thread runs one OpenMP thread");
+            assertEquals(1, conv.planCount());
+            conv.numThreads(0);
+            conv.forward(x, y);
+            assertEquals(defaultThreads, dev.onednn4j.natives.OpenMp.maxThreads(), "back to the process setting");
+            assertEquals(2, conv.planCount(), "a plan per thread count");
+        }
+    }
+
+    @Test
     void evalTrainAndBackendAreRecursive() {
         try (Net net = new Net()) {
             assertTrue(net.isTraining());

@@ -144,8 +144,24 @@ public final class CrossCheck {
             if (ref[i] == 0) {
                 zeros++;
             }
-            double err = Math.abs(got[i] - ref[i]);
             double limit = exact ? 0 : bound[i];
+            if (!Double.isFinite(ref[i]) || !(Math.abs(ref[i]) + limit <= Float.MAX_VALUE)) {
+                // NaN must be NaN, an infinity the same infinity; a finite result that may round past the float
+                // range may be the infinity of its sign
+                boolean same = Double.isNaN(ref[i])
+                        ? Float.isNaN(got[i])
+                        : got[i] == ref[i]
+                                || got[i] == Math.copySign(Double.POSITIVE_INFINITY, ref[i])
+                                || (Double.isFinite(ref[i]) && Math.abs(got[i] - ref[i]) <= limit);
+                if (!same) {
+                    violations++;
+                    excess[i] = Double.POSITIVE_INFINITY;
+                    maxAbs = Double.NaN;
+                    worstShare = Double.POSITIVE_INFINITY;
+                }
+                continue;
+            }
+            double err = Math.abs(got[i] - ref[i]);
             boolean bad = exact
                     ? Float.floatToRawIntBits(got[i]) != Float.floatToRawIntBits((float) ref[i])
                     : !(err <= limit);

@@ -49,6 +49,21 @@ public final class Memory extends NativeHandle {
         return m;
     }
 
+    /**
+     * A memory object of {@code md} over bytes {@code [offset, offset + md.byteSize())} of {@code slab}'s buffer,
+     * which must outlive it: many tensors planned into one allocation.
+     */
+    public static Memory within(Memory slab, long offset, MemoryDesc md, Engine engine) {
+        return over(md, engine, slab.data().asSlice(offset, md.byteSize()));
+    }
+
+    /** A buffer of {@code bytes} bytes (64-byte aligned), allocated and freed by oneDNN, to place others in. */
+    public static Memory slab(long bytes, Engine engine) {
+        try (MemoryDesc md = MemoryDesc.strided(new long[] {Math.max(bytes, 1)}, DataType.U8, new long[] {1})) {
+            return allocate(md, engine);
+        }
+    }
+
     private static Memory create(MemoryDesc md, Engine engine, MemorySegment buffer) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment p = a.allocate(C_POINTER);
@@ -101,6 +116,11 @@ public final class Memory extends NativeHandle {
 
     public long byteSize() {
         return byteSize;
+    }
+
+    /** Sets every byte of the buffer to zero (e.g. before timing a primitive on it: no denormals, no NaN). */
+    public void zero() {
+        data().fill((byte) 0);
     }
 
     MemorySegment raw() {

@@ -40,7 +40,16 @@ public final class Threads {
      * built for). Allocates nothing once the thread has seen it.
      */
     public static int applyToCallingThread() {
-        int want = SETTING.get();
+        return applyToCallingThread(0);
+    }
+
+    /**
+     * {@link #applyToCallingThread()} with a caller's own count, which wins over the setting unless it is 0.
+     *
+     * @param override a count, or 0 for the process-wide setting
+     */
+    public static int applyToCallingThread(int override) {
+        int want = override != 0 ? override : SETTING.get();
         int[] applied = APPLIED.get();
         if (applied[0] != want) {
             Dnnl.ensureLoaded();

@@ -291,6 +291,16 @@ public final class Plan {
         return implementation;
     }
 
+    /** Whether runtime tensor {@code slot} is padded in Java into a buffer before every call. */
+    public boolean padsInJava(int slot) {
+        for (Binding b : bindings) {
+            if (b.spec.slot() == slot && b.spec.role() != Role.CONSTANT) {
+                return b.spec.padder() != null;
+            }
+        }
+        throw new IllegalArgumentException("no runtime slot " + slot + " in " + description);
+    }
+
     /** Whether runtime tensor {@code slot} is reordered (in or out) around the primitive on every call. */
     public boolean reorders(int slot) {
         for (Binding b : bindings) {

@@ -118,7 +118,7 @@ public final class PlanCache implements AutoCloseable {
     /** The plan for {@code input}'s shape and {@code layouts}, retained for one call (release it), or null. */
     public Plan get(Tensor input, int layouts) {
         long[] shape = TENSORS.shape(input);
-        int threads = Threads.applyToCallingThread(); // before the plan is built or run on this thread
+        int threads = Threads.applyToCallingThread(threadOverride); // before the plan is built or run here
         Entry r = recent;
         if (r != null && r.matches(shape, layouts, threads) && r.plan().retain()) {
             return r.plan();
@@ -149,7 +149,8 @@ public final class PlanCache implements AutoCloseable {
      */
     public Plan put(Tensor input, int layouts, Plan plan) {
         long[] shape = TENSORS.shape(input);
-        int threads = Threads.setting();
+        int override = threadOverride;
+        int threads = override != 0 ? override : Threads.setting();
         List<Plan> evicted = new ArrayList<>();
         Plan result;
         synchronized (this) {
@@ -202,6 +203,17 @@ public final class PlanCache implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /** The OpenMP thread count of this cache's plans, or 0 for the process-wide setting. */
+    private volatile int threadOverride;
+
+    /**
+     * Sets the OpenMP thread count this cache's plans are built and run with (applied to the calling thread by
+     * {@link #get}), or 0 for the process-wide setting; plans of other counts stay until evicted.
+     */
+    public void threads(int threads) {
+        threadOverride = threads;
     }
 
     /** Number of plans kept. */

@@ -1,14 +1,18 @@
 package dev.onednn4j.internal.op;
 
 import dev.onednn4j.internal.dnnl.Arg;
+import dev.onednn4j.internal.dnnl.DataType;
 import dev.onednn4j.internal.dnnl.Engine;
 import dev.onednn4j.internal.dnnl.MemoryDesc;
 import dev.onednn4j.internal.dnnl.Padder;
+import dev.onednn4j.internal.dnnl.PrimitiveAttr;
 import dev.onednn4j.internal.dnnl.PrimitiveDesc;
 import dev.onednn4j.internal.exec.Layouts;
 import dev.onednn4j.internal.exec.Plan;
 import dev.onednn4j.tensor.MemoryFormat;
 import dev.onednn4j.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * A 2-D convolution, {@code out = conv(x, weight) + bias}, resolved for one input shape. Tensors: input, output.
@@ -18,6 +22,8 @@ import dev.onednn4j.tensor.Tensor;
  * are reordered once. Padding modes oneDNN does not have are done by padding in Java first, as PyTorch does.
  */
 public final class Convolution implements Operation {
+    private static final System.Logger LOG = System.getLogger("dev.onednn4j");
+
     private final ConvGeometry g;
     private final Tensor weight;
     private final Tensor bias;
@@ -43,12 +49,59 @@ public final class Convolution implements Operation {
         return unbatched ? new long[] {g.outC(), g.outH(), g.outW()} : g.outputShape();
     }
 
+    /**
+     * 1 when zero padding meets weights that are not all finite, else 0. Zero padding means the padded taps exist
+     * and hold zeros, as in PyTorch (which pads, then convolves): an infinite or NaN weight times a padded zero is
+     * NaN. oneDNN's direct kernels skip padded taps instead, so such weights get a plan that pads explicitly. Checked
+     * once per version of the weights.
+     */
+    @Override
+    public int planVariant() {
+        if (g.paddingMode() != PadMode.ZEROS || !padded()) {
+            return 0;
+        }
+        long version = weight.version();
+        long state = weightState;
+        if (state >>> 1 != version) {
+            state = version << 1 | (allFinite(weight.toFloatArray()) ? 0 : 1);
+            weightState = state;
+        }
+        return (int) (state & 1);
+    }
+
+    /** The weights' version (shifted left by one) and whether they hold a non-finite value (bit 0); -1 unknown. */
+    private volatile long weightState = -1;
+
+    private boolean padded() {
+        return (g.padTop() | g.padBottom() | g.padLeft() | g.padRight()) != 0;
+    }
+
+    private static boolean allFinite(float[] values) {
+        for (float v : values) {
+            if (!Float.isFinite(v)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     @Override
     public Plan plan(Tensor... t) {
         Tensor x = t[0];
         Tensor out = t[1];
-        boolean explicitPad =
-                g.paddingMode() != PadMode.ZEROS && (g.padTop() | g.padBottom() | g.padLeft() | g.padRight()) != 0;
+        boolean explicitPad = false;
+        if (padded()) {
+            if (g.paddingMode() != PadMode.ZEROS || planVariant() == 1) {
+                explicitPad = true;
+            } else if (g.hasPaddingOnlyColumn()) {
+                explicitPad = true;
+                LOG.log(
+                        System.Logger.Level.WARNING,
+                        "{0}: an output column sees only padding, which crashes oneDNN 3.13''s brgemm convolution "
+                                + "(oneDNN issue 5942): padding explicitly instead",
+                        g);
+            }
+        }
         Plan.Builder b = Plan.builder(g + ", input " + x.memoryFormat() + ", output " + out.memoryFormat());
         MemoryDesc src;
         long[] srcDims;
@@ -74,27 +127,108 @@ public final class Convolution implements Operation {
         }
         long[] dstDims = g.outputShape();
         MemoryDesc dst = b.output(Arg.DST, 1, Layouts.of(dstDims, out));
-        long[] wDims = g.groups() == 1
-                ? g.weightShape()
-                : new long[] {g.groups(), g.outC() / g.groups(), g.c() / g.groups(), g.kH(), g.kW()};
+        long[] wDims = weightDims();
         b.constant(Arg.WEIGHTS, weight, Layouts.of(wDims, weight));
         MemoryDesc biasMd = bias == null ? null : b.constant(Arg.BIAS, bias, Layouts.of(new long[] {g.outC()}, bias));
         // A channels-last caller gets its layout as is (no reorder); otherwise oneDNN chooses.
         MemoryDesc srcPrim = x.memoryFormat() == MemoryFormat.CHANNELS_LAST ? src : b.temporary(Layouts.any(srcDims));
         MemoryDesc dstPrim = out.memoryFormat() == MemoryFormat.CHANNELS_LAST ? dst : b.temporary(Layouts.any(dstDims));
         MemoryDesc wAny = b.temporary(Layouts.any(wDims));
-        long pad = explicitPad ? 0 : 1;
-        return b.build(attr -> PrimitiveDesc.convolution(
+        boolean padded = !explicitPad;
+        return b.build(attr -> descriptor(srcPrim, wAny, biasMd, dstPrim, padded, attr));
+    }
+
+    /** (outC, C/groups, kH, kW), or (groups, outC/groups, C/groups, kH, kW) when grouped, as oneDNN wants. */
+    private long[] weightDims() {
+        return g.groups() == 1
+                ? g.weightShape()
+                : new long[] {g.groups(), g.outC() / g.groups(), g.c() / g.groups(), g.kH(), g.kW()};
+    }
+
+    private PrimitiveDesc descriptor(
+            MemoryDesc src, MemoryDesc weights, MemoryDesc biasMd, MemoryDesc dst, boolean padded, PrimitiveAttr attr) {
+        PrimitiveDesc pd = rawDescriptor(src, weights, biasMd, dst, padded, attr);
+        if (oneColumnStrided() && pd.implementation().contains("brg_conv_fwd")) {
+            // oneDNN 3.13's brgemm convolution sums the wrong input columns when the output is one column wide
+            // and the W stride is above 1 (found by scripts/fuzz; no crash, silently wrong): take the next
+            // implementation oneDNN offers (its direct or reference kernel) for these tiny shapes
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    "{0}: one output column with stride {1} gives wrong results in oneDNN 3.13''s brgemm convolution: "
+                            + "using the next implementation",
+                    g,
+                    g.strideW());
+            while (pd.implementation().contains("brg_conv_fwd")) { // also as the kernel of jit_uni_ncsp
+                if (!pd.nextImplementation()) {
+                    pd.close();
+                    throw new IllegalStateException("oneDNN offers no implementation but brgemm for " + g);
+                }
+            }
+        }
+        return pd;
+    }
+
+    /** The family oneDNN 3.13's brgemm convolution computes wrongly: one output column, W stride above 1. */
+    boolean oneColumnStrided() {
+        return g.outW() == 1 && g.strideW() > 1;
+    }
+
+    private PrimitiveDesc rawDescriptor(
+            MemoryDesc src, MemoryDesc weights, MemoryDesc biasMd, MemoryDesc dst, boolean padded, PrimitiveAttr attr) {
+        long pad = padded ? 1 : 0;
+        return PrimitiveDesc.convolution(
                 Engine.cpu(),
-                srcPrim,
-                wAny,
+                src,
+                weights,
                 biasMd,
-                dstPrim,
+                dst,
                 new long[] {g.strideH(), g.strideW()},
                 new long[] {g.dilationH() - 1, g.dilationW() - 1},
                 new long[] {pad * g.padTop(), pad * g.padLeft()},
                 new long[] {pad * g.padBottom(), pad * g.padRight()},
-                attr));
+                attr);
+    }
+
+    /**
+     * Null where the eager path pads in Java (padding modes other than zeros, an output column that sees only
+     * padding, non-finite weights) and for unbatched inputs: compiled graphs do not do that yet.
+     */
+    @Override
+    public PrimitiveDesc describe(MemoryDesc src, MemoryDesc dst, DataType dt, PrimitiveAttr attr) {
+        if (unbatched
+                || (padded() && (g.paddingMode() != PadMode.ZEROS || g.hasPaddingOnlyColumn() || planVariant() == 1))) {
+            return null;
+        }
+        try (MemoryDesc w = MemoryDesc.any(weightDims(), dt);
+                MemoryDesc b = bias == null ? null : Layouts.of(new long[] {g.outC()}, MemoryFormat.CONTIGUOUS);
+                MemoryDesc d = dst == null ? MemoryDesc.any(g.outputShape(), dt) : null) {
+            return descriptor(src, w, b, dst == null ? d : dst, true, attr);
+        }
+    }
+
+    @Override
+    public List<Constant> constants() {
+        List<Constant> c = new ArrayList<>();
+        c.add(new Constant(Arg.WEIGHTS, weightDims(), weight, null));
+        if (bias != null) {
+            c.add(new Constant(Arg.BIAS, new long[] {g.outC()}, bias, null));
+        }
+        return c;
+    }
+
+    @Override
+    public boolean fusesPostOps() {
+        return true;
+    }
+
+    /** The weight tensor (outC, C/groups, kH, kW). */
+    public Tensor weight() {
+        return weight;
+    }
+
+    /** The bias tensor (outC), or null. */
+    public Tensor bias() {
+        return bias;
     }
 
     @Override
@@ -118,7 +252,8 @@ public final class Convolution implements Operation {
      * The convolution written to be read, as the seed's loops: for each image, output channel, output row and
      * column, sum the input patch times the kernel, plus the bias. Sums in double. Every option is handled by where
      * it reads the input: stride and dilation move the patch, padding reads zeros (or, for the other padding modes,
-     * the reflected, replicated or wrapped input), groups restrict the channels.
+     * the reflected, replicated or wrapped input), groups restrict the channels. A padded zero is multiplied like
+     * any input, so a non-finite weight on it gives NaN, as PyTorch's padded convolution does.
      *
      * @param x      input (N, C, H, W), row-major
      * @param w      weights (outC, C/groups, kH, kW), row-major
@@ -165,16 +300,11 @@ public final class Convolution implements Operation {
             int ic = group * inPerGroup + i;
             for (int kh = 0; kh < g.kH(); kh++) {
                 int ih = mode.sourceIndex(oh * g.strideH() - g.padTop() + kh * g.dilationH(), g.h());
-                if (ih < 0) {
-                    continue; // a zero of the padding
-                }
                 for (int kw = 0; kw < g.kW(); kw++) {
                     int iw = mode.sourceIndex(ow * g.strideW() - g.padLeft() + kw * g.dilationW(), g.w());
-                    if (iw < 0) {
-                        continue;
-                    }
-                    double term = (double) x[((n * g.c() + ic) * g.h() + ih) * g.w() + iw]
-                            * w[((oc * inPerGroup + i) * g.kH() + kh) * g.kW() + kw];
+                    // a tap in the zero padding exists and reads 0 (0 * inf is NaN, as in PyTorch)
+                    double input = ih < 0 || iw < 0 ? 0.0 : x[((n * g.c() + ic) * g.h() + ih) * g.w() + iw];
+                    double term = input * w[((oc * inPerGroup + i) * g.kH() + kh) * g.kW() + kw];
                     sum += term;
                     abs += Math.abs(term);
                 }

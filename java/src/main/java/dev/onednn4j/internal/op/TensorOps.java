@@ -3,6 +3,8 @@ package dev.onednn4j.internal.op;
 import dev.onednn4j.internal.TensorAccess;
 import dev.onednn4j.internal.exec.Plan;
 import dev.onednn4j.internal.exec.PlanCache;
+import dev.onednn4j.internal.graph.Trace;
+import dev.onednn4j.internal.graph.Tracer;
 import dev.onednn4j.tensor.DType;
 import dev.onednn4j.tensor.Tensor;
 import java.util.Arrays;
@@ -55,6 +57,11 @@ public final class TensorOps {
     public static void add(Tensor a, Tensor b, Tensor out) {
         checkNoPartialOverlap(a, out, "add");
         checkNoPartialOverlap(b, out, "add");
+        Trace trace = Tracer.current();
+        if (trace != null) {
+            trace.add(a, b, out, out == a || out == b ? "add_" : "add");
+            return;
+        }
         if (a.numel() == 0) {
             pinCheck(a, b, out);
             return;
@@ -75,6 +82,11 @@ public final class TensorOps {
     public static void relu(Tensor x, Tensor out) {
         requireFloat32(x, "relu");
         checkNoPartialOverlap(x, out, "relu");
+        Trace trace = Tracer.current();
+        if (trace != null) {
+            trace.tensorOp(new Eltwise(Eltwise.Kind.RELU, 0, TENSORS.shape(x)), out == x ? "relu_" : "relu", x, out);
+            return;
+        }
         if (x.numel() == 0) {
             pinCheck(x, out, out);
             return;
