@@ -1,8 +1,8 @@
 package dev.onednn4j.tensor;
 
 import dev.onednn4j.internal.TensorAccess;
-import dev.onednn4j.internal.io.NativeMemory;
 import dev.onednn4j.internal.graph.Tracer;
+import dev.onednn4j.internal.io.NativeMemory;
 import dev.onednn4j.internal.op.TensorOps;
 import java.io.IOException;
 import java.io.UncheckedIOException;
