@@ -116,12 +116,21 @@ public final class NetworkReference {
      *     {@link #TOLERANCE}
      */
     public void check(String implementation, float[] got) {
+        check(implementation, got, TOLERANCE);
+    }
+
+    /**
+     * As {@link #check(String, float[])} with another tolerance (bf16 computes to about 3 significant digits).
+     *
+     * @throws IllegalStateException when the logits differ by more than {@code tolerance} of their scale
+     */
+    public void check(String implementation, float[] got, double tolerance) {
         String what = implementation + " on " + model + ", batch " + batch;
         if (got.length != logits.length) {
             throw new IllegalStateException(what + ": " + got.length + " logits, expected " + logits.length);
         }
         double error = relativeError(got, logits);
-        if (!(error <= TOLERANCE)) {
+        if (!(error <= tolerance)) {
             throw new IllegalStateException(String.format(
                     Locale.ROOT,
                     "%s: the logits differ from PyTorch's by %.3g of their scale (max |logit| %.3g), beyond the "
@@ -129,7 +138,7 @@ public final class NetworkReference {
                     what,
                     error,
                     maxAbs(logits),
-                    TOLERANCE));
+                    tolerance));
         }
         System.out.printf(Locale.ROOT, "%s: logits within %.2e of PyTorch's scale%n", what, error);
     }

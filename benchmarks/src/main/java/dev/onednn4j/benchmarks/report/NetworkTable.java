@@ -30,6 +30,8 @@ public final class NetworkTable {
     static final Map<String, String> IMPLEMENTATIONS = new LinkedHashMap<>();
 
     static {
+        IMPLEMENTATIONS.put("OneDnn4jCompiledNetworks.compiled:FP32", "onednn4j compiled, fp32");
+        IMPLEMENTATIONS.put("OneDnn4jCompiledNetworks.compiled:BF16", "onednn4j compiled, bf16");
         IMPLEMENTATIONS.put("OneDnn4jNetworks.channelsLast", "onednn4j eager, channels-last");
         IMPLEMENTATIONS.put("OneDnn4jNetworks.nchw", "onednn4j eager, NCHW");
         IMPLEMENTATIONS.put("OnnxRuntimeNetworks.onnxRuntime", "ONNX Runtime");
@@ -37,7 +39,11 @@ public final class NetworkTable {
     }
 
     /** The onednn4j rows compared with ONNX Runtime, below the table. */
-    static final List<String> COMPARED = List.of("OneDnn4jNetworks.channelsLast", "OneDnn4jNetworks.nchw");
+    static final List<String> COMPARED = List.of(
+            "OneDnn4jCompiledNetworks.compiled:FP32",
+            "OneDnn4jCompiledNetworks.compiled:BF16",
+            "OneDnn4jNetworks.channelsLast",
+            "OneDnn4jNetworks.nchw");
 
     static final String ORT = "OnnxRuntimeNetworks.onnxRuntime";
 
@@ -81,7 +87,7 @@ public final class NetworkTable {
                         : "");
     }
 
-    /** benchmark (Class.method) -> column -> score (ms per call). */
+    /** benchmark (Class.method, then ":" and the precision parameter if any) -> column -> score (ms per call). */
     static Map<String, Map<Column, Score>> read(Path json) throws IOException {
         Map<String, Map<Column, Score>> out = new LinkedHashMap<>();
         for (JsonElement e : JsonParser.parseString(Files.readString(json)).getAsJsonArray()) {
@@ -89,6 +95,9 @@ public final class NetworkTable {
             String[] parts = o.get("benchmark").getAsString().split("\\.", -1);
             String key = parts[parts.length - 2] + "." + parts[parts.length - 1];
             JsonObject params = o.getAsJsonObject("params");
+            if (params.has("precision")) {
+                key += ":" + params.get("precision").getAsString();
+            }
             Column column = new Column(
                     params.get("model").getAsString(), params.get("batch").getAsInt());
             JsonObject m = o.getAsJsonObject("primaryMetric");
@@ -148,7 +157,10 @@ public final class NetworkTable {
         md.append("\nms per image: JMH's mean time per forward call (batch images of 3x224x224, 1000 classes) divided "
                 + "by the batch; \"x faster\" is ONNX Runtime's time over onednn4j's, \"x slower\" the inverse. "
                 + "Every implementation runs the same weights (the model fixtures' seeded generator) and was checked "
-                + "against PyTorch's logits within 1e-3 of their scale before it was timed. onednn4j's eager path runs "
+                + "against PyTorch's logits within 1e-3 of their scale (bf16: 2e-2) before it was timed. onednn4j "
+                + "compiled is Module.compile on a channels-last input, forward(x, out): BatchNorm folded, "
+                + "activations and residual adds fused as post-ops, activations kept in oneDNN's layouts; bf16 "
+                + "only where the CPU has it natively. onednn4j's eager path runs "
                 + "each layer as its own oneDNN primitive (BatchNorm and the activations apart from the "
                 + "convolutions); ONNX Runtime and TorchScript run graphs PyTorch exported with BatchNorm folded into "
                 + "the convolutions, and fuse further.");

@@ -61,6 +61,33 @@ class NetworkTableTest {
     }
 
     @Test
+    void compiledRowsAreOnePerPrecisionAboveTheEagerOnes() throws IOException {
+        String compiled = result("OneDnn4jCompiledNetworks.compiled", "resnet50", 8, 400.0, "4.0")
+                .replace("\"batch\": \"8\"", "\"batch\": \"8\", \"precision\": \"%s\"");
+        String json = "["
+                + String.join(
+                        ",",
+                        List.of(
+                                compiled.formatted("FP32"),
+                                compiled.replace("400.0", "160.0").formatted("BF16"),
+                                result("OneDnn4jNetworks.channelsLast", "resnet50", 8, 640.0, "5"),
+                                result("OnnxRuntimeNetworks.onnxRuntime", "resnet50", 8, 480.0, "3")))
+                + "]";
+        Files.writeString(dir.resolve("networks.json"), json);
+        StringBuilder md = new StringBuilder();
+        NetworkTable.append(md, dir);
+        List<String> lines = md.toString().lines().toList();
+
+        assertEquals("| onednn4j compiled, fp32 | 50.00 |", lines.get(4));
+        assertEquals("| onednn4j compiled, bf16 | 20.00 |", lines.get(5));
+        assertEquals("| onednn4j eager, channels-last | 80.00 |", lines.get(6));
+        assertEquals("| ONNX Runtime | 60.00 |", lines.get(7));
+        assertEquals("| onednn4j compiled, fp32 vs ONNX Runtime | 1.20x faster |", lines.get(8));
+        assertEquals("| onednn4j compiled, bf16 vs ONNX Runtime | 3.00x faster |", lines.get(9));
+        assertEquals("| onednn4j eager, channels-last vs ONNX Runtime | 1.33x slower |", lines.get(10));
+    }
+
+    @Test
     void theNetworksOnlyRunWritesResultsMdWithTheTable() throws IOException {
         Files.writeString(
                 dir.resolve("networks.json"),
