@@ -19,9 +19,9 @@ import org.junit.jupiter.api.Test;
 /**
  * The package rules, checked on every source file's imports (and fully qualified names in its code):
  * <ul>
- *   <li>{@code java.lang.foreign} stays in the oneDNN wrappers ({@code internal.dnnl}), file mapping
- *       ({@code internal.io}), {@link dev.onednn4j.internal.TensorAccess} and {@code Tensor} (which wraps caller
- *       memory: its {@code wrap} and {@code segment} are the public zero-copy entry points);</li>
+ *   <li>{@code java.lang.foreign} stays in the oneDNN wrappers ({@code internal.dnnl}), file mapping and native
+ *       allocation ({@code internal.io}), {@link dev.onednn4j.internal.TensorAccess} and {@code Tensor} (which wraps
+ *       caller memory: its {@code wrap} and {@code segment} are the public zero-copy entry points);</li>
  *   <li>{@code internal} never uses {@code nn}, {@code io} or {@code vision}: the layers below the modules know
  *       nothing of them;</li>
  *   <li>each internal layer uses only the ones below it: {@code dnnl} (wrappers) &lt; {@code exec} (plans) &lt;

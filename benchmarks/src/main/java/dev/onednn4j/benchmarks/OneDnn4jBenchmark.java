@@ -17,7 +17,10 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.infra.Blackhole;
 
-/** onednn4j's Conv2d as users call it: NCHW into a preallocated output, NCHW allocating, channels-last. */
+/**
+ * onednn4j's Conv2d as users call it: NCHW into a preallocated output, NCHW allocating, channels-last into a
+ * preallocated output and allocating.
+ */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Warmup(iterations = 2, time = 500, timeUnit = TimeUnit.MILLISECONDS)
@@ -72,6 +75,17 @@ public class OneDnn4jBenchmark {
     @Benchmark
     public void channelsLast() {
         conv.forward(xChannelsLast, outChannelsLast);
+    }
+
+    /**
+     * Channels-last, a new output each call, closed after: against {@link #channelsLast()}, what allocating and
+     * freeing a tensor costs (the goal: within 2x on the smallest shapes).
+     */
+    @Benchmark
+    public void channelsLastAllocating(Blackhole bh) {
+        try (Tensor y = conv.forward(xChannelsLast)) {
+            bh.consume(y);
+        }
     }
 
     @TearDown

@@ -32,6 +32,7 @@ class ReadmeTest {
             import dev.onednn4j.*;
             import dev.onednn4j.io.*;
             import dev.onednn4j.nn.*;
+            import dev.onednn4j.nn.Module; // not java.lang.Module
             import dev.onednn4j.tensor.*;
             import dev.onednn4j.vision.*;
             import java.nio.file.*;

@@ -27,11 +27,11 @@ public interface TensorAccess {
     long[] shape(Tensor t);
 
     /**
-     * A contiguous uint8 tensor of {@code shape} bytes that owns {@code data}, which lives in {@code arena}:
-     * closing the tensor (once no running operation pins it) closes the arena. For memory the library maps
-     * or allocates itself, such as a memory-mapped file.
+     * A contiguous uint8 tensor of {@code shape} bytes that owns {@code data}, a mapping of {@code file} that lives
+     * in {@code arena}: closing the tensor (once no running operation pins it) closes the arena. The tensor, its
+     * views and whatever wraps their memory are file-backed (see {@link #fileBacked}).
      */
-    Tensor adopt(Arena arena, MemorySegment data, long... shape);
+    Tensor adopt(Arena arena, MemorySegment data, String file, long... shape);
 
     /**
      * A contiguous view of {@code shape} elements of {@code dtype} starting {@code byteOffset} bytes into
@@ -45,6 +45,43 @@ public interface TensorAccess {
      * returns, since the caller owns every result.
      */
     Tensor alias(Tensor t);
+
+    /**
+     * Whether the tensor's memory maps a file. Native code must never read such memory: if the file shrinks, the
+     * read is a SIGBUS that kills the JVM, where a Java access gets an exception. Read a {@link #stage} copy instead.
+     */
+    boolean fileBacked(Tensor t);
+
+    /**
+     * A copy of {@code t} (same shape, format and dtype) in memory the library owns, read in Java, which the caller
+     * closes. A fault reading a truncated file becomes an {@link java.io.UncheckedIOException} naming the file.
+     */
+    Tensor stage(Tensor t);
+
+    /**
+     * Copies a {@link #stage} copy back into {@code t} (which the caller has pinned), in Java; a fault writing a
+     * truncated file becomes an {@link java.io.UncheckedIOException} naming the file.
+     */
+    void unstage(Tensor copy, Tensor t);
+
+    /** Whether any byte of {@code a}'s memory is a byte of {@code b}'s; by address, allocating nothing. */
+    boolean overlaps(Tensor a, Tensor b);
+
+    /**
+     * Whether {@code a} and {@code b} are the same elements of the same memory (same address, shape, dtype and
+     * format): an operation that can run in place may write one while reading the other.
+     */
+    boolean sameElements(Tensor a, Tensor b);
+
+    /**
+     * PyTorch's refusal of an output that shares memory with what the operation reads ({@code detail} says which),
+     * worded as PyTorch's {@code assert_no_partial_overlap}.
+     */
+    static IllegalArgumentException overlapError(String detail) {
+        return new IllegalArgumentException("unsupported operation: some elements of the input tensor and the "
+                + "written-to tensor refer to a single memory location. Please clone() the tensor before performing "
+                + "the operation. (" + detail + ")");
+    }
 
     static TensorAccess get() {
         return Holder.access;

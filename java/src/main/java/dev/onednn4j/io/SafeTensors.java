@@ -57,6 +57,14 @@ import java.util.TreeMap;
  * at 4-byte aligned offsets are views of the mapping (no copy), the rest copies. {@link #close()} closes
  * them all and unmaps the file (after any running operation that uses them ends); do not close them
  * yourself, and copy what must outlive the file ({@code Module.loadStateDict} copies).
+ *
+ * <h2>A file changed while mapped</h2>
+ * The zero-copy tensors read the file's pages as they are now. If another process truncates the file, reading a
+ * page it lost is a fault: native code never reads these tensors (a layer reads a Java copy of them), and every Java
+ * access, {@code loadStateDict} included, turns the fault into an {@link java.io.UncheckedIOException} naming the
+ * file, instead of the JVM crash a native read would be. A {@code loadStateDict} interrupted so may have copied
+ * some tensors already. Replace weight files by writing a new file and renaming it over the old one (as
+ * {@link #save} does), which leaves existing mappings intact.
  */
 public final class SafeTensors implements AutoCloseable {
 
@@ -695,10 +703,10 @@ public final class SafeTensors implements AutoCloseable {
             for (var e : sorted) {
                 Tensor t = e.getValue();
                 if (t.memoryFormat() == dev.onednn4j.tensor.MemoryFormat.CONTIGUOUS) {
-                    writeFully(ch, t.segment().asByteBuffer());
+                    writeFully(ch, t.readOnlySegment().asByteBuffer());
                 } else {
                     try (Tensor c = t.toMemoryFormat(dev.onednn4j.tensor.MemoryFormat.CONTIGUOUS)) {
-                        writeFully(ch, c.segment().asByteBuffer());
+                        writeFully(ch, c.readOnlySegment().asByteBuffer());
                     }
                 }
             }

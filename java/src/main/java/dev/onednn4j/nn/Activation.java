@@ -54,6 +54,12 @@ abstract class Activation extends OperationModule {
         return TensorAccess.get().alias(input);
     }
 
+    /** An element-wise activation may write over its input: {@code forward(x, x)} runs in place. */
+    @Override
+    final boolean runsInPlace() {
+        return true;
+    }
+
     /** {@code inplace=True} in the repr when set, as PyTorch prints it. */
     String inplaceRepr() {
         return inplace ? "inplace=True" : "";

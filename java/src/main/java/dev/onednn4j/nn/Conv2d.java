@@ -45,7 +45,9 @@ import java.util.random.RandomGenerator;
  * On oneDNN by default; {@code to(Backend.REFERENCE)} switches to the plain Java loops. For each input
  * shape and layout a plan is built once (primitive, weights in oneDNN's layout, reorders only where the
  * caller's layout differs) and kept until {@link #close()}; after the weights change (through
- * {@link Tensor#copyFrom} or {@link Tensor#markModified()}) they are reordered again on the next call.
+ * {@link Tensor#copyFrom}, a tensor that wraps their memory, a fresh {@link Tensor#segment()} or
+ * {@link Tensor#markModified()}) they are reordered again on the next call, once for all the plans, which share one
+ * reordered copy.
  * One Conv2d may be used by many threads at once.
  *
  * <p>Every argument and input is checked in Java before any native call; a violation is an

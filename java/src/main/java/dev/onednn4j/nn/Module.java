@@ -520,6 +520,34 @@ public abstract class Module implements AutoCloseable {
     protected void backendChanged(Backend newBackend) {}
 
     /**
+     * Compiles this module's inference for one input shape: traces {@link #forward} once, fuses and plans it onto
+     * oneDNN (see {@link CompiledModule}). The module must be in eval mode; its forward must run only the library's
+     * layers and tensor operations.
+     *
+     * @param options the input shape and the compile settings
+     * @return a new module owning its compiled form; close it (closing this module does not)
+     * @throws IllegalStateException if this module is in training mode, closed, or its forward does something
+     *     tracing cannot record (the message names the operation and the last layer recorded)
+     * @throws IllegalArgumentException if the input shape does not fit the module, or bf16 is asked for on a CPU
+     *     without native bf16
+     */
+    public CompiledModule compile(CompileOptions options) {
+        ensureOpen();
+        return CompiledModule.compile(this, options);
+    }
+
+    /**
+     * {@link #compile(CompileOptions)} with the default options for {@code inputShape}: contiguous input and
+     * output, float32.
+     *
+     * @param inputShape the (N, C, H, W) input shape
+     * @return a new compiled module
+     */
+    public CompiledModule compile(long... inputShape) {
+        return compile(CompileOptions.forInput(inputShape));
+    }
+
+    /**
      * Sets how many OpenMP threads each oneDNN call of this tree's layers uses, overriding
      * {@code OneDnn.setNumThreads} for them: an inference server running P models on P caller threads gives each
      * {@code cores / P} threads instead of oversubscribing the cores P times. OpenMP keeps the count per calling

@@ -3,6 +3,8 @@ package dev.onednn4j.nn;
 import dev.onednn4j.internal.TensorAccess;
 import dev.onednn4j.internal.exec.Plan;
 import dev.onednn4j.internal.exec.PlanCache;
+import dev.onednn4j.internal.graph.Trace;
+import dev.onednn4j.internal.graph.Tracer;
 import dev.onednn4j.internal.op.Operation;
 import dev.onednn4j.tensor.DType;
 import dev.onednn4j.tensor.MemoryFormat;
@@ -75,9 +77,11 @@ abstract class OperationModule extends Module {
      *
      * @param input the input, float32; stays the caller's, unchanged
      * @param out   receives the output: float32, writable, of the output's shape, sharing no memory with
-     *              {@code input} or this layer's parameters and buffers; stays the caller's
+     *              {@code input} (except that an element-wise activation may be given the input itself, and then
+     *              runs in place) or with this layer's parameters and buffers; stays the caller's
      * @throws IllegalArgumentException if {@code input} does not fit the layer, or {@code out} breaks one of the
-     *     rules above
+     *     rules above (an overlap is refused with PyTorch's words, naming what {@code out} overlaps), before any
+     *     native call
      */
     public void forward(Tensor input, Tensor out) {
         ensureOpen();
@@ -148,34 +152,48 @@ abstract class OperationModule extends Module {
         if (out.isReadOnly()) {
             throw new IllegalArgumentException("out is read-only (" + out + "); it cannot receive the output");
         }
-        if (overlaps(out, input)) {
-            throw new IllegalArgumentException("out must not share memory with the input");
+        if (TENSORS.overlaps(out, input) && !(runsInPlace() && TENSORS.sameElements(out, input))) {
+            throw TensorAccess.overlapError(
+                    runsInPlace()
+                            ? "out overlaps the input without being the same elements: " + getName()
+                                    + " runs in place only when out is the input itself"
+                            : "out overlaps the input, which " + getName() + " cannot compute in place");
         }
-        Tensor[] own = ownTensors;
+        Own[] own = ownTensors;
         if (own == null) {
-            ownTensors = own = stateDict().values().toArray(new Tensor[0]);
+            ownTensors = own = stateDict().entrySet().stream()
+                    .map(e -> new Own(e.getKey(), e.getValue()))
+                    .toArray(Own[]::new);
         }
-        for (Tensor t : own) {
-            if (overlaps(out, t)) {
-                throw new IllegalArgumentException("out must not share memory with the module's own tensors (it "
-                        + "overlaps one of shape " + Arrays.toString(t.shape()) + "): the layer would overwrite "
-                        + "its weights");
+        for (Own t : own) {
+            if (TENSORS.overlaps(out, t.tensor())) {
+                throw TensorAccess.overlapError(
+                        "out overlaps the " + t.name() + " of this " + getName() + ", which it would overwrite");
             }
         }
     }
 
-    /** The module's parameters and buffers (a leaf has no children), for the overlap check. */
-    private volatile Tensor[] ownTensors;
+    /** One of the module's parameters and buffers, by its state-dict name. */
+    private record Own(String name, Tensor tensor) {}
 
-    /** Whether the memory of {@code a} and {@code b} overlaps; by address, allocating nothing. */
-    private static boolean overlaps(Tensor a, Tensor b) {
-        var x = TENSORS.data(a);
-        var y = TENSORS.data(b);
-        return x.address() < y.address() + y.byteSize() && y.address() < x.address() + x.byteSize();
+    /** The module's parameters and buffers (a leaf has no children), for the overlap check. */
+    private volatile Own[] ownTensors;
+
+    /**
+     * Whether the operation may write its output over its input when both are the same elements (an element-wise
+     * activation); false by default.
+     */
+    boolean runsInPlace() {
+        return false;
     }
 
     /** Computes {@code out = op(input)} on this module's backend. */
     final void run(Operation op, Tensor input, Tensor out) {
+        Trace trace = Tracer.current();
+        if (trace != null) {
+            trace.op(op, this, input, out); // compiling: record instead of computing
+            return;
+        }
         if (input.numel() == 0 || out.numel() == 0) {
             requireOpen(input);
             requireOpen(out);

@@ -1,14 +1,22 @@
 package dev.onednn4j.tensor;
 
 import dev.onednn4j.internal.TensorAccess;
+import dev.onednn4j.internal.graph.Tracer;
+import dev.onednn4j.internal.io.NativeMemory;
 import dev.onednn4j.internal.op.TensorOps;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.ref.Cleaner;
+import java.lang.ref.WeakReference;
 import java.util.Arrays;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.StampedLock;
 
@@ -34,10 +42,17 @@ import java.util.concurrent.locks.StampedLock;
  * <h2>Ownership</h2>
  * <ul>
  *   <li>{@link #of}, {@link #zeros}, {@link #toMemoryFormat}, {@link #add} and {@link #relu} allocate memory that
- *       the new tensor owns. {@link #close()} frees it at once; a tensor never closed is freed when it becomes
- *       unreachable (a {@link Cleaner} safety net: do not rely on it for native memory pressure).</li>
+ *       the new tensor owns, from C's allocator: allocating and freeing cost a call to {@code calloc} and
+ *       {@code free}. {@link #close()} frees it at once. A tensor never closed is freed by a {@link Cleaner} once it
+ *       is unreachable, which needs a garbage collection; so allocation counts owned memory, and when what was
+ *       allocated since the last collection exceeds a budget ({@code -Donednn4j.tensor.gcBudget}, default
+ *       {@code 64m}), it runs the collector and waits briefly for the cleaners, as the JDK does for direct
+ *       buffers. Memory waiting for a cleaner is so bounded by about one budget; closing is still what frees at
+ *       once.</li>
  *   <li>{@link #wrap} uses the caller's memory as is (zero copy): the caller keeps owning it and must keep
- *       it alive while the tensor is used; {@code close()} only ends this tensor's use of it.</li>
+ *       it alive while the tensor is used; {@code close()} only ends this tensor's use of it. Memory that lies
+ *       inside a live tensor of this library (a {@link #segment()} of it) is that tensor's: the wrap shares its
+ *       storage, as a view does (one {@link #version()}, and the memory lives until both are closed).</li>
  *   <li>{@link #view}, and {@link #reshape} or {@link #flatten} where they return a view, share the memory of
  *       their base, and so do the aliases some layers return (an in-place ReLU, Identity): each is a tensor of its
  *       own that the caller closes, and the memory lives until the last tensor over it is closed, as a PyTorch
@@ -45,7 +60,16 @@ import java.util.concurrent.locks.StampedLock;
  * </ul>
  * Any use after close throws {@link IllegalStateException}; closing twice does nothing. A tensor that a
  * running operation uses is not freed until the operation ends, so closing from another thread cannot
- * crash the JVM.
+ * crash the JVM. A {@link #segment()} kept after the memory is freed throws on every access: it never reads freed
+ * or reused memory.
+ *
+ * <h2>Memory-mapped files</h2>
+ * The zero-copy tensors of a {@code SafeTensors} file, and tensors that wrap a mapped segment, are file-backed:
+ * native code never reads them. A file truncated by another process makes reading the pages it lost a SIGBUS,
+ * which Java survives (as an {@link InternalError}) and native code does not; so each layer call reads a Java copy
+ * of a file-backed tensor, and every Java access turns the fault into an {@link java.io.UncheckedIOException} that
+ * names the file. That copy is made on every call: to run a layer repeatedly on file data, copy it once
+ * ({@link #toMemoryFormat}) first.
  *
  * <h2>Threads</h2>
  * Reads may run on any number of threads at once. Writes ({@code copyFrom}, {@code set}, an operation's
@@ -58,6 +82,16 @@ public final class Tensor implements AutoCloseable {
     public static final long ALIGNMENT = 64;
 
     private static final Cleaner CLEANER = Cleaner.create();
+
+    /**
+     * The memory of every live storage the library allocated or mapped whose address has been handed out (by
+     * {@link #segment()}, or a mapping), by address: how {@link #wrap} recognises memory that lies inside a live
+     * tensor and shares that tensor's storage instead of making a second one.
+     */
+    private static final ConcurrentSkipListMap<Long, Registered> REGISTRY = new ConcurrentSkipListMap<>();
+
+    /** A registry entry: weak, so that the registry never keeps a tensor's memory from being collected. */
+    private record Registered(long address, long size, WeakReference<Storage> storage) {}
 
     static {
         TensorAccess.install(new TensorAccess() {
@@ -82,13 +116,13 @@ public final class Tensor implements AutoCloseable {
             }
 
             @Override
-            public Tensor adopt(Arena arena, MemorySegment data, long... shape) {
+            public Tensor adopt(Arena arena, MemorySegment data, String file, long... shape) {
                 long[] s = checkShape(shape, DType.UINT8);
                 if (data.byteSize() < numel(s)) {
                     throw new IllegalArgumentException(
                             "segment of " + data.byteSize() + " bytes is too small for " + Arrays.toString(s));
                 }
-                return new Tensor(data, s, MemoryFormat.CONTIGUOUS, DType.UINT8, new Storage(arena));
+                return new Tensor(data, s, MemoryFormat.CONTIGUOUS, DType.UINT8, Storage.mapped(arena, data, file));
             }
 
             @Override
@@ -109,26 +143,87 @@ public final class Tensor implements AutoCloseable {
                 t.ensureOpen();
                 return new Tensor(t.data, t.shape, t.format, t.dtype, t.storage);
             }
+
+            @Override
+            public boolean fileBacked(Tensor t) {
+                return t.storage.file != null;
+            }
+
+            @Override
+            public Tensor stage(Tensor t) {
+                return t.stagedCopy();
+            }
+
+            @Override
+            public void unstage(Tensor copy, Tensor t) {
+                try {
+                    MemorySegment.copy(copy.data, 0, t.data, 0, t.numel * t.dtype.byteSize());
+                } catch (InternalError e) {
+                    throw t.faulted(e);
+                }
+            }
+
+            @Override
+            public boolean overlaps(Tensor a, Tensor b) {
+                long x = a.data.address();
+                long y = b.data.address();
+                return x < y + b.data.byteSize() && y < x + a.data.byteSize();
+            }
+
+            @Override
+            public boolean sameElements(Tensor a, Tensor b) {
+                return a.data.address() == b.data.address()
+                        && a.dtype == b.dtype
+                        && a.format == b.format
+                        && Arrays.equals(a.shape, b.shape);
+            }
         });
     }
 
     /**
-     * Memory shared by a tensor, its views and aliases: who frees it, the close guard, the version counter, and
-     * how many open tensors hold it. Owned memory is freed when the last of them is closed (or by the cleaner once
-     * none is reachable), as PyTorch frees a storage when its last tensor goes.
+     * Memory shared by a tensor, its views, its aliases and the tensors that wrap part of it: who frees it, the close
+     * guard, the version counter, and how many open tensors hold it. Owned memory is freed when the last of them is
+     * closed (or by the cleaner once none is reachable), as PyTorch frees a storage when its last tensor goes.
      */
     private static final class Storage {
-        final Arena arena; // null when the memory is the caller's
+        /** The whole memory, as the library reaches it (for owned memory: global scope, never handed out). */
+        final MemorySegment memory;
+        /** Frees the memory; null when it is the caller's. */
+        final Release release;
+
         final Cleaner.Cleanable cleanable;
+        /** The file the memory maps, for messages; null when it maps no file. */
+        final String file;
+
         final StampedLock guard = new StampedLock();
         final AtomicLong version = new AtomicLong();
-        final java.util.concurrent.atomic.AtomicInteger holders = new java.util.concurrent.atomic.AtomicInteger();
+        final AtomicInteger holders = new AtomicInteger();
         volatile boolean freed;
 
-        /** Memory the tensor owns: freed by {@link #free()}, or by the cleaner once nothing refers to it. */
-        Storage(Arena arena) {
-            this.arena = arena;
-            this.cleanable = arena == null ? null : CLEANER.register(this, arena::close);
+        private Storage(MemorySegment memory, Release release, String file) {
+            this.memory = memory;
+            this.release = release;
+            this.file = file;
+            this.cleanable = release == null ? null : CLEANER.register(this, release);
+        }
+
+        /** Memory the library allocated: freed by {@link #free()}, or by the cleaner once nothing refers to it. */
+        static Storage owned(NativeMemory.Block block) {
+            return new Storage(block.segment(), new Release(block, null), null);
+        }
+
+        /** A file mapped into {@code arena}, which the storage closes (unmapping it). */
+        static Storage mapped(Arena arena, MemorySegment memory, String file) {
+            Storage s = new Storage(memory, new Release(null, arena), file);
+            if (memory.byteSize() > 0) {
+                s.release.register(s);
+            }
+            return s;
+        }
+
+        /** The caller's memory: never freed here. A segment of a mapped file counts as file-backed. */
+        static Storage caller(MemorySegment memory) {
+            return new Storage(memory, null, memory.isMapped() ? "a memory-mapped file" : null);
         }
 
         /** One more open tensor over this memory; false if it is already freed. */
@@ -165,6 +260,113 @@ public final class Tensor implements AutoCloseable {
                 guard.unlockWrite(stamp);
             }
         }
+
+        /**
+         * {@code slice} (part of {@link #memory}) as the user may keep it: for memory the library allocated, a
+         * segment of this storage's own shared arena, which is closed when the memory is freed, so that a segment
+         * kept past that throws instead of reaching freed memory. The caller holds a pin.
+         */
+        MemorySegment exposed(MemorySegment slice) {
+            if (release == null || release.block == null) {
+                return slice; // the caller's memory as given, or a mapping whose arena closes when it is unmapped
+            }
+            MemorySegment s = slice.reinterpret(release.exposure(this), null);
+            return slice.isReadOnly() ? s.asReadOnly() : s;
+        }
+    }
+
+    /**
+     * What frees a storage's memory, run once: by {@link Storage#free()} or by the cleaner. It refers to the
+     * memory, never to the storage, so that an unreachable storage can be collected.
+     */
+    private static final class Release implements Runnable {
+        final NativeMemory.Block block; // memory the library allocated, or null
+        private final Arena mapping; // a mapped file's arena, or null
+        private Arena exposure; // created when the memory is first handed out
+        private Registered registered;
+        private boolean done;
+
+        Release(NativeMemory.Block block, Arena mapping) {
+            this.block = block;
+            this.mapping = mapping;
+        }
+
+        /** The arena that scopes segments handed out, created (and the memory registered) on first use. */
+        synchronized Arena exposure(Storage s) {
+            if (done) {
+                throw new IllegalStateException("the memory has been freed");
+            }
+            if (exposure == null) {
+                @SuppressWarnings("MustBeClosedChecker") // closed by run(), when the memory is freed
+                Arena a = Arena.ofShared();
+                exposure = a;
+                register(s);
+            }
+            return exposure;
+        }
+
+        /** Lists the storage's memory in the registry, so that wrapping part of it finds the storage. */
+        synchronized void register(Storage s) {
+            if (registered == null && !done) {
+                registered = new Registered(s.memory.address(), s.memory.byteSize(), new WeakReference<>(s));
+                REGISTRY.put(registered.address(), registered);
+            }
+        }
+
+        @Override
+        public void run() {
+            Arena e;
+            Registered r;
+            synchronized (this) {
+                done = true;
+                e = exposure;
+                r = registered;
+            }
+            if (r != null) {
+                REGISTRY.remove(r.address(), r);
+            }
+            if (e != null) {
+                e.close(); // segments handed out throw from now on (a handshake: only tensors that handed one out)
+            }
+            if (block != null) {
+                block.free();
+            }
+            if (mapping != null) {
+                mapping.close();
+            }
+        }
+    }
+
+    /**
+     * The live storage whose memory holds {@code [address, address + bytes)}, or null if no registered storage holds
+     * {@code address}.
+     *
+     * @throws IllegalArgumentException if the range starts inside a storage's memory and runs past its end
+     * @throws IllegalStateException if that storage's memory has been freed
+     */
+    private static Storage registeredOwner(long address, long bytes) {
+        Map.Entry<Long, Registered> e = REGISTRY.floorEntry(address);
+        if (e == null) {
+            return null;
+        }
+        Registered r = e.getValue();
+        long offset = address - r.address();
+        if (offset >= r.size()) {
+            return null;
+        }
+        if (bytes > r.size() - offset) {
+            throw new IllegalArgumentException(String.format(
+                    Locale.ROOT,
+                    "segment of %d bytes starts %d bytes into the %d-byte memory of a tensor and runs past its end",
+                    bytes,
+                    offset,
+                    r.size()));
+        }
+        Storage s = r.storage().get();
+        if (s == null || s.freed) {
+            throw new IllegalStateException("the segment lies in the memory of a tensor that has been closed");
+        }
+        return s;
     }
 
     private final MemorySegment data;
@@ -296,16 +498,15 @@ public final class Tensor implements AutoCloseable {
         long[] s = checkShape(shape, dtype);
         format.strides(s); // refuses channels_last for a non-4-D shape before allocating
         long bytes = numel(s) * dtype.byteSize();
-        @SuppressWarnings("MustBeClosedChecker") // the tensor owns the arena from here: close() or its Cleaner
-        Arena arena = Arena.ofShared();
-        MemorySegment seg;
+        NativeMemory.Block block = NativeMemory.allocate(bytes); // zero-filled, aligned to ALIGNMENT
+        Storage storage;
         try {
-            seg = arena.allocate(bytes, ALIGNMENT); // zero-filled
-        } catch (RuntimeException | OutOfMemoryError e) {
-            arena.close();
+            storage = Storage.owned(block);
+        } catch (RuntimeException | Error e) {
+            block.free();
             throw e;
         }
-        return new Tensor(seg, s, format, dtype, new Storage(arena));
+        return new Tensor(block.segment(), s, format, dtype, storage);
     }
 
     /**
@@ -316,13 +517,21 @@ public final class Tensor implements AutoCloseable {
      * calling thread; closing that arena while a call is running on another thread is the caller's error, which
      * no check can catch in time.
      *
+     * <p>If {@code segment} lies inside the memory of a live tensor of this library (it is, or is part of, a
+     * {@link #segment()} of one), the new tensor shares that tensor's storage, as a view does: writes through
+     * either advance the same {@link #version()} (so a layer holding a transformed copy of that memory, such as a
+     * convolution's reordered weights, refreshes it), and the memory lives until the last tensor over it is closed.
+     * A segment of a mapped file makes the tensor file-backed (see the class documentation).
+     *
      * @param segment native memory holding the elements, owned by the caller
      * @param format  how the elements lie in {@code segment}
      * @param shape   the logical shape, (N, C, H, W) for images whatever {@code format}
      * @return a tensor over the first {@code numel * 4} bytes of {@code segment}; the caller closes it, which
      *     leaves the memory to its owner
      * @throws IllegalArgumentException if {@code segment} is too small, on the Java heap or misaligned, a size is
-     *     negative, or {@code format} does not fit the shape
+     *     negative, {@code format} does not fit the shape, or it starts inside a tensor's memory and runs past
+     *     its end
+     * @throws IllegalStateException if the segment's arena is closed (a segment of a closed tensor)
      */
     public static Tensor wrap(MemorySegment segment, MemoryFormat format, long... shape) {
         return wrap(segment, DType.FLOAT32, format, shape);
@@ -376,7 +585,15 @@ public final class Tensor implements AutoCloseable {
             throw new IllegalArgumentException("segment address 0x" + Long.toHexString(segment.address())
                     + " is not aligned to " + dtype.byteSize() + " bytes, as " + dtype + " needs");
         }
-        return new Tensor(segment.asSlice(0, need), s, format, dtype, new Storage(null));
+        if (!segment.scope().isAlive()) {
+            throw new IllegalStateException("segment's arena has been closed (is it the segment of a closed tensor?)");
+        }
+        Storage owner = registeredOwner(segment.address(), need);
+        if (owner != null) { // memory of a live tensor of this library: share its storage, version and lifetime
+            MemorySegment slice = owner.memory.asSlice(segment.address() - owner.memory.address(), need);
+            return new Tensor(segment.isReadOnly() ? slice.asReadOnly() : slice, s, format, dtype, owner);
+        }
+        return new Tensor(segment.asSlice(0, need), s, format, dtype, Storage.caller(segment));
     }
 
     // ---- shape ---------------------------------------------------------------------------------
@@ -458,6 +675,7 @@ public final class Tensor implements AutoCloseable {
      * @throws IllegalStateException if this tensor is closed or has more elements than a Java array holds
      */
     public float[] toFloatArray() {
+        Tracer.access(this, "toFloatArray");
         float[] out = new float[arrayLength()];
         try (var _ = pin()) {
             if (dtype == DType.FLOAT32 && format == MemoryFormat.CONTIGUOUS) {
@@ -467,6 +685,8 @@ public final class Tensor implements AutoCloseable {
                     out[i] = Elements.getFloat(dtype, data, offsetOfLogical(i));
                 }
             }
+        } catch (InternalError e) {
+            throw faulted(e);
         }
         return out;
     }
@@ -479,11 +699,14 @@ public final class Tensor implements AutoCloseable {
      * @throws IllegalStateException if this tensor is closed or has more elements than a Java array holds
      */
     public double[] toDoubleArray() {
+        Tracer.access(this, "toDoubleArray");
         double[] out = new double[arrayLength()];
         try (var _ = pin()) {
             for (int i = 0; i < out.length; i++) {
                 out[i] = Elements.getDouble(dtype, data, offsetOfLogical(i));
             }
+        } catch (InternalError e) {
+            throw faulted(e);
         }
         return out;
     }
@@ -496,6 +719,7 @@ public final class Tensor implements AutoCloseable {
      * @throws IllegalStateException for a floating-point tensor
      */
     public long[] toLongArray() {
+        Tracer.access(this, "toLongArray");
         if (dtype.isFloatingPoint()) {
             throw new IllegalStateException(this + " holds " + dtype + " values; toLongArray() reads integer and bool "
                     + "tensors, use toFloatArray() for floating-point ones");
@@ -505,6 +729,8 @@ public final class Tensor implements AutoCloseable {
             for (int i = 0; i < out.length; i++) {
                 out[i] = Elements.getLong(dtype, data, offsetOfLogical(i));
             }
+        } catch (InternalError e) {
+            throw faulted(e);
         }
         return out;
     }
@@ -526,6 +752,7 @@ public final class Tensor implements AutoCloseable {
      * @throws UnsupportedOperationException if this tensor is read-only
      */
     public void copyFrom(float[] values) {
+        Tracer.access(this, "copyFrom");
         Objects.requireNonNull(values, "values");
         checkLength(values.length);
         try (var _ = pin()) {
@@ -536,6 +763,8 @@ public final class Tensor implements AutoCloseable {
                     Elements.setDouble(dtype, data, offsetOfLogical(i), values[i]);
                 }
             }
+        } catch (InternalError e) {
+            throw faulted(e);
         }
         markModified();
     }
@@ -548,12 +777,15 @@ public final class Tensor implements AutoCloseable {
      * @throws UnsupportedOperationException if this tensor is read-only
      */
     public void copyFrom(long[] values) {
+        Tracer.access(this, "copyFrom");
         Objects.requireNonNull(values, "values");
         checkLength(values.length);
         try (var _ = pin()) {
             for (int i = 0; i < values.length; i++) {
                 Elements.setLong(dtype, data, offsetOfLogical(i), values[i]);
             }
+        } catch (InternalError e) {
+            throw faulted(e);
         }
         markModified();
     }
@@ -582,6 +814,9 @@ public final class Tensor implements AutoCloseable {
     public void copyFrom(Tensor other) {
         Objects.requireNonNull(other, "other");
         ensureWritable();
+        if (Tracer.copy(other, this)) {
+            return; // compiling: recorded, not copied
+        }
         if (!Arrays.equals(shape, other.shape)) {
             throw new IllegalArgumentException(String.format(
                     Locale.ROOT,
@@ -610,6 +845,8 @@ public final class Tensor implements AutoCloseable {
                             Elements.getLong(other.dtype, other.data, other.offsetOfLogical(i)));
                 }
             }
+        } catch (InternalError e) {
+            throw faulted(e, other);
         }
         markModified();
     }
@@ -624,9 +861,12 @@ public final class Tensor implements AutoCloseable {
      * @throws IndexOutOfBoundsException if an index is negative or not below its dimension's size
      */
     public float get(long... index) {
+        Tracer.access(this, "get");
         long off = offsetOf(index);
         try (var _ = pin()) {
             return Elements.getFloat(dtype, data, off);
+        } catch (InternalError e) {
+            throw faulted(e);
         }
     }
 
@@ -639,6 +879,7 @@ public final class Tensor implements AutoCloseable {
      * @throws IndexOutOfBoundsException if an index is negative or not below its dimension's size
      */
     public long getLong(long... index) {
+        Tracer.access(this, "getLong");
         if (dtype.isFloatingPoint()) {
             throw new IllegalStateException(
                     this + " holds " + dtype + " values; getLong reads integer and bool " + "tensors, use get(...)");
@@ -646,6 +887,8 @@ public final class Tensor implements AutoCloseable {
         long off = offsetOf(index);
         try (var _ = pin()) {
             return Elements.getLong(dtype, data, off);
+        } catch (InternalError e) {
+            throw faulted(e);
         }
     }
 
@@ -658,10 +901,13 @@ public final class Tensor implements AutoCloseable {
      * @throws UnsupportedOperationException if this tensor is read-only
      */
     public void set(float value, long... index) {
+        Tracer.access(this, "set");
         ensureWritable();
         long off = offsetOf(index);
         try (var _ = pin()) {
             Elements.setDouble(dtype, data, off, value);
+        } catch (InternalError e) {
+            throw faulted(e);
         }
         markModified();
     }
@@ -676,10 +922,13 @@ public final class Tensor implements AutoCloseable {
      * @throws UnsupportedOperationException if this tensor is read-only
      */
     public void setLong(long value, long... index) {
+        Tracer.access(this, "setLong");
         ensureWritable();
         long off = offsetOf(index);
         try (var _ = pin()) {
             Elements.setLong(dtype, data, off, value);
+        } catch (InternalError e) {
+            throw faulted(e);
         }
         markModified();
     }
@@ -922,16 +1171,58 @@ public final class Tensor implements AutoCloseable {
 
     /**
      * The memory itself, for zero-copy interop: {@link #numel()} elements of {@link #dtype()} laid out by
-     * {@link #strides()}. Valid until this tensor (or, for a view, its base) is closed; use it no longer.
-     * After writing through it, call {@link #markModified()} so that layers holding a transformed copy
-     * (a convolution's reordered weights) refresh it.
+     * {@link #strides()}.
+     *
+     * <p><b>Writes and versions.</b> Handing out a writable segment counts as a write: {@link #version()} changes
+     * now, so a layer that keeps a transformed copy of this tensor (a convolution's weights in oneDNN's layout)
+     * refreshes it on its next call. Write through the segment before that call. A write made later through a
+     * segment kept from before a layer ran is not seen until {@link #markModified()}: to keep writing, take a new
+     * segment each time, or wrap it once ({@link #wrap} of this memory gives a tensor that shares this one's
+     * storage, version included) and write through that tensor. To read, {@link #readOnlySegment()} changes nothing.
+     *
+     * <p><b>Lifetime.</b> The segment is valid while the memory is: until this tensor and every other tensor over
+     * the same memory (views, aliases, wraps) are closed, or collected unclosed. After that, every access through it
+     * throws {@link IllegalStateException} (its scope is closed), never reaching freed memory; native code given its
+     * address is beyond that check. For a wrapped tensor it is the caller's own segment, valid as long as the
+     * caller keeps it.
      *
      * @return the segment over the elements, read-only if {@link #isReadOnly()}; not a copy
      * @throws IllegalStateException if this tensor is closed
      */
     public MemorySegment segment() {
-        ensureOpen();
-        return data;
+        Tracer.access(this, "segment");
+        MemorySegment s = handOut();
+        if (!s.isReadOnly()) {
+            markModified();
+        }
+        return s;
+    }
+
+    /**
+     * The memory itself, read-only, for reading without copying (writing a file, handing it to a reader): as
+     * {@link #segment()}, with the same lifetime, but without counting as a write.
+     *
+     * @return a read-only segment over the elements; not a copy
+     * @throws IllegalStateException if this tensor is closed
+     */
+    public MemorySegment readOnlySegment() {
+        Tracer.access(this, "readOnlySegment");
+        return handOut().asReadOnly();
+    }
+
+    /** The segment the user may keep: scoped to the memory's life (see {@link #segment()}). */
+    private MemorySegment handOut() {
+        if (storage.release == null || storage.release.block == null) {
+            ensureOpen();
+            return data;
+        }
+        long stamp = storage.guard.readLock();
+        try {
+            ensureOpen();
+            return storage.exposed(data);
+        } finally {
+            storage.guard.unlockRead(stamp);
+        }
     }
 
     /**
@@ -961,7 +1252,11 @@ public final class Tensor implements AutoCloseable {
         }
     }
 
-    /** Records a write made through {@link #segment()}. */
+    /**
+     * Records a write made without this tensor's methods (through a {@link #segment()} kept from earlier, or by
+     * native code), so that layers holding a transformed copy of this memory refresh it. Shared with every tensor
+     * over the same memory.
+     */
     public void markModified() {
         storage.version.incrementAndGet();
     }
@@ -978,7 +1273,7 @@ public final class Tensor implements AutoCloseable {
     }
 
     /**
-     * Ends this tensor. If it is the last open tensor over memory the library allocated (no view or alias of it
+     * Ends this tensor. If it is the last open tensor over memory the library allocated (no view, alias or wrap of it
      * is open), the memory is freed now, once no running operation uses it; memory passed to {@link #wrap} stays
      * the caller's. Idempotent.
      */
@@ -1014,7 +1309,7 @@ public final class Tensor implements AutoCloseable {
             storage.guard.unlockRead(stamp);
             throw new IllegalStateException(this + " is closed");
         }
-        if (storage.arena == null) {
+        if (storage.release == null) {
             // wrapped caller memory: its owner may have freed it, or confined it to another thread
             if (!data.scope().isAlive()) {
                 storage.guard.unlockRead(stamp);
@@ -1028,6 +1323,49 @@ public final class Tensor implements AutoCloseable {
             }
         }
         return stamp;
+    }
+
+    /**
+     * What an {@link InternalError} from a Java access to this tensor's memory means: where the memory maps a file
+     * (the JVM turns the fault of reading a page that a shorter file no longer has into that error), an
+     * {@link UncheckedIOException} naming the file; anything else is rethrown as it is.
+     */
+    private RuntimeException faulted(InternalError e) {
+        if (storage.file == null) {
+            throw e;
+        }
+        return new UncheckedIOException(new IOException(
+                String.format(
+                        Locale.ROOT,
+                        "cannot access %s: its memory maps %s, which was truncated or became unreadable after it was "
+                                + "mapped (%s)",
+                        this,
+                        storage.file,
+                        e.getMessage()),
+                e));
+    }
+
+    /** {@link #faulted(InternalError)} for an access to this tensor and {@code other}: blames the file-backed one. */
+    private RuntimeException faulted(InternalError e, Tensor other) {
+        return other.storage.file != null ? other.faulted(e) : faulted(e);
+    }
+
+    /**
+     * A copy of this tensor (same shape, format and dtype) in memory the library owns, read in Java: what native
+     * code reads instead of file-backed memory, whose faults only Java accesses survive.
+     */
+    private Tensor stagedCopy() {
+        Tensor copy = zeros(dtype, format, shape);
+        try (var _ = pin()) {
+            MemorySegment.copy(data, 0, copy.data, 0, numel * dtype.byteSize());
+        } catch (InternalError e) {
+            copy.close();
+            throw faulted(e);
+        } catch (RuntimeException | Error e) {
+            copy.close();
+            throw e;
+        }
+        return copy;
     }
 
     @Override

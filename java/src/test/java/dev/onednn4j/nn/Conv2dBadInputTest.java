@@ -11,6 +11,10 @@ import org.junit.jupiter.api.function.Executable;
 /** Every bad argument or input gets an exception that states the rule and the values, and nothing else. */
 class Conv2dBadInputTest {
 
+    /** PyTorch's words for an output that shares memory with what the operation reads. */
+    static final String PYTORCH_OVERLAP = "unsupported operation: some elements of the input tensor and the written-to "
+            + "tensor refer to a single memory location. Please clone() the tensor before performing the operation. (";
+
     private static void fails(Class<? extends Throwable> type, String message, Executable e) {
         Throwable t = assertThrows(type, e);
         assertEquals(message, t.getMessage());
@@ -226,7 +230,10 @@ class Conv2dBadInputTest {
         }
         try (Conv2d conv = Conv2d.builder(1, 1, 1).build();
                 Tensor x = Tensor.zeros(1, 1, 5, 5)) {
-            fails(IllegalArgumentException.class, "out must not share memory with the input", () -> conv.forward(x, x));
+            fails(
+                    IllegalArgumentException.class,
+                    PYTORCH_OVERLAP + "out overlaps the input, which Conv2d cannot compute in place)",
+                    () -> conv.forward(x, x));
         }
     }
 

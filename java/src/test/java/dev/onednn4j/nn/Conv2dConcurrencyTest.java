@@ -116,7 +116,11 @@ class Conv2dConcurrencyTest {
             }));
         }
         running.await();
-        Thread.sleep(50);
+        // until some calls are done: a fixed sleep is too short where a busy machine builds the plan slowly
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        while (done.get() < 4 && System.nanoTime() < deadline) {
+            Thread.sleep(1);
+        }
         conv.close();
         for (Future<?> f : futures) {
             f.get(60, TimeUnit.SECONDS);

@@ -144,6 +144,49 @@ class Conv2dTest {
         }
     }
 
+    /**
+     * Weights written through a tensor that wraps their memory are the weights' own writes: the wrap shares their
+     * storage and version, so the layer reorders them again (it used to keep running on the stale copy, silently).
+     */
+    @Test
+    void weightsWrittenThroughAWrapOfTheirMemoryAreReorderedAgain() {
+        try (Conv2d conv = Conv2d.builder(2, 2, 1).bias(false).build();
+                Tensor x = Tensor.of(new float[] {1, 2, 3, 4, 5, 6, 7, 8}, 1, 2, 2, 2)) {
+            conv.weight().copyFrom(new float[] {1, 0, 0, 1}); // identity
+            try (Tensor y = conv.forward(x)) {
+                assertArrayEquals(x.toFloatArray(), y.toFloatArray());
+            }
+            try (Tensor w = Tensor.wrap(conv.weight().readOnlySegment(), 2, 2, 1, 1)) {
+                assertTrue(w.isReadOnly());
+            }
+            try (Tensor w = Tensor.wrap(conv.weight().segment(), 2, 2, 1, 1)) {
+                try (Tensor y = conv.forward(x)) { // a call between handing out the segment and writing
+                    assertArrayEquals(x.toFloatArray(), y.toFloatArray());
+                }
+                w.copyFrom(new float[] {0, 1, 1, 0}); // swap channels
+                try (Tensor y = conv.forward(x)) {
+                    assertArrayEquals(new float[] {5, 6, 7, 8, 1, 2, 3, 4}, y.toFloatArray());
+                }
+            }
+        }
+    }
+
+    /** Handing out a writable segment counts as a write: a write through it before the next call is seen. */
+    @Test
+    void weightsWrittenThroughANewSegmentAreReorderedAgain() {
+        try (Conv2d conv = Conv2d.builder(2, 2, 1).bias(false).build();
+                Tensor x = Tensor.of(new float[] {1, 2, 3, 4, 5, 6, 7, 8}, 1, 2, 2, 2)) {
+            conv.weight().copyFrom(new float[] {1, 0, 0, 1});
+            try (Tensor y = conv.forward(x)) {
+                assertArrayEquals(x.toFloatArray(), y.toFloatArray());
+            }
+            conv.weight().segment().set(java.lang.foreign.ValueLayout.JAVA_FLOAT, 0, 2f); // no markModified()
+            try (Tensor y = conv.forward(x)) {
+                assertArrayEquals(new float[] {2, 4, 6, 8, 5, 6, 7, 8}, y.toFloatArray());
+            }
+        }
+    }
+
     @Test
     void initialisationIsPyTorchsUniformAndSeedable() {
         try (Conv2d a = Conv2d.builder(4, 6, 3).groups(2).seed(7).build();

@@ -138,6 +138,21 @@ class LayersCrossCheckTest {
                         8,
                         9),
                 c("MaxPool2d unbatched", () -> MaxPool2d.builder(2).build(), -4, 4, 3, 6, 7),
+                c(
+                        // dilation puts whole windows in the padding: PyTorch's max of nothing is -inf (found by
+                        // scripts/fuzz; oneDNN alone gives the lowest float)
+                        "MaxPool2d 2 p1 dilation 3, every window in the padding",
+                        () -> MaxPool2d.builder(2)
+                                .stride(1)
+                                .padding(1)
+                                .dilation(3)
+                                .build(),
+                        -4,
+                        4,
+                        1,
+                        2,
+                        2,
+                        7),
                 c("AvgPool2d 2", () -> AvgPool2d.builder(2).build(), -4, 4, 2, 3, 8, 9),
                 c(
                         "AvgPool2d 3 s2 p1",
@@ -205,6 +220,21 @@ class LayersCrossCheckTest {
                         2,
                         2,
                         9,
+                        6),
+                c(
+                        // the override equal to the kernel, with padding excluded: the padding must still count
+                        // (found by scripts/fuzz, case 3725 of seed 20261128)
+                        "AvgPool2d 3 p1 divisor_override 9 count_include_pad=False",
+                        () -> AvgPool2d.builder(3)
+                                .padding(1)
+                                .countIncludePad(false)
+                                .divisorOverride(9)
+                                .build(),
+                        -4,
+                        4,
+                        1,
+                        2,
+                        5,
                         6),
                 c(
                         "AvgPool2d divisor_override 3",

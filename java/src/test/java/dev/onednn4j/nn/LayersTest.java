@@ -447,17 +447,24 @@ class LayersTest {
                 float[] before = x.toFloatArray();
                 fails(
                         IllegalArgumentException.class,
-                        "out must not share memory with the input",
+                        Conv2dBadInputTest.PYTORCH_OVERLAP
+                                + "out overlaps the input, which MaxPool2d cannot compute in place)",
                         () -> pool.forward(x, overInput));
                 assertArrayEquals(before, x.toFloatArray(), "the input is untouched");
                 assertEquals(0, pool.planCount());
             }
             try (ReLU relu = new ReLU();
-                    Tensor x = random(2, MemoryFormat.CONTIGUOUS, 2, 3)) {
+                    Tensor base = random(2, MemoryFormat.CONTIGUOUS, 9);
+                    Tensor x = Tensor.wrap(base.segment(), 2, 4);
+                    Tensor shifted = Tensor.wrap(base.segment().asSlice(4), 2, 4)) {
+                float[] before = x.toFloatArray();
                 fails(
                         IllegalArgumentException.class,
-                        "out must not share memory with the input",
-                        () -> relu.forward(x, x));
+                        Conv2dBadInputTest.PYTORCH_OVERLAP
+                                + "out overlaps the input without being the same elements: ReLU runs in place only "
+                                + "when out is the input itself)",
+                        () -> relu.forward(x, shifted));
+                assertArrayEquals(before, x.toFloatArray(), "the input is untouched");
                 assertEquals(0, relu.planCount());
             }
             try (Linear fc = new Linear(4, 3);
@@ -467,13 +474,13 @@ class LayersTest {
                 float[] weight = fc.weight().toFloatArray();
                 fails(
                         IllegalArgumentException.class,
-                        "out must not share memory with the module's own tensors (it "
-                                + "overlaps one of shape [3, 4]): the layer would overwrite its weights",
+                        Conv2dBadInputTest.PYTORCH_OVERLAP
+                                + "out overlaps the weight of this Linear, which it would overwrite)",
                         () -> fc.forward(x, overWeight));
                 fails(
                         IllegalArgumentException.class,
-                        "out must not share memory with the module's own tensors (it "
-                                + "overlaps one of shape [3]): the layer would overwrite its weights",
+                        Conv2dBadInputTest.PYTORCH_OVERLAP
+                                + "out overlaps the bias of this Linear, which it would overwrite)",
                         () -> fc.forward(x, overBias));
                 assertArrayEquals(weight, fc.weight().toFloatArray(), "the weights are untouched");
                 assertEquals(0, fc.planCount());
@@ -483,10 +490,51 @@ class LayersTest {
                     Tensor overVar = Tensor.wrap(bn.runningVar().segment(), 1, 3, 1, 1)) {
                 fails(
                         IllegalArgumentException.class,
-                        "out must not share memory with the module's own tensors (it "
-                                + "overlaps one of shape [3]): the layer would overwrite its weights",
+                        Conv2dBadInputTest.PYTORCH_OVERLAP
+                                + "out overlaps the running_var of this BatchNorm2d, which it would overwrite)",
                         () -> bn.forward(x, overVar));
                 assertArrayEquals(new float[] {1, 1, 1}, bn.runningVar().toFloatArray());
+            }
+        }
+    }
+
+    /** An output over a convolution's weight or bias is refused, naming which, before anything is computed. */
+    @Test
+    void outOverTheWeightOrBiasOfAConvolutionIsRefusedBeforeAnyNativeCall() {
+        try (Conv2d conv = Conv2d.builder(2, 8, 1).build();
+                Tensor x = random(4, MemoryFormat.CONTIGUOUS, 1, 2, 1, 1);
+                Tensor overWeight = Tensor.wrap(conv.weight().segment(), 1, 8, 1, 1);
+                Tensor overBias = Tensor.wrap(conv.bias().segment(), 1, 8, 1, 1)) {
+            float[] weight = conv.weight().toFloatArray();
+            float[] bias = conv.bias().toFloatArray();
+            fails(
+                    IllegalArgumentException.class,
+                    Conv2dBadInputTest.PYTORCH_OVERLAP
+                            + "out overlaps the weight of this Conv2d, which it would overwrite)",
+                    () -> conv.forward(x, overWeight));
+            fails(
+                    IllegalArgumentException.class,
+                    Conv2dBadInputTest.PYTORCH_OVERLAP
+                            + "out overlaps the bias of this Conv2d, which it would overwrite)",
+                    () -> conv.forward(x, overBias));
+            assertArrayEquals(weight, conv.weight().toFloatArray(), "the weights are untouched");
+            assertArrayEquals(bias, conv.bias().toFloatArray(), "the bias is untouched");
+            assertEquals(0, conv.planCount(), "refused before any plan was built");
+        }
+    }
+
+    /** An element-wise activation given its input as out runs in place, as its inplace=True does. */
+    @Test
+    void anActivationGivenItsInputAsOutRunsInPlace() {
+        for (MemoryFormat f : MemoryFormat.values()) {
+            try (ReLU relu = new ReLU();
+                    Tensor x = random(6, f, 2, 3, 4, 5)) {
+                float[] expected;
+                try (Tensor y = relu.forward(x)) {
+                    expected = y.toFloatArray();
+                }
+                relu.forward(x, x);
+                assertArrayEquals(expected, x.toFloatArray(), f.toString());
             }
         }
     }

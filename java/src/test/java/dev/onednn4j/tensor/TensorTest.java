@@ -119,6 +119,154 @@ class TensorTest {
         assertThrows(IllegalStateException.class, t::segment);
     }
 
+    // ---- memory: wraps of a tensor's memory, segments handed out, allocation ---------------------
+
+    /**
+     * A wrap of memory that lies inside a live tensor is another tensor over that tensor's storage, as a view is: one
+     * version counter (a layer holding a derived copy sees writes through either) and one lifetime (the memory lives
+     * until the last of them is closed).
+     */
+    @Test
+    void aWrapOfATensorsMemorySharesItsVersionAndLifetime() {
+        Tensor t = Tensor.of(seq(8), 2, 4);
+        Tensor half = Tensor.wrap(t.readOnlySegment().asSlice(16), 4); // read-only: a read-only wrap
+        Tensor whole = Tensor.wrap(t.segment(), 2, 4);
+        assertTrue(half.isReadOnly());
+        assertFalse(whole.isReadOnly());
+        long v = t.version();
+        whole.set(-1f, 1, 3);
+        assertTrue(t.version() > v, "a write through the wrap advances the tensor's version");
+        assertEquals(whole.version(), t.version());
+        assertEquals(-1f, half.get(3));
+        MemorySegment exposed = whole.segment();
+        t.close();
+        assertFalse(whole.isClosed(), "the wraps keep the memory, as views do");
+        assertEquals(-1f, whole.get(1, 3));
+        whole.close();
+        assertTrue(exposed.scope().isAlive(), "half still holds it");
+        assertArrayEquals(new float[] {4, 5, 6, -1}, half.toFloatArray());
+        half.close();
+        assertFalse(exposed.scope().isAlive(), "freed with the last tensor over it");
+    }
+
+    @Test
+    void aWrapRunningPastTheEndOfATensorsMemoryIsRefused() {
+        try (Tensor t = Tensor.zeros(4)) {
+            MemorySegment past = t.segment().asSlice(8).reinterpret(64);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Tensor.wrap(past, 4));
+            assertEquals(
+                    "segment of 16 bytes starts 8 bytes into the 16-byte memory of a tensor and runs past its end",
+                    e.getMessage());
+        }
+    }
+
+    @Test
+    void aWrapOfAClosedTensorsSegmentIsRefused() {
+        Tensor t = Tensor.zeros(4);
+        MemorySegment stale = t.segment();
+        t.close();
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> Tensor.wrap(stale, 4));
+        assertEquals("segment's arena has been closed (is it the segment of a closed tensor?)", e.getMessage());
+    }
+
+    @Test
+    void handingOutAWritableSegmentCountsAsAWriteAndAReadOnlyOneDoesNot() {
+        try (Tensor t = Tensor.zeros(3)) {
+            long v = t.version();
+            MemorySegment r = t.readOnlySegment();
+            assertTrue(r.isReadOnly());
+            assertEquals(v, t.version(), "reading changes nothing");
+            t.segment().set(ValueLayout.JAVA_FLOAT, 0, 5f);
+            assertTrue(t.version() > v, "handing out a writable segment is a write");
+            assertEquals(5f, r.get(ValueLayout.JAVA_FLOAT, 0));
+        }
+    }
+
+    /**
+     * Closing a tensor frees its memory at once (for reuse), yet a segment kept from it never reaches freed or reused
+     * memory: every access throws, even after the memory has been allocated again many times.
+     */
+    @Test
+    void aSegmentKeptPastCloseThrowsInsteadOfReachingFreedMemory() {
+        Tensor t = Tensor.of(seq(16), 16);
+        MemorySegment stale = t.segment();
+        MemorySegment staleRead = t.readOnlySegment();
+        t.close();
+        for (int i = 0; i < 1000; i++) {
+            Tensor.zeros(16).close(); // the same size: the allocator may hand the same memory out again
+        }
+        try (Tensor reused = Tensor.of(seq(16), 16)) {
+            assertThrows(IllegalStateException.class, () -> stale.get(ValueLayout.JAVA_FLOAT, 0));
+            assertThrows(IllegalStateException.class, () -> stale.set(ValueLayout.JAVA_FLOAT, 0, -1f));
+            assertThrows(IllegalStateException.class, () -> staleRead.get(ValueLayout.JAVA_FLOAT, 4));
+            assertArrayEquals(seq(16), reused.toFloatArray(), "whatever memory it got, no stale write reached it");
+        }
+    }
+
+    /** Owned tensors are allocated and freed (by close and by the cleaner) from many threads at once. */
+    @Test
+    void ownedTensorsAreAllocatedAndFreedFromManyThreadsAtOnce() throws InterruptedException {
+        int threads = 4;
+        List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<Thread> running = new ArrayList<>();
+        for (int k = 0; k < threads; k++) {
+            int seed = k;
+            Thread th = new Thread(() -> {
+                try {
+                    SplittableRandom r = new SplittableRandom(seed);
+                    List<Tensor> open = new ArrayList<>();
+                    for (int i = 0; i < 20_000; i++) {
+                        int n = 1 + r.nextInt(300);
+                        Tensor a = Tensor.zeros(n);
+                        a.set(seed + 1f, n - 1);
+                        if (r.nextInt(4) == 0) {
+                            a.segment(); // some hand their memory out
+                        }
+                        if (r.nextInt(10) == 0) {
+                            continue; // never closed: for the cleaner
+                        }
+                        open.add(a);
+                        if (open.size() > 64) {
+                            Tensor b = open.remove(r.nextInt(open.size()));
+                            assertEquals(seed + 1f, b.get(b.numel() - 1), "nobody else wrote its memory");
+                            if (b.numel() > 1) {
+                                assertEquals(0f, b.get(0), "zero-filled");
+                            }
+                            b.close();
+                        }
+                    }
+                    open.forEach(Tensor::close);
+                } catch (Throwable e) {
+                    failures.add(e);
+                }
+            });
+            running.add(th);
+            th.start();
+        }
+        for (Thread th : running) {
+            th.join();
+        }
+        assertEquals(List.of(), failures);
+    }
+
+    @Test
+    void addIntoAShiftedViewOfAnOperandIsRefused() {
+        try (Tensor x = Tensor.of(seq(8), 8);
+                Tensor a = Tensor.wrap(x.segment(), 6);
+                Tensor b = Tensor.wrap(x.segment().asSlice(8), 6)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> a.add_(b));
+            assertEquals(
+                    "unsupported operation: some elements of the input tensor and the written-to tensor refer to a "
+                            + "single memory location. Please clone() the tensor before performing the operation. "
+                            + "(add: the operand overlaps the tensor written without being the same elements (it "
+                            + "may be the same tensor, or share no memory with it))",
+                    e.getMessage());
+            assertArrayEquals(seq(8), x.toFloatArray(), "nothing written");
+            a.add_(a); // the same elements: in place, as PyTorch allows
+            assertArrayEquals(new float[] {0, 2, 4, 6, 8, 10, 6, 7}, x.toFloatArray());
+        }
+    }
+
     @Test
     void viewsShareMemoryAndKeepItAliveUntilTheLastIsClosed() {
         Tensor base = Tensor.of(seq(6), 2, 3);

@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.function.IntFunction;
 
 /**
@@ -48,6 +49,11 @@ public final class ChildJvm {
      * @param jvmArgs more JVM options for the children, e.g. system properties
      */
     public static Report run(Class<?> main, int count, List<String> jvmArgs) {
+        return run(main, count, jvmArgs, Map.of());
+    }
+
+    /** {@link #run(Class, int, List)} with more environment variables for the children. */
+    public static Report run(Class<?> main, int count, List<String> jvmArgs, Map<String, String> env) {
         List<Outcome> outcomes = new ArrayList<>();
         List<Crash> crashes = new ArrayList<>();
         int from = 0;
@@ -62,8 +68,9 @@ public final class ChildJvm {
                 command.addAll(jvmArgs);
                 command.addAll(
                         List.of("-cp", System.getProperty("java.class.path"), main.getName(), Integer.toString(from)));
-                Process p =
-                        new ProcessBuilder(command).redirectErrorStream(true).start();
+                ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
+                pb.environment().putAll(env);
+                Process p = pb.start();
                 int current = -1;
                 List<String> tail = new ArrayList<>();
                 try (BufferedReader r =

@@ -33,6 +33,7 @@ public final class Report {
 
     static {
         IMPLEMENTATIONS.put("OneDnn4jBenchmark.channelsLast", "onednn4j channels-last");
+        IMPLEMENTATIONS.put("OneDnn4jBenchmark.channelsLastAllocating", "onednn4j channels-last, forward(x)");
         IMPLEMENTATIONS.put("OneDnn4jBenchmark.nchwPreallocated", "onednn4j NCHW, forward(x, out)");
         IMPLEMENTATIONS.put("OneDnn4jBenchmark.nchwAllocating", "onednn4j NCHW, forward(x)");
         IMPLEMENTATIONS.put("RawOneDnnBenchmark.executeOnly", "raw oneDNN, execute only");
@@ -369,7 +370,7 @@ public final class Report {
         }
         md.append("\nforward(x, out) and channels-last allocate nothing per call: what remains is JMH's own "
                 + "per-iteration allocation spread over the calls (more visible where calls are slower). forward(x) "
-                + "allocates its output tensor (the Java object and its arena; the data itself is native).\n\n");
+                + "allocates its output tensor (the Java objects; the data itself is native).\n\n");
     }
 
     static void chart(Map<String, Map<String, Score>> r, Path png) throws IOException {

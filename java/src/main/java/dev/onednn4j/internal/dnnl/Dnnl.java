@@ -1,6 +1,7 @@
 package dev.onednn4j.internal.dnnl;
 
 import static dev.onednn4j.bindings.dnnl_h.dnnl_cpu_isa2str;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_cpu_isa_avx512_core_bf16;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_get_effective_cpu_isa;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_status2str;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_success;
@@ -45,6 +46,16 @@ public final class Dnnl {
         ensureLoaded();
         MemorySegment s = dnnl_cpu_isa2str(dnnl_get_effective_cpu_isa());
         return s.equals(MemorySegment.NULL) ? "unknown" : s.getString(0);
+    }
+
+    /**
+     * Whether oneDNN's kernels here compute bf16 natively (AVX512_BF16, AVX10 or AMX, whose ISA masks contain
+     * AVX512_BF16's), rather than emulating it in fp32.
+     */
+    public static boolean nativeBf16() {
+        ensureLoaded();
+        int bf16 = dnnl_cpu_isa_avx512_core_bf16();
+        return (dnnl_get_effective_cpu_isa() & bf16) == bf16;
     }
 
     static String statusName(int status) {

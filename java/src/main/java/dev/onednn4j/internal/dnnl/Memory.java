@@ -49,6 +49,21 @@ public final class Memory extends NativeHandle {
         return m;
     }
 
+    /**
+     * A memory object of {@code md} over bytes {@code [offset, offset + md.byteSize())} of {@code slab}'s buffer,
+     * which must outlive it: many tensors planned into one allocation.
+     */
+    public static Memory within(Memory slab, long offset, MemoryDesc md, Engine engine) {
+        return over(md, engine, slab.data().asSlice(offset, md.byteSize()));
+    }
+
+    /** A buffer of {@code bytes} bytes (64-byte aligned), allocated and freed by oneDNN, to place others in. */
+    public static Memory slab(long bytes, Engine engine) {
+        try (MemoryDesc md = MemoryDesc.strided(new long[] {Math.max(bytes, 1)}, DataType.U8, new long[] {1})) {
+            return allocate(md, engine);
+        }
+    }
+
     private static Memory create(MemoryDesc md, Engine engine, MemorySegment buffer) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment p = a.allocate(C_POINTER);
@@ -72,6 +87,24 @@ public final class Memory extends NativeHandle {
         }
     }
 
+    /**
+     * Points this memory object at {@code offset} bytes into workspace {@code w}, which must hold
+     * {@link #byteSize()} bytes from there. Allocates nothing and makes no native call when it already points there.
+     */
+    public void bindAt(Workspace w, long offset) {
+        if (offset < 0 || offset > w.size() - byteSize) {
+            throw new IllegalArgumentException(
+                    byteSize + " bytes at offset " + offset + " do not fit a workspace of " + w.size() + " bytes");
+        }
+        long address = w.memory().address() + offset;
+        if (address != boundAddress) {
+            Dnnl.check(
+                    dnnl_memory_set_data_handle(handle(), MemorySegment.ofAddress(address)),
+                    "dnnl_memory_set_data_handle");
+            boundAddress = address;
+        }
+    }
+
     /** The buffer this memory object points at, {@link #byteSize()} bytes; valid while it is bound and alive. */
     public MemorySegment data() {
         try (Arena a = Arena.ofConfined()) {
@@ -83,6 +116,11 @@ public final class Memory extends NativeHandle {
 
     public long byteSize() {
         return byteSize;
+    }
+
+    /** Sets every byte of the buffer to zero (e.g. before timing a primitive on it: no denormals, no NaN). */
+    public void zero() {
+        data().fill((byte) 0);
     }
 
     MemorySegment raw() {

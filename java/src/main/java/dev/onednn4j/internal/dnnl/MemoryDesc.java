@@ -4,12 +4,15 @@ import static dev.onednn4j.bindings.dnnl_h.C_POINTER;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_blocked;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_format_kind_any;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_format_tag_any;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_memory_desc_clone;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_memory_desc_create_with_strides;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_memory_desc_create_with_tag;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_memory_desc_destroy;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_memory_desc_equal;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_memory_desc_get_size;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_memory_desc_query;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_memory_desc_reshape;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_query_data_type;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_query_dims;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_query_format_kind;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_query_inner_blks;
@@ -17,6 +20,7 @@ import static dev.onednn4j.bindings.dnnl_h.dnnl_query_inner_idxs;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_query_inner_nblks_s32;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_query_ndims_s32;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_query_strides;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_success;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -81,6 +85,31 @@ public final class MemoryDesc implements AutoCloseable {
         }
     }
 
+    /** A copy of this descriptor that is ours (closed by {@link #close()}), outliving whatever this one belongs to. */
+    public MemoryDesc copy() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment p = a.allocate(C_POINTER);
+            Dnnl.check(dnnl_memory_desc_clone(p, handle()), "dnnl_memory_desc_clone", () -> description);
+            return new MemoryDesc(p.get(C_POINTER, 0), true, description);
+        }
+    }
+
+    /**
+     * The same memory seen with other dims of the same element count (an owned descriptor), as a view; null when
+     * the layout cannot be reshaped so (e.g. a blocked dimension split or merged across its block).
+     */
+    public MemoryDesc reshape(long[] newDims) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment p = a.allocate(C_POINTER);
+            int status = dnnl_memory_desc_reshape(
+                    p, handle(), newDims.length, a.allocateFrom(ValueLayout.JAVA_LONG, newDims));
+            if (status != dnnl_success()) {
+                return null;
+            }
+            return new MemoryDesc(p.get(C_POINTER, 0), true, description + " as " + Arrays.toString(newDims));
+        }
+    }
+
     static MemoryDesc borrowed(MemorySegment handle, String description) {
         return new MemoryDesc(handle, false, description);
     }
@@ -100,6 +129,21 @@ public final class MemoryDesc implements AutoCloseable {
     /** Whether both describe the same dims, type and layout. */
     public boolean sameAs(MemoryDesc other) {
         return dnnl_memory_desc_equal(handle(), other.handle()) == 1;
+    }
+
+    /** The element type. */
+    public DataType dataType() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment t = a.allocate(ValueLayout.JAVA_INT);
+            Dnnl.check(dnnl_memory_desc_query(handle(), dnnl_query_data_type(), t), "dnnl_memory_desc_query");
+            int v = t.get(ValueLayout.JAVA_INT, 0);
+            for (DataType d : DataType.values()) {
+                if (d.value() == v) {
+                    return d;
+                }
+            }
+            throw new IllegalStateException("unknown oneDNN data type " + v + " in " + description);
+        }
     }
 
     /** The dims. */

@@ -12,6 +12,7 @@ import dev.onednn4j.internal.dnnl.Primitive;
 import dev.onednn4j.internal.dnnl.PrimitiveAttr;
 import dev.onednn4j.internal.dnnl.PrimitiveDesc;
 import dev.onednn4j.internal.dnnl.Stream;
+import dev.onednn4j.internal.dnnl.Workspace;
 import dev.onednn4j.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,17 +24,22 @@ import java.util.function.Function;
  * Everything oneDNN needs to run one primitive on tensors of given shapes and layouts, built once: the primitive
  * (with its post-ops), a reorder wherever the caller's layout differs from the one the primitive chose, constant
  * arguments (weights, statistics) reordered into the primitive's layout once and again whenever their
- * {@link Tensor#version()} changes, and a user-mode scratchpad.
+ * {@link Tensor#version()} changes (one copy per tensor and layout, shared by every plan that needs it: see
+ * {@link SharedConstants}), and a user-mode scratchpad.
  *
  * <p>The tensors of a call are of two kinds. <b>Runtime</b> tensors change from call to call (the input, the
  * output) and are passed to {@link #run}, numbered by slot. <b>Constants</b> belong to the layer (its weights) and
  * are given when the plan is built. Every tensor is pinned for the duration of a call (closing it waits), through
  * one helper, the {@link Context}.
  *
+ * <p>Memory: what a plan keeps is its primitives and its share of the reordered constants. What a call writes and
+ * nobody keeps (scratchpad, reorder and padding buffers) lies in a {@link Workspace} borrowed for the call from a
+ * process-wide pool: the memory of temporaries scales with the calls running at once, not with the plans cached.
+ *
  * <p>Threads: the primitive, the reordered constants and the descriptors are shared and read-only. All that an
- * execution writes (stream, memory objects, scratchpad, reorder and padding buffers) lives in a {@link Context};
- * a context serves one execution at a time and returns to a pool of fixed slots after it, so steady-state
- * execution allocates nothing.
+ * execution writes lives in a {@link Context} (stream, memory objects) and in its workspace; a context serves one
+ * execution at a time and returns to a pool of fixed slots after it, and a call gets back the workspace it had
+ * last, so steady-state execution allocates nothing and rebinds nothing.
  *
  * <p>Lifetime: a plan is reference-counted. Its cache holds one reference, each running call another
  * ({@link #retain()} / {@link #release()}); it is destroyed when the last one is released, so evicting a plan
@@ -74,10 +80,15 @@ public final class Plan {
     private final Primitive primitive;
     private final Binding[] bindings;
     private final int slots;
-    private final Memory[] constantBuffers; // per binding: the reordered constant, or null
-    private final long[] constantVersions;
+    private final SharedConstants.Reordered[] constants; // per binding: the reordered constant, or null
     private final long scratchpadBytes;
     private final long bytes;
+    /** Per binding, where in the workspace its buffers lie: the primitive-layout one, the padded one; -1 if none. */
+    private final long[] primOffset;
+
+    private final long[] padOffset;
+    private final long scratchpadOffset;
+    private final long workspaceBytes;
     private final List<AutoCloseable> owned;
     private final AtomicReferenceArray<Context> idle = new AtomicReferenceArray<>(POOL_SLOTS);
     private final List<Context> contexts = new ArrayList<>();
@@ -92,10 +103,12 @@ public final class Plan {
         this.primitive = track(Primitive.create(pd));
         this.implementation = pd.implementation();
         this.bindings = new Binding[specs.size()];
-        this.constantBuffers = new Memory[specs.size()];
-        this.constantVersions = new long[specs.size()];
+        this.constants = new SharedConstants.Reordered[specs.size()];
+        this.primOffset = new long[specs.size()];
+        this.padOffset = new long[specs.size()];
         int maxSlot = -1;
         long constantBytes = 0;
+        long workspace = 0;
         for (int i = 0; i < bindings.length; i++) {
             Spec s = specs.get(i);
             MemoryDesc prim = pd.query(s.arg());
@@ -109,22 +122,44 @@ public final class Plan {
                         s.role() == Role.OUTPUT ? reorderPrimitive(prim, s.user()) : reorderPrimitive(s.user(), prim));
             }
             bindings[i] = new Binding(s, prim, reorder);
+            primOffset[i] = -1;
+            padOffset[i] = -1;
             if (s.role() == Role.CONSTANT) {
-                constantVersions[i] = Long.MIN_VALUE;
                 if (reorder != null) {
-                    constantBuffers[i] = track(Memory.allocate(prim, engine));
-                    constantBytes += prim.byteSize();
+                    SharedConstants.Reordered r = SharedConstants.acquire(s.constant(), prim, engine);
+                    owned.add(() -> SharedConstants.release(r));
+                    constants[i] = r;
+                    constantBytes += r.bytes;
                 }
             } else {
                 maxSlot = Math.max(maxSlot, s.slot());
+                if (s.padder() != null) {
+                    padOffset[i] = workspace;
+                    workspace = pageAligned(workspace + s.user().byteSize());
+                }
+                if (reorder != null) {
+                    primOffset[i] = workspace;
+                    workspace = pageAligned(workspace + prim.byteSize());
+                }
             }
         }
         this.slots = maxSlot + 1;
         this.scratchpadBytes = pd.scratchpadDesc().byteSize();
-        this.bytes = constantBytes + contextBytes();
+        this.scratchpadOffset = scratchpadBytes > 0 ? workspace : -1;
+        this.workspaceBytes = workspace + scratchpadBytes;
+        this.bytes = constantBytes;
         if (LOG.isLoggable(System.Logger.Level.DEBUG)) {
-            LOG.log(System.Logger.Level.DEBUG, "plan built: {0}; {1} bytes", this, bytes);
+            LOG.log(
+                    System.Logger.Level.DEBUG,
+                    "plan built: {0}; {1} bytes of reordered constants, {2} bytes of workspace per call",
+                    this,
+                    bytes,
+                    workspaceBytes);
         }
+    }
+
+    private static long pageAligned(long offset) {
+        return (offset + Workspace.ALIGNMENT - 1) & -Workspace.ALIGNMENT;
     }
 
     private <T extends AutoCloseable> T track(T t) {
@@ -136,19 +171,6 @@ public final class Plan {
         try (PrimitiveDesc rpd = PrimitiveDesc.reorder(engine, from, to, null)) {
             return Primitive.create(rpd);
         }
-    }
-
-    private long contextBytes() {
-        long b = scratchpadBytes;
-        for (Binding x : bindings) {
-            if (x.spec.role() != Role.CONSTANT && x.reorder != null) {
-                b += x.primitiveMd.byteSize();
-            }
-            if (x.spec.padder() != null) {
-                b += x.spec.user().byteSize();
-            }
-        }
-        return b;
     }
 
     // ---- building ------------------------------------------------------------------------------
@@ -294,9 +316,23 @@ public final class Plan {
         return scratchpadBytes;
     }
 
-    /** Native bytes the plan holds for one call: reordered constants, scratchpad, reorder and padding buffers. */
+    /**
+     * Native bytes of the reordered constants the plan uses (a copy shared with other plans counts in each); what
+     * its calls write lies in a borrowed workspace (see {@link #workspaceBytes()}), its primitives' generated code
+     * is oneDNN's and not counted.
+     */
     public long bytes() {
         return bytes;
+    }
+
+    /** Bytes of workspace each call borrows: scratchpad, reorder and padding buffers. */
+    public long workspaceBytes() {
+        return workspaceBytes;
+    }
+
+    /** The reordered constants this plan shares, or null for constants it reads in place; per binding. */
+    SharedConstants.Reordered[] constants() {
+        return constants;
     }
 
     /**
@@ -414,18 +450,20 @@ public final class Plan {
         return c;
     }
 
-    /** Reorders constant {@code i} into the primitive's layout: on first use and after every change. */
-    private synchronized void refresh(int i, Tensor t, Stream stream) {
-        long version = t.version();
-        if (version == constantVersions[i]) {
-            return;
+    /**
+     * Reorders constant {@code i} into the primitive's layout: on first use and after every change (unless another
+     * plan sharing the copy just did). A file-backed constant is read through a Java copy (see
+     * {@link Context#readable}).
+     */
+    private void refresh(int i, Tensor t, Stream stream) {
+        Tensor src = TENSORS.fileBacked(t) ? TENSORS.stage(t) : t;
+        try {
+            constants[i].refresh(bindings[i].reorder, bindings[i].spec.user(), src, engine, stream);
+        } finally {
+            if (src != t) {
+                src.close();
+            }
         }
-        Binding b = bindings[i];
-        try (Memory from = Memory.over(b.spec.user(), engine, TENSORS.data(t));
-                ExecArgs args = new ExecArgs(2).add(Arg.FROM, from).add(Arg.TO, constantBuffers[i])) {
-            b.reorder.execute(stream, args);
-        }
-        constantVersions[i] = version;
     }
 
     /** What one execution writes, and the pins it holds: never shared between two executions at once. */
@@ -435,12 +473,26 @@ public final class Plan {
         final Memory[] user = new Memory[bindings.length]; // the caller's tensor, rebound per call
         final ExecArgs[] reorderArgs = new ExecArgs[bindings.length];
         final ExecArgs args;
+        /** Memory objects over the workspace, and where each lies in it; the scratchpad's among them. */
+        final Memory[] temps;
+
+        final long[] tempOffsets;
+        int tempCount;
+        /** The workspace of the last call, asked back first so that the temporaries stay bound. */
+        Workspace lastWorkspace;
+
         final Tensor[] runtime = new Tensor[slots];
         final Tensor[] pinned = new Tensor[bindings.length + slots];
         final long[] stamps = new long[bindings.length + slots];
         int pins;
+        /** Java copies of file-backed tensors that this call reads (or writes) instead of the mapping; usually none. */
+        final List<Tensor> staged = new ArrayList<>(0);
+        /** Per runtime slot: the staged copy an output is written to, copied back after the call; usually null. */
+        final Tensor[] stagedOutputs = new Tensor[slots];
 
         Context() {
+            temps = new Memory[2 * bindings.length + 1];
+            tempOffsets = new long[temps.length];
             try {
                 stream = keep(Stream.create(engine));
                 args = keep(new ExecArgs(bindings.length + 1));
@@ -450,16 +502,16 @@ public final class Plan {
                     Memory prim;
                     if (s.role() == Role.CONSTANT) {
                         if (b.reorder != null) {
-                            prim = constantBuffers[i];
+                            prim = constants[i].buffer;
                         } else {
                             prim = user[i] = keep(Memory.unbound(b.primitiveMd, engine));
                         }
                     } else if (s.padder() != null) {
-                        user[i] = keep(Memory.allocate(s.user(), engine));
-                        prim = b.reorder == null ? user[i] : keep(Memory.allocate(b.primitiveMd, engine));
+                        user[i] = temp(s.user(), padOffset[i]);
+                        prim = b.reorder == null ? user[i] : temp(b.primitiveMd, primOffset[i]);
                     } else {
                         user[i] = keep(Memory.unbound(s.user() == null ? b.primitiveMd : s.user(), engine));
-                        prim = b.reorder == null ? user[i] : keep(Memory.allocate(b.primitiveMd, engine));
+                        prim = b.reorder == null ? user[i] : temp(b.primitiveMd, primOffset[i]);
                     }
                     if (s.role() != Role.CONSTANT && b.reorder != null) {
                         reorderArgs[i] = keep(new ExecArgs(2));
@@ -472,7 +524,7 @@ public final class Plan {
                     args.add(s.arg(), prim);
                 }
                 if (scratchpadBytes > 0) {
-                    args.add(Arg.SCRATCHPAD, keep(Memory.allocate(pd.scratchpadDesc(), engine)));
+                    args.add(Arg.SCRATCHPAD, temp(pd.scratchpadDesc(), scratchpadOffset));
                 }
             } catch (RuntimeException | Error e) {
                 close();
@@ -483,6 +535,14 @@ public final class Plan {
         private <T extends AutoCloseable> T keep(T t) {
             mine.add(t);
             return t;
+        }
+
+        /** A memory object of {@code md} over the workspace at {@code offset}, bound at each call. */
+        private Memory temp(MemoryDesc md, long offset) {
+            Memory m = keep(Memory.unbound(md, engine));
+            temps[tempCount] = m;
+            tempOffsets[tempCount++] = offset;
+            return m;
         }
 
         void bind(int slot, Tensor t) {
@@ -497,7 +557,28 @@ public final class Plan {
             pinned[pins++] = t;
         }
 
+        /**
+         * What native code may read for {@code t}: {@code t} itself, or for a tensor whose memory maps a file, a Java
+         * copy of it. Native code never touches a mapping: if the file shrinks, a native read of a page it no longer
+         * has is a SIGBUS that kills the JVM, where the Java copy gets an exception naming the file.
+         */
+        Tensor readable(Tensor t) {
+            if (!TENSORS.fileBacked(t)) {
+                return t;
+            }
+            Tensor copy = TENSORS.stage(t);
+            staged.add(copy);
+            return copy;
+        }
+
         void unpinAll() {
+            if (!staged.isEmpty()) {
+                for (Tensor t : staged) {
+                    t.close();
+                }
+                staged.clear();
+                java.util.Arrays.fill(stagedOutputs, null);
+            }
             while (pins > 0) {
                 pins--;
                 TENSORS.unpin(pinned[pins], stamps[pins]);
@@ -509,6 +590,23 @@ public final class Plan {
         }
 
         void execute() {
+            Workspace w = workspaceBytes == 0 ? null : Workspace.acquire(workspaceBytes, lastWorkspace);
+            try {
+                if (w != null) {
+                    for (int k = 0; k < tempCount; k++) {
+                        temps[k].bindAt(w, tempOffsets[k]);
+                    }
+                    lastWorkspace = w;
+                }
+                executeIn();
+            } finally {
+                if (w != null) {
+                    Workspace.release(w);
+                }
+            }
+        }
+
+        private void executeIn() {
             for (int i = 0; i < slots; i++) {
                 pin(runtime[i]);
             }
@@ -523,16 +621,20 @@ public final class Plan {
                 Spec s = b.spec;
                 if (s.role() == Role.CONSTANT) {
                     if (b.reorder != null) {
-                        if (s.constant().version() != constantVersions[i]) {
+                        if (!constants[i].current()) {
                             refresh(i, s.constant(), stream);
                         }
                     } else {
-                        user[i].bind(TENSORS.data(s.constant()));
+                        user[i].bind(TENSORS.data(readable(s.constant())));
                     }
                 } else if (s.padder() != null) {
-                    s.padder().pad(runtime[s.slot()], user[i]);
+                    s.padder().pad(readable(runtime[s.slot()]), user[i]);
+                } else if (s.role() == Role.OUTPUT && TENSORS.fileBacked(runtime[s.slot()])) {
+                    Tensor out = readable(runtime[s.slot()]);
+                    stagedOutputs[s.slot()] = out;
+                    user[i].bind(TENSORS.data(out));
                 } else {
-                    user[i].bind(TENSORS.data(runtime[s.slot()]));
+                    user[i].bind(TENSORS.data(readable(runtime[s.slot()])));
                 }
             }
             for (int i = 0; i < bindings.length; i++) {
@@ -547,6 +649,10 @@ public final class Plan {
                 if (b.spec.role() == Role.OUTPUT) {
                     if (b.reorder != null) {
                         b.reorder.execute(stream, reorderArgs[i]);
+                    }
+                    Tensor staging = stagedOutputs[b.spec.slot()];
+                    if (staging != null) {
+                        TENSORS.unstage(staging, runtime[b.spec.slot()]); // in Java: a fault becomes an exception
                     }
                     // a write like any other: a layer holding a derived copy of this tensor (reordered
                     // weights) must see it

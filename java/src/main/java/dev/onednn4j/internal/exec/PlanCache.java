@@ -6,6 +6,7 @@ import dev.onednn4j.tensor.MemoryFormat;
 import dev.onednn4j.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Locale;
 
@@ -14,6 +15,11 @@ import java.util.Locale;
  * tensors, least recently used first out. Bounded by a number of plans and a number of native bytes (see
  * {@link #DEFAULT_MAX_PLANS}); an evicted plan that running calls still use is destroyed when they end.
  *
+ * <p>The bytes are those of the reordered constants the plans hold, each copy counted once however many plans
+ * share it (a layer's plans share its reordered weights). A plan's other memory is its primitives' generated code,
+ * oneDNN's own and not measurable here (a few hundred KB for a convolution), which the count bounds; temporaries are
+ * borrowed per call from the shared workspace pool, not held.
+ *
  * <p>A lookup that hits the most recent plan allocates nothing and takes no lock; other hits scan the (short)
  * list under a lock, still without allocating.
  */
@@ -21,8 +27,8 @@ public final class PlanCache implements AutoCloseable {
 
     /** Plans kept per cache unless {@code -Donednn4j.planCache.maxPlans} says otherwise. */
     public static final int DEFAULT_MAX_PLANS = Integer.getInteger("onednn4j.planCache.maxPlans", 32);
-    /** Native bytes of plans kept per cache unless {@code -Donednn4j.planCache.maxBytes} says otherwise. */
-    public static final long DEFAULT_MAX_BYTES = Long.getLong("onednn4j.planCache.maxBytes", 1L << 30);
+    /** Native bytes of plans kept per cache unless {@code -Donednn4j.planCache.maxBytes} says otherwise: 256 MiB. */
+    public static final long DEFAULT_MAX_BYTES = Long.getLong("onednn4j.planCache.maxBytes", 256L << 20);
 
     private static final TensorAccess TENSORS = TensorAccess.get();
 
@@ -57,6 +63,9 @@ public final class PlanCache implements AutoCloseable {
     private final List<Entry> lru = new ArrayList<>(); // oldest first
     private volatile Entry recent;
     private long bytes;
+    /** How many cached plans use each reordered constant: its bytes count once. Guarded by this. */
+    private final IdentityHashMap<SharedConstants.Reordered, Integer> constantUsers = new IdentityHashMap<>();
+
     private boolean closed;
 
     public PlanCache() {
@@ -161,12 +170,12 @@ public final class PlanCache implements AutoCloseable {
             } else {
                 Entry e = new Entry(shape.clone(), layouts, threads, plan);
                 lru.add(e);
-                bytes += plan.bytes();
+                count(plan, +1);
                 recent = e;
                 result = plan;
                 while (lru.size() > maxPlans || (bytes > maxBytes && lru.size() > 1)) {
                     Entry old = lru.removeFirst();
-                    bytes -= old.plan().bytes();
+                    count(old.plan(), -1);
                     evicted.add(old.plan());
                 }
             }
@@ -176,6 +185,24 @@ public final class PlanCache implements AutoCloseable {
             p.release();
         }
         return result;
+    }
+
+    /** Adds ({@code +1}) or removes ({@code -1}) a plan's constants: a copy's bytes count while any plan uses it. */
+    private void count(Plan plan, int delta) {
+        for (SharedConstants.Reordered r : plan.constants()) {
+            if (r != null) {
+                int users = constantUsers.getOrDefault(r, 0) + delta;
+                if (users == 0) {
+                    constantUsers.remove(r);
+                    bytes -= r.bytes;
+                } else {
+                    if (users == 1 && delta > 0) {
+                        bytes += r.bytes;
+                    }
+                    constantUsers.put(r, users);
+                }
+            }
+        }
     }
 
     /** The OpenMP thread count of this cache's plans, or 0 for the process-wide setting. */
@@ -205,6 +232,7 @@ public final class PlanCache implements AutoCloseable {
         synchronized (this) {
             old = new ArrayList<>(lru);
             lru.clear();
+            constantUsers.clear();
             bytes = 0;
             recent = null;
         }

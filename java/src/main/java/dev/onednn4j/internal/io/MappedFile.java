@@ -4,6 +4,7 @@ import dev.onednn4j.internal.TensorAccess;
 import dev.onednn4j.tensor.DType;
 import dev.onednn4j.tensor.Tensor;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -29,10 +30,12 @@ public final class MappedFile implements AutoCloseable {
 
     private final MemorySegment file;
     private final Tensor owner;
+    private final Path path;
 
-    private MappedFile(MemorySegment file, Tensor owner) {
+    private MappedFile(MemorySegment file, Tensor owner, Path path) {
         this.file = file;
         this.owner = owner;
+        this.path = path;
     }
 
     /** Maps the whole file read-only. */
@@ -44,7 +47,7 @@ public final class MappedFile implements AutoCloseable {
             MemorySegment file = size == 0
                     ? MemorySegment.NULL.reinterpret(0)
                     : ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
-            return new MappedFile(file, TENSORS.adopt(arena, file, size));
+            return new MappedFile(file, TENSORS.adopt(arena, file, path.toString(), size), path);
         } catch (IOException | RuntimeException | Error e) {
             arena.close();
             throw e;
@@ -56,20 +59,45 @@ public final class MappedFile implements AutoCloseable {
     }
 
     public long int64(long offset) {
-        return file.get(I64, offset);
+        try {
+            return file.get(I64, offset);
+        } catch (InternalError e) {
+            throw truncated(e);
+        }
     }
 
     public float float32(long offset) {
-        return file.get(F32, offset);
+        try {
+            return file.get(F32, offset);
+        } catch (InternalError e) {
+            throw truncated(e);
+        }
     }
 
     /** An unsigned 16-bit value (a float16 or bfloat16's bits). */
     public int uint16(long offset) {
-        return file.get(U16, offset) & 0xffff;
+        try {
+            return file.get(U16, offset) & 0xffff;
+        } catch (InternalError e) {
+            throw truncated(e);
+        }
     }
 
     public double float64(long offset) {
-        return file.get(F64, offset);
+        try {
+            return file.get(F64, offset);
+        } catch (InternalError e) {
+            throw truncated(e);
+        }
+    }
+
+    /**
+     * The exception for a fault reading the mapping: the JVM turns an access to a page that the file no longer has
+     * (another process truncated it) into an {@link InternalError}.
+     */
+    private UncheckedIOException truncated(InternalError e) {
+        return new UncheckedIOException(new IOException(
+                path + " was truncated or became unreadable after it was mapped (" + e.getMessage() + ")", e));
     }
 
     /** A read-only view of {@code length} bytes, valid while the file is mapped. */
@@ -91,7 +119,12 @@ public final class MappedFile implements AutoCloseable {
             return TENSORS.view(owner, offset, dtype, shape);
         }
         Tensor copy = Tensor.zeros(dtype, shape);
-        MemorySegment.copy(file, offset, TENSORS.data(copy), 0, copy.numel() * dtype.byteSize());
+        try {
+            MemorySegment.copy(file, offset, TENSORS.data(copy), 0, copy.numel() * dtype.byteSize());
+        } catch (InternalError e) {
+            copy.close();
+            throw truncated(e);
+        }
         copy.markModified();
         return copy;
     }

@@ -1,14 +1,17 @@
 package dev.onednn4j.internal.op;
 
 import dev.onednn4j.internal.dnnl.Arg;
+import dev.onednn4j.internal.dnnl.DataType;
 import dev.onednn4j.internal.dnnl.Engine;
 import dev.onednn4j.internal.dnnl.MemoryDesc;
+import dev.onednn4j.internal.dnnl.PrimitiveAttr;
 import dev.onednn4j.internal.dnnl.PrimitiveDesc;
 import dev.onednn4j.internal.exec.Layouts;
 import dev.onednn4j.internal.exec.Plan;
 import dev.onednn4j.tensor.MemoryFormat;
 import dev.onednn4j.tensor.Tensor;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -84,7 +87,38 @@ public final class AdaptiveAvgPool implements Operation {
                 t[1].memoryFormat()));
         MemoryDesc src = b.input(Arg.SRC, 0, Layouts.of(new long[] {n, c, hw}, strides(t[0].memoryFormat(), hw)));
         b.output(Arg.DST, 1, Layouts.of(new long[] {n, c, ohw}, strides(t[1].memoryFormat(), ohw)));
-        Tensor weights = b.owned(Tensor.zeros(1, hw, ohw));
+        Constant k = constants().getFirst();
+        Tensor weights = b.owned(Tensor.of(k.values(), k.dims()));
+        MemoryDesc wMd = b.constant(Arg.WEIGHTS, weights, Layouts.of(k.dims(), MemoryFormat.CONTIGUOUS));
+        MemoryDesc dst = b.temporary(Layouts.any(new long[] {n, c, ohw}));
+        return b.build(attr -> PrimitiveDesc.matmul(Engine.cpu(), src, wMd, null, dst, attr));
+    }
+
+    /**
+     * A matmul over {@code src} seen as (N, C, H*W), which must be possible without a copy (else null: the caller
+     * reorders first), into (N, C, outH*outW) in a layout oneDNN picks; weights in {@code dt}.
+     */
+    @Override
+    public PrimitiveDesc describe(MemoryDesc src, MemoryDesc dst, DataType dt, PrimitiveAttr attr) {
+        long[] in3 = {n, c, (long) h * w};
+        try (MemoryDesc s3 = src.reshape(in3)) {
+            if (s3 == null || (!s3.layout().equals("abc") && !s3.layout().equals("acb"))) {
+                return null;
+            }
+            long ohw = (long) outH * outW;
+            try (MemoryDesc wMd = MemoryDesc.strided(
+                            new long[] {1, (long) h * w, ohw}, dt, new long[] {(long) h * w * ohw, ohw, 1});
+                    MemoryDesc d = MemoryDesc.any(new long[] {n, c, ohw}, dt)) {
+                return PrimitiveDesc.matmul(Engine.cpu(), s3, wMd, null, d, attr);
+            }
+        }
+    }
+
+    /** The averaging matrix (1, H*W, outH*outW): row {@code ih*W + iw} spreads over the windows holding it. */
+    @Override
+    public List<Constant> constants() {
+        int hw = h * w;
+        int ohw = outH * outW;
         float[] p = new float[hw * ohw];
         for (int oh = 0; oh < outH; oh++) {
             for (int ow = 0; ow < outW; ow++) {
@@ -98,10 +132,7 @@ public final class AdaptiveAvgPool implements Operation {
                 }
             }
         }
-        weights.copyFrom(p);
-        MemoryDesc wMd = b.constant(Arg.WEIGHTS, weights, Layouts.of(new long[] {1, hw, ohw}, MemoryFormat.CONTIGUOUS));
-        MemoryDesc dst = b.temporary(Layouts.any(new long[] {n, c, ohw}));
-        return b.build(attr -> PrimitiveDesc.matmul(Engine.cpu(), src, wMd, null, dst, attr));
+        return List.of(new Constant(Arg.WEIGHTS, new long[] {1, hw, ohw}, null, p));
     }
 
     /** Strides of (N, C, pixels) for a tensor in {@code f}. */
@@ -121,6 +152,7 @@ public final class AdaptiveAvgPool implements Operation {
      */
     public double[] compute(float[] x, double[] magnitude) {
         double[] y = new double[n * c * outH * outW];
+        boolean tiles = pooling() != null;
         int o = 0;
         // [N, C, H, W] -> [N, C, OH, OW]
         for (int in = 0; in < n; in++) {
@@ -142,7 +174,19 @@ public final class AdaptiveAvgPool implements Operation {
                         if (magnitude != null) {
                             magnitude[o] = abs / count;
                         }
-                        y[o++] = sum / count;
+                        // computed as a matmul with the averaging matrix, a NaN or infinity anywhere in the
+                        // plane meets a zero weight (0 * inf = NaN): the library's semantics, README "Non-finite"
+                        boolean outside = false;
+                        for (int ih = 0; ih < h && !outside && !tiles; ih++) {
+                            for (int iw = 0; iw < w; iw++) {
+                                boolean inside = ih >= h0 && ih < h1 && iw >= w0 && iw < w1;
+                                if (!inside && !Float.isFinite(x[(plane + ih) * w + iw])) {
+                                    outside = true;
+                                    break;
+                                }
+                            }
+                        }
+                        y[o++] = outside ? Double.NaN : sum / count;
                     }
                 }
             }

@@ -1,13 +1,17 @@
 package dev.onednn4j.internal.op;
 
 import dev.onednn4j.internal.dnnl.Arg;
+import dev.onednn4j.internal.dnnl.DataType;
 import dev.onednn4j.internal.dnnl.Engine;
 import dev.onednn4j.internal.dnnl.MemoryDesc;
+import dev.onednn4j.internal.dnnl.PrimitiveAttr;
 import dev.onednn4j.internal.dnnl.PrimitiveDesc;
 import dev.onednn4j.internal.exec.Layouts;
 import dev.onednn4j.internal.exec.Plan;
 import dev.onednn4j.tensor.Tensor;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -64,8 +68,51 @@ public final class BatchNorm implements Operation {
             b.constant(Arg.SCALE, weight, Layouts.of(c, weight));
             b.constant(Arg.SHIFT, bias, Layouts.of(c, bias));
         }
-        return b.build(attr -> PrimitiveDesc.batchNormalization(
-                Engine.cpu(), src, src, (float) eps, mean != null, weight != null, attr));
+        return b.build(attr -> describe(src, null, DataType.F32, attr));
+    }
+
+    /** Normalizes {@code src} into its own layout; {@code dst} and {@code dt} follow {@code src}. */
+    @Override
+    public PrimitiveDesc describe(MemoryDesc src, MemoryDesc dst, DataType dt, PrimitiveAttr attr) {
+        return PrimitiveDesc.batchNormalization(
+                Engine.cpu(), src, src, (float) eps, mean != null, weight != null, attr);
+    }
+
+    @Override
+    public List<Constant> constants() {
+        long[] c = {shape[1]};
+        List<Constant> list = new ArrayList<>();
+        if (mean != null) {
+            list.add(new Constant(Arg.MEAN, c, mean, null));
+            list.add(new Constant(Arg.VARIANCE, c, var, null));
+        }
+        if (weight != null) {
+            list.add(new Constant(Arg.SCALE, c, weight, null));
+            list.add(new Constant(Arg.SHIFT, c, bias, null));
+        }
+        return list;
+    }
+
+    /**
+     * The per-channel affine map inference applies, {@code y = x * scale + shift}, in double: {@code scale =
+     * weight / sqrt(var + eps)}, {@code shift = bias - mean * scale}; null with batch statistics. What folding
+     * into a preceding convolution multiplies in.
+     */
+    public double[][] affine() {
+        if (mean == null) {
+            return null;
+        }
+        float[] m = mean.toFloatArray();
+        float[] v = var.toFloatArray();
+        float[] w = weight == null ? null : weight.toFloatArray();
+        float[] b = bias == null ? null : bias.toFloatArray();
+        double[] scale = new double[m.length];
+        double[] shift = new double[m.length];
+        for (int i = 0; i < m.length; i++) {
+            scale[i] = (w == null ? 1.0 : w[i]) / Math.sqrt((double) v[i] + eps);
+            shift[i] = (b == null ? 0.0 : b[i]) - m[i] * scale[i];
+        }
+        return new double[][] {scale, shift};
     }
 
     @Override

@@ -47,6 +47,31 @@ public record ConvGeometry(
         return new long[] {outC, c / groups, kH, kW};
     }
 
+    /** The same convolution with a bias (when folding a BatchNorm gives it one). */
+    public ConvGeometry withBias() {
+        return new ConvGeometry(
+                n,
+                c,
+                h,
+                w,
+                outC,
+                kH,
+                kW,
+                strideH,
+                strideW,
+                padTop,
+                padBottom,
+                padLeft,
+                padRight,
+                dilationH,
+                dilationW,
+                groups,
+                paddingMode,
+                true,
+                outH,
+                outW);
+    }
+
     /** Terms in one output's sum: {@code c/groups * kH * kW}, plus one for the bias. */
     public int reductionLength() {
         return c / groups * kH * kW + (bias ? 1 : 0);

@@ -1,14 +1,18 @@
 package dev.onednn4j.internal.op;
 
 import dev.onednn4j.internal.dnnl.Arg;
+import dev.onednn4j.internal.dnnl.DataType;
 import dev.onednn4j.internal.dnnl.Engine;
 import dev.onednn4j.internal.dnnl.MemoryDesc;
 import dev.onednn4j.internal.dnnl.Padder;
+import dev.onednn4j.internal.dnnl.PrimitiveAttr;
 import dev.onednn4j.internal.dnnl.PrimitiveDesc;
 import dev.onednn4j.internal.exec.Layouts;
 import dev.onednn4j.internal.exec.Plan;
 import dev.onednn4j.tensor.MemoryFormat;
 import dev.onednn4j.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * A 2-D convolution, {@code out = conv(x, weight) + bias}, resolved for one input shape. Tensors: input, output.
@@ -123,27 +127,108 @@ public final class Convolution implements Operation {
         }
         long[] dstDims = g.outputShape();
         MemoryDesc dst = b.output(Arg.DST, 1, Layouts.of(dstDims, out));
-        long[] wDims = g.groups() == 1
-                ? g.weightShape()
-                : new long[] {g.groups(), g.outC() / g.groups(), g.c() / g.groups(), g.kH(), g.kW()};
+        long[] wDims = weightDims();
         b.constant(Arg.WEIGHTS, weight, Layouts.of(wDims, weight));
         MemoryDesc biasMd = bias == null ? null : b.constant(Arg.BIAS, bias, Layouts.of(new long[] {g.outC()}, bias));
         // A channels-last caller gets its layout as is (no reorder); otherwise oneDNN chooses.
         MemoryDesc srcPrim = x.memoryFormat() == MemoryFormat.CHANNELS_LAST ? src : b.temporary(Layouts.any(srcDims));
         MemoryDesc dstPrim = out.memoryFormat() == MemoryFormat.CHANNELS_LAST ? dst : b.temporary(Layouts.any(dstDims));
         MemoryDesc wAny = b.temporary(Layouts.any(wDims));
-        long pad = explicitPad ? 0 : 1;
-        return b.build(attr -> PrimitiveDesc.convolution(
+        boolean padded = !explicitPad;
+        return b.build(attr -> descriptor(srcPrim, wAny, biasMd, dstPrim, padded, attr));
+    }
+
+    /** (outC, C/groups, kH, kW), or (groups, outC/groups, C/groups, kH, kW) when grouped, as oneDNN wants. */
+    private long[] weightDims() {
+        return g.groups() == 1
+                ? g.weightShape()
+                : new long[] {g.groups(), g.outC() / g.groups(), g.c() / g.groups(), g.kH(), g.kW()};
+    }
+
+    private PrimitiveDesc descriptor(
+            MemoryDesc src, MemoryDesc weights, MemoryDesc biasMd, MemoryDesc dst, boolean padded, PrimitiveAttr attr) {
+        PrimitiveDesc pd = rawDescriptor(src, weights, biasMd, dst, padded, attr);
+        if (oneColumnStrided() && pd.implementation().contains("brg_conv_fwd")) {
+            // oneDNN 3.13's brgemm convolution sums the wrong input columns when the output is one column wide
+            // and the W stride is above 1 (found by scripts/fuzz; no crash, silently wrong): take the next
+            // implementation oneDNN offers (its direct or reference kernel) for these tiny shapes
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    "{0}: one output column with stride {1} gives wrong results in oneDNN 3.13''s brgemm convolution: "
+                            + "using the next implementation",
+                    g,
+                    g.strideW());
+            while (pd.implementation().contains("brg_conv_fwd")) { // also as the kernel of jit_uni_ncsp
+                if (!pd.nextImplementation()) {
+                    pd.close();
+                    throw new IllegalStateException("oneDNN offers no implementation but brgemm for " + g);
+                }
+            }
+        }
+        return pd;
+    }
+
+    /** The family oneDNN 3.13's brgemm convolution computes wrongly: one output column, W stride above 1. */
+    boolean oneColumnStrided() {
+        return g.outW() == 1 && g.strideW() > 1;
+    }
+
+    private PrimitiveDesc rawDescriptor(
+            MemoryDesc src, MemoryDesc weights, MemoryDesc biasMd, MemoryDesc dst, boolean padded, PrimitiveAttr attr) {
+        long pad = padded ? 1 : 0;
+        return PrimitiveDesc.convolution(
                 Engine.cpu(),
-                srcPrim,
-                wAny,
+                src,
+                weights,
                 biasMd,
-                dstPrim,
+                dst,
                 new long[] {g.strideH(), g.strideW()},
                 new long[] {g.dilationH() - 1, g.dilationW() - 1},
                 new long[] {pad * g.padTop(), pad * g.padLeft()},
                 new long[] {pad * g.padBottom(), pad * g.padRight()},
-                attr));
+                attr);
+    }
+
+    /**
+     * Null where the eager path pads in Java (padding modes other than zeros, an output column that sees only
+     * padding, non-finite weights) and for unbatched inputs: compiled graphs do not do that yet.
+     */
+    @Override
+    public PrimitiveDesc describe(MemoryDesc src, MemoryDesc dst, DataType dt, PrimitiveAttr attr) {
+        if (unbatched
+                || (padded() && (g.paddingMode() != PadMode.ZEROS || g.hasPaddingOnlyColumn() || planVariant() == 1))) {
+            return null;
+        }
+        try (MemoryDesc w = MemoryDesc.any(weightDims(), dt);
+                MemoryDesc b = bias == null ? null : Layouts.of(new long[] {g.outC()}, MemoryFormat.CONTIGUOUS);
+                MemoryDesc d = dst == null ? MemoryDesc.any(g.outputShape(), dt) : null) {
+            return descriptor(src, w, b, dst == null ? d : dst, true, attr);
+        }
+    }
+
+    @Override
+    public List<Constant> constants() {
+        List<Constant> c = new ArrayList<>();
+        c.add(new Constant(Arg.WEIGHTS, weightDims(), weight, null));
+        if (bias != null) {
+            c.add(new Constant(Arg.BIAS, new long[] {g.outC()}, bias, null));
+        }
+        return c;
+    }
+
+    @Override
+    public boolean fusesPostOps() {
+        return true;
+    }
+
+    /** The weight tensor (outC, C/groups, kH, kW). */
+    public Tensor weight() {
+        return weight;
+    }
+
+    /** The bias tensor (outC), or null. */
+    public Tensor bias() {
+        return bias;
     }
 
     @Override

@@ -2,8 +2,11 @@ package dev.onednn4j.internal.op;
 
 import dev.onednn4j.internal.dnnl.Algorithm;
 import dev.onednn4j.internal.dnnl.Arg;
+import dev.onednn4j.internal.dnnl.DataType;
 import dev.onednn4j.internal.dnnl.Engine;
 import dev.onednn4j.internal.dnnl.MemoryDesc;
+import dev.onednn4j.internal.dnnl.PostOps;
+import dev.onednn4j.internal.dnnl.PrimitiveAttr;
 import dev.onednn4j.internal.dnnl.PrimitiveDesc;
 import dev.onednn4j.internal.exec.Layouts;
 import dev.onednn4j.internal.exec.Plan;
@@ -95,16 +98,18 @@ public final class Eltwise implements Operation {
         /** PyTorch's formula in double; {@code p} is the LeakyReLU slope. */
         public double apply(double x, float p) {
             return switch (this) {
-                case RELU -> x > 0 ? x : (Double.isNaN(x) ? x : 0.0);
+                // non-finite inputs follow oneDNN's arithmetic, the library's (README, "Non-finite values"):
+                // ReLU and ReLU6 map NaN to 0, Hardsigmoid to 1, the erf GELU maps +inf to NaN
+                case RELU -> x > 0 ? x : 0.0;
                 case LEAKY_RELU -> x > 0 ? x : x * p;
-                case RELU6 -> Double.isNaN(x) ? x : Math.min(Math.max(x, 0), 6);
+                case RELU6 -> Double.isNaN(x) ? 0.0 : Math.min(Math.max(x, 0), 6);
                 case SILU -> x / (1 + Math.exp(-x));
-                case GELU -> x / 2 * (1 + Erf.erf(x / Math.sqrt(2)));
+                case GELU -> x == Double.POSITIVE_INFINITY ? Double.NaN : x / 2 * (1 + Erf.erf(x / Math.sqrt(2)));
                 case GELU_TANH -> x / 2 * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
                 case SIGMOID -> 1 / (1 + Math.exp(-x));
                 case TANH -> Math.tanh(x);
                 case HARDSWISH -> x * Math.min(Math.max(x + 3, 0), 6) / 6;
-                case HARDSIGMOID -> Math.min(Math.max(x + 3, 0), 6) / 6;
+                case HARDSIGMOID -> Double.isNaN(x) ? 1.0 : Math.min(Math.max(x + 3, 0), 6) / 6;
             };
         }
 
@@ -150,8 +155,24 @@ public final class Eltwise implements Operation {
         MemoryDesc src = b.input(Arg.SRC, 0, Layouts.of(dims, t[0]));
         b.output(Arg.DST, 1, Layouts.of(dims, t[1]));
         // the primitive writes in the input's layout; an output in another layout is reordered into
-        return b.build(attr -> PrimitiveDesc.eltwise(
-                Engine.cpu(), kind.algorithm, src, src, kind.alpha(parameter), kind.beta(), attr));
+        return b.build(attr -> describe(src, null, DataType.F32, attr));
+    }
+
+    /** Computes into {@code src}'s own layout; {@code dst} and {@code dt} follow {@code src}. */
+    @Override
+    public PrimitiveDesc describe(MemoryDesc src, MemoryDesc dst, DataType dt, PrimitiveAttr attr) {
+        return PrimitiveDesc.eltwise(Engine.cpu(), kind.algorithm, src, src, kind.alpha(parameter), kind.beta(), attr);
+    }
+
+    @Override
+    public boolean appendTo(PostOps postOps) {
+        postOps.eltwise(kind.algorithm, kind.alpha(parameter), kind.beta());
+        return true;
+    }
+
+    /** What it computes, e.g. {@code relu}. */
+    public Kind kind() {
+        return kind;
     }
 
     @Override

@@ -1,13 +1,17 @@
 package dev.onednn4j.internal.op;
 
 import dev.onednn4j.internal.dnnl.Arg;
+import dev.onednn4j.internal.dnnl.DataType;
 import dev.onednn4j.internal.dnnl.Engine;
 import dev.onednn4j.internal.dnnl.MemoryDesc;
+import dev.onednn4j.internal.dnnl.PrimitiveAttr;
 import dev.onednn4j.internal.dnnl.PrimitiveDesc;
 import dev.onednn4j.internal.exec.Layouts;
 import dev.onednn4j.internal.exec.Plan;
 import dev.onednn4j.tensor.MemoryFormat;
 import dev.onednn4j.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -54,6 +58,31 @@ public final class InnerProduct implements Operation {
                 bias == null ? null : b.constant(Arg.BIAS, bias, Layouts.of(new long[] {out}, MemoryFormat.CONTIGUOUS));
         MemoryDesc wAny = b.temporary(Layouts.any(wDims));
         return b.build(attr -> PrimitiveDesc.innerProduct(Engine.cpu(), src, wAny, biasMd, dst, attr));
+    }
+
+    /** {@code src} is the (rows, in) input; weights in the layout oneDNN picks, in {@code dt}. */
+    @Override
+    public PrimitiveDesc describe(MemoryDesc src, MemoryDesc dst, DataType dt, PrimitiveAttr attr) {
+        try (MemoryDesc w = MemoryDesc.any(new long[] {out, in}, dt);
+                MemoryDesc b = bias == null ? null : Layouts.of(new long[] {out}, MemoryFormat.CONTIGUOUS);
+                MemoryDesc d = dst == null ? MemoryDesc.any(new long[] {rows, out}, dt) : null) {
+            return PrimitiveDesc.innerProduct(Engine.cpu(), src, w, b, dst == null ? d : dst, attr);
+        }
+    }
+
+    @Override
+    public List<Constant> constants() {
+        List<Constant> c = new ArrayList<>();
+        c.add(new Constant(Arg.WEIGHTS, new long[] {out, in}, weight, null));
+        if (bias != null) {
+            c.add(new Constant(Arg.BIAS, new long[] {out}, bias, null));
+        }
+        return c;
+    }
+
+    @Override
+    public boolean fusesPostOps() {
+        return true;
     }
 
     @Override

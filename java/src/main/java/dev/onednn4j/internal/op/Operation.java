@@ -1,7 +1,14 @@
 package dev.onednn4j.internal.op;
 
+import dev.onednn4j.internal.dnnl.Arg;
+import dev.onednn4j.internal.dnnl.DataType;
+import dev.onednn4j.internal.dnnl.MemoryDesc;
+import dev.onednn4j.internal.dnnl.PostOps;
+import dev.onednn4j.internal.dnnl.PrimitiveAttr;
+import dev.onednn4j.internal.dnnl.PrimitiveDesc;
 import dev.onednn4j.internal.exec.Plan;
 import dev.onednn4j.tensor.Tensor;
+import java.util.List;
 
 /**
  * One operation resolved for one input shape: its oneDNN primitive and its pure-Java reference, two
@@ -19,6 +26,41 @@ public interface Operation {
      * operation's): the primitive descriptor and how the tensors map onto its arguments.
      */
     Plan plan(Tensor... tensors);
+
+    /**
+     * A constant argument of the operation's primitive, for compiled graphs: float32 values from a tensor (in its
+     * layout) or from an array (row-major), seen by the primitive with {@code dims}.
+     */
+    @SuppressWarnings("ArrayRecordComponent") // a carrier handed from the operation to the compiler, never compared
+    record Constant(Arg arg, long[] dims, Tensor tensor, float[] values) {}
+
+    /**
+     * For compiled graphs: the operation as one primitive descriptor reading {@code src} (a fixed layout, or
+     * {@code any}) and writing {@code dst} (a fixed layout, or null for {@code any}), its activations in {@code dt},
+     * with {@code attr} (scratchpad mode and any fused post-ops); its other arguments are {@link #constants()}. Null
+     * when the operation has no such form on this input (the graph then cannot be compiled).
+     */
+    default PrimitiveDesc describe(MemoryDesc src, MemoryDesc dst, DataType dt, PrimitiveAttr attr) {
+        return null;
+    }
+
+    /** The constant arguments of {@link #describe}'s primitive. */
+    default List<Constant> constants() {
+        return List.of();
+    }
+
+    /**
+     * Appends the operation to {@code postOps} if it is element-wise (so it can be fused into the primitive that
+     * produces its input) and returns true; false otherwise.
+     */
+    default boolean appendTo(PostOps postOps) {
+        return false;
+    }
+
+    /** Whether {@link #describe}'s primitive accepts fused post-ops (element-wise and sum): convolution, linear. */
+    default boolean fusesPostOps() {
+        return false;
+    }
 
     /**
      * Which kind of plan the operation's constants need now, beside the tensors' shapes and layouts: 0 normally; an

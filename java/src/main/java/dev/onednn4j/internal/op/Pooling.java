@@ -2,14 +2,17 @@ package dev.onednn4j.internal.op;
 
 import dev.onednn4j.internal.dnnl.Algorithm;
 import dev.onednn4j.internal.dnnl.Arg;
+import dev.onednn4j.internal.dnnl.DataType;
 import dev.onednn4j.internal.dnnl.Engine;
 import dev.onednn4j.internal.dnnl.MemoryDesc;
 import dev.onednn4j.internal.dnnl.PostOps;
+import dev.onednn4j.internal.dnnl.PrimitiveAttr;
 import dev.onednn4j.internal.dnnl.PrimitiveDesc;
 import dev.onednn4j.internal.exec.Layouts;
 import dev.onednn4j.internal.exec.Plan;
 import dev.onednn4j.tensor.MemoryFormat;
 import dev.onednn4j.tensor.Tensor;
+import java.util.List;
 
 /**
  * Max or average pooling of (N, C, H, W), resolved for one shape, with PyTorch's semantics. Tensors: input,
@@ -58,41 +61,122 @@ public final class Pooling implements Operation {
 
     @Override
     public Plan plan(Tensor... t) {
-        PoolParams p = g.p();
         Plan.Builder b = Plan.builder(g + ", input " + t[0].memoryFormat() + ", output " + t[1].memoryFormat());
         MemoryDesc src = b.input(Arg.SRC, 0, Layouts.of(g.inputShape(), t[0]));
         b.output(Arg.DST, 1, Layouts.of(g.outputShape(), t[1]));
+        for (Constant c : constants()) {
+            Tensor factor = b.owned(Tensor.of(c.values(), c.dims()));
+            b.constant(c.arg(), factor, Layouts.of(c.dims(), MemoryFormat.CONTIGUOUS));
+        }
+        return b.build(attr -> describe(src, null, DataType.F32, attr));
+    }
+
+    /**
+     * Pools {@code src} into a layout oneDNN picks, in {@code dt}. Where PyTorch's divisor differs from the whole
+     * kernel (windows counting part of the padding), oneDNN's include-padding average is multiplied by a constant
+     * factor per output position, a binary post-op: so the primitive takes that post-op itself, and
+     * {@code attr} must carry no other.
+     */
+    @Override
+    public PrimitiveDesc describe(MemoryDesc src, MemoryDesc dst, DataType dt, PrimitiveAttr attr) {
+        PoolParams p = g.p();
         boolean correct = needsCorrection();
+        boolean mask = p.max() && emptyWindows() != null;
         Algorithm alg = p.max()
                 ? Algorithm.POOLING_MAX
-                : p.countIncludePad() || correct
+                : p.countIncludePad() || correct || p.divisorOverride() != 0
                         ? Algorithm.POOLING_AVG_INCLUDE_PADDING
                         : Algorithm.POOLING_AVG_EXCLUDE_PADDING;
-        if (correct) {
-            long[] dims = {1, 1, g.outH(), g.outW()};
-            Tensor factor = b.owned(Tensor.zeros(dims));
-            float[] f = new float[g.outH() * g.outW()];
-            for (int oh = 0; oh < g.outH(); oh++) {
-                for (int ow = 0; ow < g.outW(); ow++) {
-                    f[oh * g.outW() + ow] = (float) ((double) p.kH() * p.kW() / g.divisor(oh, ow));
-                }
+        try (MemoryDesc factor = correct || mask
+                        ? Layouts.of(new long[] {1, 1, g.outH(), g.outW()}, MemoryFormat.CONTIGUOUS)
+                        : null;
+                PostOps post = correct || mask
+                        ? PostOps.create().binary(mask ? Algorithm.BINARY_ADD : Algorithm.BINARY_MUL, factor)
+                        : null;
+                MemoryDesc d = dst == null ? MemoryDesc.any(g.outputShape(), dt) : null) {
+            if (post != null) {
+                attr.postOps(post);
             }
-            factor.copyFrom(f);
-            MemoryDesc md = b.constant(Arg.postOpSrc1(0), factor, Layouts.of(dims, MemoryFormat.CONTIGUOUS));
-            b.postOps(PostOps.create().binary(Algorithm.BINARY_MUL, md));
+            return PrimitiveDesc.pooling(
+                    Engine.cpu(),
+                    alg,
+                    src,
+                    dst == null ? d : dst,
+                    new long[] {p.strideH(), p.strideW()},
+                    new long[] {p.kH(), p.kW()},
+                    new long[] {p.dilationH() - 1, p.dilationW() - 1},
+                    new long[] {p.padH(), p.padW()},
+                    new long[] {g.padBottom(), g.padRight()},
+                    attr);
         }
-        MemoryDesc dst = b.temporary(Layouts.any(g.outputShape()));
-        return b.build(attr -> PrimitiveDesc.pooling(
-                Engine.cpu(),
-                alg,
-                src,
-                dst,
-                new long[] {p.strideH(), p.strideW()},
-                new long[] {p.kH(), p.kW()},
-                new long[] {p.dilationH() - 1, p.dilationW() - 1},
-                new long[] {p.padH(), p.padW()},
-                new long[] {g.padBottom(), g.padRight()},
-                attr));
+    }
+
+    /**
+     * For max pooling, the output positions whose whole (dilated) window lies in the padding: oneDNN gives them the
+     * lowest float, PyTorch the max of nothing, {@code -inf}. Null when there are none.
+     */
+    private boolean[] emptyWindows() {
+        PoolParams p = g.p();
+        boolean[] rows = emptyWindows(g.outH(), g.h(), p.padH(), p.kH(), p.strideH(), p.dilationH());
+        boolean[] cols = emptyWindows(g.outW(), g.w(), p.padW(), p.kW(), p.strideW(), p.dilationW());
+        if (rows == null && cols == null) {
+            return null;
+        }
+        boolean[] empty = new boolean[g.outH() * g.outW()];
+        for (int oh = 0; oh < g.outH(); oh++) {
+            for (int ow = 0; ow < g.outW(); ow++) {
+                empty[oh * g.outW() + ow] = (rows != null && rows[oh]) || (cols != null && cols[ow]);
+            }
+        }
+        return empty;
+    }
+
+    private static boolean[] emptyWindows(int out, int size, int pad, int k, int stride, int dilation) {
+        boolean[] empty = null;
+        for (int o = 0; o < out; o++) {
+            boolean any = false;
+            for (int t = 0; t < k && !any; t++) {
+                long i = (long) o * stride - pad + (long) t * dilation;
+                any = i >= 0 && i < size;
+            }
+            if (!any) {
+                if (empty == null) {
+                    empty = new boolean[out];
+                }
+                empty[o] = true;
+            }
+        }
+        return empty;
+    }
+
+    /**
+     * The constant of {@link #describe}'s binary post-op, when it has one: average pooling's correction factors, or
+     * max pooling's mask ({@code -inf} where a window lies in the padding, 0 elsewhere).
+     */
+    @Override
+    public List<Constant> constants() {
+        PoolParams p = g.p();
+        long[] dims = {1, 1, g.outH(), g.outW()};
+        float[] f = new float[g.outH() * g.outW()];
+        if (p.max()) {
+            boolean[] empty = emptyWindows();
+            if (empty == null) {
+                return List.of();
+            }
+            for (int i = 0; i < f.length; i++) {
+                f[i] = empty[i] ? Float.NEGATIVE_INFINITY : 0f;
+            }
+            return List.of(new Constant(Arg.postOpSrc1(0), dims, null, f));
+        }
+        if (!needsCorrection()) {
+            return List.of();
+        }
+        for (int oh = 0; oh < g.outH(); oh++) {
+            for (int ow = 0; ow < g.outW(); ow++) {
+                f[oh * g.outW() + ow] = (float) ((double) p.kH() * p.kW() / g.divisor(oh, ow));
+            }
+        }
+        return List.of(new Constant(Arg.postOpSrc1(0), dims, null, f));
     }
 
     @Override
@@ -101,8 +185,10 @@ public final class Pooling implements Operation {
     }
 
     /**
-     * The pooling written plainly, in double: each output is the max (NaN wins, as in PyTorch) or the sum over
-     * divisor of the input cells its window covers.
+     * The pooling written plainly, in double: each output is the max or the sum over divisor of the input cells its
+     * window covers. The max skips NaN and starts at the lowest float (so a window of NaN or -inf only gives the
+     * lowest float), and a window wholly in the padding gives -inf: oneDNN's arithmetic, which the library keeps
+     * (PyTorch's NaN wins instead).
      *
      * @param magnitude if not null, receives for average pooling {@code sum|x| / divisor} per output
      */
@@ -116,8 +202,11 @@ public final class Pooling implements Operation {
                 int plane = (n * g.c() + c) * g.h();
                 for (int oh = 0; oh < g.outH(); oh++) {
                     for (int ow = 0; ow < g.outW(); ow++) {
-                        double acc = p.max() ? Double.NEGATIVE_INFINITY : 0;
+                        // max: oneDNN's arithmetic, the library's (README, "Non-finite values"): NaN is skipped,
+                        // the max starts at the lowest float, a window wholly in the padding is -inf
+                        double acc = p.max() ? -Float.MAX_VALUE : 0;
                         double abs = 0;
+                        boolean taps = false;
                         for (int kh = 0; kh < p.kH(); kh++) {
                             int ih = oh * p.strideH() - p.padH() + kh * p.dilationH();
                             if (ih < 0 || ih >= g.h()) {
@@ -129,13 +218,17 @@ public final class Pooling implements Operation {
                                     continue;
                                 }
                                 double v = x[(plane + ih) * g.w() + iw];
+                                taps = true;
                                 if (p.max()) {
-                                    acc = v > acc || Double.isNaN(v) ? v : acc;
+                                    acc = v > acc ? v : acc;
                                 } else {
                                     acc += v;
                                     abs += Math.abs(v);
                                 }
                             }
+                        }
+                        if (p.max() && !taps) {
+                            acc = Double.NEGATIVE_INFINITY;
                         }
                         if (!p.max()) {
                             int d = g.divisor(oh, ow);

@@ -3,6 +3,8 @@ package dev.onednn4j.internal.op;
 import dev.onednn4j.internal.TensorAccess;
 import dev.onednn4j.internal.exec.Plan;
 import dev.onednn4j.internal.exec.PlanCache;
+import dev.onednn4j.internal.graph.Trace;
+import dev.onednn4j.internal.graph.Tracer;
 import dev.onednn4j.tensor.DType;
 import dev.onednn4j.tensor.Tensor;
 import java.util.Arrays;
@@ -40,8 +42,26 @@ public final class TensorOps {
         }
     }
 
-    /** {@code out = a + b}; {@code out} may be {@code a} or {@code b}. */
+    /**
+     * Refuses an output that shares memory with an operand without being the same elements (a shifted view of it):
+     * oneDNN would read elements it has already overwritten.
+     */
+    private static void checkNoPartialOverlap(Tensor operand, Tensor out, String op) {
+        if (TENSORS.overlaps(operand, out) && !TENSORS.sameElements(operand, out)) {
+            throw TensorAccess.overlapError(op + ": the operand overlaps the tensor written without being the same "
+                    + "elements (it may be the same tensor, or share no memory with it)");
+        }
+    }
+
+    /** {@code out = a + b}; {@code out} may be {@code a} or {@code b}, but not overlap either otherwise. */
     public static void add(Tensor a, Tensor b, Tensor out) {
+        checkNoPartialOverlap(a, out, "add");
+        checkNoPartialOverlap(b, out, "add");
+        Trace trace = Tracer.current();
+        if (trace != null) {
+            trace.add(a, b, out, out == a || out == b ? "add_" : "add");
+            return;
+        }
         if (a.numel() == 0) {
             pinCheck(a, b, out);
             return;
@@ -58,9 +78,15 @@ public final class TensorOps {
         }
     }
 
-    /** {@code out = max(x, 0)}; {@code out} may be {@code x}. */
+    /** {@code out = max(x, 0)}; {@code out} may be {@code x}, but not overlap it otherwise. */
     public static void relu(Tensor x, Tensor out) {
         requireFloat32(x, "relu");
+        checkNoPartialOverlap(x, out, "relu");
+        Trace trace = Tracer.current();
+        if (trace != null) {
+            trace.tensorOp(new Eltwise(Eltwise.Kind.RELU, 0, TENSORS.shape(x)), out == x ? "relu_" : "relu", x, out);
+            return;
+        }
         if (x.numel() == 0) {
             pinCheck(x, out, out);
             return;

@@ -9,12 +9,18 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.onednn4j.internal.dnnl.Workspace;
+import dev.onednn4j.internal.op.ConvGeometry;
+import dev.onednn4j.internal.op.Convolution;
 import dev.onednn4j.internal.op.Eltwise;
+import dev.onednn4j.internal.op.PadMode;
 import dev.onednn4j.nn.Backend;
 import dev.onednn4j.nn.Conv2d;
 import dev.onednn4j.nn.ReLU;
 import dev.onednn4j.tensor.MemoryFormat;
 import dev.onednn4j.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -153,27 +159,65 @@ class PlanCacheTest {
         }
     }
 
+    /** A 3x3 convolution plan (padding 1, no bias) of {@code weight} for {@code x} into {@code out}. */
+    static Plan conv(Tensor weight, Tensor x, Tensor out) {
+        long[] s = x.shape();
+        int h = (int) s[2];
+        int w = (int) s[3];
+        ConvGeometry g = new ConvGeometry(
+                (int) s[0],
+                (int) s[1],
+                h,
+                w,
+                (int) weight.size(0),
+                3,
+                3,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                PadMode.ZEROS,
+                false,
+                h,
+                w);
+        return new Convolution(g, weight, null, false).plan(x, out);
+    }
+
+    static Plan putIdleConv(PlanCache cache, Tensor weight, Tensor x, Tensor out) {
+        Plan p = cache.put(x, PlanCache.layouts(x, out), conv(weight, x, out));
+        p.release();
+        return p;
+    }
+
     @Test
     void theByteLimitEvictsToo() {
-        // contiguous in, channels-last out: the plan reorders its output through a buffer of its own, so it has bytes
-        try (Tensor a = Tensor.zeros(1, 2, 4, 4);
-                Tensor b = Tensor.zeros(1, 4, 2, 4);
-                Tensor c = Tensor.zeros(1, 4, 4, 2);
-                Tensor oa = Tensor.zeros(MemoryFormat.CHANNELS_LAST, 1, 2, 4, 4);
-                Tensor ob = Tensor.zeros(MemoryFormat.CHANNELS_LAST, 1, 4, 2, 4);
-                Tensor oc = Tensor.zeros(MemoryFormat.CHANNELS_LAST, 1, 4, 4, 2)) {
+        // three layers' weights, each reordered into oneDNN's blocked layout: each plan holds a copy of its own
+        try (Tensor wa = Tensor.zeros(16, 16, 3, 3);
+                Tensor wb = Tensor.zeros(16, 16, 3, 3);
+                Tensor wc = Tensor.zeros(16, 16, 3, 3);
+                Tensor a = Tensor.zeros(MemoryFormat.CHANNELS_LAST, 1, 16, 4, 4);
+                Tensor b = Tensor.zeros(MemoryFormat.CHANNELS_LAST, 1, 16, 5, 4);
+                Tensor c = Tensor.zeros(MemoryFormat.CHANNELS_LAST, 1, 16, 6, 4);
+                Tensor oa = Tensor.zeros(MemoryFormat.CHANNELS_LAST, 1, 16, 4, 4);
+                Tensor ob = Tensor.zeros(MemoryFormat.CHANNELS_LAST, 1, 16, 5, 4);
+                Tensor oc = Tensor.zeros(MemoryFormat.CHANNELS_LAST, 1, 16, 6, 4)) {
             long size;
             try (PlanCache probe = new PlanCache(1, Long.MAX_VALUE)) {
-                size = putIdle(probe, a, oa).bytes();
+                size = putIdleConv(probe, wa, a, oa).bytes();
             }
-            assertTrue(size > 0, "the plan holds native bytes: " + size);
+            assertTrue(size >= 16 * 16 * 9 * 4, "the plan holds the reordered weights: " + size);
             try (PlanCache cache = new PlanCache(100, size * 2 + size / 2)) {
-                Plan pa = putIdle(cache, a, oa);
+                Plan pa = putIdleConv(cache, wa, a, oa);
                 assertEquals(size, cache.bytes());
-                Plan pb = putIdle(cache, b, ob);
+                Plan pb = putIdleConv(cache, wb, b, ob);
                 assertEquals(2, cache.size());
                 assertEquals(2 * size, cache.bytes());
-                putIdle(cache, c, oc); // 3 * size > 2.5 * size: the oldest goes
+                putIdleConv(cache, wc, c, oc); // 3 * size > 2.5 * size: the oldest goes
                 assertEquals(2, cache.size(), "evicted by bytes, far below the count limit");
                 assertEquals(2 * size, cache.bytes());
                 assertNull(cache.get(a, PlanCache.layouts(a, oa)));
@@ -183,11 +227,86 @@ class PlanCacheTest {
                 hit.release();
             }
             try (PlanCache tiny = new PlanCache(100, 1)) {
-                Plan only = putIdle(tiny, a, oa);
+                Plan only = putIdleConv(tiny, wa, a, oa);
                 assertEquals(1, tiny.size(), "a plan over the byte limit on its own is kept: the call needs it");
-                putIdle(tiny, b, ob);
+                putIdleConv(tiny, wb, b, ob);
                 assertEquals(1, tiny.size());
                 assertFalse(only.retain(), "replaced by the newer one");
+            }
+        }
+    }
+
+    /**
+     * A layer's plans for many input shapes share one reordered copy of its weights (they kept one each, 147 KB
+     * apiece for 64 channels), which the cache counts once and frees with the last plan using it; and they refresh it
+     * once when the weights change.
+     */
+    @Test
+    void plansOfOneLayerShareOneReorderedCopyOfItsWeights() {
+        float[] v = values(8 * 8 * 9);
+        int before = SharedConstants.count();
+        try (Tensor weight = Tensor.of(v, 8, 8, 3, 3);
+                PlanCache cache = new PlanCache(8, Long.MAX_VALUE)) {
+            List<Tensor[]> calls = new ArrayList<>();
+            long one = 0;
+            for (int h = 3; h < 8; h++) {
+                Tensor x = Tensor.of(values(8 * h * 5), MemoryFormat.CONTIGUOUS, 1, 8, h, 5);
+                Tensor out = Tensor.zeros(1, 8, h, 5);
+                calls.add(new Tensor[] {x, out});
+                one = putIdleConv(cache, weight, x, out).bytes();
+            }
+            assertEquals(5, cache.size());
+            assertEquals(before + 1, SharedConstants.count(), "one reordered copy for five plans");
+            assertEquals(one, cache.bytes(), "counted once");
+            float[][] first = new float[calls.size()][];
+            for (int k = 0; k < calls.size(); k++) {
+                Tensor[] c = calls.get(k);
+                Plan p = cache.get(c[0], PlanCache.layouts(c[0], c[1]));
+                p.run(c[0], c[1]);
+                p.release();
+                first[k] = c[1].toFloatArray();
+            }
+            weight.copyFrom(new float[v.length]); // zeros: every plan must see it
+            for (Tensor[] c : calls) {
+                Plan p = cache.get(c[0], PlanCache.layouts(c[0], c[1]));
+                p.run(c[0], c[1]);
+                p.release();
+                assertArrayEquals(new float[(int) c[1].numel()], c[1].toFloatArray(), "the new weights");
+            }
+            assertTrue(first[0].length > 0 && first[0][5] != 0, "the first weights gave something else");
+            cache.clear();
+            assertEquals(before, SharedConstants.count(), "freed with the last plan");
+            for (Tensor[] c : calls) {
+                c[0].close();
+                c[1].close();
+            }
+        }
+    }
+
+    /**
+     * What a call writes and nobody keeps (an NCHW input and output reordered through buffers in oneDNN's layout, a
+     * scratchpad) lies in a workspace borrowed for the call: the plan holds none of it, and a thread calling again
+     * gets the same workspace back.
+     */
+    @Test
+    void aCallsTemporariesLieInABorrowedWorkspace() {
+        try (Tensor weight = Tensor.zeros(16, 16, 3, 3);
+                Tensor x = Tensor.zeros(1, 16, 20, 20);
+                Tensor out = Tensor.zeros(1, 16, 20, 20);
+                PlanCache cache = new PlanCache(4, Long.MAX_VALUE)) {
+            Plan p = cache.put(x, PlanCache.layouts(x, out), conv(weight, x, out));
+            try {
+                assertTrue(p.reorders(0) && p.reorders(1), "NCHW is reordered in and out: " + p);
+                assertTrue(p.workspaceBytes() >= 2 * 16 * 20 * 20 * 4, "two reorder buffers: " + p.workspaceBytes());
+                assertEquals(16 * 16 * 9 * 4, p.bytes(), "the plan holds its reordered weights only");
+                p.run(x, out);
+                long pooled = Workspace.pooledBytes();
+                for (int i = 0; i < 10; i++) {
+                    p.run(x, out);
+                }
+                assertEquals(pooled, Workspace.pooledBytes(), "the same workspace, back and forth");
+            } finally {
+                p.release();
             }
         }
     }

@@ -1,0 +1,493 @@
+package dev.onednn4j.internal.exec;
+
+import dev.onednn4j.internal.TensorAccess;
+import dev.onednn4j.internal.dnnl.Arg;
+import dev.onednn4j.internal.dnnl.Engine;
+import dev.onednn4j.internal.dnnl.ExecArgs;
+import dev.onednn4j.internal.dnnl.Memory;
+import dev.onednn4j.internal.dnnl.MemoryDesc;
+import dev.onednn4j.internal.dnnl.Primitive;
+import dev.onednn4j.internal.dnnl.PrimitiveDesc;
+import dev.onednn4j.internal.dnnl.Stream;
+import dev.onednn4j.internal.dnnl.Threads;
+import dev.onednn4j.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+
+/**
+ * A whole network's worth of primitives, run in order on one input: what a compiled module executes. Its buffers
+ * are of three kinds: the caller's input and output tensors (bound on every call, never copied unless a layout
+ * differs), planned buffers (every intermediate activation, placed by lifetime into one slab per execution context,
+ * so that buffers whose lives do not overlap share memory), and views (another shape over a buffer's memory).
+ * Constants (weights, in the layouts the primitives chose) are reordered once when the program is built and
+ * belong to it. All primitives share one user-mode scratchpad per context.
+ *
+ * <p>Threads: everything but the contexts is read-only after {@link Builder#build}; a context (stream, slab,
+ * scratchpad, memory objects and argument arrays) serves one call at a time and returns to a pool, so steady-state
+ * calls allocate nothing, and concurrent calls each get their own.
+ */
+public final class Program implements AutoCloseable {
+    private static final TensorAccess TENSORS = TensorAccess.get();
+    private static final int POOL_SLOTS = 16;
+    private static final long ALIGN = 64;
+
+    private enum Kind {
+        INPUT,
+        OUTPUT,
+        PLANNED,
+        VIEW
+    }
+
+    /** A buffer: its descriptor, kind, and once planned, its place in the slab; a view's base. */
+    private static final class Buffer {
+        final MemoryDesc md;
+        final Kind kind;
+        final int base; // for a view, the buffer it views (never itself a view)
+        long offset = -1;
+        int first = Integer.MAX_VALUE;
+        int last = -1;
+
+        Buffer(MemoryDesc md, Kind kind, int base) {
+            this.md = md;
+            this.kind = kind;
+            this.base = base;
+        }
+
+        boolean external(List<Buffer> all) {
+            Kind k = kind == Kind.VIEW ? all.get(base).kind : kind;
+            return k == Kind.INPUT || k == Kind.OUTPUT;
+        }
+    }
+
+    /** One primitive's execution: each argument a buffer (index) or a constant (memory). */
+    @SuppressWarnings("ArrayRecordComponent") // built once, read by index, never compared
+    private record Step(String description, Primitive primitive, Arg[] args, int[] buffers, Memory[] constants) {}
+
+    private final Engine engine = Engine.cpu();
+    private final String description;
+    private final List<Buffer> buffers;
+    private final Step[] steps;
+    private final long slabBytes;
+    private final long scratchpadBytes;
+    private final long constantBytes;
+    private final int threads;
+    private final List<AutoCloseable> owned;
+    private final AtomicReferenceArray<Context> idle = new AtomicReferenceArray<>(POOL_SLOTS);
+    private final List<Context> contexts = new ArrayList<>();
+    private boolean closed;
+
+    private Program(Builder b, int threads) {
+        this.description = b.notes.isEmpty() ? b.description : b.description + "\n" + String.join("\n", b.notes);
+        this.buffers = b.buffers;
+        this.steps = b.steps.toArray(new Step[0]);
+        this.scratchpadBytes = b.scratchpadBytes;
+        this.constantBytes = b.constantBytes;
+        this.threads = threads;
+        this.owned = b.owned;
+        this.slabBytes = plan();
+    }
+
+    /**
+     * Places every planned buffer in the slab: lifetimes from the steps that use them (a view extends its base's),
+     * then largest first at the lowest offset that overlaps no buffer alive at the same time. Returns the slab size.
+     */
+    private long plan() {
+        for (int s = 0; s < steps.length; s++) {
+            for (int id : steps[s].buffers()) {
+                if (id >= 0) {
+                    Buffer b = buffers.get(id);
+                    Buffer root = b.kind == Kind.VIEW ? buffers.get(b.base) : b;
+                    root.first = Math.min(root.first, s);
+                    root.last = Math.max(root.last, s);
+                }
+            }
+        }
+        List<Buffer> planned = new ArrayList<>();
+        for (Buffer b : buffers) {
+            if (b.kind == Kind.PLANNED && b.last >= 0) {
+                planned.add(b);
+            }
+        }
+        planned.sort(Comparator.comparingLong((Buffer b) -> -b.md.byteSize()));
+        List<Buffer> placed = new ArrayList<>();
+        long total = 0;
+        for (Buffer b : planned) {
+            long size = align(b.md.byteSize());
+            List<Buffer> live = new ArrayList<>();
+            for (Buffer p : placed) {
+                if (p.first <= b.last && b.first <= p.last) {
+                    live.add(p);
+                }
+            }
+            live.sort(Comparator.comparingLong(p -> p.offset));
+            long offset = 0;
+            for (Buffer p : live) {
+                if (offset + size <= p.offset) {
+                    break;
+                }
+                offset = Math.max(offset, p.offset + align(p.md.byteSize()));
+            }
+            b.offset = offset;
+            placed.add(b);
+            total = Math.max(total, offset + size);
+        }
+        return total;
+    }
+
+    private static long align(long bytes) {
+        return (bytes + ALIGN - 1) / ALIGN * ALIGN;
+    }
+
+    // ---- building ------------------------------------------------------------------------------
+
+    /** Starts a program; {@code description} names it in messages. */
+    public static Builder builder(String description) {
+        return new Builder(description);
+    }
+
+    /**
+     * Declares buffers, constants and steps in execution order. Descriptors given to it become the program's; on
+     * failure, {@link #abandon} frees everything.
+     */
+    public static final class Builder {
+        private final String description;
+        private final List<Buffer> buffers = new ArrayList<>();
+        private final List<Step> steps = new ArrayList<>();
+        private final List<AutoCloseable> owned = new ArrayList<>();
+        private final List<String> notes = new ArrayList<>();
+        private final Engine engine = Engine.cpu();
+        private int input = -1;
+        private int output = -1;
+        private long scratchpadBytes;
+        private long constantBytes;
+        private Stream stream;
+
+        private Builder(String description) {
+            this.description = description;
+        }
+
+        /** Adds a line to the program's description (e.g. how its kernels were chosen). */
+        public void note(String line) {
+            notes.add(line);
+        }
+
+        /** Keeps {@code resource} alive as long as the program, and closes it with the program. */
+        public <T extends AutoCloseable> T own(T resource) {
+            owned.add(resource);
+            return resource;
+        }
+
+        private int add(MemoryDesc md, Kind kind, int base) {
+            buffers.add(new Buffer(md, kind, base));
+            return buffers.size() - 1;
+        }
+
+        /** The caller's input tensor, laid out as {@code md} (owned from now on). */
+        public int input(MemoryDesc md) {
+            input = add(own(md), Kind.INPUT, -1);
+            return input;
+        }
+
+        /** The caller's output tensor, laid out as {@code md} (owned from now on). */
+        public int output(MemoryDesc md) {
+            output = add(own(md), Kind.OUTPUT, -1);
+            return output;
+        }
+
+        /** An intermediate buffer of {@code md}, which must outlive the program (a pd's, or owned). */
+        public int buffer(MemoryDesc md) {
+            return add(md, Kind.PLANNED, -1);
+        }
+
+        /** Buffer {@code of}'s memory seen as {@code md} (same bytes; owned from now on). */
+        public int view(int of, MemoryDesc md) {
+            Buffer b = buffers.get(of);
+            return add(own(md), Kind.VIEW, b.kind == Kind.VIEW ? b.base : of);
+        }
+
+        /** The descriptor of buffer {@code id}. */
+        public MemoryDesc md(int id) {
+            return buffers.get(id).md;
+        }
+
+        /** Which buffer a view sees, or the buffer itself. */
+        public int root(int id) {
+            Buffer b = buffers.get(id);
+            return b.kind == Kind.VIEW ? b.base : id;
+        }
+
+        /** Whether buffer {@code id} is (a view of) the caller's input or output. */
+        public boolean external(int id) {
+            return buffers.get(id).external(buffers);
+        }
+
+        /**
+         * A constant in the layout {@code target} (a pd's), filled now from {@code source}'s values laid out as
+         * {@code sourceMd} (converting the data type where they differ).
+         */
+        public Memory constant(MemoryDesc target, Tensor source, MemoryDesc sourceMd) {
+            own(sourceMd);
+            Memory m = own(Memory.allocate(target, engine));
+            constantBytes += target.byteSize();
+            if (stream == null) {
+                stream = own(Stream.create(engine));
+            }
+            long stamp = TENSORS.pin(source);
+            try (Memory from = Memory.over(sourceMd, engine, TENSORS.data(source));
+                    PrimitiveDesc rpd = PrimitiveDesc.reorder(engine, sourceMd, target, null);
+                    Primitive r = Primitive.create(rpd);
+                    ExecArgs args = new ExecArgs(2).add(Arg.FROM, from).add(Arg.TO, m)) {
+                r.execute(stream, args);
+                stream.await();
+            } finally {
+                TENSORS.unpin(source, stamp);
+            }
+            return m;
+        }
+
+        /**
+         * Runs {@code pd}'s primitive ({@code pd} must be {@linkplain #own owned}: buffers may use its descriptors)
+         * with arguments given in pairs: an {@link Arg} and then either a buffer index ({@link Integer}) or a
+         * constant ({@link Memory}).
+         */
+        public void step(String what, PrimitiveDesc pd, Object... args) {
+            Primitive p = own(Primitive.create(pd));
+            int n = args.length / 2;
+            Arg[] a = new Arg[n];
+            int[] b = new int[n];
+            Memory[] c = new Memory[n];
+            for (int i = 0; i < n; i++) {
+                a[i] = (Arg) args[2 * i];
+                Object v = args[2 * i + 1];
+                if (v instanceof Integer id) {
+                    b[i] = id;
+                } else {
+                    b[i] = -1;
+                    c[i] = (Memory) v;
+                }
+            }
+            scratchpadBytes = Math.max(scratchpadBytes, pd.scratchpadDesc().byteSize());
+            steps.add(new Step(what + ": " + pd.implementation(), p, a, b, c));
+        }
+
+        /** Copies buffer {@code from} into a new buffer laid out as {@code to} (owned from now on); returns it. */
+        public int reorder(int from, MemoryDesc to, String why) {
+            int out = add(own(to), Kind.PLANNED, -1);
+            reorderInto(from, out, why);
+            return out;
+        }
+
+        /** Copies buffer {@code from} into buffer {@code to}, converting the layout (and data type). */
+        public void reorderInto(int from, int to, String why) {
+            PrimitiveDesc pd = own(PrimitiveDesc.reorder(engine, md(from), md(to), null));
+            step(
+                    "reorder " + md(from).layout() + " -> " + md(to).layout() + " (" + why + ")",
+                    pd,
+                    Arg.FROM,
+                    from,
+                    Arg.TO,
+                    to);
+        }
+
+        /** The program, whose primitives run with {@code threads} OpenMP threads (0: the process setting). */
+        public Program build(int threads) {
+            if (input < 0 || output < 0) {
+                throw new IllegalStateException("a program needs an input and an output");
+            }
+            return new Program(this, threads);
+        }
+
+        /** Frees everything built so far, after a failure. */
+        public void abandon(Throwable failure) {
+            closeAll(owned, failure);
+        }
+    }
+
+    private static void closeAll(List<AutoCloseable> all, Throwable failure) {
+        for (int i = all.size() - 1; i >= 0; i--) {
+            try {
+                all.get(i).close();
+            } catch (Exception suppressed) {
+                failure.addSuppressed(suppressed);
+            }
+        }
+    }
+
+    // ---- facts ---------------------------------------------------------------------------------
+
+    /** Bytes one execution context holds: the planned activations and the scratchpad. */
+    public long contextBytes() {
+        return slabBytes + scratchpadBytes;
+    }
+
+    /** Bytes of constants (weights in the primitives' layouts), shared by all contexts. */
+    public long constantBytes() {
+        return constantBytes;
+    }
+
+    /** Primitives run per call, reorders included. */
+    public int steps() {
+        return steps.length;
+    }
+
+    /** Each step, one per line: what it computes, oneDNN's implementation, layouts. */
+    @Override
+    public String toString() {
+        StringBuilder s = new StringBuilder(description);
+        s.append(String.format(
+                Locale.ROOT,
+                "%n%d steps; activations %.1f MiB per concurrent call (planned by lifetime), scratchpad %.1f MiB, "
+                        + "constants %.1f MiB",
+                steps.length,
+                slabBytes / 1048576.0,
+                scratchpadBytes / 1048576.0,
+                constantBytes / 1048576.0));
+        for (int i = 0; i < steps.length; i++) {
+            s.append(String.format(Locale.ROOT, "%n  %3d  %s", i, steps[i].description()));
+        }
+        return s.toString();
+    }
+
+    // ---- running -------------------------------------------------------------------------------
+
+    /** Computes {@code out} from {@code in}: tensors of the shapes and layouts the program was built for. */
+    public void run(Tensor in, Tensor out) {
+        Threads.applyToCallingThread(threads);
+        Context c = acquire();
+        long inStamp = TENSORS.pin(in);
+        try {
+            long outStamp = TENSORS.pin(out);
+            try {
+                c.execute(in, out);
+            } finally {
+                TENSORS.unpin(out, outStamp);
+            }
+            out.markModified();
+        } finally {
+            TENSORS.unpin(in, inStamp);
+            release(c);
+        }
+    }
+
+    private Context acquire() {
+        for (int i = 0; i < POOL_SLOTS; i++) {
+            Context c = idle.get(i);
+            if (c != null && idle.compareAndSet(i, c, null)) {
+                return c;
+            }
+        }
+        synchronized (this) {
+            if (closed) {
+                throw new IllegalStateException("the compiled module is closed");
+            }
+            Context c = new Context();
+            contexts.add(c);
+            return c;
+        }
+    }
+
+    private void release(Context c) {
+        for (int i = 0; i < POOL_SLOTS; i++) {
+            if (idle.get(i) == null && idle.compareAndSet(i, null, c)) {
+                return;
+            }
+        }
+        synchronized (this) {
+            contexts.remove(c);
+        }
+        c.close();
+    }
+
+    /** Frees everything. The caller makes sure no call is running (a module closes after its calls end). */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        for (Context c : contexts) {
+            c.close();
+        }
+        contexts.clear();
+        IllegalStateException failure = new IllegalStateException("closing " + description);
+        closeAll(owned, failure);
+        if (failure.getSuppressed().length > 0) {
+            throw failure;
+        }
+    }
+
+    /** What one call writes: never shared between two calls at once. */
+    private final class Context implements AutoCloseable {
+        final List<AutoCloseable> mine = new ArrayList<>();
+        final Stream stream;
+        final Memory[] memory = new Memory[buffers.size()];
+        final ExecArgs[] args = new ExecArgs[steps.length];
+        final int[] inputs; // buffers bound to the caller's input
+        final int[] outputs; // and output
+
+        Context() {
+            try {
+                stream = keep(Stream.create(engine));
+                Memory slab = slabBytes > 0 ? keep(Memory.slab(slabBytes, engine)) : null;
+                Memory scratchpad = scratchpadBytes > 0 ? keep(Memory.slab(scratchpadBytes, engine)) : null;
+                List<Integer> in = new ArrayList<>();
+                List<Integer> out = new ArrayList<>();
+                for (int i = 0; i < buffers.size(); i++) {
+                    Buffer b = buffers.get(i);
+                    Buffer root = b.kind == Kind.VIEW ? buffers.get(b.base) : b;
+                    if (root.kind == Kind.INPUT || root.kind == Kind.OUTPUT) {
+                        memory[i] = keep(Memory.unbound(b.md, engine));
+                        (root.kind == Kind.INPUT ? in : out).add(i);
+                    } else if (root.last >= 0) {
+                        memory[i] = keep(Memory.within(slab, root.offset, b.md, engine));
+                    }
+                }
+                inputs = in.stream().mapToInt(Integer::intValue).toArray();
+                outputs = out.stream().mapToInt(Integer::intValue).toArray();
+                for (int s = 0; s < steps.length; s++) {
+                    Step step = steps[s];
+                    ExecArgs a = keep(new ExecArgs(step.args().length + 1));
+                    for (int k = 0; k < step.args().length; k++) {
+                        a.add(step.args()[k], step.buffers()[k] >= 0 ? memory[step.buffers()[k]] : step.constants()[k]);
+                    }
+                    if (scratchpad != null) {
+                        a.add(Arg.SCRATCHPAD, scratchpad);
+                    }
+                    args[s] = a;
+                }
+            } catch (RuntimeException | Error e) {
+                close();
+                throw e;
+            }
+        }
+
+        private <T extends AutoCloseable> T keep(T t) {
+            mine.add(t);
+            return t;
+        }
+
+        void execute(Tensor in, Tensor out) {
+            for (int i : inputs) {
+                memory[i].bind(TENSORS.data(in));
+            }
+            for (int i : outputs) {
+                memory[i].bind(TENSORS.data(out));
+            }
+            for (int s = 0; s < steps.length; s++) {
+                steps[s].primitive().execute(stream, args[s]);
+            }
+        }
+
+        @Override
+        public void close() {
+            IllegalStateException failure = new IllegalStateException("closing an execution context of " + description);
+            closeAll(mine, failure);
+            if (failure.getSuppressed().length > 0) {
+                throw failure;
+            }
+        }
+    }
+}

@@ -1,0 +1,628 @@
+package dev.onednn4j.internal.graph;
+
+import dev.onednn4j.internal.dnnl.Algorithm;
+import dev.onednn4j.internal.dnnl.Arg;
+import dev.onednn4j.internal.dnnl.DataType;
+import dev.onednn4j.internal.dnnl.Dnnl;
+import dev.onednn4j.internal.dnnl.Engine;
+import dev.onednn4j.internal.dnnl.MemoryDesc;
+import dev.onednn4j.internal.dnnl.PostOps;
+import dev.onednn4j.internal.dnnl.PrimitiveAttr;
+import dev.onednn4j.internal.dnnl.PrimitiveDesc;
+import dev.onednn4j.internal.dnnl.Threads;
+import dev.onednn4j.internal.exec.Layouts;
+import dev.onednn4j.internal.exec.Program;
+import dev.onednn4j.internal.op.BatchNorm;
+import dev.onednn4j.internal.op.ConvGeometry;
+import dev.onednn4j.internal.op.Convolution;
+import dev.onednn4j.internal.op.Eltwise;
+import dev.onednn4j.internal.op.Operation;
+import dev.onednn4j.tensor.MemoryFormat;
+import dev.onednn4j.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Turns a {@link Trace} into a {@link Program}: the graph of the recorded operations, rewritten for inference, then
+ * lowered onto oneDNN primitives whose layouts oneDNN chooses.
+ *
+ * <ol>
+ *   <li>Copies that only change the layout disappear (the compiler chooses layouts), and so do unused results.
+ *   <li>Each BatchNorm with running statistics that directly follows a convolution is folded into its weights and
+ *       bias: {@code w' = w * scale}, {@code b' = b * scale + shift} per output channel, in double.
+ *   <li>Element-wise operations (ReLU, ReLU6, SiLU, Hardswish, GELU, ...) become post-ops of the convolution or
+ *       linear layer that produces their input; a residual {@code a + b} becomes a {@code sum} post-op of the
+ *       convolution producing {@code a} (or {@code b}), which then writes into the other operand's buffer, and the
+ *       activation after the addition a post-op after the sum.
+ *   <li>Each convolution takes its input in the layout of the previous step when oneDNN has a real kernel for it,
+ *       else in the layout oneDNN prefers (one reorder); each writes in the layout oneDNN prefers. Reorders remain
+ *       only at the graph's input and output and where a consumer cannot read its producer's layout.
+ *   <li>Every intermediate buffer is placed by lifetime in one slab per concurrent call ({@link Program}).
+ * </ol>
+ *
+ * Precision: in bf16, convolutions and linear layers compute on bf16 activations and weights (bias and
+ * accumulation in fp32), and every other step follows its input's type; the graph's input and output stay fp32.
+ */
+public final class Compiler {
+
+    /**
+     * How to compile: the caller's input and output layouts, whether activations are bf16, the OpenMP threads.
+     *
+     * @param outputFormat the output's memory format where it is 4-D (contiguous otherwise)
+     */
+    public record Options(
+            MemoryFormat inputFormat, MemoryFormat outputFormat, boolean bf16, int threads, boolean tuneKernels) {}
+
+    /**
+     * For the library's own tests only: names one rewrite to break on purpose ({@code fold-without-shift},
+     * {@code post-op-dropped}, {@code sum-scale-2}, {@code sum-dropped}), to show that the cross-checks catch it.
+     */
+    public static final String MUTATION_PROPERTY = "onednn4j.internal.compilerMutation";
+
+    private static final String MUTATION = System.getProperty(MUTATION_PROPERTY, "");
+
+    private static boolean mutated(String rewrite) {
+        return !MUTATION.isEmpty() && MUTATION.equals(rewrite);
+    }
+
+    /** A step of the graph: a recorded node, possibly with others fused into it. */
+    private static final class Node {
+        final Trace.Kind kind;
+        Operation op;
+        final String name;
+        final List<Value> in;
+        Value out;
+        final List<Operation> beforeSum = new ArrayList<>();
+        Value sum;
+        final List<Operation> afterSum = new ArrayList<>();
+        final List<String> fused = new ArrayList<>();
+        boolean removed;
+
+        Node(Trace.Node n, List<Value> in, Value out) {
+            this.kind = n.kind();
+            this.op = n.op();
+            this.name = n.module();
+            this.in = in;
+            this.out = out;
+        }
+    }
+
+    /** A value of the graph: its producer (null for the input), its users, and once lowered its buffer. */
+    private static final class Value {
+        final Trace.Value traced;
+        Node producer;
+        final List<Node> users = new ArrayList<>();
+        int buffer = -1;
+
+        Value(Trace.Value traced) {
+            this.traced = traced;
+        }
+
+        long[] shape() {
+            return traced.shape();
+        }
+    }
+
+    private final Options options;
+    private final DataType dt;
+    private final List<Node> nodes = new ArrayList<>();
+    private final Value input;
+    private Value output;
+    private final Program.Builder b;
+    private final Map<Node, Integer> order = new HashMap<>(); // Node has identity equality
+    private final List<Integer[]> reorders = new ArrayList<>(); // {from, to} already built, for sharing
+    private MemoryDesc userOut;
+    private int outBuffer = -1;
+    private final KernelTuner tuner;
+
+    private Compiler(Trace trace, Trace.Value out, Options options, String title) {
+        this.options = options;
+        this.dt = options.bf16() ? DataType.BF16 : DataType.F32;
+        Map<Integer, Value> values = new HashMap<>();
+        this.input = values.computeIfAbsent(trace.input().id(), id -> new Value(trace.input()));
+        for (Trace.Node t : trace.nodes()) {
+            List<Value> in = new ArrayList<>();
+            for (Trace.Value v : t.inputs()) {
+                Value x = values.get(v.id());
+                if (x == null) {
+                    throw new IllegalStateException("trace uses " + v + " before it is defined");
+                }
+                in.add(x);
+            }
+            Value o = new Value(t.output());
+            values.put(t.output().id(), o);
+            Node n = new Node(t, in, o);
+            o.producer = n;
+            for (Value x : in) {
+                x.users.add(n);
+            }
+            nodes.add(n);
+        }
+        Value o = values.get(out.id());
+        if (o == null) {
+            throw new IllegalStateException("the traced output " + out + " was never defined");
+        }
+        this.output = o;
+        this.b = Program.builder(title);
+        this.tuner = options.tuneKernels() ? new KernelTuner(KernelTuner.defaultFile(), options.threads()) : null;
+    }
+
+    /**
+     * Compiles a finished trace whose forward pass returned {@code out}.
+     *
+     * @param inputShape  the traced input's shape (4-D)
+     * @param outputShape the output's shape
+     * @throws IllegalArgumentException if an operation has no compiled form (its message names the layer)
+     */
+    public static Program compile(
+            Trace trace, Trace.Value out, long[] inputShape, long[] outputShape, Options options, String title) {
+        if (options.bf16() && !Dnnl.nativeBf16()) {
+            throw new IllegalArgumentException(
+                    "bf16 needs a CPU that computes it natively (AVX512_BF16, AVX10 or AMX); "
+                            + "oneDNN would emulate it here (" + Dnnl.effectiveCpuIsa()
+                            + "): compile with Precision.FP32 "
+                            + "or AUTO");
+        }
+        Threads.applyToCallingThread(options.threads()); // primitives fix their thread count when created
+        Compiler c = new Compiler(trace, out, options, title);
+        try {
+            c.removeCopies();
+            c.removeUnused();
+            c.foldBatchNorms();
+            c.fuse();
+            List<Node> schedule = c.schedule();
+            c.lower(schedule, inputShape, outputShape);
+            if (c.tuner != null) {
+                c.b.note(c.tuner.finish());
+            }
+            return c.b.build(options.threads());
+        } catch (RuntimeException | Error e) {
+            c.b.abandon(e);
+            throw e;
+        }
+    }
+
+    // ---- rewrites ------------------------------------------------------------------------------
+
+    private void replaceUses(Value from, Value to) {
+        for (Node u : from.users) {
+            for (int i = 0; i < u.in.size(); i++) {
+                if (u.in.get(i) == from) {
+                    u.in.set(i, to);
+                }
+            }
+            if (u.sum == from) {
+                u.sum = to;
+            }
+            to.users.add(u);
+        }
+        from.users.clear();
+        if (output == from) {
+            output = to;
+        }
+    }
+
+    private void remove(Node n) {
+        n.removed = true;
+        for (Value x : n.in) {
+            x.users.remove(n);
+        }
+    }
+
+    /** A copy only changes the layout, which the compiler chooses: its users read its source. */
+    private void removeCopies() {
+        for (Node n : nodes) {
+            if (n.kind == Trace.Kind.COPY) {
+                replaceUses(n.out, n.in.getFirst());
+                remove(n);
+            }
+        }
+    }
+
+    private void removeUnused() {
+        for (int i = nodes.size() - 1; i >= 0; i--) {
+            Node n = nodes.get(i);
+            if (!n.removed && n.out.users.isEmpty() && n.out != output) {
+                remove(n);
+            }
+        }
+    }
+
+    /** The node producing {@code v} if it is an operation whose result nothing but {@code user} reads. */
+    private Node soleProducer(Value v, Node user) {
+        Node p = v.producer;
+        if (p == null || p.removed || p.kind != Trace.Kind.OP || v == output) {
+            return null;
+        }
+        return v.users.size() == 1 && v.users.getFirst() == user ? p : null;
+    }
+
+    private void foldBatchNorms() {
+        for (Node n : nodes) {
+            if (n.removed || n.kind != Trace.Kind.OP || !(n.op instanceof BatchNorm bn)) {
+                continue;
+            }
+            Node p = soleProducer(n.in.getFirst(), n);
+            double[][] affine = bn.affine();
+            if (p == null || !(p.op instanceof Convolution conv) || !p.beforeSum.isEmpty() || affine == null) {
+                continue;
+            }
+            p.op = folded(conv, affine[0], affine[1]);
+            moveOutput(p, n);
+            p.fused.add(n.name);
+        }
+    }
+
+    /** {@code conv} followed by {@code y = x * scale + shift} per output channel, as one convolution. */
+    private Convolution folded(Convolution conv, double[] scale, double[] shift) {
+        ConvGeometry g = conv.geometry();
+        float[] w = conv.weight().toFloatArray();
+        float[] bias = conv.bias() == null ? null : conv.bias().toFloatArray();
+        int perChannel = w.length / g.outC();
+        float[] fw = new float[w.length];
+        float[] fb = new float[g.outC()];
+        for (int oc = 0; oc < g.outC(); oc++) {
+            for (int k = 0; k < perChannel; k++) {
+                fw[oc * perChannel + k] = (float) (w[oc * perChannel + k] * scale[oc]);
+            }
+            fb[oc] = (float)
+                    ((bias == null ? 0.0 : bias[oc]) * scale[oc] + (mutated("fold-without-shift") ? 0.0 : shift[oc]));
+        }
+        Tensor wt = b.own(Tensor.of(fw, g.weightShape()));
+        Tensor bt = b.own(Tensor.of(fb, g.outC()));
+        return new Convolution(g.withBias(), wt, bt, false);
+    }
+
+    /** {@code p} now produces what {@code absorbed} did; {@code absorbed} is gone. */
+    private void moveOutput(Node p, Node absorbed) {
+        p.out.users.clear();
+        p.out = absorbed.out;
+        p.out.producer = p;
+        absorbed.removed = true;
+    }
+
+    /** Element-wise operations and residual additions into the convolutions and linear layers before them. */
+    private void fuse() {
+        boolean changed = true;
+        while (changed) {
+            changed = false;
+            for (Node n : nodes) {
+                if (n.removed) {
+                    continue;
+                }
+                if (n.kind == Trace.Kind.OP && n.op instanceof Eltwise) {
+                    Node p = soleProducer(n.in.getFirst(), n);
+                    if (p != null && p.op.fusesPostOps()) {
+                        (p.sum == null ? p.beforeSum : p.afterSum).add(n.op);
+                        moveOutput(p, n);
+                        p.fused.add(n.name);
+                        changed = true;
+                    }
+                } else if (n.kind == Trace.Kind.ADD && n.in.get(0) != n.in.get(1)) {
+                    for (int k = 0; k < 2 && !n.removed; k++) {
+                        Value into = n.in.get(k);
+                        Value other = n.in.get(1 - k);
+                        Node p = soleProducer(into, n);
+                        if (p != null && p.op.fusesPostOps() && p.sum == null && !dependsOn(other, p)) {
+                            other.users.remove(n);
+                            other.users.add(p);
+                            p.sum = other;
+                            moveOutput(p, n);
+                            p.fused.add("add(" + (other.producer == null ? "input" : other.producer.name) + ")");
+                            changed = true;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** Whether computing {@code v} needs {@code p}'s result. */
+    private static boolean dependsOn(Value v, Node p) {
+        List<Value> stack = new ArrayList<>(List.of(v));
+        Set<Value> seen = new HashSet<>();
+        while (!stack.isEmpty()) {
+            Value x = stack.removeLast();
+            if (!seen.add(x) || x.producer == null) {
+                continue;
+            }
+            if (x.producer == p) {
+                return true;
+            }
+            stack.addAll(x.producer.in);
+            if (x.producer.sum != null) {
+                stack.add(x.producer.sum);
+            }
+        }
+        return false;
+    }
+
+    /** The nodes the output needs, each after everything it reads (its inputs, its sum operand). */
+    private List<Node> schedule() {
+        List<Node> list = new ArrayList<>();
+        Set<Node> done = new HashSet<>();
+        visit(output, list, done);
+        for (int i = 0; i < list.size(); i++) {
+            order.put(list.get(i), i);
+        }
+        return list;
+    }
+
+    private void visit(Value v, List<Node> list, Set<Node> done) {
+        Node p = v.producer;
+        if (p == null || done.contains(p)) {
+            return;
+        }
+        done.add(p);
+        for (Value x : p.in) {
+            visit(x, list, done);
+        }
+        if (p.sum != null) {
+            visit(p.sum, list, done);
+        }
+        list.add(p);
+    }
+
+    // ---- lowering ------------------------------------------------------------------------------
+
+    private void lower(List<Node> schedule, long[] inputShape, long[] outputShape) {
+        input.buffer = b.input(Layouts.of(inputShape, options.inputFormat()));
+        MemoryFormat outFormat = outputShape.length == 4 ? options.outputFormat() : MemoryFormat.CONTIGUOUS;
+        userOut = Layouts.of(outputShape, outFormat);
+        for (Node n : schedule) {
+            switch (n.kind) {
+                case OP -> lowerOp(n);
+                case ADD -> lowerAdd(n);
+                case RESHAPE -> lowerReshape(n);
+                case COPY -> throw new IllegalStateException("copies are removed before lowering");
+            }
+        }
+        if (outBuffer >= 0) {
+            userOut.close();
+            return; // the last step wrote into the caller's output directly
+        }
+        int out = b.output(userOut);
+        int last = output.buffer;
+        if (b.md(last).dims().length != outputShape.length) {
+            last = view(last, outputShape);
+        }
+        b.reorderInto(last, out, "into the caller's output");
+    }
+
+    private void lowerOp(Node n) {
+        Value src = n.in.getFirst();
+        int srcBuffer = src.buffer;
+        MemoryDesc srcMd = b.md(srcBuffer);
+        int dstBuffer = -1;
+        MemoryDesc dstMd = null;
+        if (n.sum != null) {
+            dstBuffer = ownedCopy(n.sum, n);
+            dstMd = b.md(dstBuffer);
+        } else if (n.out == output && n.op.fusesPostOps()) {
+            dstMd = userOut; // straight into the caller's output, if oneDNN can
+        }
+        PrimitiveDesc pd = null;
+        try {
+            pd = describe(n, srcMd, dstMd);
+            if (pd == null && dstMd == userOut) {
+                dstMd = null;
+                pd = describe(n, srcMd, null);
+            }
+        } catch (RuntimeException e) {
+            if (dstMd != userOut) {
+                throw e;
+            }
+            dstMd = null;
+            pd = describe(n, srcMd, null);
+        }
+        if (pd == null) {
+            // a consumer that reads only plain layouts: give it the input in NHWC (or row-major)
+            int plain = reorder(srcBuffer, plain(srcMd), "a layout the next step reads");
+            pd = describe(n, b.md(plain), dstMd);
+            srcBuffer = plain;
+            if (pd == null) {
+                throw new IllegalArgumentException(
+                        "compile: " + n.name + " (" + n.op.getClass().getSimpleName()
+                                + ") has no compiled form for this input (e.g. padding modes other than zeros, an output column "
+                                + "that sees only padding, non-finite weights): run it eagerly");
+            }
+        }
+        if (tuner != null && n.op.fusesPostOps()) {
+            MemoryDesc asked = b.md(srcBuffer);
+            MemoryDesc askedDst = dstMd;
+            pd = tuner.choose(pd, () -> describe(n, asked, askedDst));
+        }
+        b.own(pd);
+        MemoryDesc pdSrc = pd.query(Arg.SRC);
+        int srcArg = fit(srcBuffer, pdSrc);
+        if (dstBuffer < 0) {
+            if (dstMd == userOut) {
+                dstBuffer = b.output(userOut.copy());
+                outBuffer = dstBuffer;
+            } else {
+                dstBuffer = b.buffer(pd.query(Arg.DST));
+            }
+        }
+        List<Object> args = new ArrayList<>(List.of(Arg.SRC, srcArg, Arg.DST, dstBuffer));
+        for (Operation.Constant c : n.op.constants()) {
+            Tensor values = c.tensor() != null ? c.tensor() : b.own(Tensor.of(c.values(), c.dims()));
+            args.add(c.arg());
+            args.add(b.constant(pd.query(c.arg()), values, Layouts.of(c.dims(), values)));
+        }
+        String what = n.name + (n.fused.isEmpty() ? "" : " + " + String.join(" + ", n.fused)) + " [" + pdSrc.layout()
+                + " -> " + pd.query(Arg.DST).layout() + (options.bf16() ? ", bf16" : "") + "]";
+        b.step(what, pd, args.toArray());
+        int result = dstBuffer;
+        if (pd.query(Arg.DST).dims().length != n.out.shape().length) {
+            result = view(dstBuffer, n.out.shape());
+        }
+        n.out.buffer = result;
+    }
+
+    /**
+     * The descriptor for {@code n} reading {@code srcMd}. A convolution or linear layer writes in the layout oneDNN
+     * prefers for it (asked with {@code any} on both sides), and reads its input as it is when oneDNN has a real
+     * (non-reference) kernel for that pair of layouts, else in the layout it prefers (one reorder before it). Other
+     * steps read their input as it is. Null if the operation has no compiled form there.
+     */
+    private PrimitiveDesc describe(Node n, MemoryDesc srcMd, MemoryDesc dstMd) {
+        if (!n.op.fusesPostOps()) {
+            try (PrimitiveAttr attr = attr(n)) {
+                return n.op.describe(srcMd, dstMd, dt, attr);
+            }
+        }
+        PrimitiveDesc preferred;
+        try (PrimitiveAttr attr = attr(n);
+                MemoryDesc any = MemoryDesc.any(srcMd.dims(), dt)) {
+            preferred = n.op.describe(any, dstMd, dt, attr);
+        }
+        if (preferred == null || preferred.query(Arg.SRC).sameAs(srcMd) || type(srcMd) != dt) {
+            return preferred;
+        }
+        PrimitiveDesc asIs;
+        try (PrimitiveAttr attr = attr(n)) {
+            asIs = n.op.describe(srcMd, dstMd != null ? dstMd : preferred.query(Arg.DST), dt, attr);
+        } catch (RuntimeException refused) {
+            return preferred; // no kernel for that layout
+        }
+        if (asIs == null || asIs.implementation().startsWith("ref")) {
+            if (asIs != null) {
+                asIs.close();
+            }
+            return preferred;
+        }
+        preferred.close();
+        return asIs;
+    }
+
+    private static DataType type(MemoryDesc md) {
+        return md.dataType();
+    }
+
+    /** User scratchpad, and the post-ops fused into {@code n}: element-wise ones, the sum, those after it. */
+    private static PrimitiveAttr attr(Node n) {
+        PrimitiveAttr attr = PrimitiveAttr.create().userScratchpad();
+        if (n.beforeSum.isEmpty() && n.sum == null && n.afterSum.isEmpty()) {
+            return attr;
+        }
+        try (PostOps post = PostOps.create()) {
+            boolean eltwise = !mutated("post-op-dropped");
+            for (Operation e : n.beforeSum) {
+                if (eltwise) {
+                    e.appendTo(post);
+                }
+            }
+            if (n.sum != null && !mutated("sum-dropped")) {
+                post.sum(mutated("sum-scale-2") ? 2f : 1f);
+            }
+            for (Operation e : n.afterSum) {
+                if (eltwise) {
+                    e.appendTo(post);
+                }
+            }
+            attr.postOps(post);
+        } catch (RuntimeException e) {
+            attr.close();
+            throw e;
+        }
+        return attr;
+    }
+
+    /**
+     * A buffer holding {@code v} that {@code n} may overwrite (a sum post-op accumulates into it): {@code v}'s own,
+     * unless it is the caller's input or someone reads it after {@code n}, then a copy.
+     */
+    private int ownedCopy(Value v, Node n) {
+        boolean readLater = v == output;
+        for (Node u : v.users) {
+            if (u != n && order.getOrDefault(u, -1) > order.get(n)) {
+                readLater = true;
+            }
+        }
+        if (!readLater && !b.external(v.buffer)) {
+            return v.buffer;
+        }
+        return b.reorder(v.buffer, b.md(v.buffer).copy(), "the residual is read again later");
+    }
+
+    /** Buffer {@code from} as {@code want}: itself, a view of it (another shape), or a reorder (another layout). */
+    private int fit(int from, MemoryDesc want) {
+        MemoryDesc have = b.md(from);
+        if (have.sameAs(want)) {
+            return from;
+        }
+        if (have.dims().length != want.dims().length) {
+            MemoryDesc v = have.reshape(want.dims());
+            if (v != null && v.sameAs(want)) {
+                return b.view(from, v);
+            }
+            if (v != null) {
+                v.close();
+            }
+            throw new IllegalStateException("cannot see " + have + " as " + want);
+        }
+        for (Integer[] r : reorders) {
+            if (r[0] == from && b.md(r[1]).sameAs(want)) {
+                return r[1]; // another consumer already asked for this layout
+            }
+        }
+        return reorder(from, want.copy(), "the layout oneDNN prefers for the next step");
+    }
+
+    private int reorder(int from, MemoryDesc to, String why) {
+        int r = b.reorder(from, to, why);
+        reorders.add(new Integer[] {from, r});
+        return r;
+    }
+
+    /** A row-major (4-D: NHWC) layout of {@code md}'s dims and type. */
+    private static MemoryDesc plain(MemoryDesc md) {
+        long[] dims = md.dims();
+        MemoryFormat f = dims.length == 4 ? MemoryFormat.CHANNELS_LAST : MemoryFormat.CONTIGUOUS;
+        return MemoryDesc.strided(dims, md.dataType(), f.strides(dims));
+    }
+
+    /** A view of buffer {@code of} with {@code shape}, reordering to row-major first if its layout cannot be. */
+    private int view(int of, long[] shape) {
+        MemoryDesc v = b.md(of).reshape(shape);
+        if (v != null) {
+            return b.view(of, v);
+        }
+        MemoryDesc md = b.md(of);
+        long[] dims = md.dims();
+        int rowMajor = reorder(
+                of,
+                MemoryDesc.strided(dims, md.dataType(), MemoryFormat.CONTIGUOUS.strides(dims)),
+                "a layout that can change shape");
+        return b.view(rowMajor, b.md(rowMajor).reshape(shape));
+    }
+
+    private void lowerAdd(Node n) {
+        int x = n.in.get(0).buffer;
+        int y = n.in.get(1).buffer;
+        try (PrimitiveAttr attr = PrimitiveAttr.create().userScratchpad();
+                MemoryDesc any = MemoryDesc.any(b.md(x).dims(), b.md(x).dataType())) {
+            PrimitiveDesc pd = PrimitiveDesc.binary(Engine.cpu(), Algorithm.BINARY_ADD, b.md(x), b.md(y), any, attr);
+            b.own(pd);
+            int out = b.buffer(pd.query(Arg.DST));
+            b.step(
+                    n.name + " [" + b.md(x).layout() + " + " + b.md(y).layout() + "]",
+                    pd,
+                    Arg.SRC,
+                    x,
+                    Arg.SRC_1,
+                    y,
+                    Arg.DST,
+                    out);
+            n.out.buffer = out;
+        }
+    }
+
+    private void lowerReshape(Node n) {
+        n.out.buffer = view(n.in.getFirst().buffer, n.out.shape());
+    }
+}

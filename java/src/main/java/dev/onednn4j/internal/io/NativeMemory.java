@@ -1,0 +1,254 @@
+package dev.onednn4j.internal.io;
+
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.util.Locale;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The native memory that tensors own: C's {@code calloc} and {@code free} through the linker, 64-byte aligned,
+ * zero-filled. Allocating and freeing cost a C call each (no arena, so no thread handshake when freed); the memory
+ * is only ever reached through a segment of the global scope that the library keeps to itself while it holds the
+ * tensor open, so what the user sees is guarded elsewhere (see {@code Tensor.segment()}).
+ *
+ * <p><b>Bounded memory for tensors never closed.</b> Native memory does not make the garbage collector run, so
+ * tensors dropped without {@code close()} would wait for their {@code Cleaner} until the Java heap happens to fill.
+ * As the JDK does for direct buffers ({@code java.nio.Bits.reserveMemory}), every allocation is counted, and when
+ * the bytes allocated since the last collection (net of what was freed) exceed a budget, the allocating thread runs
+ * {@link System#gc()} and waits briefly (up to {@value #MAX_WAIT_MILLIS} ms) for the cleaners to free what it
+ * found. Unlike the JDK, it never refuses the allocation: the budget bounds the memory that waits for a cleaner
+ * (live memory plus about one budget), not the memory in use, so a program that legitimately keeps many tensors
+ * open is not failed, and collects once per budget's worth of new allocations. The budget is
+ * {@code -Donednn4j.tensor.gcBudget} (bytes, or with a {@code k}, {@code m} or {@code g} suffix; default
+ * {@code 64m}; {@code 0} never collects). {@code -XX:+DisableExplicitGC} makes {@code System.gc()} a no-op and so
+ * turns this off too.
+ */
+public final class NativeMemory {
+
+    /** Alignment of every block: a cache line, what oneDNN's kernels prefer. */
+    public static final long ALIGNMENT = 64;
+    /** The system property that sets the budget. */
+    public static final String BUDGET_PROPERTY = "onednn4j.tensor.gcBudget";
+    /** The budget unless the property says otherwise: 64 MiB. */
+    public static final long DEFAULT_BUDGET = 64L << 20;
+    /** Longest a collection waits for the cleaners. */
+    static final long MAX_WAIT_MILLIS = 200;
+
+    private static final long BUDGET = budget(System.getProperty(BUDGET_PROPERTY));
+    private static final MethodHandle CALLOC;
+    private static final MethodHandle MALLOC;
+    private static final MethodHandle FREE;
+
+    static {
+        Linker linker = Linker.nativeLinker();
+        if (!ValueLayout.JAVA_LONG.equals(linker.canonicalLayouts().get("size_t"))) {
+            throw new ExceptionInInitializerError("onednn4j needs a 64-bit platform (size_t of 8 bytes)");
+        }
+        CALLOC = linker.downcallHandle(
+                linker.defaultLookup().find("calloc").orElseThrow(),
+                FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG));
+        MALLOC = linker.downcallHandle(
+                linker.defaultLookup().find("malloc").orElseThrow(),
+                FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.JAVA_LONG));
+        FREE = linker.downcallHandle(
+                linker.defaultLookup().find("free").orElseThrow(), FunctionDescriptor.ofVoid(ValueLayout.ADDRESS));
+    }
+
+    /** Bytes allocated and not yet freed, alignment slack included. */
+    private static final AtomicLong OUTSTANDING = new AtomicLong();
+    /** What was outstanding after the last collection, lowered as memory is freed: the live memory, roughly. */
+    private static volatile long baseline;
+
+    private static final AtomicLong COLLECTIONS = new AtomicLong();
+    private static final Object COLLECTING = new Object();
+
+    private NativeMemory() {}
+
+    /** One allocation: freed once, by {@link #free()}. Holds no reference to what uses it. */
+    public static final class Block {
+        private final long raw;
+        private final long accounted;
+        private final MemorySegment segment;
+        private final AtomicBoolean freed = new AtomicBoolean();
+
+        private Block(long raw, long accounted, MemorySegment segment) {
+            this.raw = raw;
+            this.accounted = accounted;
+            this.segment = segment;
+        }
+
+        /**
+         * The memory, aligned, of the size asked for. A segment of the global scope: never hand it out, and touch
+         * it only while the block cannot be freed.
+         */
+        public MemorySegment segment() {
+            return segment;
+        }
+
+        /** Returns the memory to C's allocator. Idempotent, thread-safe. */
+        public void free() {
+            if (freed.compareAndSet(false, true)) {
+                try {
+                    FREE.invokeExact(MemorySegment.ofAddress(raw));
+                } catch (Throwable t) {
+                    throw new IllegalStateException("free() failed", t);
+                }
+                if (accounted > 0) {
+                    released(accounted);
+                }
+            }
+        }
+    }
+
+    /**
+     * A zero-filled block of {@code bytes} bytes aligned to {@link #ALIGNMENT}. May first collect garbage (see the
+     * class documentation).
+     *
+     * @throws OutOfMemoryError if C's allocator refuses, even after a collection
+     */
+    public static Block allocate(long bytes) {
+        if (bytes < 0 || bytes > Long.MAX_VALUE - 2 * ALIGNMENT) {
+            throw new OutOfMemoryError("cannot allocate " + bytes + " bytes of native memory");
+        }
+        long size = Math.max(bytes, 1) + ALIGNMENT - 1;
+        reserve(size);
+        long raw = calloc(size);
+        if (raw == 0) {
+            collect(true); // tensors waiting for their cleaner may be what is missing
+            raw = calloc(size);
+        }
+        if (raw == 0) {
+            released(size);
+            throw new OutOfMemoryError(String.format(
+                    Locale.ROOT,
+                    "cannot allocate %d bytes of native memory for a tensor (%d bytes held by tensors)",
+                    bytes,
+                    OUTSTANDING.get()));
+        }
+        long aligned = (raw + ALIGNMENT - 1) & -ALIGNMENT;
+        return new Block(raw, size, MemorySegment.ofAddress(aligned).reinterpret(bytes));
+    }
+
+    /**
+     * A block of {@code bytes} bytes aligned to {@code alignment} (a power of two), not zero-filled and not counted
+     * against the budget: for scratch memory the library frees itself, never through a cleaner.
+     *
+     * @throws OutOfMemoryError if C's allocator refuses
+     */
+    public static Block allocateScratch(long bytes, long alignment) {
+        if (Long.bitCount(alignment) != 1 || bytes < 0 || bytes > Long.MAX_VALUE - 2 * alignment) {
+            throw new IllegalArgumentException(bytes + " bytes aligned to " + alignment);
+        }
+        long size = Math.max(bytes, 1) + alignment - 1;
+        long raw;
+        try {
+            raw = ((MemorySegment) MALLOC.invokeExact(size)).address();
+        } catch (Throwable t) {
+            throw new IllegalStateException("malloc failed", t);
+        }
+        if (raw == 0) {
+            throw new OutOfMemoryError("cannot allocate " + bytes + " bytes of native scratch memory");
+        }
+        long aligned = (raw + alignment - 1) & -alignment;
+        return new Block(raw, 0, MemorySegment.ofAddress(aligned).reinterpret(bytes));
+    }
+
+    private static long calloc(long size) {
+        try {
+            return ((MemorySegment) CALLOC.invokeExact(1L, size)).address();
+        } catch (Throwable t) {
+            throw new IllegalStateException("calloc failed", t);
+        }
+    }
+
+    private static void reserve(long size) {
+        long now = OUTSTANDING.addAndGet(size);
+        if (BUDGET > 0 && now - baseline > BUDGET) {
+            collect(false);
+        }
+    }
+
+    private static void released(long size) {
+        long now = OUTSTANDING.addAndGet(-size);
+        if (now < baseline) {
+            baseline = now; // racy but monotone enough: only ever moves the next collection earlier
+        }
+    }
+
+    /**
+     * Runs the garbage collector and waits for the cleaners to free what it found: until the outstanding bytes
+     * fall back within half the budget of the baseline, stop falling for 10 ms, or {@link #MAX_WAIT_MILLIS} pass.
+     * One thread at a time; the others, waiting on it, then find nothing left to do.
+     */
+    private static void collect(boolean force) {
+        synchronized (COLLECTING) {
+            if (!force && OUTSTANDING.get() - baseline <= BUDGET) {
+                return; // another thread has just collected
+            }
+            System.gc();
+            long last = OUTSTANDING.get();
+            long deadline = System.nanoTime() + MAX_WAIT_MILLIS * 1_000_000;
+            int quiet = 0;
+            while (quiet < 10 && last - baseline > BUDGET / 2 && System.nanoTime() < deadline) {
+                try {
+                    Thread.sleep(1);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+                long now = OUTSTANDING.get();
+                if (now < last) {
+                    quiet = 0;
+                    last = now;
+                } else {
+                    quiet++;
+                }
+            }
+            baseline = OUTSTANDING.get();
+            COLLECTIONS.incrementAndGet();
+        }
+    }
+
+    /** Bytes held by tensors' native memory now (allocated, not yet freed), alignment slack included. */
+    public static long outstandingBytes() {
+        return OUTSTANDING.get();
+    }
+
+    /** How many times an allocation has run the garbage collector since the JVM started. */
+    public static long collections() {
+        return COLLECTIONS.get();
+    }
+
+    /** The budget in force: {@value #BUDGET_PROPERTY}, else {@link #DEFAULT_BUDGET}; 0 when turned off. */
+    public static long budget() {
+        return BUDGET;
+    }
+
+    /** Parses a byte count with an optional k, m or g suffix (powers of 1024); null gives the default. */
+    static long budget(String value) {
+        if (value == null || value.isBlank()) {
+            return DEFAULT_BUDGET;
+        }
+        String v = value.strip().toLowerCase(Locale.ROOT);
+        int shift = switch (v.charAt(v.length() - 1)) {
+            case 'k' -> 10;
+            case 'm' -> 20;
+            case 'g' -> 30;
+            default -> 0;
+        };
+        try {
+            long n = Long.parseLong(shift == 0 ? v : v.substring(0, v.length() - 1));
+            if (n < 0 || n > Long.MAX_VALUE >> shift) {
+                throw new NumberFormatException();
+            }
+            return n << shift;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("-D" + BUDGET_PROPERTY + "=" + value
+                    + " is not a byte count (a non-negative integer, optionally followed by k, m or g)");
+        }
+    }
+}

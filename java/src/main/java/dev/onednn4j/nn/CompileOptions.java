@@ -1,0 +1,197 @@
+package dev.onednn4j.nn;
+
+import dev.onednn4j.tensor.MemoryFormat;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.Objects;
+
+/**
+ * How {@link Module#compile(CompileOptions)} compiles a module: the input shape it is traced and run with, the
+ * memory formats of input and output, the {@link Precision}, the OpenMP threads per call. Immutable: each setter
+ * returns a new instance.
+ *
+ * <pre>{@code
+ * CompileOptions o = CompileOptions.forInput(8, 3, 224, 224)
+ *         .inputFormat(MemoryFormat.CHANNELS_LAST)
+ *         .precision(Precision.AUTO)
+ *         .numThreads(2);
+ * }</pre>
+ */
+public final class CompileOptions {
+    /** Kernel choice by measurement is off unless asked for: see {@link #tuneKernels(boolean)}. */
+    static final boolean TUNE_DEFAULT = false;
+
+    private final long[] inputShape;
+    private final MemoryFormat inputFormat;
+    private final MemoryFormat outputFormat;
+    private final Precision precision;
+    private final int threads;
+    private final boolean tuneKernels;
+
+    private CompileOptions(
+            long[] inputShape,
+            MemoryFormat inputFormat,
+            MemoryFormat outputFormat,
+            Precision precision,
+            int threads,
+            boolean tuneKernels) {
+        this.inputShape = inputShape;
+        this.inputFormat = inputFormat;
+        this.outputFormat = outputFormat;
+        this.precision = precision;
+        this.threads = threads;
+        this.tuneKernels = tuneKernels;
+    }
+
+    /**
+     * Options for inputs of exactly {@code shape}: contiguous (NCHW) input and output, float32, the module's thread
+     * count.
+     *
+     * @param shape the (N, C, H, W) input shape, every size positive
+     * @return new options
+     * @throws IllegalArgumentException if {@code shape} is not 4-D or has a size below 1
+     */
+    public static CompileOptions forInput(long... shape) {
+        Objects.requireNonNull(shape, "shape");
+        if (shape.length != 4 || Arrays.stream(shape).anyMatch(s -> s < 1)) {
+            throw new IllegalArgumentException(
+                    "compile takes a 4-D (N, C, H, W) input shape with every size >= 1, got " + Arrays.toString(shape));
+        }
+        return new CompileOptions(shape.clone(), MemoryFormat.CONTIGUOUS, null, Precision.FP32, 0, TUNE_DEFAULT);
+    }
+
+    /**
+     * The memory format of the inputs the compiled module takes.
+     *
+     * @param format contiguous (NCHW) or channels-last (NHWC)
+     * @return new options; the output format follows the input's unless set
+     */
+    public CompileOptions inputFormat(MemoryFormat format) {
+        return new CompileOptions(
+                inputShape, Objects.requireNonNull(format, "format"), outputFormat, precision, threads, tuneKernels);
+    }
+
+    /**
+     * The memory format of a 4-D output (other outputs are contiguous).
+     *
+     * @param format contiguous (NCHW) or channels-last (NHWC)
+     * @return new options
+     */
+    public CompileOptions outputFormat(MemoryFormat format) {
+        return new CompileOptions(
+                inputShape, inputFormat, Objects.requireNonNull(format, "format"), precision, threads, tuneKernels);
+    }
+
+    /**
+     * The arithmetic.
+     *
+     * @param precision {@link Precision#FP32} (the default), {@link Precision#BF16} or {@link Precision#AUTO}
+     * @return new options
+     */
+    public CompileOptions precision(Precision precision) {
+        return new CompileOptions(
+                inputShape,
+                inputFormat,
+                outputFormat,
+                Objects.requireNonNull(precision, "precision"),
+                threads,
+                tuneKernels);
+    }
+
+    /**
+     * The OpenMP threads each call uses, set on the calling thread before the module's primitives are created and
+     * run (as {@link Module#numThreads(int)}).
+     *
+     * @param threads at least 1, or 0 for the module's own setting
+     * @return new options
+     * @throws IllegalArgumentException if {@code threads} is negative
+     */
+    public CompileOptions numThreads(int threads) {
+        if (threads < 0) {
+            throw new IllegalArgumentException(
+                    "the number of threads must be >= 1, or 0 for the module's setting, got " + threads);
+        }
+        return new CompileOptions(inputShape, inputFormat, outputFormat, precision, threads, tuneKernels);
+    }
+
+    /**
+     * Whether to choose each convolution's and linear layer's kernel by measurement: of the implementations oneDNN
+     * offers for it (with the same layouts), time each once and keep the fastest. Choices are saved in
+     * {@code kernel-choices.properties} beside the native library (or the file {@code -Donednn4j.kernelCache}
+     * names; {@code off} keeps none), keyed by oneDNN version, CPU ISA, threads and the primitive, so a second JVM
+     * compiling the same network times nothing.
+     *
+     * @param tune true to measure; the default is {@value #TUNE_DEFAULT}, oneDNN's own first choice
+     * @return new options
+     */
+    public CompileOptions tuneKernels(boolean tune) {
+        return new CompileOptions(inputShape, inputFormat, outputFormat, precision, threads, tune);
+    }
+
+    /**
+     * Whether kernels are chosen by measurement.
+     *
+     * @return false unless set
+     */
+    public boolean tuneKernels() {
+        return tuneKernels;
+    }
+
+    /**
+     * The input shape.
+     *
+     * @return a copy of the (N, C, H, W) shape
+     */
+    public long[] inputShape() {
+        return inputShape.clone();
+    }
+
+    /**
+     * The input's memory format.
+     *
+     * @return contiguous unless set
+     */
+    public MemoryFormat inputFormat() {
+        return inputFormat;
+    }
+
+    /**
+     * The memory format of a 4-D output.
+     *
+     * @return the input's format unless set
+     */
+    public MemoryFormat outputFormat() {
+        return outputFormat == null ? inputFormat : outputFormat;
+    }
+
+    /**
+     * The precision.
+     *
+     * @return {@link Precision#FP32} unless set
+     */
+    public Precision precision() {
+        return precision;
+    }
+
+    /**
+     * The thread count.
+     *
+     * @return the OpenMP threads per call, or 0 for the module's setting
+     */
+    public int numThreads() {
+        return threads;
+    }
+
+    @Override
+    public String toString() {
+        return String.format(
+                Locale.ROOT,
+                "CompileOptions(input %s %s, output %s, %s, threads %s%s)",
+                Arrays.toString(inputShape),
+                inputFormat,
+                outputFormat(),
+                precision,
+                threads == 0 ? "of the module" : Integer.toString(threads),
+                tuneKernels ? ", kernels tuned" : "");
+    }
+}

@@ -1,0 +1,249 @@
+package dev.onednn4j.nn;
+
+import dev.onednn4j.internal.TensorAccess;
+import dev.onednn4j.internal.dnnl.Dnnl;
+import dev.onednn4j.internal.exec.Program;
+import dev.onednn4j.internal.graph.Compiler;
+import dev.onednn4j.internal.graph.Trace;
+import dev.onednn4j.tensor.DType;
+import dev.onednn4j.tensor.MemoryFormat;
+import dev.onednn4j.tensor.Tensor;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.locks.StampedLock;
+
+/**
+ * A module compiled for one input shape by {@link Module#compile(CompileOptions)}: its forward pass traced once (as
+ * {@code torch.jit.trace} does), rewritten (BatchNorm folded into convolutions; activations and residual additions
+ * fused into the convolution before them as oneDNN post-ops; dropout and identity gone) and planned onto oneDNN
+ * primitives whose activations stay in the layouts oneDNN picks, in buffers planned once by lifetime.
+ *
+ * <pre>{@code
+ * try (Module net = Models.resnet50().eval();
+ *      CompiledModule fast = net.compile(CompileOptions.forInput(8, 3, 224, 224));
+ *      Tensor x = Tensor.zeros(8, 3, 224, 224);
+ *      Tensor out = Tensor.zeros(8, 1000)) {
+ *     fast.forward(x, out);              // allocates nothing per call
+ *     System.out.println(fast);          // each fused step, its oneDNN implementation and layouts
+ * }
+ * }</pre>
+ *
+ * <p>What it computes: the source module's forward pass at compile time. The weights are copied (folded) when it
+ * is compiled, as {@code torch.jit.freeze} does: later changes to the source module's parameters are not seen;
+ * compile again. It owns its native memory (weights, one activation slab per concurrent call) and frees it on
+ * {@link #close()}, which waits for running calls. Thread-safe: concurrent calls each use their own activation
+ * buffers.
+ *
+ * <p>Results: float32 compiles agree with the source module within float32 rounding (another summation order);
+ * bf16 ones within bf16's precision (see {@link Precision}).
+ */
+public final class CompiledModule extends Module {
+    private static final TensorAccess TENSORS = TensorAccess.get();
+
+    private final Program program;
+    private final long[] inputShape;
+    private final long[] outputShape;
+    private final MemoryFormat inputFormat;
+    private final MemoryFormat outputFormat;
+    private final Precision precision;
+    private final String source;
+    private final StampedLock lock = new StampedLock();
+
+    private CompiledModule(
+            Program program,
+            long[] inputShape,
+            long[] outputShape,
+            MemoryFormat inputFormat,
+            MemoryFormat outputFormat,
+            Precision precision,
+            String source) {
+        this.program = program;
+        this.inputShape = inputShape;
+        this.outputShape = outputShape;
+        this.inputFormat = inputFormat;
+        this.outputFormat = outputShape.length == 4 ? outputFormat : MemoryFormat.CONTIGUOUS;
+        this.precision = precision;
+        this.source = source;
+        eval();
+    }
+
+    /** Traces {@code module}'s forward pass on a tensor of the options' shape and compiles it. */
+    static CompiledModule compile(Module module, CompileOptions options) {
+        Objects.requireNonNull(options, "options");
+        if (module.isTraining()) {
+            throw new IllegalStateException(
+                    module.getName() + " is in training mode: compile traces inference (BatchNorm "
+                            + "with running statistics, no dropout), so call eval() first");
+        }
+        Precision precision = options.precision();
+        boolean bf16 = switch (precision) {
+            case FP32 -> false;
+            case BF16 -> true;
+            case AUTO -> Dnnl.nativeBf16();
+        };
+        Map<Object, String> names = new HashMap<>(); // modules are identities (Module.equals)
+        module.namedModules().forEach((path, m) -> names.put(m, path.isEmpty() ? module.getName() : path));
+        long[] shape = options.inputShape();
+        int threads = options.numThreads() != 0 ? options.numThreads() : module.numThreads();
+        String title = String.format(
+                Locale.ROOT,
+                "compiled %s, input %s %s, %s",
+                module.getName(),
+                Arrays.toString(shape),
+                options.inputFormat(),
+                bf16 ? "bf16" : "fp32");
+        Trace trace;
+        Trace.Value out;
+        long[] outShape;
+        try (Tensor x = Tensor.zeros(options.inputFormat(), shape);
+                Trace t = Trace.begin(names)) {
+            trace = t;
+            trace.input(x);
+            try (Tensor y = module.forward(x)) {
+                out = trace.output(y);
+                outShape = y.shape();
+            }
+        }
+        Program p = Compiler.compile(
+                trace,
+                out,
+                shape,
+                outShape,
+                new Compiler.Options(
+                        options.inputFormat(), options.outputFormat(), bf16, threads, options.tuneKernels()),
+                title);
+        return new CompiledModule(
+                p,
+                shape,
+                outShape,
+                options.inputFormat(),
+                options.outputFormat(),
+                bf16 ? Precision.BF16 : Precision.FP32,
+                module.getName());
+    }
+
+    /**
+     * Computes the output into a new tensor, in the compiled output format.
+     *
+     * @param input float32, of the compiled shape and memory format
+     * @return a new tensor owned by the caller
+     * @throws IllegalArgumentException if {@code input} does not match what was compiled
+     */
+    @Override
+    public Tensor forward(Tensor input) {
+        checkInput(input);
+        Tensor out = Tensor.zeros(outputFormat, outputShape);
+        try {
+            run(input, out);
+            return out;
+        } catch (RuntimeException | Error e) {
+            out.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Computes the output into {@code out}; allocates nothing once a call of this thread count has run.
+     *
+     * @param input float32, of the compiled shape and memory format
+     * @param out   float32, of the output shape and compiled output format, sharing no memory with {@code input}
+     * @throws IllegalArgumentException if either does not match what was compiled
+     */
+    public void forward(Tensor input, Tensor out) {
+        checkInput(input);
+        Objects.requireNonNull(out, "out");
+        check("out", out, outputShape, outputFormat);
+        if (out.isReadOnly()) {
+            throw new IllegalArgumentException("out is read-only (" + out + "); it cannot receive the output");
+        }
+        var a = TENSORS.data(input);
+        var b = TENSORS.data(out);
+        if (a.address() < b.address() + b.byteSize() && b.address() < a.address() + a.byteSize()) {
+            throw new IllegalArgumentException("out must not share memory with the input");
+        }
+        run(input, out);
+    }
+
+    private void run(Tensor input, Tensor out) {
+        long stamp = lock.readLock();
+        try {
+            ensureOpen();
+            program.run(input, out);
+        } finally {
+            lock.unlockRead(stamp);
+        }
+    }
+
+    private void checkInput(Tensor input) {
+        ensureOpen();
+        Objects.requireNonNull(input, "input");
+        check("input", input, inputShape, inputFormat);
+    }
+
+    private void check(String what, Tensor t, long[] shape, MemoryFormat format) {
+        if (t.dtype() != DType.FLOAT32) {
+            throw new IllegalArgumentException(what + " must be float32, got " + t.dtype());
+        }
+        if (!Arrays.equals(TENSORS.shape(t), shape) || t.memoryFormat() != format) {
+            throw new IllegalArgumentException(String.format(
+                    Locale.ROOT,
+                    "%s is %s %s, but this module was compiled for %s %s: compile another for that shape, or convert "
+                            + "with toMemoryFormat",
+                    what,
+                    Arrays.toString(t.shape()),
+                    t.memoryFormat(),
+                    Arrays.toString(shape),
+                    format));
+        }
+    }
+
+    /**
+     * The input shape it was compiled for.
+     *
+     * @return a copy of the (N, C, H, W) shape
+     */
+    public long[] inputShape() {
+        return inputShape.clone();
+    }
+
+    /**
+     * The output shape.
+     *
+     * @return a copy
+     */
+    public long[] outputShape() {
+        return outputShape.clone();
+    }
+
+    /**
+     * The precision it computes in.
+     *
+     * @return {@link Precision#FP32} or {@link Precision#BF16} ({@code AUTO} resolved)
+     */
+    public Precision precision() {
+        return precision;
+    }
+
+    /**
+     * The compiled plan: each step, what it fused, oneDNN's implementation and layouts; memory per call.
+     *
+     * @return several lines, as {@link #toString()} prints them
+     */
+    @Override
+    public String extraRepr() {
+        return "of " + source + "\n" + program;
+    }
+
+    @Override
+    protected void release() {
+        long stamp = lock.writeLock(); // waits for running calls
+        try {
+            program.close();
+        } finally {
+            lock.unlockWrite(stamp);
+        }
+    }
+}

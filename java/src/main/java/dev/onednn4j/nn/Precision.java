@@ -1,0 +1,25 @@
+package dev.onednn4j.nn;
+
+/**
+ * The arithmetic a {@link CompiledModule} computes in. The graph's input and output are float32 either way.
+ *
+ * <ul>
+ *   <li>{@link #FP32}: float32 throughout; results within the library's float32 rounding bounds of the reference.
+ *   <li>{@link #BF16}: convolutions and linear layers on bfloat16 activations and weights, accumulating in float32
+ *       (bias, BatchNorm folding and accumulation stay float32): about 3 significant digits per value, several
+ *       times the float32 speed on CPUs with AVX512_BF16, AVX10 or AMX. Compiling refuses it on other CPUs, where
+ *       oneDNN would emulate it slowly.
+ *   <li>{@link #AUTO}: {@code BF16} where the CPU computes it natively, else {@code FP32}.
+ * </ul>
+ */
+public enum Precision {
+    /** float32 throughout: results within the library's float32 rounding bounds of the reference. */
+    FP32,
+    /**
+     * bfloat16 activations and weights in convolutions and linear layers, float32 accumulation; refused where the CPU
+     * has no native bf16.
+     */
+    BF16,
+    /** {@link #BF16} where the CPU computes it natively, else {@link #FP32}. */
+    AUTO
+}

@@ -1,0 +1,112 @@
+package dev.onednn4j.internal.io;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.onednn4j.ChildJvm;
+import dev.onednn4j.OneDnn;
+import dev.onednn4j.nn.Conv2d;
+import dev.onednn4j.tensor.Tensor;
+import java.lang.foreign.ValueLayout;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The allocator of tensors' memory and its budget for tensors never closed. */
+class NativeMemoryTest {
+
+    @Test
+    void blocksAreAlignedZeroedAndFreedOnce() {
+        for (long bytes : new long[] {0, 1, 63, 64, 65, 4096, 1 << 20}) {
+            NativeMemory.Block b = NativeMemory.allocate(bytes);
+            assertEquals(0, b.segment().address() % NativeMemory.ALIGNMENT, bytes + " bytes aligned");
+            assertEquals(bytes, b.segment().byteSize());
+            for (long i = 0; i < bytes; i += 7) {
+                assertEquals(0, b.segment().get(ValueLayout.JAVA_BYTE, i), "zero-filled");
+            }
+            b.free();
+            b.free(); // idempotent: no double free
+        }
+    }
+
+    @Test
+    void theBudgetIsAByteCountWithAnOptionalSuffix() {
+        assertEquals(NativeMemory.DEFAULT_BUDGET, NativeMemory.budget(null));
+        assertEquals(64L << 20, NativeMemory.DEFAULT_BUDGET);
+        assertEquals(0, NativeMemory.budget("0"));
+        assertEquals(12345, NativeMemory.budget("12345"));
+        assertEquals(8L << 10, NativeMemory.budget("8k"));
+        assertEquals(256L << 20, NativeMemory.budget(" 256M "));
+        assertEquals(2L << 30, NativeMemory.budget("2g"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> NativeMemory.budget("-1m"));
+        assertEquals(
+                "-Donednn4j.tensor.gcBudget=-1m is not a byte count (a non-negative integer, optionally followed by "
+                        + "k, m or g)",
+                e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> NativeMemory.budget("lots"));
+    }
+
+    /**
+     * Tensors that are never closed wait for their cleaner, which only runs after a garbage collection, which native
+     * memory alone never causes: without the budget, 200,000 unclosed 4 KB tensors hold 800 MB. With an 8 MB
+     * budget, the allocations themselves collect, and what is held stays within a few budgets.
+     */
+    @Test
+    void tensorsNeverClosedStayWithinTheBudget() throws Exception {
+        ChildJvm.Result r = ChildJvm.run(
+                        UnclosedTensors.class, List.of("-Donednn4j.tensor.gcBudget=8m", "-Xmx512m"), "200000")
+                .assertSucceeded();
+        long max = Long.parseLong(r.value("maxOutstanding"));
+        long collections = Long.parseLong(r.value("collections"));
+        assertTrue(collections > 0, "the allocations collected: " + r.out());
+        assertTrue(max < 3 * (8L << 20), "held at most " + max + " bytes: " + r.out());
+    }
+
+    /** The same for what layers return: forward(x) without close. */
+    @Test
+    void outputsNeverClosedStayWithinTheBudget() throws Exception {
+        ChildJvm.Result r = ChildJvm.run(
+                        UnclosedOutputs.class, List.of("-Donednn4j.tensor.gcBudget=4m", "-Xmx512m"), "50000")
+                .assertSucceeded();
+        long max = Long.parseLong(r.value("maxOutstanding"));
+        assertTrue(Long.parseLong(r.value("collections")) > 0, "the allocations collected: " + r.out());
+        assertTrue(max < 3 * (4L << 20), "held at most " + max + " bytes: " + r.out());
+    }
+
+    /** Allocates {@code args[0]} 4 KB tensors and never closes them; prints the most memory held at once. */
+    public static final class UnclosedTensors {
+        private UnclosedTensors() {}
+
+        public static void main(String[] args) {
+            int n = Integer.parseInt(args[0]);
+            long max = 0;
+            for (int i = 0; i < n; i++) {
+                Tensor t = Tensor.zeros(1024);
+                t.set(1f, i % 1024);
+                max = Math.max(max, NativeMemory.outstandingBytes());
+            }
+            System.out.println("maxOutstanding=" + max);
+            System.out.println("collections=" + NativeMemory.collections());
+        }
+    }
+
+    /** Runs a small convolution {@code args[0]} times with forward(x), never closing the outputs. */
+    public static final class UnclosedOutputs {
+        private UnclosedOutputs() {}
+
+        public static void main(String[] args) {
+            int n = Integer.parseInt(args[0]);
+            long max = 0;
+            OneDnn.setNumThreads(1); // what is measured is memory: no OpenMP team spinning on a busy machine
+            try (Conv2d conv = Conv2d.builder(8, 8, 3).padding(1).build();
+                    Tensor x = Tensor.zeros(1, 8, 8, 8)) {
+                for (int i = 0; i < n; i++) {
+                    conv.forward(x);
+                    max = Math.max(max, NativeMemory.outstandingBytes());
+                }
+            }
+            System.out.println("maxOutstanding=" + max);
+            System.out.println("collections=" + NativeMemory.collections());
+        }
+    }
+}
