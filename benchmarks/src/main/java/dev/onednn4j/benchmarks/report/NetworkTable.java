@@ -85,6 +85,31 @@ public final class NetworkTable {
                 Files.exists(note)
                         ? Files.readString(note, StandardCharsets.UTF_8).strip()
                         : "");
+        Path alloc = dir.resolve("networks-alloc.json");
+        if (Files.exists(alloc)) {
+            allocation(md, alloc);
+        }
+    }
+
+    /** The compiled rows of {@code networks-alloc.json} (JMH -prof gc): Java heap bytes per forward(x, out). */
+    static void allocation(StringBuilder md, Path json) throws IOException {
+        for (JsonElement e : JsonParser.parseString(Files.readString(json)).getAsJsonArray()) {
+            JsonObject o = e.getAsJsonObject();
+            JsonObject secondary = o.getAsJsonObject("secondaryMetrics");
+            JsonObject norm = secondary == null ? null : secondary.getAsJsonObject("gc.alloc.rate.norm");
+            if (norm == null) {
+                continue;
+            }
+            JsonObject params = o.getAsJsonObject("params");
+            md.append(String.format(
+                    Locale.ROOT,
+                    "Java heap allocated per compiled forward(x, out) (JMH -prof gc, %s, batch %s, %s): %.2f bytes per "
+                            + "call, JMH's own per-iteration allocation spread over the calls included.%n%n",
+                    params.get("model").getAsString(),
+                    params.get("batch").getAsString(),
+                    params.has("precision") ? params.get("precision").getAsString() : "",
+                    norm.get("score").getAsDouble()));
+        }
     }
 
     /** benchmark (Class.method, then ":" and the precision parameter if any) -> column -> score (ms per call). */

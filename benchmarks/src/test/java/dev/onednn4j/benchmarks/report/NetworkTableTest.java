@@ -88,6 +88,28 @@ class NetworkTableTest {
     }
 
     @Test
+    void theCompiledAllocationPerCallFollowsTheTable() throws IOException {
+        Files.writeString(
+                dir.resolve("networks.json"),
+                "[" + result("OnnxRuntimeNetworks.onnxRuntime", "resnet18", 1, 10.0, "1.0") + "]");
+        Files.writeString(
+                dir.resolve("networks-alloc.json"),
+                """
+                [{"benchmark": "dev.onednn4j.benchmarks.networks.OneDnn4jCompiledNetworks.compiled",
+                  "params": {"batch": "1", "model": "resnet18", "precision": "FP32"},
+                  "primaryMetric": {"score": 9.0, "scoreError": 0.1, "scoreUnit": "ms/op"},
+                  "secondaryMetrics": {"gc.alloc.rate.norm": {"score": 0.013, "scoreUnit": "B/op"}}}]
+                """);
+        StringBuilder md = new StringBuilder();
+        NetworkTable.append(md, dir);
+        assertTrue(
+                md.toString()
+                        .contains("Java heap allocated per compiled forward(x, out) (JMH -prof gc, resnet18, batch 1, "
+                                + "FP32): 0.01 bytes per call"),
+                md.toString());
+    }
+
+    @Test
     void theNetworksOnlyRunWritesResultsMdWithTheTable() throws IOException {
         Files.writeString(
                 dir.resolve("networks.json"),
