@@ -53,8 +53,19 @@ final class NativeLoader {
      * @param overrideOrigin how the override was given (for messages)
      * @param cacheDirs candidate cache folders, in order of preference
      * @param platform  the running platform
+     * @param openMpSpinCount the {@code GOMP_SPINCOUNT} to set before libgomp loads ({@link OpenMpWait}), or empty
      */
-    record Settings(Path override, String overrideOrigin, List<Path> cacheDirs, Platform platform) {
+    record Settings(
+            Path override,
+            String overrideOrigin,
+            List<Path> cacheDirs,
+            Platform platform,
+            Optional<String> openMpSpinCount) {
+
+        /** Settings that leave OpenMP's environment alone. */
+        Settings(Path override, String overrideOrigin, List<Path> cacheDirs, Platform platform) {
+            this(override, overrideOrigin, cacheDirs, platform, Optional.empty());
+        }
 
         static Settings fromEnvironment() {
             return from(System.getProperties(), System.getenv(), Platform.current());
@@ -91,7 +102,7 @@ final class NativeLoader {
                 dirs.add(Path.of(
                         props.getProperty("java.io.tmpdir"), "onednn4j-" + props.getProperty("user.name", "user")));
             }
-            return new Settings(override, origin, List.copyOf(dirs), platform);
+            return new Settings(override, origin, List.copyOf(dirs), platform, OpenMpWait.spinCount(props, env));
         }
     }
 
@@ -167,6 +178,7 @@ final class NativeLoader {
 
     static DnnlLibrary.LoadedLibrary load(Settings settings, System.Logger log) {
         Payload payload = Payload.fromResources();
+        setOpenMpWait(settings, log);
         List<String> tried = new ArrayList<>();
         if (settings.override() != null) {
             Path lib = settings.override().toAbsolutePath();
@@ -446,6 +458,29 @@ final class NativeLoader {
             return n;
         } catch (IOException ex) {
             throw new LoadFailure("cannot read resource " + resource + ": " + ex, ex);
+        }
+    }
+
+    /**
+     * Before any libgomp loads (the bundled one, or an override's): the library's spin count, unless the environment
+     * or {@code -Donednn4j.openmp.spinCount=default} says otherwise ({@link OpenMpWait}). Linux only: elsewhere
+     * oneDNN's runtime is not libgomp.
+     */
+    private static void setOpenMpWait(Settings settings, System.Logger log) {
+        if (!settings.platform().os().equals("linux")
+                || settings.openMpSpinCount().isEmpty()) {
+            return;
+        }
+        String value = settings.openMpSpinCount().get();
+        if (OpenMpWait.setenv("GOMP_SPINCOUNT", value)) {
+            log.log(
+                    System.Logger.Level.DEBUG,
+                    () -> "GOMP_SPINCOUNT=" + value + " for libgomp (-D" + OpenMpWait.PROPERTY
+                            + "=default keeps libgomp's own)");
+        } else {
+            log.log(
+                    System.Logger.Level.WARNING,
+                    () -> "could not set GOMP_SPINCOUNT=" + value + ": OpenMP keeps its own wait policy");
         }
     }
 

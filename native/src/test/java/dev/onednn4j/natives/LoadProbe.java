@@ -36,7 +36,8 @@ public final class LoadProbe {
             System.out.println("loaded " + lib.source() + " " + lib.version().number() + " " + lib.path()
                     + " module=" + LoadProbe.class.getModule().getName()
                     + " openmp=" + (byName == bound ? "same" : "different")
-                    + " threads=" + OpenMp.maxThreads());
+                    + " threads=" + OpenMp.maxThreads()
+                    + " GOMP_SPINCOUNT=" + OpenMpWait.getenv("GOMP_SPINCOUNT"));
         } catch (UnsatisfiedLinkError e) {
             System.err.println(e.getMessage());
             System.exit(3);
