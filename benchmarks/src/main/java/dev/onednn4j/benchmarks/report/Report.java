@@ -87,6 +87,9 @@ public final class Report {
         if (Files.exists(alloc)) {
             allocation(md, alloc);
         }
+        if (Files.exists(dir.resolve("networks.json"))) {
+            NetworkTable.append(md, dir);
+        }
         Files.writeString(dir.resolve("results.md"), md.toString(), StandardCharsets.UTF_8);
         chart(suite, dir.resolve("gflops.png"));
         System.out.println(md);
@@ -119,7 +122,7 @@ public final class Report {
         return m == null ? null : m.get(shape);
     }
 
-    private static String ms(double ms) {
+    static String ms(double ms) {
         if (ms >= 100) {
             return String.format(Locale.ROOT, "%.0f", ms);
         }

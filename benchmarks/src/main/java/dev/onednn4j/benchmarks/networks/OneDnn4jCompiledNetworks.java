@@ -1,0 +1,87 @@
+package dev.onednn4j.benchmarks.networks;
+
+import dev.onednn4j.nn.CompileOptions;
+import dev.onednn4j.nn.CompiledModule;
+import dev.onednn4j.nn.Module;
+import dev.onednn4j.nn.Precision;
+import dev.onednn4j.tensor.MemoryFormat;
+import dev.onednn4j.tensor.Tensor;
+import java.io.IOException;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * onednn4j's compiled path on a whole torchvision network: {@code net.compile(CompileOptions.forInput(...))} with a
+ * channels-last input (what a service that prepares its own images feeds), then {@code forward(x, out)}, which
+ * allocates nothing per call. {@code precision=FP32} checks the logits within {@link NetworkReference#TOLERANCE};
+ * {@code precision=BF16} within {@link #BF16_TOLERANCE}, and only runs where the CPU has native bf16 (scripts/bench
+ * passes {@code -p precision=FP32} elsewhere, where compiling refuses BF16).
+ */
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 2, time = 2, timeUnit = TimeUnit.SECONDS)
+@Measurement(iterations = 4, time = 3, timeUnit = TimeUnit.SECONDS)
+@Fork(
+        value = 1,
+        jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED"})
+@State(Scope.Benchmark)
+public class OneDnn4jCompiledNetworks {
+
+    /** bf16 keeps about 3 significant digits per value: the library's stated bf16 accuracy (README). */
+    public static final double BF16_TOLERANCE = 2e-2;
+
+    /** The compiled arithmetic. */
+    @Param({"FP32", "BF16"})
+    public String precision;
+
+    private Module net;
+    private CompiledModule compiled;
+    private Tensor x;
+    private Tensor out;
+
+    @Setup
+    public void setup(Network network) throws IOException {
+        NetworkReference ref = network.reference();
+        net = ref.build();
+        Precision p = Precision.valueOf(precision);
+        compiled = net.compile(CompileOptions.forInput(ref.inputShape())
+                .inputFormat(MemoryFormat.CHANNELS_LAST)
+                .precision(p)
+                .numThreads(Network.threads()));
+        try (Tensor nchw = Tensor.of(ref.input(), ref.inputShape())) {
+            x = nchw.toMemoryFormat(MemoryFormat.CHANNELS_LAST);
+        }
+        out = Tensor.zeros(compiled.outputShape());
+        compiled.forward(x, out);
+        ref.check(
+                "onednn4j compiled " + precision,
+                out.toFloatArray(),
+                p == Precision.FP32 ? NetworkReference.TOLERANCE : BF16_TOLERANCE);
+    }
+
+    /** Channels-last in, logits out, into the same output every call. */
+    @Benchmark
+    public Tensor compiled() {
+        compiled.forward(x, out);
+        return out;
+    }
+
+    @TearDown
+    public void tearDown() {
+        out.close();
+        x.close();
+        compiled.close();
+        net.close();
+    }
+}
