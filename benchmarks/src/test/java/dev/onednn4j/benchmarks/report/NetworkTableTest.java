@@ -92,9 +92,7 @@ class NetworkTableTest {
         Files.writeString(
                 dir.resolve("networks.json"),
                 "[" + result("OnnxRuntimeNetworks.onnxRuntime", "resnet18", 1, 10.0, "1.0") + "]");
-        Files.writeString(
-                dir.resolve("networks-alloc.json"),
-                """
+        Files.writeString(dir.resolve("networks-alloc.json"), """
                 [{"benchmark": "dev.onednn4j.benchmarks.networks.OneDnn4jCompiledNetworks.compiled",
                   "params": {"batch": "1", "model": "resnet18", "precision": "FP32"},
                   "primaryMetric": {"score": 9.0, "scoreError": 0.1, "scoreUnit": "ms/op"},
