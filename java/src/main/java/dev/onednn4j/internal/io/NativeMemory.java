@@ -22,7 +22,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@link System#gc()} and waits briefly (up to {@value #MAX_WAIT_MILLIS} ms) for the cleaners to free what it
  * found. Unlike the JDK, it never refuses the allocation: the budget bounds the memory that waits for a cleaner
  * (live memory plus about one budget), not the memory in use, so a program that legitimately keeps many tensors
- * open is not failed, and collects once per budget's worth of new allocations. The budget is
+ * open is not failed, and collects once per budget's worth of new allocations. A collection that frees less than
+ * half of what grew since the last one found memory in use (an eager network's activations at a large batch, closed
+ * a moment later): the next one then waits for twice that growth, so a working set larger than the budget costs a
+ * collection or two at the start, not one per call. The budget is
  * {@code -Donednn4j.tensor.gcBudget} (bytes, or with a {@code k}, {@code m} or {@code g} suffix; default
  * {@code 64m}; {@code 0} never collects). {@code -XX:+DisableExplicitGC} makes {@code System.gc()} a no-op and so
  * turns this off too.
@@ -62,6 +65,12 @@ public final class NativeMemory {
     private static final AtomicLong OUTSTANDING = new AtomicLong();
     /** What was outstanding after the last collection, lowered as memory is freed: the live memory, roughly. */
     private static volatile long baseline;
+    /**
+     * How far above the baseline the next collection comes: the budget, doubled after each collection that freed
+     * less than half of what had grown (the growth was live memory, e.g. an eager network's activations at batch 8,
+     * which a collection cannot free), back to the budget after one that freed garbage.
+     */
+    private static volatile long threshold = BUDGET;
 
     private static final AtomicLong COLLECTIONS = new AtomicLong();
     private static final Object COLLECTING = new Object();
@@ -167,7 +176,7 @@ public final class NativeMemory {
 
     private static void reserve(long size) {
         long now = OUTSTANDING.addAndGet(size);
-        if (BUDGET > 0 && now - baseline > BUDGET) {
+        if (BUDGET > 0 && now - baseline > threshold) {
             collect(false);
         }
     }
@@ -186,11 +195,12 @@ public final class NativeMemory {
      */
     private static void collect(boolean force) {
         synchronized (COLLECTING) {
-            if (!force && OUTSTANDING.get() - baseline <= BUDGET) {
+            long before = OUTSTANDING.get();
+            if (!force && before - baseline <= threshold) {
                 return; // another thread has just collected
             }
             System.gc();
-            long last = OUTSTANDING.get();
+            long last = before;
             long deadline = System.nanoTime() + MAX_WAIT_MILLIS * 1_000_000;
             int quiet = 0;
             while (quiet < 10 && last - baseline > BUDGET / 2 && System.nanoTime() < deadline) {
@@ -208,7 +218,12 @@ public final class NativeMemory {
                     quiet++;
                 }
             }
-            baseline = OUTSTANDING.get();
+            long after = OUTSTANDING.get();
+            long grown = before - baseline;
+            // futile when it freed less than half the growth: that memory is in use, so let the working set be
+            threshold =
+                    before - after < grown / 2 ? Math.max(threshold, Math.min(2 * grown, Long.MAX_VALUE / 4)) : BUDGET;
+            baseline = after;
             COLLECTIONS.incrementAndGet();
         }
     }
