@@ -4,9 +4,6 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.FloatBuffer;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -47,25 +44,11 @@ public class OnnxRuntimeBenchmark {
         Shape s = suite.shape();
         Workload d = Workload.of(s);
         env = OrtEnvironment.getEnvironment();
-        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
-            options.setIntraOpNumThreads(Integer.getInteger("bench.threads", 2));
-            options.setInterOpNumThreads(1);
-            options.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
-            options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-            session = env.createSession(OnnxConvModel.conv(s, d.weights(), d.bias()), options);
-        }
-        FloatBuffer buffer = ByteBuffer.allocateDirect(d.input().length * 4)
-                .order(ByteOrder.nativeOrder())
-                .asFloatBuffer();
-        buffer.put(d.input()).flip();
-        input = OnnxTensor.createTensor(env, buffer, s.inputShape());
+        session =
+                Ort.session(env, OnnxConvModel.conv(s, d.weights(), d.bias()), Integer.getInteger("bench.threads", 2));
+        input = Ort.input(env, d.input(), s.inputShape());
         inputs = Map.of("x", input);
-        try (OrtSession.Result r = session.run(inputs)) {
-            FloatBuffer y = ((OnnxTensor) r.get(0)).getFloatBuffer();
-            float[] out = new float[y.remaining()];
-            y.get(out);
-            d.check("ONNX Runtime", out);
-        }
+        d.check("ONNX Runtime", Ort.firstOutput(session, inputs));
     }
 
     @Benchmark

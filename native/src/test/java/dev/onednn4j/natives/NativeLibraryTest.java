@@ -344,20 +344,7 @@ class NativeLibraryTest {
     private record Result(int exit, String out, String err) {}
 
     private static Process probe(List<String> jvmArgs, String goFile) throws IOException {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(ProcessHandle.current().info().command().orElseThrow());
-        cmd.add("--enable-native-access=ALL-UNNAMED");
-        cmd.addAll(jvmArgs);
-        cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
-        cmd.add(LoadProbe.class.getName());
-        if (goFile != null) {
-            cmd.add(goFile);
-        }
-        ProcessBuilder pb = new ProcessBuilder(cmd);
-        pb.environment().remove(DnnlLibrary.LIBRARY_ENV);
-        pb.environment().remove(DnnlLibrary.CACHE_ENV);
-        return pb.start();
+        return LoadProbe.start(jvmArgs, goFile, Map.of());
     }
 
     private static Result finish(Process p) throws Exception {

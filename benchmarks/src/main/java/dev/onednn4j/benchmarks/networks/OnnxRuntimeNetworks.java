@@ -4,10 +4,8 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import dev.onednn4j.benchmarks.Ort;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.FloatBuffer;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -46,26 +44,10 @@ public class OnnxRuntimeNetworks {
     public void setup(Network network) throws IOException, OrtException {
         NetworkReference ref = network.reference();
         OrtEnvironment env = OrtEnvironment.getEnvironment();
-        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
-            options.setIntraOpNumThreads(Network.threads());
-            options.setInterOpNumThreads(1);
-            options.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
-            options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-            session = env.createSession(
-                    NetworkExports.standard().onnx(network.model).toString(), options);
-        }
-        FloatBuffer buffer = ByteBuffer.allocateDirect(ref.input().length * Float.BYTES)
-                .order(ByteOrder.nativeOrder())
-                .asFloatBuffer();
-        buffer.put(ref.input()).flip();
-        input = OnnxTensor.createTensor(env, buffer, ref.inputShape());
+        session = Ort.session(env, NetworkExports.standard().onnx(network.model).toString(), Network.threads());
+        input = Ort.input(env, ref.input(), ref.inputShape());
         inputs = Map.of("input", input);
-        try (OrtSession.Result r = session.run(inputs)) {
-            FloatBuffer y = ((OnnxTensor) r.get(0)).getFloatBuffer();
-            float[] out = new float[y.remaining()];
-            y.get(out);
-            ref.check("ONNX Runtime", out);
-        }
+        ref.check("ONNX Runtime", Ort.firstOutput(session, inputs));
     }
 
     @Benchmark
