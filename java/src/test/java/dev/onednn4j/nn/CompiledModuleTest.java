@@ -144,6 +144,32 @@ class CompiledModuleTest {
         }
     }
 
+    /**
+     * The contract's "allocates nothing per call": after warming up (so that the JIT has compiled the call path), a
+     * thousand forward(x, out) calls allocate not one byte on this thread's Java heap. (Native memory is planned at
+     * compile time: the slab pool and the primitives, nothing per call.) A count of bytes, not a timing.
+     */
+    @Test
+    void forwardIntoOutAllocatesNothingPerCall() {
+        var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        try (Residual block = new Residual(16)) {
+            randomize(block, 7);
+            try (CompiledModule fast = compileAndCheck(block, MemoryFormat.CHANNELS_LAST, 1, 16, 8, 8);
+                    Tensor x = input(8, MemoryFormat.CHANNELS_LAST, 1, 16, 8, 8);
+                    Tensor out = Tensor.zeros(MemoryFormat.CHANNELS_LAST, 1, 16, 8, 8)) {
+                for (int i = 0; i < 30_000; i++) {
+                    fast.forward(x, out);
+                }
+                long before = threads.getCurrentThreadAllocatedBytes();
+                for (int i = 0; i < 1_000; i++) {
+                    fast.forward(x, out);
+                }
+                long allocated = threads.getCurrentThreadAllocatedBytes() - before;
+                assertEquals(0, allocated, "bytes allocated by 1,000 calls");
+            }
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(MemoryFormat.class)
     void everyKindOfStepCompiles(MemoryFormat format) {
