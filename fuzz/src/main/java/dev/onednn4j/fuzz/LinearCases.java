@@ -104,24 +104,28 @@ final class LinearCases {
                 yield forward(s, in.withShape(bad), "last dimension " + k, Expected.values(k, s.in()));
             }
             case 4 -> forward(s, in.withShape(), "a 0-d input", Expected.none().anyOf("0D"));
-            case 5 -> {
-                long seed = g.nextLong();
-                int n = s.in();
-                yield Made.invalid(
-                        s.layer(),
-                        "out is the layer's weight",
-                        s + " on input [" + n + ", " + n + "], forward(x, weight.view(" + n + ", " + s.out() + "))",
-                        Expected.none().anyOf("memory"),
-                        () -> {
-                            try (Linear fc = (Linear) s.build(new SplittableRandom(seed), false);
-                                    Tensor x = Tensor.zeros(n, n);
-                                    Tensor out = fc.weight().view(n, s.out())) {
-                                FuzzBridge.forwardInto(fc, x, out);
-                            }
-                        });
-            }
+            // an empty weight shares no memory with anything (PyTorch's rule too): no overlap to refuse
+            case 5 -> s.in() == 0 || s.out() == 0 ? Misuse.random(g, s, in, false) : weightAsOut(g, s);
             default -> Misuse.random(g, s, in, false);
         };
+    }
+
+    /** forward(x, out) with out a view of the layer's own weight: refused, naming the memory it shares. */
+    private static Made weightAsOut(Gen g, Spec s) {
+        long seed = g.nextLong();
+        int n = s.in();
+        return Made.invalid(
+                s.layer(),
+                "out is the layer's weight",
+                s + " on input [" + n + ", " + n + "], forward(x, weight.view(" + n + ", " + s.out() + "))",
+                Expected.none().anyOf("memory"),
+                () -> {
+                    try (Linear fc = (Linear) s.build(new SplittableRandom(seed), false);
+                            Tensor x = Tensor.zeros(n, n);
+                            Tensor out = fc.weight().view(n, s.out())) {
+                        FuzzBridge.forwardInto(fc, x, out);
+                    }
+                });
     }
 
     private static Made built(Spec s, String rule, Expected e) {

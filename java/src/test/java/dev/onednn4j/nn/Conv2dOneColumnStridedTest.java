@@ -65,7 +65,8 @@ class Conv2dOneColumnStridedTest {
             }
             String what = Arrays.toString(new int[] {ic, h, w}) + " " + conv + " " + f;
             long outW = conv.outputShape(1, ic, h, w)[3];
-            boolean family = outW == 1 && sW > 1;
+            // the stride oneDNN is given: one output column moves nowhere, so at most the slack + 1 (Convolution)
+            boolean family = outW == 1 && Math.min(sW, w - kW + 1) > 1;
             String impl = conv.oneDnnPlan(f, 1, ic, h, w).implementation();
             if (family) {
                 assertFalse(impl.contains("brg_conv_fwd"), what + ": " + impl);

@@ -1,6 +1,7 @@
 package dev.onednn4j.internal.dnnl;
 
 import static dev.onednn4j.bindings.dnnl_h.dnnl_cpu_isa2str;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_cpu_isa_avx512_core;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_cpu_isa_avx512_core_bf16;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_get_effective_cpu_isa;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_status2str;
@@ -46,6 +47,13 @@ public final class Dnnl {
         ensureLoaded();
         MemorySegment s = dnnl_cpu_isa2str(dnnl_get_effective_cpu_isa());
         return s.equals(MemorySegment.NULL) ? "unknown" : s.getString(0);
+    }
+
+    /** Whether oneDNN's kernels here use AVX-512 (its ISA mask contains AVX512_CORE's). */
+    public static boolean avx512() {
+        ensureLoaded();
+        int avx512 = dnnl_cpu_isa_avx512_core();
+        return (dnnl_get_effective_cpu_isa() & avx512) == avx512;
     }
 
     /**

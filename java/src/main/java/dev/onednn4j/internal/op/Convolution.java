@@ -157,7 +157,7 @@ public final class Convolution implements Operation {
                     "{0}: one output column with stride {1} gives wrong results in oneDNN 3.13''s brgemm convolution: "
                             + "using the next implementation",
                     g,
-                    g.strideW());
+                    effectiveStride(g.outW(), g.strideW(), g.w() + g.padLeft() + g.padRight(), g.kW(), g.dilationW()));
             while (pd.implementation().contains("brg_conv_fwd")) { // also as the kernel of jit_uni_ncsp
                 if (!pd.nextImplementation()) {
                     pd.close();
@@ -168,9 +168,25 @@ public final class Convolution implements Operation {
         return pd;
     }
 
+    /**
+     * The stride oneDNN is given along one dimension: where the output has one position the stride moves nothing,
+     * so any stride above the slack {@code paddedIn - extent} gives the same result; the smallest such stride
+     * ({@code slack + 1}) keeps oneDNN's internal int arithmetic away from huge strides (found by scripts/fuzz under
+     * AVX2: {@code stride=Integer.MAX_VALUE} divides by zero in the brgemm convolution's blocking, SIGFPE).
+     */
+    static long effectiveStride(long out, long stride, long paddedIn, long k, long dilation) {
+        if (out != 1) {
+            return stride;
+        }
+        long slack = paddedIn - ((k - 1) * dilation + 1);
+        return Math.min(stride, slack + 1);
+    }
+
     /** The family oneDNN 3.13's brgemm convolution computes wrongly: one output column, W stride above 1. */
     boolean oneColumnStrided() {
-        return g.outW() == 1 && g.strideW() > 1;
+        return g.outW() == 1
+                && effectiveStride(g.outW(), g.strideW(), g.w() + g.padLeft() + g.padRight(), g.kW(), g.dilationW())
+                        > 1;
     }
 
     private PrimitiveDesc rawDescriptor(
@@ -182,7 +198,10 @@ public final class Convolution implements Operation {
                 weights,
                 biasMd,
                 dst,
-                new long[] {g.strideH(), g.strideW()},
+                new long[] {
+                    effectiveStride(g.outH(), g.strideH(), g.h() + g.padTop() + g.padBottom(), g.kH(), g.dilationH()),
+                    effectiveStride(g.outW(), g.strideW(), g.w() + g.padLeft() + g.padRight(), g.kW(), g.dilationW())
+                },
                 new long[] {g.dilationH() - 1, g.dilationW() - 1},
                 new long[] {pad * g.padTop(), pad * g.padLeft()},
                 new long[] {pad * g.padBottom(), pad * g.padRight()},

@@ -3,6 +3,7 @@ package dev.onednn4j.internal.op;
 import dev.onednn4j.internal.dnnl.Algorithm;
 import dev.onednn4j.internal.dnnl.Arg;
 import dev.onednn4j.internal.dnnl.DataType;
+import dev.onednn4j.internal.dnnl.Dnnl;
 import dev.onednn4j.internal.dnnl.Engine;
 import dev.onednn4j.internal.dnnl.MemoryDesc;
 import dev.onednn4j.internal.dnnl.PostOps;
@@ -95,16 +96,24 @@ public final class Eltwise implements Operation {
             return threshold * (Math.abs(ref) > 1e-5 && !cancels ? Math.abs(ref) : 1);
         }
 
+        /** oneDNN's erf GELU of +inf on this machine's kernels: NaN with AVX-512, +inf (PyTorch's) without. */
+        private static final boolean GELU_INF_IS_NAN = Dnnl.avx512();
+
         /** PyTorch's formula in double; {@code p} is the LeakyReLU slope. */
         public double apply(double x, float p) {
             return switch (this) {
                 // non-finite inputs follow oneDNN's arithmetic, the library's (README, "Non-finite values"):
                 // ReLU and ReLU6 map NaN to 0, Hardsigmoid to 1, the erf GELU maps +inf to NaN
                 case RELU -> x > 0 ? x : 0.0;
-                case LEAKY_RELU -> x > 0 ? x : x * p;
+                // slope 0 is oneDNN's ReLU (a max with 0), which maps NaN and -inf to 0
+                case LEAKY_RELU -> x > 0 ? x : (p == 0 ? 0.0 : x * p);
                 case RELU6 -> Double.isNaN(x) ? 0.0 : Math.min(Math.max(x, 0), 6);
                 case SILU -> x / (1 + Math.exp(-x));
-                case GELU -> x == Double.POSITIVE_INFINITY ? Double.NaN : x / 2 * (1 + Erf.erf(x / Math.sqrt(2)));
+                // +inf: PyTorch's +inf from oneDNN's AVX2 kernel, NaN from its AVX-512 one (measured: README)
+                case GELU ->
+                    x == Double.POSITIVE_INFINITY
+                            ? (GELU_INF_IS_NAN ? Double.NaN : x)
+                            : x / 2 * (1 + Erf.erf(x / Math.sqrt(2)));
                 case GELU_TANH -> x / 2 * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
                 case SIGMOID -> 1 / (1 + Math.exp(-x));
                 case TANH -> Math.tanh(x);
