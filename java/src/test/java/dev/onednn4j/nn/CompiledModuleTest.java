@@ -152,6 +152,9 @@ class CompiledModuleTest {
     @Test
     void forwardIntoOutAllocatesNothingPerCall() {
         var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        assertTrue(
+                threads.isThreadAllocatedMemorySupported() && threads.isThreadAllocatedMemoryEnabled(),
+                "this JVM counts each thread's allocation");
         try (Residual block = new Residual(16)) {
             randomize(block, 7);
             try (CompiledModule fast = compileAndCheck(block, MemoryFormat.CHANNELS_LAST, 1, 16, 8, 8);

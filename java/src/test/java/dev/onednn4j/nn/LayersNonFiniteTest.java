@@ -146,7 +146,7 @@ class LayersNonFiniteTest {
             assertArrayEquals(new float[] {0, 6, 0, 3}, apply(new ReLU6(), backend, x), "ReLU6 " + backend);
             assertArrayEquals(new float[] {0, INF, 0, 3}, apply(new LeakyReLU(0.0), backend, x), "LeakyReLU(0)");
             assertArrayEquals(new float[] {1, 1, 0, 1}, apply(new Hardsigmoid(), backend, x), backend.name());
-            // oneDNN's AVX-512 kernel gives NaN, its AVX2 one PyTorch's +inf (GeluInfinityUnderAvx2 below)
+            // oneDNN's AVX-512 kernel gives NaN, its AVX2 one PyTorch's +inf (bothBackendsAgreeOnAvx2Kernels)
             assertEquals(
                     avx512() ? Float.NaN : Float.POSITIVE_INFINITY,
                     apply(new GELU(), backend, x)[1],

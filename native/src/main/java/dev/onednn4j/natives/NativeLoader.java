@@ -102,7 +102,14 @@ final class NativeLoader {
                 dirs.add(Path.of(
                         props.getProperty("java.io.tmpdir"), "onednn4j-" + props.getProperty("user.name", "user")));
             }
-            return new Settings(override, origin, List.copyOf(dirs), platform, OpenMpWait.spinCount(props, env));
+            Optional<String> spin;
+            try {
+                spin = OpenMpWait.spinCount(props, env);
+            } catch (IllegalArgumentException bad) { // a tuning option mistyped: say so, load anyway
+                LOG.log(System.Logger.Level.WARNING, bad.getMessage() + "; using " + OpenMpWait.DEFAULT);
+                spin = Optional.of(Long.toString(OpenMpWait.DEFAULT));
+            }
+            return new Settings(override, origin, List.copyOf(dirs), platform, spin);
         }
     }
 

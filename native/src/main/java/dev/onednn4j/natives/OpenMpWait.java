@@ -15,7 +15,7 @@ import java.util.Properties;
  * from the environment, when it is loaded, and the loader decides when that happens.
  *
  * <p>libgomp's own default (no {@code OMP_WAIT_POLICY}, no {@code GOMP_SPINCOUNT}) spins 300,000 times (some
- * hundreds of microseconds) after each parallel region. On an idle machine that is what makes back-to-back calls
+ * milliseconds, by libgomp's own estimate) after each parallel region. On an idle machine that is what makes back-to-back calls
  * fast; with more runnable threads than cores (a service's other requests, GC, neighbours) a spinning worker uses up
  * its time slice, is preempted, and the next region waits for it for a whole slice: measured on 2 cores with 3 busy
  * competitors, the seed's convolution took 12 ms at p99 against a 0.1 ms median. {@code OMP_WAIT_POLICY=passive}
@@ -25,7 +25,9 @@ import java.util.Properties;
  * (README, "Latency under load").
  *
  * <p>It applies only when the process sets neither {@code OMP_WAIT_POLICY} nor {@code GOMP_SPINCOUNT} (those are
- * always obeyed) and only to the bundled libgomp on Linux; {@code -Donednn4j.openmp.spinCount=N} chooses another
+ * always obeyed; they are read from the JVM's startup environment), only on Linux, and only if no libgomp was loaded
+ * into the process before oneDNN (it reads its environment once); the variable is process-wide, so a libgomp loaded
+ * later, and native child processes, see it too; {@code -Donednn4j.openmp.spinCount=N} chooses another
  * count, {@code -Donednn4j.openmp.spinCount=default} leaves libgomp's own.
  */
 final class OpenMpWait {
@@ -42,7 +44,8 @@ final class OpenMpWait {
      * What to set before libgomp loads, if anything.
      *
      * @return the value of {@code GOMP_SPINCOUNT} to set, or empty to leave the environment alone
-     * @throws IllegalArgumentException if the property is neither {@code default} nor a non-negative integer
+     * @throws IllegalArgumentException if the property is neither {@code default} nor a non-negative integer (the
+     *     loader logs it as a warning and uses {@link #DEFAULT})
      */
     static Optional<String> spinCount(Properties props, Map<String, String> env) {
         if (env.containsKey("OMP_WAIT_POLICY") || env.containsKey("GOMP_SPINCOUNT")) {

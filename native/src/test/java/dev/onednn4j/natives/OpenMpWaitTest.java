@@ -7,11 +7,14 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 /** The OpenMP spin count the loader sets before libgomp loads: when, what, and what the user's settings win over. */
@@ -54,21 +57,29 @@ class OpenMpWaitTest {
                 Platform.current().os().equals("linux"),
                 "only the Linux payload runs on libgomp; this is "
                         + Platform.current().id());
-        assertEquals("GOMP_SPINCOUNT=1000", probe(List.of(), Map.of()));
-        assertEquals("GOMP_SPINCOUNT=20", probe(List.of("-Donednn4j.openmp.spinCount=20"), Map.of()));
-        assertEquals("GOMP_SPINCOUNT=null", probe(List.of("-Donednn4j.openmp.spinCount=default"), Map.of()));
-        assertEquals("GOMP_SPINCOUNT=null", probe(List.of(), Map.of("OMP_WAIT_POLICY", "passive")));
-        assertEquals("GOMP_SPINCOUNT=300", probe(List.of(), Map.of("GOMP_SPINCOUNT", "300")));
+        // what native code sees, then what libgomp itself read when it loaded (OMP_DISPLAY_ENV): it was in time
+        assertEquals("GOMP_SPINCOUNT=1000 libgomp=1000", probe(List.of(), Map.of()));
+        assertEquals("GOMP_SPINCOUNT=20 libgomp=20", probe(List.of("-Donednn4j.openmp.spinCount=20"), Map.of()));
+        assertEquals(
+                "GOMP_SPINCOUNT=null libgomp=300000", probe(List.of("-Donednn4j.openmp.spinCount=default"), Map.of()));
+        assertEquals("GOMP_SPINCOUNT=null libgomp=0", probe(List.of(), Map.of("OMP_WAIT_POLICY", "passive")));
+        assertEquals("GOMP_SPINCOUNT=300 libgomp=300", probe(List.of(), Map.of("GOMP_SPINCOUNT", "300")));
+        // a bad value is a warning, not a library that cannot load: the default applies
+        assertEquals("GOMP_SPINCOUNT=1000 libgomp=1000", probe(List.of("-Donednn4j.openmp.spinCount=fast"), Map.of()));
     }
 
     private static String probe(List<String> jvmArgs, Map<String, String> env)
             throws IOException, InterruptedException {
-        Process p = LoadProbe.start(jvmArgs, null, env);
+        Map<String, String> all = new HashMap<>(env);
+        all.put("OMP_DISPLAY_ENV", "verbose"); // libgomp prints the settings it read, on stderr, when it loads
+        Process p = LoadProbe.start(jvmArgs, null, all);
         assertTrue(p.waitFor(120, TimeUnit.SECONDS), "child JVM finished");
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
         assertEquals(0, p.exitValue(), out + err);
         String last = out.strip().lines().reduce((a, b) -> b).orElse("");
-        return last.substring(last.lastIndexOf(' ') + 1);
+        Matcher m = Pattern.compile("GOMP_SPINCOUNT = '(\\d+)'").matcher(err);
+        assertTrue(m.find(), "libgomp displayed its settings: " + err);
+        return last.substring(last.lastIndexOf(' ') + 1) + " libgomp=" + m.group(1);
     }
 }

@@ -24,8 +24,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * (live memory plus about one budget), not the memory in use, so a program that legitimately keeps many tensors
  * open is not failed, and collects once per budget's worth of new allocations. A collection that frees less than
  * half of what grew since the last one found memory in use (an eager network's activations at a large batch, closed
- * a moment later): the next one then waits for twice that growth, so a working set larger than the budget costs a
- * collection or two at the start, not one per call. The budget is
+ * a moment later): the next one then waits for twice that growth, so a working set W larger than the budget costs
+ * about log2(W / budget) + 1 collections at the start, not one per call; a collection that frees garbage halves the
+ * threshold again, down to the budget. So what waits for a cleaner stays below about twice the largest working set
+ * seen (at least one budget) above the live memory. The budget is
  * {@code -Donednn4j.tensor.gcBudget} (bytes, or with a {@code k}, {@code m} or {@code g} suffix; default
  * {@code 64m}; {@code 0} never collects). {@code -XX:+DisableExplicitGC} makes {@code System.gc()} a no-op and so
  * turns this off too.
@@ -63,8 +65,10 @@ public final class NativeMemory {
 
     /** Bytes allocated and not yet freed, alignment slack included. */
     private static final AtomicLong OUTSTANDING = new AtomicLong();
+    /** Bytes ever freed: what a collection freed is the difference across it. */
+    private static final AtomicLong RELEASED = new AtomicLong();
     /** What was outstanding after the last collection, lowered as memory is freed: the live memory, roughly. */
-    private static volatile long baseline;
+    private static final AtomicLong BASELINE = new AtomicLong();
     /**
      * How far above the baseline the next collection comes: the budget, doubled after each collection that freed
      * less than half of what had grown (the growth was live memory, e.g. an eager network's activations at batch 8,
@@ -176,38 +180,46 @@ public final class NativeMemory {
 
     private static void reserve(long size) {
         long now = OUTSTANDING.addAndGet(size);
-        if (BUDGET > 0 && now - baseline > threshold) {
+        if (BUDGET > 0 && now - BASELINE.get() > threshold) {
             collect(false);
         }
     }
 
     private static void released(long size) {
+        RELEASED.addAndGet(size);
         long now = OUTSTANDING.addAndGet(-size);
-        if (now < baseline) {
-            baseline = now; // racy but monotone enough: only ever moves the next collection earlier
-        }
+        BASELINE.accumulateAndGet(now, Math::min); // only ever moves the next collection earlier
     }
 
     /**
      * Runs the garbage collector and waits for the cleaners to free what it found: until the outstanding bytes
      * fall back within half the budget of the baseline, stop falling for 10 ms, or {@link #MAX_WAIT_MILLIS} pass.
      * One thread at a time; the others, waiting on it, then find nothing left to do.
+     *
+     * <p>Then the next threshold: a collection that freed less than half of what had grown since the baseline,
+     * although its cleaners had time to run (the wait went quiet, uninterrupted), found memory in use: the threshold
+     * doubles past that growth, so a working set larger than the budget stops collecting. One that freed garbage
+     * halves it, down to the budget.
      */
     private static void collect(boolean force) {
         synchronized (COLLECTING) {
+            long base = BASELINE.get();
             long before = OUTSTANDING.get();
-            if (!force && before - baseline <= threshold) {
+            if (!force && before - base <= threshold) {
                 return; // another thread has just collected
             }
+            long released = RELEASED.get();
             System.gc();
             long last = before;
             long deadline = System.nanoTime() + MAX_WAIT_MILLIS * 1_000_000;
             int quiet = 0;
-            while (quiet < 10 && last - baseline > BUDGET / 2 && System.nanoTime() < deadline) {
+            boolean interrupted = false;
+            while (quiet < 10 && last - base > BUDGET / 2 && System.nanoTime() < deadline) {
                 try {
                     Thread.sleep(1);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
+                    interrupted = true;
                     break;
                 }
                 long now = OUTSTANDING.get();
@@ -218,12 +230,14 @@ public final class NativeMemory {
                     quiet++;
                 }
             }
-            long after = OUTSTANDING.get();
-            long grown = before - baseline;
-            // futile when it freed less than half the growth: that memory is in use, so let the working set be
-            threshold =
-                    before - after < grown / 2 ? Math.max(threshold, Math.min(2 * grown, Long.MAX_VALUE / 4)) : BUDGET;
-            baseline = after;
+            long freed = RELEASED.get() - released;
+            long grown = before - base;
+            if (freed >= grown / 2) {
+                threshold = Math.max(BUDGET, threshold / 2);
+            } else if (quiet >= 10 && !interrupted) {
+                threshold = Math.max(threshold, Math.min(2 * grown, Long.MAX_VALUE / 4));
+            }
+            BASELINE.set(OUTSTANDING.get());
             COLLECTIONS.incrementAndGet();
         }
     }

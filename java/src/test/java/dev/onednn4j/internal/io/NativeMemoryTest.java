@@ -87,6 +87,37 @@ class NativeMemoryTest {
         assertTrue(collections >= 1 && collections <= 3, "collections over 200 rounds of 24 MB live: " + r.out());
     }
 
+    /**
+     * After the threshold has grown for a large working set, tensors never closed are still bounded: the first
+     * collections that free garbage bring the threshold back down. 400 MB of unclosed tensors hold at most a few
+     * working sets.
+     */
+    @Test
+    void afterALargeWorkingSetUnclosedTensorsStayBounded() throws Exception {
+        ChildJvm.Result r = ChildJvm.run(
+                        LiveThenUnclosed.class, List.of("-Donednn4j.tensor.gcBudget=8m", "-Xmx512m"), "100000")
+                .assertSucceeded();
+        long max = Long.parseLong(r.value("maxOutstanding"));
+        assertTrue(max < 4 * (24L << 20), "held at most " + max + " bytes: " + r.out());
+    }
+
+    /** 50 rounds of a 24 MB working set, then {@code args[0]} 4 KB tensors never closed. */
+    public static final class LiveThenUnclosed {
+        private LiveThenUnclosed() {}
+
+        public static void main(String[] args) {
+            LiveWorkingSet.main(new String[] {"50"});
+            int n = Integer.parseInt(args[0]);
+            long max = 0;
+            for (int i = 0; i < n; i++) {
+                Tensor t = Tensor.zeros(1024);
+                t.set(1f, i % 1024);
+                max = Math.max(max, NativeMemory.outstandingBytes());
+            }
+            System.out.println("maxOutstanding=" + max);
+        }
+    }
+
     /** {@code args[0]} rounds of six 4 MB tensors alive at once, then all closed. */
     public static final class LiveWorkingSet {
         private LiveWorkingSet() {}
