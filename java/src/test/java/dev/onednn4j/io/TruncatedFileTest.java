@@ -4,13 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.onednn4j.ChildJvm;
 import dev.onednn4j.nn.Conv2d;
 import dev.onednn4j.nn.PaddingMode;
 import dev.onednn4j.nn.ReLU;
 import dev.onednn4j.nn.Sequential;
 import dev.onednn4j.tensor.MemoryFormat;
 import dev.onednn4j.tensor.Tensor;
+import dev.onednn4j.testing.ChildJvm;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;

@@ -1,5 +1,8 @@
 package dev.onednn4j.testing;
 
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -11,6 +14,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.function.IntFunction;
 
 /**
@@ -60,14 +64,7 @@ public final class ChildJvm {
         try {
             Path errors = Files.createTempDirectory("onednn4j-child-jvm");
             while (from < count) {
-                List<String> command = new ArrayList<>(List.of(
-                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                        "--enable-native-access=ALL-UNNAMED",
-                        "-XX:ErrorFile=" + errors.resolve("hs_err_%p.log"),
-                        "-XX:-CreateCoredumpOnCrash"));
-                command.addAll(jvmArgs);
-                command.addAll(
-                        List.of("-cp", System.getProperty("java.class.path"), main.getName(), Integer.toString(from)));
+                List<String> command = command(main, jvmArgs, errors, Integer.toString(from));
                 ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
                 pb.environment().putAll(env);
                 Process p = pb.start();
@@ -110,6 +107,75 @@ public final class ChildJvm {
             throw new AssertionError("interrupted", e);
         }
         return new Report(outcomes, crashes);
+    }
+
+    /** The child's command line: this JVM's java and class path, native access, crash files in {@code errors}. */
+    private static List<String> command(Class<?> main, List<String> jvmArgs, Path errors, String... args) {
+        List<String> command = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED",
+                "-XX:ErrorFile=" + errors.resolve("hs_err_%p.log"),
+                "-XX:-CreateCoredumpOnCrash"));
+        command.addAll(jvmArgs);
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), main.getName()));
+        command.addAll(List.of(args));
+        return command;
+    }
+
+    /** What a child run once did: its exit status and what it printed. */
+    public record Result(int exit, List<String> out, String err) {
+
+        /** Fails, showing everything the child printed, unless it exited with status 0. */
+        public Result assertSucceeded() {
+            if (exit != 0) {
+                fail((exit == 134 || exit == 139 ? "the child JVM crashed" : "the child JVM failed")
+                        + " (exit status " + exit + ")\n--- stdout\n" + String.join("\n", out) + "\n--- stderr\n"
+                        + err);
+            }
+            return this;
+        }
+
+        /** Asserts that the child printed {@code line}, exactly, among its lines. */
+        public Result assertPrinted(String line) {
+            assertTrue(out.contains(line), "the child printed '" + line + "'; it printed:\n" + String.join("\n", out));
+            return this;
+        }
+
+        /** The value the child printed on a line {@code key=value}. */
+        public String value(String key) {
+            for (String l : out) {
+                if (l.startsWith(key + "=")) {
+                    return l.substring(key.length() + 1);
+                }
+            }
+            fail("the child printed no " + key + "=...; it printed:\n" + String.join("\n", out));
+            return null;
+        }
+    }
+
+    /**
+     * Runs {@code main}'s {@code main(args)} once in a new JVM with {@code jvmArgs}, within two minutes: for what
+     * could kill a JVM (a SIGBUS in native code) and for what needs system properties of its own.
+     *
+     * @param main    a class of the tests with a {@code public static void main(String[])}
+     * @param jvmArgs options for the child JVM, e.g. {@code -Dname=value}
+     * @param args    the arguments of {@code main}
+     */
+    public static Result run(Class<?> main, List<String> jvmArgs, String... args)
+            throws IOException, InterruptedException {
+        Path errors = Files.createTempDirectory("onednn4j-child-jvm");
+        Path err = errors.resolve("stderr");
+        Process p = new ProcessBuilder(command(main, jvmArgs, errors, args))
+                .redirectError(err.toFile())
+                .start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(120, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            fail("the child JVM did not finish in two minutes: " + out);
+        }
+        String stderr = Files.readString(err);
+        Files.deleteIfExists(err);
+        return new Result(p.exitValue(), out.lines().toList(), stderr);
     }
 
     /**

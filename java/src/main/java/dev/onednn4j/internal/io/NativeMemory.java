@@ -6,6 +6,8 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.util.Locale;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -44,6 +46,24 @@ public final class NativeMemory {
     static final long MAX_WAIT_MILLIS = 200;
 
     private static final long BUDGET = budget(System.getProperty(BUDGET_PROPERTY));
+
+    /** The system property that sets how many bytes of freed large blocks are kept for reuse. */
+    public static final String BLOCK_CACHE_PROPERTY = "onednn4j.tensor.blockCache";
+    /**
+     * Blocks from this size up are kept for reuse when freed. glibc maps every block over 32 MiB afresh and unmaps
+     * it on free, so each new one is page-faulted in again (about 80 ms for a 38 MB activation of MobileNetV2 at
+     * batch 8 on a 2-core VM), and gives smaller ones back to the system once the top of its heap is free enough,
+     * with the same effect: measured on MobileNetV2 at batch 8, eager, 325 ms per call without the cache, 177 ms
+     * keeping blocks from 16 MiB, 65 ms from 1 MiB.
+     */
+    public static final long LARGE_BLOCK = 1L << 20;
+    /** The most bytes of freed large blocks kept: {@value #BLOCK_CACHE_PROPERTY}, default 256 MiB, 0 keeps none. */
+    private static final long BLOCK_CACHE = budget(System.getProperty(BLOCK_CACHE_PROPERTY, "256m"));
+    /** Freed large blocks (their raw addresses) by allocation size. */
+    private static final ConcurrentHashMap<Long, ConcurrentLinkedDeque<Long>> CACHE = new ConcurrentHashMap<>();
+    /** Bytes of the blocks in {@link #CACHE}. */
+    private static final AtomicLong CACHED = new AtomicLong();
+
     private static final MethodHandle CALLOC;
     private static final MethodHandle MALLOC;
     private static final MethodHandle FREE;
@@ -102,13 +122,14 @@ public final class NativeMemory {
             return segment;
         }
 
-        /** Returns the memory to C's allocator. Idempotent, thread-safe. */
+        /**
+         * Returns the memory to C's allocator, or a large block to the cache of blocks kept for reuse. Idempotent,
+         * thread-safe.
+         */
         public void free() {
             if (freed.compareAndSet(false, true)) {
-                try {
-                    FREE.invokeExact(MemorySegment.ofAddress(raw));
-                } catch (Throwable t) {
-                    throw new IllegalStateException("free() failed", t);
+                if (accounted < LARGE_BLOCK || !keep(raw, accounted)) {
+                    cFree(raw);
                 }
                 if (accounted > 0) {
                     released(accounted);
@@ -117,9 +138,63 @@ public final class NativeMemory {
         }
     }
 
+    private static void cFree(long raw) {
+        try {
+            FREE.invokeExact(MemorySegment.ofAddress(raw));
+        } catch (Throwable t) {
+            throw new IllegalStateException("free() failed", t);
+        }
+    }
+
+    /**
+     * Keeps a freed large block for reuse; whether it did. One that does not fit returns the kept ones to C first:
+     * the sizes in use have changed (another batch size, another network), so the old ones are stale.
+     */
+    private static boolean keep(long raw, long size) {
+        if (size > BLOCK_CACHE) {
+            return false;
+        }
+        if (CACHED.addAndGet(size) > BLOCK_CACHE) {
+            CACHED.addAndGet(-size);
+            trim();
+            if (CACHED.addAndGet(size) > BLOCK_CACHE) { // other threads filled it meanwhile
+                CACHED.addAndGet(-size);
+                return false;
+            }
+        }
+        CACHE.computeIfAbsent(size, k -> new ConcurrentLinkedDeque<>()).push(raw);
+        return true;
+    }
+
+    /** A kept block of exactly {@code size} bytes, or 0. */
+    private static long reuse(long size) {
+        ConcurrentLinkedDeque<Long> kept = CACHE.get(size);
+        Long raw = kept == null ? null : kept.poll();
+        if (raw == null) {
+            return 0;
+        }
+        CACHED.addAndGet(-size);
+        return raw;
+    }
+
+    /** Returns every kept block to C's allocator. */
+    public static void trim() {
+        CACHE.forEach((size, kept) -> {
+            for (Long raw = kept.poll(); raw != null; raw = kept.poll()) {
+                cFree(raw);
+                CACHED.addAndGet(-size);
+            }
+        });
+    }
+
+    /** Bytes of freed large blocks kept for reuse now. */
+    public static long cachedBytes() {
+        return CACHED.get();
+    }
+
     /**
      * A zero-filled block of {@code bytes} bytes aligned to {@link #ALIGNMENT}. May first collect garbage (see the
-     * class documentation).
+     * class documentation). A block of {@link #LARGE_BLOCK} bytes or more may be one freed before, zeroed again.
      *
      * @throws OutOfMemoryError if C's allocator refuses, even after a collection
      */
@@ -129,8 +204,16 @@ public final class NativeMemory {
         }
         long size = Math.max(bytes, 1) + ALIGNMENT - 1;
         reserve(size);
+        long reused = size >= LARGE_BLOCK ? reuse(size) : 0;
+        if (reused != 0) {
+            long aligned = (reused + ALIGNMENT - 1) & -ALIGNMENT;
+            MemorySegment segment = MemorySegment.ofAddress(aligned).reinterpret(bytes);
+            segment.fill((byte) 0);
+            return new Block(reused, size, segment);
+        }
         long raw = calloc(size);
         if (raw == 0) {
+            trim(); // the kept blocks first
             collect(true); // tensors waiting for their cleaner may be what is missing
             raw = calloc(size);
         }

@@ -4,10 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.onednn4j.ChildJvm;
 import dev.onednn4j.OneDnn;
 import dev.onednn4j.nn.Conv2d;
 import dev.onednn4j.tensor.Tensor;
+import dev.onednn4j.testing.ChildJvm;
+import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -115,6 +116,45 @@ class NativeMemoryTest {
                 max = Math.max(max, NativeMemory.outstandingBytes());
             }
             System.out.println("maxOutstanding=" + max);
+        }
+    }
+
+    /**
+     * A freed large block is kept and handed out again for the same size, zero-filled like a new one; no more than
+     * the cache's bytes are kept (one that does not fit flushes the others); trim() returns them all.
+     */
+    @Test
+    void largeBlocksAreReusedZeroedAndTheCacheIsBounded() throws Exception {
+        ChildJvm.Result r = ChildJvm.run(LargeBlocks.class, List.of("-Donednn4j.tensor.blockCache=48m"), "0")
+                .assertSucceeded();
+        assertEquals("true", r.value("sameAddress"), r.out().toString());
+        assertEquals("true", r.value("zeroed"), r.out().toString());
+        // the third did not fit in 48 MB: the two kept were given back, the third kept
+        assertEquals(Long.toString((20L << 20) + NativeMemory.ALIGNMENT - 1), r.value("cachedAfterThree"));
+        assertEquals("0", r.value("cachedAfterTrim"), r.out().toString());
+    }
+
+    /** Frees and allocates 20 MB blocks; prints what it saw. */
+    public static final class LargeBlocks {
+        private LargeBlocks() {}
+
+        public static void main(String[] args) {
+            long bytes = 20L << 20;
+            NativeMemory.Block a = NativeMemory.allocate(bytes);
+            long address = a.segment().address();
+            a.segment().fill((byte) 0x5a);
+            a.free();
+            NativeMemory.Block b = NativeMemory.allocate(bytes);
+            System.out.println("sameAddress=" + (b.segment().address() == address));
+            System.out.println("zeroed=" + (b.segment().mismatch(MemorySegment.ofArray(new byte[(int) bytes])) == -1));
+            NativeMemory.Block c = NativeMemory.allocate(bytes);
+            NativeMemory.Block d = NativeMemory.allocate(bytes);
+            b.free();
+            c.free();
+            d.free(); // a third 20 MB block does not fit in 48 MB
+            System.out.println("cachedAfterThree=" + NativeMemory.cachedBytes());
+            NativeMemory.trim();
+            System.out.println("cachedAfterTrim=" + NativeMemory.cachedBytes());
         }
     }
 
