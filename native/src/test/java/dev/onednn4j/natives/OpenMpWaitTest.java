@@ -3,7 +3,7 @@ package dev.onednn4j.natives;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -15,6 +15,7 @@ import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /** The OpenMP spin count the loader sets before libgomp loads: when, what, and what the user's settings win over. */
@@ -53,10 +54,15 @@ class OpenMpWaitTest {
     /** In fresh JVMs (libgomp reads its environment once, when loaded): what native code sees after loading. */
     @Test
     void aFreshJvmLoadsLibgompWithTheChosenSpinCount() throws Exception {
-        assumeTrue(
-                Platform.current().os().equals("linux"),
-                "only the Linux payload runs on libgomp; this is "
-                        + Platform.current().id());
+        if (!Platform.current().os().equals("linux")) {
+            String why = "only the Linux payload runs on libgomp; this is "
+                    + Platform.current().id();
+            if (System.getenv("CI") != null) {
+                fail(why + ". CI runs on Linux, so there this is a failure, not a skip.");
+            }
+            System.err.println("SKIPPED: " + why);
+            Assumptions.abort(why);
+        }
         // what native code sees, then what libgomp itself read when it loaded (OMP_DISPLAY_ENV): it was in time
         assertEquals("GOMP_SPINCOUNT=1000 libgomp=1000", probe(List.of(), Map.of()));
         assertEquals("GOMP_SPINCOUNT=20 libgomp=20", probe(List.of("-Donednn4j.openmp.spinCount=20"), Map.of()));

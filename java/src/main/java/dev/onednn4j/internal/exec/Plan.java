@@ -274,7 +274,8 @@ public final class Plan {
         }
     }
 
-    private static void closeAll(List<AutoCloseable> all, Throwable failure) {
+    /** Closes {@code all} in reverse order, adding what their closing throws to {@code failure}. */
+    static void closeAll(List<AutoCloseable> all, Throwable failure) {
         for (int i = all.size() - 1; i >= 0; i--) {
             try {
                 all.get(i).close();

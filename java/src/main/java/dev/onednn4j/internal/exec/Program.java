@@ -302,17 +302,7 @@ public final class Program implements AutoCloseable {
 
         /** Frees everything built so far, after a failure. */
         public void abandon(Throwable failure) {
-            closeAll(owned, failure);
-        }
-    }
-
-    private static void closeAll(List<AutoCloseable> all, Throwable failure) {
-        for (int i = all.size() - 1; i >= 0; i--) {
-            try {
-                all.get(i).close();
-            } catch (Exception suppressed) {
-                failure.addSuppressed(suppressed);
-            }
+            Plan.closeAll(owned, failure);
         }
     }
 
@@ -413,7 +403,7 @@ public final class Program implements AutoCloseable {
         }
         contexts.clear();
         IllegalStateException failure = new IllegalStateException("closing " + description);
-        closeAll(owned, failure);
+        Plan.closeAll(owned, failure);
         if (failure.getSuppressed().length > 0) {
             throw failure;
         }
@@ -484,7 +474,7 @@ public final class Program implements AutoCloseable {
         @Override
         public void close() {
             IllegalStateException failure = new IllegalStateException("closing an execution context of " + description);
-            closeAll(mine, failure);
+            Plan.closeAll(mine, failure);
             if (failure.getSuppressed().length > 0) {
                 throw failure;
             }

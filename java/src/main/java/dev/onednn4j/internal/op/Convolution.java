@@ -157,7 +157,7 @@ public final class Convolution implements Operation {
                     "{0}: one output column with stride {1} gives wrong results in oneDNN 3.13''s brgemm convolution: "
                             + "using the next implementation",
                     g,
-                    effectiveStride(g.outW(), g.strideW(), g.w() + g.padLeft() + g.padRight(), g.kW(), g.dilationW()));
+                    strideW());
             while (pd.implementation().contains("brg_conv_fwd")) { // also as the kernel of jit_uni_ncsp
                 if (!pd.nextImplementation()) {
                     pd.close();
@@ -182,11 +182,19 @@ public final class Convolution implements Operation {
         return Math.min(stride, slack + 1);
     }
 
+    /** The H stride oneDNN is given ({@link #effectiveStride}). */
+    private long strideH() {
+        return effectiveStride(g.outH(), g.strideH(), g.h() + g.padTop() + g.padBottom(), g.kH(), g.dilationH());
+    }
+
+    /** The W stride oneDNN is given ({@link #effectiveStride}). */
+    private long strideW() {
+        return effectiveStride(g.outW(), g.strideW(), g.w() + g.padLeft() + g.padRight(), g.kW(), g.dilationW());
+    }
+
     /** The family oneDNN 3.13's brgemm convolution computes wrongly: one output column, W stride above 1. */
     boolean oneColumnStrided() {
-        return g.outW() == 1
-                && effectiveStride(g.outW(), g.strideW(), g.w() + g.padLeft() + g.padRight(), g.kW(), g.dilationW())
-                        > 1;
+        return g.outW() == 1 && strideW() > 1;
     }
 
     private PrimitiveDesc rawDescriptor(
@@ -198,10 +206,7 @@ public final class Convolution implements Operation {
                 weights,
                 biasMd,
                 dst,
-                new long[] {
-                    effectiveStride(g.outH(), g.strideH(), g.h() + g.padTop() + g.padBottom(), g.kH(), g.dilationH()),
-                    effectiveStride(g.outW(), g.strideW(), g.w() + g.padLeft() + g.padRight(), g.kW(), g.dilationW())
-                },
+                new long[] {strideH(), strideW()},
                 new long[] {g.dilationH() - 1, g.dilationW() - 1},
                 new long[] {pad * g.padTop(), pad * g.padLeft()},
                 new long[] {pad * g.padBottom(), pad * g.padRight()},
