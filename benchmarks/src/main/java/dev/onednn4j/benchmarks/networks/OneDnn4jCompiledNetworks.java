@@ -7,6 +7,8 @@ import dev.onednn4j.nn.Precision;
 import dev.onednn4j.tensor.MemoryFormat;
 import dev.onednn4j.tensor.Tensor;
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -45,6 +47,14 @@ public class OneDnn4jCompiledNetworks {
     @Param({"FP32", "BF16"})
     public String precision;
 
+    /**
+     * Kernel choice by measurement ({@link CompileOptions#tuneKernels(boolean)}): off by default, as in the library;
+     * {@code -p tune=false,true} measures what it buys. Choices go to a file of their own per fork, so every fork
+     * times afresh.
+     */
+    @Param({"false"})
+    public boolean tune;
+
     private Module net;
     private CompiledModule compiled;
     private Tensor x;
@@ -55,10 +65,17 @@ public class OneDnn4jCompiledNetworks {
         NetworkReference ref = network.reference();
         net = ref.build();
         Precision p = Precision.valueOf(precision);
+        if (tune) {
+            Path choices = Files.createTempFile("kernel-choices", ".properties");
+            Files.delete(choices); // none known: this fork times every kernel
+            choices.toFile().deleteOnExit();
+            System.setProperty("onednn4j.kernelCache", choices.toString());
+        }
         compiled = net.compile(CompileOptions.forInput(ref.inputShape())
                 .inputFormat(MemoryFormat.CHANNELS_LAST)
                 .precision(p)
-                .numThreads(Network.threads()));
+                .numThreads(Network.threads())
+                .tuneKernels(tune));
         try (Tensor nchw = Tensor.of(ref.input(), ref.inputShape())) {
             x = nchw.toMemoryFormat(MemoryFormat.CHANNELS_LAST);
         }

@@ -27,14 +27,20 @@ import java.util.function.Supplier;
 /**
  * Kernel choice by measurement: of the implementations oneDNN offers for a primitive
  * ({@code dnnl_primitive_desc_next_impl}) that read and write the same layouts as its first choice, times each on
- * zeroed buffers and keeps the fastest. Choices are kept in a properties file keyed by oneDNN's version, the CPU
+ * zeroed buffers (in interleaved rounds) and keeps the fastest, if it beats the first choice by more than
+ * {@link #MARGIN}. Choices are kept in a properties file keyed by oneDNN's version, the CPU
  * ISA, the thread count and the primitive's full description (shapes, layouts, post-ops), so another JVM compiling
  * the same network times nothing.
  */
 final class KernelTuner {
     private static final System.Logger LOG = System.getLogger("dev.onednn4j");
-    /** Timing runs per candidate after two warm-ups, or fewer if one run takes long. */
-    private static final int RUNS = 10;
+    /** Timing rounds (each runs every candidate once) after two warm-ups, or fewer if they take long. */
+    private static final int ROUNDS = 10;
+    /**
+     * How much faster than oneDNN's first choice another implementation must time to replace it: oneDNN ranks its
+     * implementations for the shape, and a difference within timing noise is no reason to overrule it.
+     */
+    static final double MARGIN = 0.05;
 
     private final Path file;
     private final Properties choices = new Properties();
@@ -85,28 +91,30 @@ final class KernelTuner {
             first = factory.get(); // the cached name no longer exists: time again
         }
         List<String> names = new ArrayList<>();
-        List<Double> times = new ArrayList<>();
+        List<Candidate> candidates = new ArrayList<>();
+        double[] times;
         try (MemoryDesc src = first.query(Arg.SRC).copy();
                 MemoryDesc dst = first.query(Arg.DST).copy()) {
             PrimitiveDesc pd = first;
             do {
                 String name = pd.implementation();
                 if (!name.startsWith("ref")
+                        && !names.contains(name)
                         && pd.query(Arg.SRC).sameAs(src)
                         && pd.query(Arg.DST).sameAs(dst)) {
                     names.add(name);
-                    times.add(time(pd));
+                    candidates.add(new Candidate(pd));
                 }
             } while (pd.nextImplementation());
             pd.close();
-        }
-        timed++;
-        int best = 0;
-        for (int i = 1; i < times.size(); i++) {
-            if (times.get(i) < times.get(best)) {
-                best = i;
+            times = time(candidates);
+        } finally {
+            for (Candidate c : candidates) {
+                c.close();
             }
         }
+        timed++;
+        int best = pick(times);
         String name = names.isEmpty() ? null : names.get(best);
         PrimitiveDesc chosen = factory.get();
         if (name == null) {
@@ -115,7 +123,7 @@ final class KernelTuner {
         if (LOG.isLoggable(System.Logger.Level.DEBUG)) {
             List<String> report = new ArrayList<>();
             for (int i = 0; i < names.size(); i++) {
-                report.add(String.format(Locale.ROOT, "%s %.3f ms", names.get(i), times.get(i)));
+                report.add(String.format(Locale.ROOT, "%s %.3f ms", names.get(i), times[i]));
             }
             LOG.log(System.Logger.Level.DEBUG, "kernel choice for " + chosen + ": " + String.join(", ", report));
         }
@@ -123,6 +131,21 @@ final class KernelTuner {
         dirty = true;
         PrimitiveDesc pd = advanceTo(chosen, name);
         return pd != null ? pd : factory.get();
+    }
+
+    /**
+     * The index of the implementation to keep, given each one's time: the fastest, unless it is not more than
+     * {@link #MARGIN} faster than oneDNN's first choice (index 0), which then stays (timing noise must not overrule
+     * oneDNN's ranking).
+     */
+    static int pick(double[] ms) {
+        int best = 0;
+        for (int i = 1; i < ms.length; i++) {
+            if (ms[i] < ms[best]) {
+                best = i;
+            }
+        }
+        return ms.length > 0 && ms[best] < ms[0] * (1 - MARGIN) ? best : 0;
     }
 
     /** {@code pd} moved to the implementation named {@code name}, or null (and closed) if there is none. */
@@ -136,49 +159,83 @@ final class KernelTuner {
         return pd;
     }
 
-    /** Milliseconds per run of {@code pd}'s primitive on zeroed buffers: the best of a few runs. */
-    private static double time(PrimitiveDesc pd) {
-        Engine engine = Engine.cpu();
-        List<AutoCloseable> owned = new ArrayList<>();
-        try (Primitive p = Primitive.create(pd);
-                Stream stream = Stream.create(engine);
-                ExecArgs args = new ExecArgs(5)) {
-            // convolutions and linear layers, whose fused post-ops (element-wise, sum) take no other argument
-            for (Arg a : List.of(Arg.SRC, Arg.WEIGHTS, Arg.BIAS, Arg.DST)) {
-                MemoryDesc md = pd.query(a);
-                if (md != null) {
-                    Memory m = Memory.allocate(md, engine);
-                    owned.add(m);
-                    m.zero();
-                    args.add(a, m);
+    /** A candidate implementation, ready to run: its primitive and zeroed buffers for every argument. */
+    private static final class Candidate implements AutoCloseable {
+        final List<AutoCloseable> owned = new ArrayList<>();
+        final Primitive primitive;
+        final ExecArgs args = new ExecArgs(5);
+
+        Candidate(PrimitiveDesc pd) {
+            owned.add(args);
+            try {
+                primitive = Primitive.create(pd);
+                owned.add(primitive);
+                Engine engine = Engine.cpu();
+                // convolutions and linear layers, whose fused post-ops (element-wise, sum) take no other argument
+                for (Arg a : List.of(Arg.SRC, Arg.WEIGHTS, Arg.BIAS, Arg.DST)) {
+                    MemoryDesc md = pd.query(a);
+                    if (md != null) {
+                        args.add(a, zeroed(md, engine));
+                    }
                 }
+                if (pd.scratchpadDesc().byteSize() > 0) {
+                    args.add(Arg.SCRATCHPAD, zeroed(pd.scratchpadDesc(), engine));
+                }
+            } catch (RuntimeException | Error e) {
+                close();
+                throw e;
             }
-            long scratch = pd.scratchpadDesc().byteSize();
-            if (scratch > 0) {
-                Memory m = Memory.allocate(pd.scratchpadDesc(), engine);
-                owned.add(m);
-                args.add(Arg.SCRATCHPAD, m);
-            }
-            p.execute(stream, args);
-            p.execute(stream, args);
-            long best = Long.MAX_VALUE;
-            long budget = System.nanoTime() + 200_000_000L;
-            for (int i = 0; i < RUNS && (i < 3 || System.nanoTime() < budget); i++) {
-                long t0 = System.nanoTime();
-                p.execute(stream, args);
-                stream.await();
-                best = Math.min(best, System.nanoTime() - t0);
-            }
-            return best / 1e6;
-        } finally {
-            for (AutoCloseable c : owned) {
+        }
+
+        private Memory zeroed(MemoryDesc md, Engine engine) {
+            Memory m = Memory.allocate(md, engine);
+            owned.add(m);
+            m.zero();
+            return m;
+        }
+
+        @Override
+        public void close() {
+            for (AutoCloseable c : owned.reversed()) {
                 try {
                     c.close();
                 } catch (Exception e) {
                     LOG.log(System.Logger.Level.WARNING, "closing a timing buffer: " + e);
                 }
             }
+            owned.clear();
         }
+    }
+
+    /**
+     * Milliseconds per run of each candidate: the best of {@link #ROUNDS} rounds, each running every candidate once
+     * in turn (after two warm-up runs each), so that a slow moment of the machine hits all of them alike.
+     */
+    private static double[] time(List<Candidate> candidates) {
+        long[] best = new long[candidates.size()];
+        java.util.Arrays.fill(best, Long.MAX_VALUE);
+        try (Stream stream = Stream.create(Engine.cpu())) {
+            for (Candidate c : candidates) {
+                c.primitive.execute(stream, c.args);
+                c.primitive.execute(stream, c.args);
+            }
+            stream.await();
+            long budget = System.nanoTime() + 400_000_000L;
+            for (int r = 0; r < ROUNDS && (r < 3 || System.nanoTime() < budget); r++) {
+                for (int i = 0; i < best.length; i++) {
+                    Candidate c = candidates.get(i);
+                    long t0 = System.nanoTime();
+                    c.primitive.execute(stream, c.args);
+                    stream.await();
+                    best[i] = Math.min(best[i], System.nanoTime() - t0);
+                }
+            }
+        }
+        double[] ms = new double[best.length];
+        for (int i = 0; i < ms.length; i++) {
+            ms[i] = best[i] / 1e6;
+        }
+        return ms;
     }
 
     /** Writes new choices (atomically: a temporary file renamed over the old one); returns what was done. */
