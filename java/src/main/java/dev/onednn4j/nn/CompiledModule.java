@@ -135,7 +135,7 @@ public final class CompiledModule extends Module {
     @Override
     public Tensor forward(Tensor input) {
         checkInput(input);
-        Tensor out = Tensor.zeros(outputFormat, outputShape);
+        Tensor out = Tensor.empty(outputFormat, outputShape); // the program writes every element
         try {
             run(input, out);
             return out;

@@ -128,7 +128,7 @@ abstract class OperationModule extends Module {
      */
     static Tensor newOutput(Tensor input, long[] shape) {
         MemoryFormat f = input.dim() == 4 && shape.length == 4 ? input.memoryFormat() : MemoryFormat.CONTIGUOUS;
-        return Tensor.zeros(f, shape);
+        return Tensor.empty(f, shape); // the operation writes every element
     }
 
     /**

@@ -418,7 +418,7 @@ public final class Tensor implements AutoCloseable {
      */
     public static Tensor of(float[] values, MemoryFormat format, long... shape) {
         Objects.requireNonNull(values, "values");
-        return filled(zeros(DType.FLOAT32, format, shape), t -> t.copyFrom(values));
+        return filled(empty(DType.FLOAT32, format, shape), t -> t.copyFrom(values));
     }
 
     /**
@@ -431,7 +431,7 @@ public final class Tensor implements AutoCloseable {
      */
     public static Tensor of(long[] values, long... shape) {
         Objects.requireNonNull(values, "values");
-        return filled(zeros(DType.INT64, MemoryFormat.CONTIGUOUS, shape), t -> t.copyFrom(values));
+        return filled(empty(DType.INT64, MemoryFormat.CONTIGUOUS, shape), t -> t.copyFrom(values));
     }
 
     /** {@code fill} applied to a new tensor, which is closed if filling fails. */
@@ -493,12 +493,57 @@ public final class Tensor implements AutoCloseable {
      *     would have more bytes than a {@code long} counts
      */
     public static Tensor zeros(DType dtype, MemoryFormat format, long... shape) {
+        return allocate(dtype, format, shape, true);
+    }
+
+    /**
+     * A new contiguous float32 tensor whose elements are undefined, as {@code torch.empty}.
+     *
+     * @param shape the logical shape, e.g. (N, C, H, W)
+     * @return a new tensor, owned by the caller, holding whatever its memory held before (never read it before
+     *     writing it)
+     * @throws IllegalArgumentException if a size is negative
+     */
+    public static Tensor empty(long... shape) {
+        return empty(DType.FLOAT32, MemoryFormat.CONTIGUOUS, shape);
+    }
+
+    /**
+     * A new float32 tensor whose elements are undefined, as {@code torch.empty}: for a tensor that is written in full
+     * before it is read, such as the {@code out} of {@code forward(x, out)}, it saves the pass that zeroing takes.
+     *
+     * @param format the memory layout; {@link MemoryFormat#CHANNELS_LAST} needs a 4-D shape
+     * @param shape  the logical shape, (N, C, H, W) for images whatever {@code format}
+     * @return a new tensor, owned by the caller, holding whatever its memory held before (never read it before
+     *     writing it)
+     * @throws IllegalArgumentException if a size is negative, or {@code format} does not fit the shape
+     */
+    public static Tensor empty(MemoryFormat format, long... shape) {
+        return empty(DType.FLOAT32, format, shape);
+    }
+
+    /**
+     * A new tensor of {@code dtype} in {@code format} whose elements are undefined, as {@code torch.empty}.
+     *
+     * @param dtype  the element type
+     * @param format the memory layout; {@link MemoryFormat#CHANNELS_LAST} needs a 4-D shape
+     * @param shape  the logical shape, (N, C, H, W) for images whatever {@code format}
+     * @return a new tensor, aligned to {@link #ALIGNMENT} bytes, owned by the caller, holding whatever its memory held
+     *     before
+     * @throws IllegalArgumentException if a size is negative, {@code format} does not fit the shape, or the tensor
+     *     would have more bytes than a {@code long} counts
+     */
+    public static Tensor empty(DType dtype, MemoryFormat format, long... shape) {
+        return allocate(dtype, format, shape, false);
+    }
+
+    private static Tensor allocate(DType dtype, MemoryFormat format, long[] shape, boolean zeroed) {
         Objects.requireNonNull(dtype, "dtype");
         Objects.requireNonNull(format, "format");
         long[] s = checkShape(shape, dtype);
         format.strides(s); // refuses channels_last for a non-4-D shape before allocating
         long bytes = numel(s) * dtype.byteSize();
-        NativeMemory.Block block = NativeMemory.allocate(bytes); // zero-filled, aligned to ALIGNMENT
+        NativeMemory.Block block = NativeMemory.allocate(bytes, zeroed); // aligned to ALIGNMENT
         Storage storage;
         try {
             storage = Storage.owned(block);
@@ -947,7 +992,7 @@ public final class Tensor implements AutoCloseable {
     public Tensor add(Tensor other) {
         Objects.requireNonNull(other, "other");
         TensorOps.checkSameShape(this, other, "add");
-        return filled(zeros(dtype, format, shape), out -> TensorOps.add(this, other, out));
+        return filled(empty(dtype, format, shape), out -> TensorOps.add(this, other, out));
     }
 
     /**
@@ -975,7 +1020,7 @@ public final class Tensor implements AutoCloseable {
      * @throws IllegalArgumentException if this tensor is not float32
      */
     public Tensor relu() {
-        return filled(zeros(dtype, format, shape), out -> TensorOps.relu(this, out));
+        return filled(empty(dtype, format, shape), out -> TensorOps.relu(this, out));
     }
 
     /**
@@ -999,7 +1044,7 @@ public final class Tensor implements AutoCloseable {
      * @throws IllegalArgumentException if {@code target} does not fit the shape
      */
     public Tensor toMemoryFormat(MemoryFormat target) {
-        return filled(zeros(dtype, target, shape), t -> t.copyFrom(this));
+        return filled(empty(dtype, target, shape), t -> t.copyFrom(this));
     }
 
     /**
@@ -1010,7 +1055,7 @@ public final class Tensor implements AutoCloseable {
      * @return a new tensor of this shape, owned by the caller; a copy even when {@code target} is this dtype
      */
     public Tensor to(DType target) {
-        return filled(zeros(target, format, shape), t -> t.copyFrom(this));
+        return filled(empty(target, format, shape), t -> t.copyFrom(this));
     }
 
     // ---- views ---------------------------------------------------------------------------------
@@ -1355,7 +1400,7 @@ public final class Tensor implements AutoCloseable {
      * code reads instead of file-backed memory, whose faults only Java accesses survive.
      */
     private Tensor stagedCopy() {
-        Tensor copy = zeros(dtype, format, shape);
+        Tensor copy = empty(dtype, format, shape);
         try (var _ = pin()) {
             MemorySegment.copy(data, 0, copy.data, 0, numel * dtype.byteSize());
         } catch (InternalError e) {

@@ -199,6 +199,18 @@ public final class NativeMemory {
      * @throws OutOfMemoryError if C's allocator refuses, even after a collection
      */
     public static Block allocate(long bytes) {
+        return allocate(bytes, true);
+    }
+
+    /**
+     * A block of {@code bytes} bytes aligned to {@link #ALIGNMENT}, zero-filled or not: as {@link #allocate(long)},
+     * but with {@code zeroed} false its contents are whatever the memory held (C's {@code malloc}, or a block freed
+     * before), for memory that is written in full before it is read. Zeroing a reused block costs a pass over it,
+     * which for an eager network's activations is a large share of the time.
+     *
+     * @throws OutOfMemoryError if C's allocator refuses, even after a collection
+     */
+    public static Block allocate(long bytes, boolean zeroed) {
         if (bytes < 0 || bytes > Long.MAX_VALUE - 2 * ALIGNMENT) {
             throw new OutOfMemoryError("cannot allocate " + bytes + " bytes of native memory");
         }
@@ -208,14 +220,16 @@ public final class NativeMemory {
         if (reused != 0) {
             long aligned = (reused + ALIGNMENT - 1) & -ALIGNMENT;
             MemorySegment segment = MemorySegment.ofAddress(aligned).reinterpret(bytes);
-            segment.fill((byte) 0);
+            if (zeroed) {
+                segment.fill((byte) 0);
+            }
             return new Block(reused, size, segment);
         }
-        long raw = calloc(size);
+        long raw = zeroed ? calloc(size) : malloc(size);
         if (raw == 0) {
             trim(); // the kept blocks first
             collect(true); // tensors waiting for their cleaner may be what is missing
-            raw = calloc(size);
+            raw = zeroed ? calloc(size) : malloc(size);
         }
         if (raw == 0) {
             released(size);
@@ -240,17 +254,20 @@ public final class NativeMemory {
             throw new IllegalArgumentException(bytes + " bytes aligned to " + alignment);
         }
         long size = Math.max(bytes, 1) + alignment - 1;
-        long raw;
-        try {
-            raw = ((MemorySegment) MALLOC.invokeExact(size)).address();
-        } catch (Throwable t) {
-            throw new IllegalStateException("malloc failed", t);
-        }
+        long raw = malloc(size);
         if (raw == 0) {
             throw new OutOfMemoryError("cannot allocate " + bytes + " bytes of native scratch memory");
         }
         long aligned = (raw + alignment - 1) & -alignment;
         return new Block(raw, 0, MemorySegment.ofAddress(aligned).reinterpret(bytes));
+    }
+
+    private static long malloc(long size) {
+        try {
+            return ((MemorySegment) MALLOC.invokeExact(size)).address();
+        } catch (Throwable t) {
+            throw new IllegalStateException("malloc failed", t);
+        }
     }
 
     private static long calloc(long size) {

@@ -129,6 +129,8 @@ class NativeMemoryTest {
                 .assertSucceeded();
         assertEquals("true", r.value("sameAddress"), r.out().toString());
         assertEquals("true", r.value("zeroed"), r.out().toString());
+        // asked for without zeroing (Tensor.empty), a reused block keeps what it held
+        assertEquals("true", r.value("keptWhenNotZeroed"), r.out().toString());
         // the third did not fit in 48 MB: the two kept were given back, the third kept
         assertEquals(Long.toString((20L << 20) + NativeMemory.ALIGNMENT - 1), r.value("cachedAfterThree"));
         assertEquals("0", r.value("cachedAfterTrim"), r.out().toString());
@@ -147,6 +149,13 @@ class NativeMemoryTest {
             NativeMemory.Block b = NativeMemory.allocate(bytes);
             System.out.println("sameAddress=" + (b.segment().address() == address));
             System.out.println("zeroed=" + (b.segment().mismatch(MemorySegment.ofArray(new byte[(int) bytes])) == -1));
+            b.segment().fill((byte) 0x3c);
+            b.free();
+            b = NativeMemory.allocate(bytes, false);
+            byte[] held = new byte[(int) bytes];
+            java.util.Arrays.fill(held, (byte) 0x3c);
+            System.out.println("keptWhenNotZeroed="
+                    + (b.segment().address() == address && b.segment().mismatch(MemorySegment.ofArray(held)) == -1));
             NativeMemory.Block c = NativeMemory.allocate(bytes);
             NativeMemory.Block d = NativeMemory.allocate(bytes);
             b.free();
