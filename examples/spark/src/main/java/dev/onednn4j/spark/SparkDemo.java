@@ -31,7 +31,7 @@ import org.apache.spark.sql.SparkSession;
  * counted, and prints the throughput and the per-image latency of each.
  *
  * <pre>
- * SparkDemo [--images 3000] [--size 160] [--batch 8] [--dir target/spark-demo]
+ * SparkDemo [--images 3000] [--size 128] [--batch 8] [--dir target/spark-demo]
  * </pre>
  *
  * <p>Spark's {@code local-cluster[E,C,MB]} master gives real executors: a standalone Master and E Workers inside
@@ -53,7 +53,7 @@ public final class SparkDemo {
      */
     public static void main(String[] args) throws IOException {
         int images = 3000;
-        int size = 160;
+        int size = 128;
         int batch = 8;
         Path dir = Path.of("target/spark-demo");
         for (int i = 0; i + 1 < args.length; i += 2) {
@@ -181,8 +181,9 @@ public final class SparkDemo {
                 .master(master)
                 .appName("onednn4j SparkDemo")
                 .config("spark.ui.enabled", "false")
-                // One partition per 32 files: a few batches per task, the slots kept busy to the end.
-                .config("spark.sql.files.maxPartitionBytes", String.valueOf(Math.max(1, 32 * averageSize(imageDir))))
+                // Four partitions per task slot: few tasks (each writes a Parquet file of its own), the slots still
+                // kept busy to the end. Spark's defaults would cut ~100 partitions of ~31 small files.
+                .config("spark.sql.files.maxPartitionBytes", String.valueOf(1 + totalSize(imageDir) / (4L * executors)))
                 .config("spark.sql.files.openCostInBytes", "0");
         if (cluster) {
             // The executors are JVMs of their own: they get this JVM's class path (a cluster gets the jars from
@@ -274,9 +275,9 @@ public final class SparkDemo {
         }
     }
 
-    private static long averageSize(Path folder) {
+    private static long totalSize(Path folder) {
         try (Stream<Path> s = Files.list(folder)) {
-            return (long) s.mapToLong(p -> p.toFile().length()).average().orElse(1);
+            return s.mapToLong(p -> p.toFile().length()).sum();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
