@@ -197,6 +197,9 @@ abstract class OperationModule extends Module {
         if (input.numel() == 0 || out.numel() == 0) {
             requireOpen(input);
             requireOpen(out);
+            if (out.numel() > 0) { // no layer resolves such a shape today; never leave an output unwritten
+                out.copyFrom(new float[Math.toIntExact(out.numel())]);
+            }
             return; // nothing to compute: an empty batch
         }
         if (backend() == Backend.REFERENCE) {

@@ -12,8 +12,11 @@ import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HexFormat;
+import java.util.Iterator;
 import java.util.Locale;
 import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
 import org.apache.spark.sql.Row;
 
 /**
@@ -23,6 +26,12 @@ import org.apache.spark.sql.Row;
 public final class Decoders {
     private static final float[] MEAN = {0.485f, 0.456f, 0.406f};
     private static final float[] STD = {0.229f, 0.224f, 0.225f};
+
+    /**
+     * The largest image decoded, in pixels (100 megapixels: 400 MB as the decoded RGB image): a larger one is a bad
+     * row, not an {@code OutOfMemoryError} that would fail the task and, retried, the job.
+     */
+    public static final long MAX_PIXELS = 100_000_000L;
 
     private Decoders() {}
 
@@ -152,14 +161,31 @@ public final class Decoders {
      */
     public static void image(byte[] bytes, int height, int width, MemorySegment slot) throws BadRowException {
         BufferedImage image;
-        try {
-            image = ImageIO.read(new ByteArrayInputStream(bytes));
+        try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(bytes))) {
+            Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
+            if (!readers.hasNext()) {
+                throw new BadRowException("not an image ImageIO can read (" + bytes.length + " bytes, starting "
+                        + HexFormat.ofDelimiter(" ").formatHex(bytes, 0, Math.min(8, bytes.length)) + ")");
+            }
+            ImageReader reader = readers.next();
+            try {
+                reader.setInput(in, true, true);
+                // the size first: a small file may declare an image whose pixels would not fit in the heap
+                long pixels = (long) reader.getWidth(0) * reader.getHeight(0);
+                if (pixels > MAX_PIXELS) {
+                    throw new BadRowException(String.format(
+                            Locale.ROOT,
+                            "image of %d x %d pixels, more than the %d this job decodes",
+                            reader.getWidth(0),
+                            reader.getHeight(0),
+                            MAX_PIXELS));
+                }
+                image = reader.read(0);
+            } finally {
+                reader.dispose();
+            }
         } catch (IOException e) {
             throw new BadRowException("corrupt image (" + bytes.length + " bytes): " + e.getMessage());
-        }
-        if (image == null) {
-            throw new BadRowException("not an image ImageIO can read (" + bytes.length + " bytes, starting "
-                    + HexFormat.ofDelimiter(" ").formatHex(bytes, 0, Math.min(8, bytes.length)) + ")");
         }
         int resize = Math.round(Math.max(height, width) * 256f / 224f);
         double scale = (double) resize / Math.min(image.getWidth(), image.getHeight());

@@ -118,9 +118,22 @@ public final class ThreadBudget {
         int cores = Runtime.getRuntime().availableProcessors();
         int taskCpus = conf.getInt("spark.task.cpus", 1);
         String master = conf.get("spark.master", "");
-        // The driver's machine is the executors' only in local modes; elsewhere each executor checks its own.
-        int machine = master.startsWith("local") ? cores : Integer.MAX_VALUE;
-        check(executorCores(conf, cores), taskCpus, spec.threadsPerTask(), machine);
+        // The driver's machine is the executors' only in local modes; elsewhere each executor checks its own, and
+        // without spark.executor.cores the driver cannot know an executor's cores (the cluster manager decides).
+        boolean local = master.startsWith("local");
+        if (!local && !conf.contains("spark.executor.cores")) {
+            if (spec.threadsPerTask() > taskCpus) {
+                throw new IllegalArgumentException(String.format(
+                        Locale.ROOT,
+                        "%d oneDNN threads per task but spark.task.cpus=%d: Spark would run more tasks at once than"
+                                + " an executor has cores for their threads; set spark.task.cpus=%d",
+                        spec.threadsPerTask(),
+                        taskCpus,
+                        spec.threadsPerTask()));
+            }
+            return; // the rest is checked in each task, on the executor's machine
+        }
+        check(executorCores(conf, cores), taskCpus, spec.threadsPerTask(), local ? cores : Integer.MAX_VALUE);
     }
 
     /**

@@ -41,6 +41,8 @@ final class KernelTuner {
      * implementations for the shape, and a difference within timing noise is no reason to overrule it.
      */
     static final double MARGIN = 0.05;
+    /** The choosing rule's version, first in every key: choices saved under an earlier rule are made again. */
+    private static final String RULE = "v2";
 
     private final Path file;
     private final Properties choices = new Properties();
@@ -51,7 +53,8 @@ final class KernelTuner {
 
     KernelTuner(Path file, int threads) {
         this.file = file;
-        this.prefix = DnnlLibrary.load().version().number() + "|" + Dnnl.effectiveCpuIsa() + "|" + threads + "|";
+        this.prefix =
+                RULE + "|" + DnnlLibrary.load().version().number() + "|" + Dnnl.effectiveCpuIsa() + "|" + threads + "|";
         if (file != null && Files.isRegularFile(file)) {
             try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
                 choices.load(r);
@@ -93,24 +96,34 @@ final class KernelTuner {
         List<String> names = new ArrayList<>();
         List<Candidate> candidates = new ArrayList<>();
         double[] times;
+        Engine engine = Engine.cpu();
+        List<Memory> shared = new ArrayList<>(); // source and destination: the same layouts for every candidate
         try (MemoryDesc src = first.query(Arg.SRC).copy();
                 MemoryDesc dst = first.query(Arg.DST).copy()) {
+            shared.add(zeroed(src, engine));
+            shared.add(zeroed(dst, engine));
             PrimitiveDesc pd = first;
-            do {
-                String name = pd.implementation();
-                if (!name.startsWith("ref")
-                        && !names.contains(name)
-                        && pd.query(Arg.SRC).sameAs(src)
-                        && pd.query(Arg.DST).sameAs(dst)) {
-                    names.add(name);
-                    candidates.add(new Candidate(pd));
-                }
-            } while (pd.nextImplementation());
-            pd.close();
+            try {
+                do {
+                    String name = pd.implementation();
+                    if (!name.startsWith("ref")
+                            && !names.contains(name)
+                            && pd.query(Arg.SRC).sameAs(src)
+                            && pd.query(Arg.DST).sameAs(dst)) {
+                        names.add(name);
+                        candidates.add(new Candidate(pd, shared.get(0), shared.get(1)));
+                    }
+                } while (pd.nextImplementation());
+            } finally {
+                pd.close();
+            }
             times = time(candidates);
         } finally {
             for (Candidate c : candidates) {
                 c.close();
+            }
+            for (Memory m : shared) {
+                m.close();
             }
         }
         timed++;
@@ -148,38 +161,51 @@ final class KernelTuner {
         return ms.length > 0 && ms[best] < ms[0] * (1 - MARGIN) ? best : 0;
     }
 
-    /** {@code pd} moved to the implementation named {@code name}, or null (and closed) if there is none. */
+    /**
+     * {@code pd} moved to the implementation named {@code name} that reads and writes the layouts of its first
+     * choice (as the timed one did), or null (and closed) if there is none.
+     */
     private static PrimitiveDesc advanceTo(PrimitiveDesc pd, String name) {
-        while (!pd.implementation().equals(name)) {
-            if (!pd.nextImplementation()) {
-                pd.close();
-                return null;
+        try (MemoryDesc src = pd.query(Arg.SRC).copy();
+                MemoryDesc dst = pd.query(Arg.DST).copy()) {
+            while (!(pd.implementation().equals(name)
+                    && pd.query(Arg.SRC).sameAs(src)
+                    && pd.query(Arg.DST).sameAs(dst))) {
+                if (!pd.nextImplementation()) {
+                    pd.close();
+                    return null;
+                }
             }
+            return pd;
         }
-        return pd;
     }
 
-    /** A candidate implementation, ready to run: its primitive and zeroed buffers for every argument. */
+    /**
+     * A candidate implementation, ready to run: its primitive, the shared source and destination, and zeroed weights,
+     * bias and scratchpad of its own (their layouts may differ between candidates).
+     */
     private static final class Candidate implements AutoCloseable {
         final List<AutoCloseable> owned = new ArrayList<>();
         final Primitive primitive;
         final ExecArgs args = new ExecArgs(5);
 
-        Candidate(PrimitiveDesc pd) {
+        Candidate(PrimitiveDesc pd, Memory src, Memory dst) {
             owned.add(args);
             try {
                 primitive = Primitive.create(pd);
                 owned.add(primitive);
                 Engine engine = Engine.cpu();
+                args.add(Arg.SRC, src);
+                args.add(Arg.DST, dst);
                 // convolutions and linear layers, whose fused post-ops (element-wise, sum) take no other argument
-                for (Arg a : List.of(Arg.SRC, Arg.WEIGHTS, Arg.BIAS, Arg.DST)) {
+                for (Arg a : List.of(Arg.WEIGHTS, Arg.BIAS)) {
                     MemoryDesc md = pd.query(a);
                     if (md != null) {
-                        args.add(a, zeroed(md, engine));
+                        args.add(a, own(zeroed(md, engine)));
                     }
                 }
                 if (pd.scratchpadDesc().byteSize() > 0) {
-                    args.add(Arg.SCRATCHPAD, zeroed(pd.scratchpadDesc(), engine));
+                    args.add(Arg.SCRATCHPAD, own(zeroed(pd.scratchpadDesc(), engine)));
                 }
             } catch (RuntimeException | Error e) {
                 close();
@@ -187,10 +213,8 @@ final class KernelTuner {
             }
         }
 
-        private Memory zeroed(MemoryDesc md, Engine engine) {
-            Memory m = Memory.allocate(md, engine);
+        private Memory own(Memory m) {
             owned.add(m);
-            m.zero();
             return m;
         }
 
@@ -205,6 +229,17 @@ final class KernelTuner {
             }
             owned.clear();
         }
+    }
+
+    private static Memory zeroed(MemoryDesc md, Engine engine) {
+        Memory m = Memory.allocate(md, engine);
+        try {
+            m.zero();
+        } catch (RuntimeException | Error e) {
+            m.close();
+            throw e;
+        }
+        return m;
     }
 
     /**
@@ -246,7 +281,8 @@ final class KernelTuner {
                 Path tmp = Files.createTempFile(file.toAbsolutePath().getParent(), "kernel-choices", ".tmp");
                 try (Writer w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
                     choices.store(
-                            w, "onednn4j kernel choices: oneDNN version|CPU ISA|threads|primitive -> implementation");
+                            w,
+                            "onednn4j kernel choices: rule|oneDNN version|CPU ISA|threads|primitive -> implementation");
                 }
                 Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             } catch (IOException e) {

@@ -57,6 +57,15 @@ public final class NativeMemory {
      * keeping blocks from 16 MiB, 65 ms from 1 MiB.
      */
     public static final long LARGE_BLOCK = 1L << 20;
+
+    /**
+     * For tests: {@code -Donednn4j.debug.poisonEmpty=true} fills every block asked for without zeroing with bytes
+     * 0xFF (a NaN in every float32, -1 in every int64), so that reading an element nobody wrote shows. The build's
+     * tests run with it.
+     */
+    public static final String POISON_PROPERTY = "onednn4j.debug.poisonEmpty";
+
+    private static final boolean POISON = Boolean.getBoolean(POISON_PROPERTY);
     /** The most bytes of freed large blocks kept: {@value #BLOCK_CACHE_PROPERTY}, default 256 MiB, 0 keeps none. */
     private static final long BLOCK_CACHE = budget(System.getProperty(BLOCK_CACHE_PROPERTY, "256m"));
     /** Freed large blocks (their raw addresses) by allocation size. */
@@ -220,8 +229,8 @@ public final class NativeMemory {
         if (reused != 0) {
             long aligned = (reused + ALIGNMENT - 1) & -ALIGNMENT;
             MemorySegment segment = MemorySegment.ofAddress(aligned).reinterpret(bytes);
-            if (zeroed) {
-                segment.fill((byte) 0);
+            if (zeroed || POISON) {
+                segment.fill(zeroed ? (byte) 0 : (byte) 0xFF);
             }
             return new Block(reused, size, segment);
         }
@@ -240,7 +249,11 @@ public final class NativeMemory {
                     OUTSTANDING.get()));
         }
         long aligned = (raw + ALIGNMENT - 1) & -ALIGNMENT;
-        return new Block(raw, size, MemorySegment.ofAddress(aligned).reinterpret(bytes));
+        MemorySegment segment = MemorySegment.ofAddress(aligned).reinterpret(bytes);
+        if (!zeroed && POISON) {
+            segment.fill((byte) 0xFF);
+        }
+        return new Block(raw, size, segment);
     }
 
     /**
