@@ -1,4 +1,4 @@
-package dev.onednn4j.examples;
+package dev.onednn4j.spark;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -21,12 +21,14 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Every Java block of the README compiles against the library as it is: a block that declares a class is compiled
- * as written; any other is the body of a method, with the public packages imported (as a reader would).
+ * as written; any other is the body of a method, with the public packages imported (as a reader would). Blocks fenced
+ * {@code java spark} also import Spark SQL and this module's API: this module's test class path has both, which is
+ * why the test lives here.
  */
 class ReadmeTest {
 
-    static final Path README = Path.of("../README.md");
-    static final Pattern BLOCK = Pattern.compile("```java\\n(.*?)```", Pattern.DOTALL);
+    static final Path README = Path.of("../../README.md");
+    static final Pattern BLOCK = Pattern.compile("```java( spark)?\\n(.*?)```", Pattern.DOTALL);
     static final Pattern CLASS = Pattern.compile("public class (\\w+)");
     static final String IMPORTS = """
             import dev.onednn4j.*;
@@ -37,6 +39,10 @@ class ReadmeTest {
             import dev.onednn4j.vision.*;
             import java.nio.file.*;
             import java.util.*;
+            """;
+    static final String SPARK_IMPORTS = """
+            import dev.onednn4j.spark.*;
+            import org.apache.spark.sql.*;
             """;
 
     static final class Source extends SimpleJavaFileObject {
@@ -58,20 +64,24 @@ class ReadmeTest {
         Matcher m = BLOCK.matcher(Files.readString(README));
         List<Source> sources = new ArrayList<>();
         while (m.find()) {
-            String block = m.group(1);
+            String block = m.group(2);
+            String imports = m.group(1) != null ? IMPORTS + SPARK_IMPORTS : IMPORTS;
             Matcher cls = CLASS.matcher(block);
             if (cls.find()) {
                 sources.add(new Source(cls.group(1), block));
             } else {
                 String name = "ReadmeBlock" + sources.size();
                 sources.add(new Source(
-                        name, IMPORTS + "class " + name + " {\n void run() throws Exception {\n" + block + "\n}\n}\n"));
+                        name, imports + "class " + name + " {\n void run() throws Exception {\n" + block + "\n}\n}\n"));
             }
         }
         assertTrue(sources.size() >= 3, "the README's Java blocks were found: " + sources.size());
         assertTrue(
                 sources.stream().anyMatch(s -> s.code.contains("class GettingStarted")),
                 "the getting-started " + "program is there");
+        assertTrue(
+                sources.stream().anyMatch(s -> s.code.contains("SparkInference.classifyImages")),
+                "the Spark example is there");
         JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
         DiagnosticCollector<JavaFileObject> diagnostics = new DiagnosticCollector<>();
         boolean ok = javac.getTask(
