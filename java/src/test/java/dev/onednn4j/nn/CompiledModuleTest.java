@@ -219,6 +219,37 @@ class CompiledModuleTest {
     }
 
     @Test
+    void profileTimesEveryStepOfThePlanAndLeavesTheResultsAlone() {
+        try (Residual block = new Residual(16)) {
+            randomize(block, 6);
+            block.eval();
+            try (CompiledModule fast = block.compile(2, 16, 12, 12);
+                    Tensor x = input(2, MemoryFormat.CONTIGUOUS, 2, 16, 12, 12);
+                    Tensor before = fast.forward(x)) {
+                List<CompiledModule.StepTime> steps = fast.profile(x, 5);
+                String plan = fast.toString();
+                assertTrue(steps.size() >= 2, steps.toString());
+                for (CompiledModule.StepTime t : steps) {
+                    assertTrue(plan.contains(t.step()), t.step() + " is a step of " + plan);
+                    assertTrue(t.millis() >= 0 && t.millis() < 10_000, t.toString());
+                }
+                assertTrue(steps.stream()
+                                .mapToDouble(CompiledModule.StepTime::millis)
+                                .sum()
+                        > 0);
+                try (Tensor after = fast.forward(x)) {
+                    assertArrayEquals(before.toFloatArray(), after.toFloatArray());
+                }
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> fast.profile(x, 0));
+                assertEquals("runs must be at least 1, got 0", e.getMessage());
+                try (Tensor wrong = Tensor.zeros(1, 16, 12, 12)) {
+                    assertThrows(IllegalArgumentException.class, () -> fast.profile(wrong, 1));
+                }
+            }
+        }
+    }
+
+    @Test
     void kernelsChosenByMeasurementAreRememberedForTheNextCompile(@TempDir Path dir) {
         Path choices = dir.resolve("kernel-choices.properties");
         String old = System.setProperty("onednn4j.kernelCache", choices.toString());
