@@ -345,21 +345,7 @@ public final class Program implements AutoCloseable {
 
     /** Computes {@code out} from {@code in}: tensors of the shapes and layouts the program was built for. */
     public void run(Tensor in, Tensor out) {
-        Threads.applyToCallingThread(threads);
-        Context c = acquire();
-        long inStamp = TENSORS.pin(in);
-        try {
-            long outStamp = TENSORS.pin(out);
-            try {
-                c.execute(in, out);
-            } finally {
-                TENSORS.unpin(out, outStamp);
-            }
-            out.markModified();
-        } finally {
-            TENSORS.unpin(in, inStamp);
-            release(c);
-        }
+        run(in, out, 1, null);
     }
 
     /**
@@ -367,9 +353,19 @@ public final class Program implements AutoCloseable {
      * CPU stream runs each primitive to its end before {@code execute} returns).
      */
     public double[] profile(Tensor in, Tensor out, int runs) {
+        long[] nanos = new long[steps.length];
+        run(in, out, runs, nanos);
+        double[] ms = new double[steps.length];
+        for (int i = 0; i < ms.length; i++) {
+            ms[i] = nanos[i] / 1e6 / runs;
+        }
+        return ms;
+    }
+
+    /** {@code runs} calls with both tensors pinned and one context; with {@code nanos}, each step's time added. */
+    private void run(Tensor in, Tensor out, int runs, long[] nanos) {
         Threads.applyToCallingThread(threads);
         Context c = acquire();
-        long[] nanos = new long[steps.length];
         long inStamp = TENSORS.pin(in);
         try {
             long outStamp = TENSORS.pin(out);
@@ -385,11 +381,6 @@ public final class Program implements AutoCloseable {
             TENSORS.unpin(in, inStamp);
             release(c);
         }
-        double[] ms = new double[steps.length];
-        for (int i = 0; i < ms.length; i++) {
-            ms[i] = nanos[i] / 1e6 / runs;
-        }
-        return ms;
     }
 
     /**
@@ -500,10 +491,6 @@ public final class Program implements AutoCloseable {
         private <T extends AutoCloseable> T keep(T t) {
             mine.add(t);
             return t;
-        }
-
-        void execute(Tensor in, Tensor out) {
-            execute(in, out, null);
         }
 
         /** Runs every step; with {@code nanos}, adds each step's time to its element. */

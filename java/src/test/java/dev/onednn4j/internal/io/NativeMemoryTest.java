@@ -108,14 +108,7 @@ class NativeMemoryTest {
 
         public static void main(String[] args) {
             LiveWorkingSet.main(new String[] {"50"});
-            int n = Integer.parseInt(args[0]);
-            long max = 0;
-            for (int i = 0; i < n; i++) {
-                Tensor t = Tensor.zeros(1024);
-                t.set(1f, i % 1024);
-                max = Math.max(max, NativeMemory.outstandingBytes());
-            }
-            System.out.println("maxOutstanding=" + max);
+            UnclosedTensors.main(args);
         }
     }
 
