@@ -1,5 +1,7 @@
 package dev.onednn4j.benchmarks;
 
+import dev.onednn4j.nn.CompileOptions;
+import dev.onednn4j.nn.CompiledModule;
 import dev.onednn4j.nn.Conv2d;
 import dev.onednn4j.tensor.MemoryFormat;
 import dev.onednn4j.tensor.Tensor;
@@ -19,7 +21,8 @@ import org.openjdk.jmh.infra.Blackhole;
 
 /**
  * onednn4j's Conv2d as users call it: NCHW into a preallocated output, NCHW allocating, channels-last into a
- * preallocated output and allocating.
+ * preallocated output and allocating; and the same layer compiled with kernel choice by measurement
+ * ({@link CompileOptions#tuneKernels(boolean)}), channels-last in and out.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
@@ -36,6 +39,8 @@ public class OneDnn4jBenchmark {
     private Tensor out;
     private Tensor xChannelsLast;
     private Tensor outChannelsLast;
+    private CompiledModule tuned;
+    private Tensor outTuned;
 
     @Setup
     public void setup(Suite suite) {
@@ -55,6 +60,15 @@ public class OneDnn4jBenchmark {
         try (Tensor y = conv.forward(x)) {
             d.check("onednn4j NCHW allocating", y.toFloatArray());
         }
+        // the first fork times oneDNN's implementations here and saves its choice; later forks read it
+        tuned = conv.eval()
+                .compile(CompileOptions.forInput(s.inputShape())
+                        .inputFormat(MemoryFormat.CHANNELS_LAST)
+                        .outputFormat(MemoryFormat.CHANNELS_LAST)
+                        .tuneKernels(true));
+        outTuned = Tensor.zeros(MemoryFormat.CHANNELS_LAST, s.outputShape());
+        tuned.forward(xChannelsLast, outTuned);
+        d.check("onednn4j compiled, kernels tuned", outTuned.toFloatArray());
     }
 
     /** NCHW in, NCHW out, into the caller's tensor: allocates nothing. */
@@ -88,8 +102,16 @@ public class OneDnn4jBenchmark {
         }
     }
 
+    /** Compiled with kernel choice by measurement, channels-last in and out, into a preallocated output. */
+    @Benchmark
+    public void channelsLastTuned() {
+        tuned.forward(xChannelsLast, outTuned);
+    }
+
     @TearDown
     public void tearDown() {
+        tuned.close();
+        outTuned.close();
         conv.close();
         x.close();
         out.close();
