@@ -21,8 +21,9 @@ import org.openjdk.jmh.infra.Blackhole;
 
 /**
  * onednn4j's Conv2d as users call it: NCHW into a preallocated output, NCHW allocating, channels-last into a
- * preallocated output and allocating; and the same layer compiled with kernel choice by measurement
- * ({@link CompileOptions#tuneKernels(boolean)}), channels-last in and out.
+ * preallocated output and allocating; and the same layer compiled ({@link CompiledModule}), channels-last in and out,
+ * with oneDNN's first choice of kernel and with kernel choice by measurement
+ * ({@link CompileOptions#tuneKernels(boolean)}).
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
@@ -39,7 +40,9 @@ public class OneDnn4jBenchmark {
     private Tensor out;
     private Tensor xChannelsLast;
     private Tensor outChannelsLast;
+    private CompiledModule compiled;
     private CompiledModule tuned;
+    private Tensor outCompiled;
     private Tensor outTuned;
 
     @Setup
@@ -60,15 +63,22 @@ public class OneDnn4jBenchmark {
         try (Tensor y = conv.forward(x)) {
             d.check("onednn4j NCHW allocating", y.toFloatArray());
         }
+        conv.eval();
+        compiled = conv.compile(compileOptions(s).tuneKernels(false));
         // the first fork times oneDNN's implementations here and saves its choice; later forks read it
-        tuned = conv.eval()
-                .compile(CompileOptions.forInput(s.inputShape())
-                        .inputFormat(MemoryFormat.CHANNELS_LAST)
-                        .outputFormat(MemoryFormat.CHANNELS_LAST)
-                        .tuneKernels(true));
+        tuned = conv.compile(compileOptions(s).tuneKernels(true));
+        outCompiled = Tensor.zeros(MemoryFormat.CHANNELS_LAST, s.outputShape());
         outTuned = Tensor.zeros(MemoryFormat.CHANNELS_LAST, s.outputShape());
+        compiled.forward(xChannelsLast, outCompiled);
+        d.check("onednn4j compiled", outCompiled.toFloatArray());
         tuned.forward(xChannelsLast, outTuned);
         d.check("onednn4j compiled, kernels tuned", outTuned.toFloatArray());
+    }
+
+    private static CompileOptions compileOptions(Shape s) {
+        return CompileOptions.forInput(s.inputShape())
+                .inputFormat(MemoryFormat.CHANNELS_LAST)
+                .outputFormat(MemoryFormat.CHANNELS_LAST);
     }
 
     /** NCHW in, NCHW out, into the caller's tensor: allocates nothing. */
@@ -102,7 +112,13 @@ public class OneDnn4jBenchmark {
         }
     }
 
-    /** Compiled with kernel choice by measurement, channels-last in and out, into a preallocated output. */
+    /** Compiled (one layer: oneDNN's first choice of kernel), channels-last in and out, into a preallocated output. */
+    @Benchmark
+    public void channelsLastCompiled() {
+        compiled.forward(xChannelsLast, outCompiled);
+    }
+
+    /** As {@link #channelsLastCompiled()}, with kernel choice by measurement. */
     @Benchmark
     public void channelsLastTuned() {
         tuned.forward(xChannelsLast, outTuned);
@@ -110,7 +126,9 @@ public class OneDnn4jBenchmark {
 
     @TearDown
     public void tearDown() {
+        compiled.close();
         tuned.close();
+        outCompiled.close();
         outTuned.close();
         conv.close();
         x.close();

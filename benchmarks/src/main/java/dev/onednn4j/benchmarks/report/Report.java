@@ -34,6 +34,7 @@ public final class Report {
     static {
         IMPLEMENTATIONS.put("OneDnn4jBenchmark.channelsLast", "onednn4j channels-last");
         IMPLEMENTATIONS.put("OneDnn4jBenchmark.channelsLastAllocating", "onednn4j channels-last, forward(x)");
+        IMPLEMENTATIONS.put("OneDnn4jBenchmark.channelsLastCompiled", "onednn4j compiled");
         IMPLEMENTATIONS.put("OneDnn4jBenchmark.channelsLastTuned", "onednn4j compiled, kernels tuned");
         IMPLEMENTATIONS.put("OneDnn4jBenchmark.nchwPreallocated", "onednn4j NCHW, forward(x, out)");
         IMPLEMENTATIONS.put("OneDnn4jBenchmark.nchwAllocating", "onednn4j NCHW, forward(x)");
