@@ -34,15 +34,20 @@ import java.util.function.Supplier;
  */
 final class KernelTuner {
     private static final System.Logger LOG = System.getLogger("dev.onednn4j");
-    /** Timing rounds (each runs every candidate once) after two warm-ups, or fewer if they take long. */
+    /** Timing rounds (each runs every candidate in turn) after two warm-ups, or fewer if they take long. */
     private static final int ROUNDS = 10;
+    /**
+     * What one candidate's turn in a round lasts at least: back-to-back calls, as a service runs them, so that a short
+     * primitive is timed over many calls (its per-call mean), not by its luckiest single call.
+     */
+    private static final long TURN_NANOS = 1_000_000L;
     /**
      * How much faster than oneDNN's first choice another implementation must time to replace it: oneDNN ranks its
      * implementations for the shape, and a difference within timing noise is no reason to overrule it.
      */
     static final double MARGIN = 0.05;
     /** The choosing rule's version, first in every key: choices saved under an earlier rule are made again. */
-    private static final String RULE = "v2";
+    private static final String RULE = "v3";
 
     private final Path file;
     private final Properties choices = new Properties();
@@ -243,26 +248,35 @@ final class KernelTuner {
     }
 
     /**
-     * Milliseconds per run of each candidate: the best of {@link #ROUNDS} rounds, each running every candidate once
-     * in turn (after two warm-up runs each), so that a slow moment of the machine hits all of them alike.
+     * Milliseconds per call of each candidate: the best of {@link #ROUNDS} rounds, each giving every candidate in turn
+     * a run of back-to-back calls lasting at least {@link #TURN_NANOS} (after two warm-up calls each), so that a slow
+     * moment of the machine hits all of them alike and short primitives are timed at their steady pace.
      */
     private static double[] time(List<Candidate> candidates) {
-        long[] best = new long[candidates.size()];
-        java.util.Arrays.fill(best, Long.MAX_VALUE);
+        double[] best = new double[candidates.size()];
+        int[] calls = new int[candidates.size()];
+        java.util.Arrays.fill(best, Double.MAX_VALUE);
         try (Stream stream = Stream.create(Engine.cpu())) {
-            for (Candidate c : candidates) {
+            for (int i = 0; i < calls.length; i++) {
+                Candidate c = candidates.get(i);
                 c.primitive.execute(stream, c.args);
+                stream.await();
+                long t0 = System.nanoTime();
                 c.primitive.execute(stream, c.args);
+                stream.await();
+                long once = Math.max(1, System.nanoTime() - t0);
+                calls[i] = (int) Math.min(10_000, Math.max(1, TURN_NANOS / once));
             }
-            stream.await();
             long budget = System.nanoTime() + 400_000_000L;
             for (int r = 0; r < ROUNDS && (r < 3 || System.nanoTime() < budget); r++) {
                 for (int i = 0; i < best.length; i++) {
                     Candidate c = candidates.get(i);
                     long t0 = System.nanoTime();
-                    c.primitive.execute(stream, c.args);
+                    for (int k = 0; k < calls[i]; k++) {
+                        c.primitive.execute(stream, c.args);
+                    }
                     stream.await();
-                    best[i] = Math.min(best[i], System.nanoTime() - t0);
+                    best[i] = Math.min(best[i], (System.nanoTime() - t0) / (double) calls[i]);
                 }
             }
         }
