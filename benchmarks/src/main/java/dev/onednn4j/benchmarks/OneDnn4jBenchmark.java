@@ -40,18 +40,12 @@ public class OneDnn4jBenchmark {
     private Tensor out;
     private Tensor xChannelsLast;
     private Tensor outChannelsLast;
-    private CompiledModule compiled;
-    private CompiledModule tuned;
-    private Tensor outCompiled;
-    private Tensor outTuned;
 
     @Setup
     public void setup(Suite suite) {
         Shape s = suite.shape();
         Workload d = Workload.of(s);
-        conv = s.conv2d();
-        conv.weight().copyFrom(d.weights());
-        conv.bias().copyFrom(d.bias());
+        conv = layer(s, d);
         x = Tensor.of(d.input(), s.inputShape());
         out = Tensor.zeros(s.outputShape());
         xChannelsLast = x.toMemoryFormat(MemoryFormat.CHANNELS_LAST);
@@ -63,22 +57,14 @@ public class OneDnn4jBenchmark {
         try (Tensor y = conv.forward(x)) {
             d.check("onednn4j NCHW allocating", y.toFloatArray());
         }
-        conv.eval();
-        compiled = conv.compile(compileOptions(s).tuneKernels(false));
-        // the first fork times oneDNN's implementations here and saves its choice; later forks read it
-        tuned = conv.compile(compileOptions(s).tuneKernels(true));
-        outCompiled = Tensor.zeros(MemoryFormat.CHANNELS_LAST, s.outputShape());
-        outTuned = Tensor.zeros(MemoryFormat.CHANNELS_LAST, s.outputShape());
-        compiled.forward(xChannelsLast, outCompiled);
-        d.check("onednn4j compiled", outCompiled.toFloatArray());
-        tuned.forward(xChannelsLast, outTuned);
-        d.check("onednn4j compiled, kernels tuned", outTuned.toFloatArray());
     }
 
-    private static CompileOptions compileOptions(Shape s) {
-        return CompileOptions.forInput(s.inputShape())
-                .inputFormat(MemoryFormat.CHANNELS_LAST)
-                .outputFormat(MemoryFormat.CHANNELS_LAST);
+    /** The shape's layer with the workload's weights and bias. */
+    static Conv2d layer(Shape s, Workload d) {
+        Conv2d conv = s.conv2d();
+        conv.weight().copyFrom(d.weights());
+        conv.bias().copyFrom(d.bias());
+        return conv;
     }
 
     /** NCHW in, NCHW out, into the caller's tensor: allocates nothing. */
@@ -114,26 +100,93 @@ public class OneDnn4jBenchmark {
 
     /** Compiled (one layer: oneDNN's first choice of kernel), channels-last in and out, into a preallocated output. */
     @Benchmark
-    public void channelsLastCompiled() {
-        compiled.forward(xChannelsLast, outCompiled);
+    public void channelsLastCompiled(Compiled c) {
+        c.layer.forward();
     }
 
-    /** As {@link #channelsLastCompiled()}, with kernel choice by measurement. */
+    /** As {@link #channelsLastCompiled}, with kernel choice by measurement. */
     @Benchmark
-    public void channelsLastTuned() {
-        tuned.forward(xChannelsLast, outTuned);
+    public void channelsLastTuned(Tuned t) {
+        t.layer.forward();
     }
 
     @TearDown
     public void tearDown() {
-        compiled.close();
-        tuned.close();
-        outCompiled.close();
-        outTuned.close();
         conv.close();
         x.close();
         out.close();
         xChannelsLast.close();
         outChannelsLast.close();
+    }
+
+    /** The layer compiled with oneDNN's first kernel: built only in the forks of the row that runs it. */
+    @State(Scope.Benchmark)
+    public static class Compiled {
+        CompiledLayer layer;
+
+        @Setup
+        public void setup(Suite suite) {
+            layer = new CompiledLayer(suite.shape(), false);
+        }
+
+        @TearDown
+        public void tearDown() {
+            layer.close();
+        }
+    }
+
+    /**
+     * The layer compiled with kernel choice by measurement: the first fork times oneDNN's implementations and saves
+     * its choice (in the file {@code -Donednn4j.kernelCache} names), later forks read it.
+     */
+    @State(Scope.Benchmark)
+    public static class Tuned {
+        CompiledLayer layer;
+
+        @Setup
+        public void setup(Suite suite) {
+            layer = new CompiledLayer(suite.shape(), true);
+        }
+
+        @TearDown
+        public void tearDown() {
+            layer.close();
+        }
+    }
+
+    /** A shape's layer compiled for channels-last input and output, its answer checked against the reference. */
+    static final class CompiledLayer implements AutoCloseable {
+        private final Conv2d conv;
+        private final CompiledModule module;
+        private final Tensor x;
+        private final Tensor out;
+
+        CompiledLayer(Shape s, boolean tune) {
+            Workload d = Workload.of(s);
+            conv = layer(s, d);
+            conv.eval();
+            module = conv.compile(CompileOptions.forInput(s.inputShape())
+                    .inputFormat(MemoryFormat.CHANNELS_LAST)
+                    .outputFormat(MemoryFormat.CHANNELS_LAST)
+                    .tuneKernels(tune));
+            try (Tensor nchw = Tensor.of(d.input(), s.inputShape())) {
+                x = nchw.toMemoryFormat(MemoryFormat.CHANNELS_LAST);
+            }
+            out = Tensor.zeros(MemoryFormat.CHANNELS_LAST, s.outputShape());
+            forward();
+            d.check(tune ? "onednn4j compiled, kernels tuned" : "onednn4j compiled", out.toFloatArray());
+        }
+
+        void forward() {
+            module.forward(x, out);
+        }
+
+        @Override
+        public void close() {
+            module.close();
+            conv.close();
+            x.close();
+            out.close();
+        }
     }
 }

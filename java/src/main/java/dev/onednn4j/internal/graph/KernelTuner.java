@@ -9,6 +9,7 @@ import dev.onednn4j.internal.dnnl.MemoryDesc;
 import dev.onednn4j.internal.dnnl.Primitive;
 import dev.onednn4j.internal.dnnl.PrimitiveDesc;
 import dev.onednn4j.internal.dnnl.Stream;
+import dev.onednn4j.internal.dnnl.Threads;
 import dev.onednn4j.natives.DnnlLibrary;
 import java.io.IOException;
 import java.io.Reader;
@@ -41,13 +42,15 @@ final class KernelTuner {
      * primitive is timed over many calls (its per-call mean), not by its luckiest single call.
      */
     private static final long TURN_NANOS = 1_000_000L;
+    /** At most this many calls in a turn, however short the primitive. */
+    private static final int MAX_CALLS = 10_000;
     /**
      * How much faster than oneDNN's first choice another implementation must time to replace it: oneDNN ranks its
      * implementations for the shape, and a difference within timing noise is no reason to overrule it.
      */
     static final double MARGIN = 0.05;
     /** The choosing rule's version, first in every key: choices saved under an earlier rule are made again. */
-    private static final String RULE = "v3";
+    private static final String RULE = "v4";
 
     private final Path file;
     private final Properties choices = new Properties();
@@ -56,10 +59,15 @@ final class KernelTuner {
     private int timed;
     private int reused;
 
+    /**
+     * @param threads the compiled module's own thread count, or 0 for the process-wide setting: the key records the
+     *     count its primitives will run with
+     */
     KernelTuner(Path file, int threads) {
         this.file = file;
-        this.prefix =
-                RULE + "|" + DnnlLibrary.load().version().number() + "|" + Dnnl.effectiveCpuIsa() + "|" + threads + "|";
+        int effective = threads != 0 ? threads : Threads.effective();
+        this.prefix = RULE + "|" + DnnlLibrary.load().version().number() + "|" + Dnnl.effectiveCpuIsa() + "|"
+                + effective + "|";
         if (file != null && Files.isRegularFile(file)) {
             try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
                 choices.load(r);
@@ -258,14 +266,18 @@ final class KernelTuner {
         java.util.Arrays.fill(best, Double.MAX_VALUE);
         try (Stream stream = Stream.create(Engine.cpu())) {
             for (int i = 0; i < calls.length; i++) {
+                // warm-up: back-to-back calls for one turn's length, which also counts how many fit in it
                 Candidate c = candidates.get(i);
                 c.primitive.execute(stream, c.args);
                 stream.await();
                 long t0 = System.nanoTime();
-                c.primitive.execute(stream, c.args);
-                stream.await();
-                long once = Math.max(1, System.nanoTime() - t0);
-                calls[i] = (int) Math.min(10_000, Math.max(1, TURN_NANOS / once));
+                int n = 0;
+                do {
+                    c.primitive.execute(stream, c.args);
+                    stream.await();
+                    n++;
+                } while (n < MAX_CALLS && System.nanoTime() - t0 < TURN_NANOS);
+                calls[i] = n;
             }
             long budget = System.nanoTime() + 400_000_000L;
             for (int r = 0; r < ROUNDS && (r < 3 || System.nanoTime() < budget); r++) {
