@@ -11,10 +11,12 @@ module dev.onednn4j {
     requires dev.onednn4j.bindings;
     requires dev.onednn4j.natives;
     requires com.google.gson;
+    requires dev.onednn4j.onnxproto;
 
     exports dev.onednn4j;
     exports dev.onednn4j.tensor;
     exports dev.onednn4j.nn;
     exports dev.onednn4j.io;
     exports dev.onednn4j.vision;
+    exports dev.onednn4j.onnx;
 }

@@ -1,0 +1,1532 @@
+package dev.onednn4j.onnx;
+
+import dev.onednn4j.internal.onnx.OnnxGraph;
+import dev.onednn4j.internal.onnx.OnnxGraph.Data;
+import dev.onednn4j.nn.AdaptiveAvgPool2d;
+import dev.onednn4j.nn.AvgPool2d;
+import dev.onednn4j.nn.BatchNorm2d;
+import dev.onednn4j.nn.Conv2d;
+import dev.onednn4j.nn.GELU;
+import dev.onednn4j.nn.Hardsigmoid;
+import dev.onednn4j.nn.Hardswish;
+import dev.onednn4j.nn.LeakyReLU;
+import dev.onednn4j.nn.Linear;
+import dev.onednn4j.nn.MaxPool2d;
+import dev.onednn4j.nn.Module;
+import dev.onednn4j.nn.ReLU;
+import dev.onednn4j.nn.ReLU6;
+import dev.onednn4j.nn.Sigmoid;
+import dev.onednn4j.nn.Tanh;
+import dev.onednn4j.onnx.Resolution.Ctx;
+import dev.onednn4j.onnx.Resolution.Val;
+import dev.onednn4j.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.function.DoubleBinaryOperator;
+import java.util.function.DoubleUnaryOperator;
+
+/**
+ * The ONNX operations onednn4j runs, by op type: each resolves a node for known input shapes, checking its
+ * attributes and inputs, and either folds it into a constant, maps it onto a library layer (convolution, batch
+ * norm, pooling, linear, the activations: oneDNN primitives with their reference loops) or runs it as a plain Java
+ * loop on float32 tensors.
+ */
+final class OnnxOps {
+    /** How one op type resolves a node. */
+    interface Op {
+        void resolve(Ctx c);
+    }
+
+    private static final Map<String, Op> OPS = new TreeMap<>();
+
+    private OnnxOps() {}
+
+    static Op get(String opType) {
+        Op op = OPS.get(opType);
+        if (op == null) {
+            throw new IllegalArgumentException("unsupported ONNX op " + opType);
+        }
+        return op;
+    }
+
+    /** The supported op types of the default domain, sorted. */
+    static Set<String> supported() {
+        return OPS.keySet();
+    }
+
+    static {
+        // ---- element-wise, binary (numpy broadcasting) ----
+        OPS.put("Add", c -> arith(c, Double::sum, true));
+        OPS.put("Sub", c -> arith(c, (a, b) -> a - b, false));
+        OPS.put("Mul", c -> arith(c, (a, b) -> a * b, false));
+        OPS.put("Div", c -> arith(c, (a, b) -> a / b, false));
+        OPS.put("Pow", c -> binary(c, Math::pow, OnnxGraph.FLOAT, c.need(0).type()));
+        OPS.put("Min", c -> variadic(c, Math::min));
+        OPS.put("Max", c -> variadic(c, Math::max));
+        OPS.put("Sum", c -> variadic(c, Double::sum));
+        OPS.put("Mod", c -> {
+            boolean fmod = c.i("fmod", 0) == 1;
+            binary(
+                    c,
+                    (a, b) -> fmod ? a % b : a - Math.floor(a / b) * b,
+                    -1,
+                    c.need(0).type());
+        });
+        OPS.put("Equal", c -> binary(c, (a, b) -> a == b ? 1 : 0, OnnxGraph.BOOL, OnnxGraph.BOOL));
+        OPS.put("Less", c -> binary(c, (a, b) -> a < b ? 1 : 0, OnnxGraph.BOOL, OnnxGraph.BOOL));
+        OPS.put("LessOrEqual", c -> binary(c, (a, b) -> a <= b ? 1 : 0, OnnxGraph.BOOL, OnnxGraph.BOOL));
+        OPS.put("Greater", c -> binary(c, (a, b) -> a > b ? 1 : 0, OnnxGraph.BOOL, OnnxGraph.BOOL));
+        OPS.put("GreaterOrEqual", c -> binary(c, (a, b) -> a >= b ? 1 : 0, OnnxGraph.BOOL, OnnxGraph.BOOL));
+        OPS.put("And", c -> binary(c, (a, b) -> a != 0 && b != 0 ? 1 : 0, OnnxGraph.BOOL, OnnxGraph.BOOL));
+        OPS.put("Or", c -> binary(c, (a, b) -> a != 0 || b != 0 ? 1 : 0, OnnxGraph.BOOL, OnnxGraph.BOOL));
+        OPS.put("Where", OnnxOps::where);
+
+        // ---- element-wise, unary: library layers where one exists, else a Java loop ----
+        OPS.put("Relu", c -> activation(c, new ReLU(), x -> Math.max(x, 0)));
+        OPS.put("Sigmoid", c -> activation(c, new Sigmoid(), x -> 1 / (1 + Math.exp(-x))));
+        OPS.put("Tanh", c -> activation(c, new Tanh(), Math::tanh));
+        OPS.put("HardSwish", c -> activation(c, new Hardswish(), x -> x * Math.min(Math.max(x + 3, 0), 6) / 6));
+        OPS.put("HardSigmoid", OnnxOps::hardSigmoid);
+        OPS.put("LeakyRelu", c -> {
+            double alpha = c.f("alpha", 0.01f);
+            activation(c, new LeakyReLU(alpha), x -> x > 0 ? x : alpha * x);
+        });
+        OPS.put("Gelu", c -> {
+            String approx = c.s("approximate", "none");
+            DoubleUnaryOperator ref = approx.equals("tanh")
+                    ? x -> 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)))
+                    : x -> 0.5 * x * (1 + Nd.erf(x / Math.sqrt(2)));
+            activation(c, new GELU(approx), ref);
+        });
+        OPS.put("Clip", OnnxOps::clip);
+        OPS.put("Neg", c -> unary(c, x -> -x, c.need(0).type()));
+        OPS.put("Abs", c -> unary(c, Math::abs, c.need(0).type()));
+        OPS.put("Sqrt", c -> unary(c, Math::sqrt, OnnxGraph.FLOAT));
+        OPS.put("Exp", c -> unary(c, Math::exp, OnnxGraph.FLOAT));
+        OPS.put("Log", c -> unary(c, Math::log, OnnxGraph.FLOAT));
+        OPS.put("Reciprocal", c -> unary(c, x -> 1 / x, OnnxGraph.FLOAT));
+        OPS.put("Erf", c -> unary(c, Nd::erf, OnnxGraph.FLOAT));
+        OPS.put("Floor", c -> unary(c, Math::floor, c.need(0).type()));
+        OPS.put("Ceil", c -> unary(c, Math::ceil, c.need(0).type()));
+        OPS.put("Not", c -> unary(c, x -> x == 0 ? 1 : 0, OnnxGraph.BOOL));
+        OPS.put("Cast", OnnxOps::cast);
+        OPS.put("Identity", c -> c.view(c.shape(0)));
+        OPS.put("Dropout", c -> {
+            c.view(c.shape(0));
+            if (c.node.outputs().size() > 1 && !c.node.outputs().get(1).isEmpty()) {
+                double[] ones = new double[Nd.numel(c.shape(0))];
+                Arrays.fill(ones, 1);
+                c.constOut(1, OnnxGraph.BOOL, c.shape(0), ones); // inference: nothing is dropped
+            }
+        });
+
+        // ---- shapes and data movement ----
+        OPS.put("Shape", OnnxOps::shape);
+        OPS.put("Size", c -> c.constOut(0, OnnxGraph.INT64, new long[0], new double[] {Nd.numel(c.shape(0))}));
+        OPS.put("Constant", OnnxOps::constant);
+        OPS.put("ConstantOfShape", OnnxOps::constantOfShape);
+        OPS.put("Range", OnnxOps::range);
+        OPS.put("Reshape", OnnxOps::reshape);
+        OPS.put("Flatten", c -> {
+            long[] s = c.shape(0);
+            int axis = Nd.axis(c.i("axis", 1), s.length + 1, c.op());
+            long outer = 1;
+            for (int i = 0; i < axis; i++) {
+                outer *= s[i];
+            }
+            c.view(new long[] {outer, Nd.numel(s) / Math.max(outer, 1)});
+        });
+        OPS.put("Squeeze", OnnxOps::squeeze);
+        OPS.put("Unsqueeze", OnnxOps::unsqueeze);
+        OPS.put("Transpose", OnnxOps::transpose);
+        OPS.put("Concat", OnnxOps::concat);
+        OPS.put("Slice", OnnxOps::slice);
+        OPS.put("Gather", OnnxOps::gather);
+        OPS.put("Split", OnnxOps::split);
+        OPS.put("Expand", OnnxOps::expand);
+        OPS.put("Tile", OnnxOps::tile);
+        OPS.put("ScatterND", OnnxOps::scatterNd);
+        OPS.put("Pad", OnnxOps::pad);
+
+        // ---- normalisation, reductions, attention ----
+        OPS.put("Softmax", OnnxOps::softmax);
+        OPS.put("LayerNormalization", OnnxOps::layerNorm);
+        OPS.put("ReduceMean", c -> reduce(c, "mean"));
+        OPS.put("ReduceSum", c -> reduce(c, "sum"));
+        OPS.put("ReduceMax", c -> reduce(c, "max"));
+        OPS.put("ReduceMin", c -> reduce(c, "min"));
+        OPS.put("MatMul", OnnxOps::matmul);
+        OPS.put("Gemm", OnnxOps::gemm);
+
+        // ---- convolutions and pooling ----
+        OPS.put("Conv", OnnxOps::conv);
+        OPS.put("ConvTranspose", OnnxOps::convTranspose);
+        OPS.put("BatchNormalization", OnnxOps::batchNorm);
+        OPS.put("MaxPool", c -> pool(c, true));
+        OPS.put("AveragePool", c -> pool(c, false));
+        OPS.put("GlobalAveragePool", c -> globalPool(c, false));
+        OPS.put("GlobalMaxPool", c -> globalPool(c, true));
+        OPS.put("Resize", OnnxOps::resize);
+    }
+
+    // ---- element-wise ---------------------------------------------------------------------------
+
+    /** Add, Sub, Mul, Div: two same-shape computed operands of Add use the library's add; else broadcasting. */
+    private static void arith(Ctx c, DoubleBinaryOperator f, boolean isAdd) {
+        Val a = c.need(0);
+        Val b = c.need(1);
+        if (isAdd && !a.isConst() && !b.isConst() && Arrays.equals(a.shape(), b.shape())) {
+            c.add();
+            return;
+        }
+        boolean integer = !OnnxGraph.isFloat(a.type()) && a.isConst() && b.isConst();
+        DoubleBinaryOperator g = integer ? (x, y) -> integerOp(f, x, y) : f;
+        binary(c, g, -1, a.type());
+    }
+
+    private static double integerOp(DoubleBinaryOperator f, double x, double y) {
+        double r = f.applyAsDouble(x, y);
+        return r < 0 ? Math.ceil(r) : Math.floor(r); // integer division truncates, as ONNX's int64 Div
+    }
+
+    /**
+     * A broadcasting binary operation; {@code type} is the output's type, or -1 for the inputs' (float at run
+     * time).
+     */
+    private static void binary(Ctx c, DoubleBinaryOperator f, int type, int constType) {
+        long[] sa = c.shape(0);
+        long[] sb = c.shape(1);
+        long[] out = Nd.broadcast(sa, sb, c.op());
+        int t = type >= 0 ? type : c.allConst() ? constType : OnnxGraph.FLOAT;
+        if (c.allConst() && type < 0) {
+            t = constType;
+        }
+        c.java(new long[][] {out}, new int[] {c.allConst() ? (type >= 0 ? type : constType) : t}, in -> {
+            int[] ia = Nd.broadcastIndex(sa, out);
+            int[] ib = Nd.broadcastIndex(sb, out);
+            double[] r = new double[ia.length];
+            // [*a] (op) [*b] -> [*out]
+            for (int i = 0; i < r.length; i++) {
+                r[i] = f.applyAsDouble(in[0][ia[i]], in[1][ib[i]]);
+            }
+            return new double[][] {r};
+        });
+    }
+
+    private static void variadic(Ctx c, DoubleBinaryOperator f) {
+        long[] out = c.shape(0);
+        for (int i = 1; i < c.inputs(); i++) {
+            out = Nd.broadcast(out, c.shape(i), c.op());
+        }
+        long[] o = out;
+        int n = c.inputs();
+        c.java(new long[][] {o}, new int[] {c.allConst() ? c.need(0).type() : OnnxGraph.FLOAT}, in -> {
+            double[] r = null;
+            for (int k = 0; k < n; k++) {
+                int[] idx = Nd.broadcastIndex(c.shape(k), o);
+                if (r == null) {
+                    r = new double[idx.length];
+                    for (int i = 0; i < r.length; i++) {
+                        r[i] = in[k][idx[i]];
+                    }
+                } else {
+                    for (int i = 0; i < r.length; i++) {
+                        r[i] = f.applyAsDouble(r[i], in[k][idx[i]]);
+                    }
+                }
+            }
+            return new double[][] {r};
+        });
+    }
+
+    private static void where(Ctx c) {
+        long[] s0 = c.shape(0);
+        long[] s1 = c.shape(1);
+        long[] s2 = c.shape(2);
+        long[] out = Nd.broadcast(Nd.broadcast(s0, s1, c.op()), s2, c.op());
+        int type = c.allConst() ? c.need(1).type() : OnnxGraph.FLOAT;
+        c.java(new long[][] {out}, new int[] {type}, in -> {
+            int[] i0 = Nd.broadcastIndex(s0, out);
+            int[] i1 = Nd.broadcastIndex(s1, out);
+            int[] i2 = Nd.broadcastIndex(s2, out);
+            double[] r = new double[i0.length];
+            for (int i = 0; i < r.length; i++) {
+                r[i] = in[0][i0[i]] != 0 ? in[1][i1[i]] : in[2][i2[i]];
+            }
+            return new double[][] {r};
+        });
+    }
+
+    private static void unary(Ctx c, DoubleUnaryOperator f, int constType) {
+        long[] s = c.shape(0);
+        c.java(new long[][] {s}, new int[] {c.allConst() ? constType : OnnxGraph.FLOAT}, in -> {
+            double[] r = new double[in[0].length];
+            for (int i = 0; i < r.length; i++) {
+                r[i] = f.applyAsDouble(in[0][i]);
+            }
+            return new double[][] {r};
+        });
+    }
+
+    /** An activation: the library's layer on a computed input (oneDNN eltwise), folded on a constant one. */
+    private static void activation(Ctx c, Module layer, DoubleUnaryOperator ref) {
+        if (c.need(0).isConst()) {
+            layer.close();
+            unary(c, ref, OnnxGraph.FLOAT);
+            return;
+        }
+        c.layer(layer, c.shape(0));
+    }
+
+    private static void hardSigmoid(Ctx c) {
+        double alpha = c.f("alpha", 0.2f);
+        double beta = c.f("beta", 0.5f);
+        if ((float) alpha == (float) (1.0 / 6) && beta == 0.5) {
+            activation(c, new Hardsigmoid(), x -> Math.min(Math.max(x / 6 + 0.5, 0), 1));
+        } else {
+            unary(c, x -> Math.min(Math.max(alpha * x + beta, 0), 1), OnnxGraph.FLOAT);
+        }
+    }
+
+    private static void clip(Ctx c) {
+        double lo;
+        double hi;
+        if (c.opset < 11 || c.attr("min") != null || c.attr("max") != null) {
+            lo = c.f("min", Float.NEGATIVE_INFINITY);
+            hi = c.f("max", Float.POSITIVE_INFINITY);
+        } else {
+            lo = c.in(1) == null ? Double.NEGATIVE_INFINITY : c.constant(1, "min")[0];
+            hi = c.in(2) == null ? Double.POSITIVE_INFINITY : c.constant(2, "max")[0];
+        }
+        DoubleUnaryOperator ref = x -> Double.isNaN(x) ? x : Math.min(Math.max(x, lo), hi);
+        if (lo == 0 && hi == 6) {
+            activation(c, new ReLU6(), ref);
+        } else if (lo == 0 && hi == Double.POSITIVE_INFINITY) {
+            activation(c, new ReLU(), ref);
+        } else {
+            unary(c, ref, c.need(0).type());
+        }
+    }
+
+    private static void cast(Ctx c) {
+        int to = (int) c.i("to", OnnxGraph.FLOAT);
+        DoubleUnaryOperator f = switch (to) {
+            case OnnxGraph.FLOAT, OnnxGraph.FLOAT16, OnnxGraph.BFLOAT16 -> x -> (float) x;
+            case OnnxGraph.DOUBLE -> x -> x;
+            case OnnxGraph.BOOL -> x -> x != 0 ? 1 : 0;
+            default -> x -> (double) (long) x; // integers truncate toward zero
+        };
+        if (!c.need(0).isConst() && OnnxGraph.isFloat(to)) {
+            c.view(c.shape(0)); // float to float at run time: everything computes in float32
+            return;
+        }
+        unary(c, f, OnnxGraph.isFloat(to) ? OnnxGraph.FLOAT : to);
+    }
+
+    // ---- shapes --------------------------------------------------------------------------------
+
+    private static void shape(Ctx c) {
+        long[] s = c.shape(0);
+        int r = s.length;
+        long start = c.i("start", 0);
+        long end = c.i("end", r);
+        start = Math.clamp(start < 0 ? start + r : start, 0, r);
+        end = Math.clamp(end < 0 ? end + r : end, 0, r);
+        double[] v = new double[(int) Math.max(end - start, 0)];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = s[(int) start + i];
+        }
+        c.constOut(0, OnnxGraph.INT64, new long[] {v.length}, v);
+    }
+
+    private static void constant(Ctx c) {
+        var a = c.node.attributes();
+        if (a.containsKey("value")) {
+            Data d = a.get("value").t();
+            c.constOut(0, d.elemType(), d.shape(), d.toDoubles());
+        } else if (a.containsKey("value_float")) {
+            c.constOut(0, OnnxGraph.FLOAT, new long[0], new double[] {
+                a.get("value_float").f()
+            });
+        } else if (a.containsKey("value_floats")) {
+            float[] f = a.get("value_floats").floats();
+            double[] d = new double[f.length];
+            for (int i = 0; i < f.length; i++) {
+                d[i] = f[i];
+            }
+            c.constOut(0, OnnxGraph.FLOAT, new long[] {f.length}, d);
+        } else if (a.containsKey("value_int")) {
+            c.constOut(0, OnnxGraph.INT64, new long[0], new double[] {
+                a.get("value_int").i()
+            });
+        } else if (a.containsKey("value_ints")) {
+            long[] l = a.get("value_ints").ints();
+            c.constOut(0, OnnxGraph.INT64, new long[] {l.length}, Nd.doubles(l));
+        } else {
+            throw c.error("Constant has no value attribute this library reads (value, value_float(s), value_int(s))");
+        }
+    }
+
+    private static void constantOfShape(Ctx c) {
+        long[] shape = Nd.longs(c.constant(0, "shape"));
+        checkShape(c, shape);
+        var a = c.attr("value");
+        int type = a == null ? OnnxGraph.FLOAT : a.t().elemType();
+        double v = a == null ? 0 : a.t().toDoubles()[0];
+        double[] d = new double[Nd.numel(shape)];
+        Arrays.fill(d, v);
+        c.constOut(0, type, shape, d);
+    }
+
+    private static void checkShape(Ctx c, long[] shape) {
+        for (long d : shape) {
+            if (d < 0) {
+                throw c.error("negative dimension in shape %s", Arrays.toString(shape));
+            }
+        }
+        Nd.numel(shape);
+    }
+
+    private static void range(Ctx c) {
+        double start = c.constant(0, "start")[0];
+        double limit = c.constant(1, "limit")[0];
+        double delta = c.constant(2, "delta")[0];
+        if (delta == 0) {
+            throw c.error("delta must not be 0");
+        }
+        long n = (long) Math.max(Math.ceil((limit - start) / delta), 0);
+        if (n > Integer.MAX_VALUE - 8) {
+            throw c.error("Range of %d elements is too large", n);
+        }
+        double[] d = new double[(int) n];
+        for (int i = 0; i < d.length; i++) {
+            d[i] = start + i * delta;
+        }
+        c.constOut(0, c.need(0).type(), new long[] {n}, d);
+    }
+
+    private static void reshape(Ctx c) {
+        long[] in = c.shape(0);
+        long[] target = Nd.longs(c.constant(1, "shape"));
+        boolean allowZero = c.i("allowzero", 0) == 1;
+        long[] out = target.clone();
+        int infer = -1;
+        long known = 1;
+        for (int i = 0; i < out.length; i++) {
+            if (out[i] == 0 && !allowZero) {
+                if (i >= in.length) {
+                    throw c.error(
+                            "shape %s copies dimension %d of an input of rank %d",
+                            Arrays.toString(target), i, in.length);
+                }
+                out[i] = in[i];
+            }
+            if (out[i] == -1) {
+                if (infer >= 0) {
+                    throw c.error("only one dimension can be inferred, shape %s", Arrays.toString(target));
+                }
+                infer = i;
+            } else if (out[i] < 0) {
+                throw c.error("invalid shape dimension %d in %s", out[i], Arrays.toString(target));
+            } else {
+                known *= out[i];
+            }
+        }
+        if (infer >= 0) {
+            int n = Nd.numel(in);
+            if (known == 0 || n % known != 0) {
+                throw c.error("shape %s is invalid for input of size %d", Arrays.toString(target), n);
+            }
+            out[infer] = n / known;
+        }
+        c.view(out);
+    }
+
+    private static long[] axesOf(Ctx c, String what) {
+        if (c.opset >= 13 && c.in(1) != null) {
+            return Nd.longs(c.constant(1, what));
+        }
+        return c.ints(what, null);
+    }
+
+    private static void squeeze(Ctx c) {
+        long[] s = c.shape(0);
+        long[] axes = axesOf(c, "axes");
+        List<Long> out = new ArrayList<>();
+        boolean[] drop = new boolean[s.length];
+        if (axes == null) {
+            for (int i = 0; i < s.length; i++) {
+                drop[i] = s[i] == 1;
+            }
+        } else {
+            for (long a : axes) {
+                int ax = Nd.axis(a, s.length, c.op());
+                if (s[ax] != 1) {
+                    throw c.error("cannot squeeze dimension %d of size %d (shape %s)", ax, s[ax], Arrays.toString(s));
+                }
+                drop[ax] = true;
+            }
+        }
+        for (int i = 0; i < s.length; i++) {
+            if (!drop[i]) {
+                out.add(s[i]);
+            }
+        }
+        c.view(out.stream().mapToLong(Long::longValue).toArray());
+    }
+
+    private static void unsqueeze(Ctx c) {
+        long[] s = c.shape(0);
+        long[] axes = axesOf(c, "axes");
+        if (axes == null) {
+            throw c.error("Unsqueeze needs axes");
+        }
+        int r = s.length + axes.length;
+        boolean[] added = new boolean[r];
+        for (long a : axes) {
+            int ax = Nd.axis(a, r, c.op());
+            if (added[ax]) {
+                throw c.error("axis %d appears twice in %s", ax, Arrays.toString(axes));
+            }
+            added[ax] = true;
+        }
+        long[] out = new long[r];
+        for (int i = 0, j = 0; i < r; i++) {
+            out[i] = added[i] ? 1 : s[j++];
+        }
+        c.view(out);
+    }
+
+    private static void transpose(Ctx c) {
+        long[] s = c.shape(0);
+        int r = s.length;
+        long[] p = c.ints("perm", null);
+        int[] perm = new int[r];
+        boolean[] seen = new boolean[r];
+        for (int i = 0; i < r; i++) {
+            perm[i] = p == null ? r - 1 - i : Nd.axis(p[i], r, c.op());
+            if (seen[perm[i]] || (p != null && p.length != r)) {
+                throw c.error("perm %s is not a permutation of %d axes", Arrays.toString(p), r);
+            }
+            seen[perm[i]] = true;
+        }
+        long[] out = new long[r];
+        for (int i = 0; i < r; i++) {
+            out[i] = s[perm[i]];
+        }
+        c.java(new long[][] {out}, new int[] {c.allConst() ? c.need(0).type() : OnnxGraph.FLOAT}, in ->
+                new double[][] {Nd.transpose(in[0], s, perm)});
+    }
+
+    private static void concat(Ctx c) {
+        int n = c.inputs();
+        long[] first = c.shape(0);
+        int axis = Nd.axis(c.i("axis", 0), first.length, c.op());
+        long[] out = first.clone();
+        out[axis] = 0;
+        for (int k = 0; k < n; k++) {
+            long[] s = c.shape(k);
+            for (int d = 0; d < first.length; d++) {
+                if (s.length != first.length || (d != axis && s[d] != first[d])) {
+                    throw c.error(
+                            "Sizes of tensors must match except in dimension %d. Expected size %d but got size %d for "
+                                    + "tensor number %d in the list (shapes %s and %s)",
+                            axis,
+                            d < first.length ? first[d] : -1,
+                            d < s.length ? s[d] : -1,
+                            k,
+                            Arrays.toString(first),
+                            Arrays.toString(s));
+                }
+            }
+            out[axis] += s[axis];
+        }
+        long outer = 1;
+        for (int d = 0; d < axis; d++) {
+            outer *= first[d];
+        }
+        long inner = 1;
+        for (int d = axis + 1; d < first.length; d++) {
+            inner *= first[d];
+        }
+        long o = outer;
+        long in2 = inner;
+        long[] shape = out;
+        c.java(new long[][] {out}, new int[] {c.allConst() ? c.need(0).type() : OnnxGraph.FLOAT}, in -> {
+            double[] r = new double[Nd.numel(shape)];
+            int at = 0;
+            // [outer, sum(C_k), inner] <- each [outer, C_k, inner]
+            for (long i = 0; i < o; i++) {
+                for (int k = 0; k < n; k++) {
+                    int block = (int) (c.shape(k)[axis] * in2);
+                    System.arraycopy(in[k], (int) (i * block), r, at, block);
+                    at += block;
+                }
+            }
+            return new double[][] {r};
+        });
+    }
+
+    private static void slice(Ctx c) {
+        long[] s = c.shape(0);
+        int r = s.length;
+        long[] starts;
+        long[] ends;
+        long[] axes;
+        long[] steps;
+        if (c.opset < 10) {
+            starts = c.ints("starts", null);
+            ends = c.ints("ends", null);
+            axes = c.ints("axes", null);
+            steps = null;
+        } else {
+            starts = Nd.longs(c.constant(1, "starts"));
+            ends = Nd.longs(c.constant(2, "ends"));
+            axes = c.in(3) == null ? null : Nd.longs(c.constant(3, "axes"));
+            steps = c.in(4) == null ? null : Nd.longs(c.constant(4, "steps"));
+        }
+        long[] start = new long[r];
+        long[] step = new long[r];
+        long[] count = s.clone();
+        Arrays.fill(step, 1);
+        for (int i = 0; i < starts.length; i++) {
+            int ax = Nd.axis(axes == null ? i : axes[i], r, c.op());
+            long st = steps == null ? 1 : steps[i];
+            if (st == 0) {
+                throw c.error("slice step cannot be zero");
+            }
+            long dim = s[ax];
+            long b = starts[i];
+            long e = ends[i];
+            b = b < 0 ? b + dim : b;
+            e = e < 0 ? e + dim : e;
+            if (st > 0) {
+                b = Math.clamp(b, 0, dim);
+                e = Math.clamp(e, 0, dim);
+                count[ax] = Math.max(0, (e - b + st - 1) / st);
+            } else {
+                b = Math.clamp(b, -1, dim - 1);
+                e = Math.clamp(e, -1, dim - 1);
+                count[ax] = Math.max(0, (b - e - st - 1) / -st);
+            }
+            start[ax] = count[ax] == 0 ? 0 : b;
+            step[ax] = st;
+        }
+        c.java(new long[][] {count}, new int[] {c.allConst() ? c.need(0).type() : OnnxGraph.FLOAT}, in ->
+                new double[][] {Nd.slice(in[0], s, start, step, count)});
+    }
+
+    private static void gather(Ctx c) {
+        long[] s = c.shape(0);
+        int axis = Nd.axis(c.i("axis", 0), s.length, c.op());
+        long[] idxShape = c.shape(1);
+        double[] idx = c.constant(1, "indices");
+        long dim = s[axis];
+        int[] index = new int[idx.length];
+        for (int i = 0; i < idx.length; i++) {
+            long v = (long) idx[i];
+            if (v < -dim || v >= dim) {
+                throw c.error("index %d is out of bounds for dimension %d with size %d", v, axis, dim);
+            }
+            index[i] = (int) (v < 0 ? v + dim : v);
+        }
+        long[] out = new long[s.length - 1 + idxShape.length];
+        int k = 0;
+        for (int d = 0; d < axis; d++) {
+            out[k++] = s[d];
+        }
+        for (long d : idxShape) {
+            out[k++] = d;
+        }
+        for (int d = axis + 1; d < s.length; d++) {
+            out[k++] = s[d];
+        }
+        long outer = 1;
+        for (int d = 0; d < axis; d++) {
+            outer *= s[d];
+        }
+        long inner = 1;
+        for (int d = axis + 1; d < s.length; d++) {
+            inner *= s[d];
+        }
+        long o = outer;
+        int in2 = (int) inner;
+        c.java(new long[][] {out}, new int[] {c.allConst() ? c.need(0).type() : OnnxGraph.FLOAT}, in -> {
+            double[] r = new double[Nd.numel(out)];
+            int at = 0;
+            // [outer, dim, inner] -> [outer, |indices|, inner]
+            for (long i = 0; i < o; i++) {
+                for (int j : index) {
+                    System.arraycopy(in[0], (int) ((i * dim + j) * in2), r, at, in2);
+                    at += in2;
+                }
+            }
+            return new double[][] {r};
+        });
+    }
+
+    private static void split(Ctx c) {
+        long[] s = c.shape(0);
+        int axis = Nd.axis(c.i("axis", 0), s.length, c.op());
+        int outs = c.node.outputs().size();
+        long[] sizes;
+        if (c.in(1) != null) {
+            sizes = Nd.longs(c.constant(1, "split"));
+        } else if (c.attr("split") != null) {
+            sizes = c.ints("split", null);
+        } else {
+            long n = c.i("num_outputs", outs);
+            sizes = new long[outs];
+            long each = (s[axis] + n - 1) / n;
+            for (int i = 0; i < outs; i++) {
+                sizes[i] = Math.min(each, Math.max(0, s[axis] - i * each));
+            }
+        }
+        if (sizes.length != outs || Arrays.stream(sizes).sum() != s[axis]) {
+            throw c.error(
+                    "split sizes %s do not add up to dimension %d of size %d over %d outputs",
+                    Arrays.toString(sizes), axis, s[axis], outs);
+        }
+        long[][] shapes = new long[outs][];
+        int[] types = new int[outs];
+        long[] offsets = new long[outs];
+        long acc = 0;
+        for (int i = 0; i < outs; i++) {
+            shapes[i] = s.clone();
+            shapes[i][axis] = sizes[i];
+            types[i] = c.allConst() ? c.need(0).type() : OnnxGraph.FLOAT;
+            offsets[i] = acc;
+            acc += sizes[i];
+        }
+        long[] one = new long[s.length];
+        Arrays.fill(one, 1);
+        c.java(shapes, types, in -> {
+            double[][] r = new double[outs][];
+            for (int i = 0; i < outs; i++) {
+                long[] start = new long[s.length];
+                start[axis] = offsets[i];
+                r[i] = Nd.slice(in[0], s, start, one, shapes[i]);
+            }
+            return r;
+        });
+    }
+
+    private static void expand(Ctx c) {
+        long[] s = c.shape(0);
+        long[] target = Nd.longs(c.constant(1, "shape"));
+        long[] out = Nd.broadcast(s, target, c.op());
+        c.java(new long[][] {out}, new int[] {c.allConst() ? c.need(0).type() : OnnxGraph.FLOAT}, in -> {
+            int[] idx = Nd.broadcastIndex(s, out);
+            double[] r = new double[idx.length];
+            for (int i = 0; i < r.length; i++) {
+                r[i] = in[0][idx[i]];
+            }
+            return new double[][] {r};
+        });
+    }
+
+    private static void tile(Ctx c) {
+        long[] s = c.shape(0);
+        long[] rep = Nd.longs(c.constant(1, "repeats"));
+        if (rep.length != s.length) {
+            throw c.error(
+                    "repeats %s must have one entry per dimension of %s", Arrays.toString(rep), Arrays.toString(s));
+        }
+        long[] out = new long[s.length];
+        for (int i = 0; i < s.length; i++) {
+            out[i] = s[i] * rep[i];
+        }
+        long[] st = Nd.strides(s);
+        c.java(new long[][] {out}, new int[] {c.allConst() ? c.need(0).type() : OnnxGraph.FLOAT}, in -> {
+            double[] r = new double[Nd.numel(out)];
+            long[] pos = new long[out.length];
+            for (int k = 0; k < r.length; k++) {
+                long at = 0;
+                for (int d = 0; d < out.length; d++) {
+                    at += (pos[d] % s[d]) * st[d];
+                }
+                r[k] = in[0][(int) at];
+                for (int d = out.length - 1; d >= 0 && ++pos[d] == out[d]; d--) {
+                    pos[d] = 0;
+                }
+            }
+            return new double[][] {r};
+        });
+    }
+
+    private static void scatterNd(Ctx c) {
+        long[] s = c.shape(0);
+        long[] is = c.shape(1);
+        String reduction = c.s("reduction", "none");
+        if (!reduction.equals("none")) {
+            throw c.error("ScatterND reduction '%s' is not supported (only none)", reduction);
+        }
+        double[] idx = c.constant(1, "indices");
+        int q = (int) is[is.length - 1];
+        if (q > s.length) {
+            throw c.error("indices' last dimension %d exceeds the data's rank %d", q, s.length);
+        }
+        long[] st = Nd.strides(s);
+        int block = 1;
+        for (int d = q; d < s.length; d++) {
+            block *= (int) s[d];
+        }
+        int updates = idx.length / Math.max(q, 1);
+        int[] at = new int[updates];
+        for (int u = 0; u < updates; u++) {
+            long off = 0;
+            for (int d = 0; d < q; d++) {
+                long v = (long) idx[u * q + d];
+                if (v < -s[d] || v >= s[d]) {
+                    throw c.error("index %d is out of bounds for dimension %d with size %d", v, d, s[d]);
+                }
+                off += (v < 0 ? v + s[d] : v) * st[d];
+            }
+            at[u] = (int) off;
+        }
+        int b = block;
+        c.java(new long[][] {s}, new int[] {c.allConst() ? c.need(0).type() : OnnxGraph.FLOAT}, in -> {
+            double[] r = in[0].clone();
+            for (int u = 0; u < at.length; u++) {
+                System.arraycopy(in[2], u * b, r, at[u], b);
+            }
+            return new double[][] {r};
+        });
+    }
+
+    private static void pad(Ctx c) {
+        long[] s = c.shape(0);
+        int r = s.length;
+        String mode = c.s("mode", "constant");
+        long[] pads = c.opset >= 11 ? Nd.longs(c.constant(1, "pads")) : c.ints("pads", null);
+        double value = c.opset >= 11 ? (c.in(2) == null ? 0 : c.constant(2, "constant_value")[0]) : c.f("value", 0);
+        long[] axes = c.in(3) == null ? null : Nd.longs(c.constant(3, "axes"));
+        int na = axes == null ? r : axes.length;
+        if (pads == null || pads.length != 2 * na) {
+            throw c.error("pads must hold 2 values per padded axis (%d), got %s", na, Arrays.toString(pads));
+        }
+        long[] before = new long[r];
+        long[] out = s.clone();
+        for (int i = 0; i < na; i++) {
+            int ax = axes == null ? i : Nd.axis(axes[i], r, c.op());
+            before[ax] = pads[i];
+            out[ax] = s[ax] + pads[i] + pads[i + na];
+            if (out[ax] < 0 || pads[i] < 0 || pads[i + na] < 0) {
+                throw c.error("negative pads %s are not supported", Arrays.toString(pads));
+            }
+            if (!mode.equals("constant") && (pads[i] >= s[ax] || pads[i + na] >= s[ax]) && mode.equals("reflect")) {
+                throw c.error(
+                        "reflect padding %s must be smaller than the dimension (%d)", Arrays.toString(pads), s[ax]);
+            }
+        }
+        if (!mode.equals("constant") && !mode.equals("reflect") && !mode.equals("edge")) {
+            throw c.error("pad mode '%s' is not supported (constant, reflect, edge)", mode);
+        }
+        long[] st = Nd.strides(s);
+        c.java(new long[][] {out}, new int[] {c.allConst() ? c.need(0).type() : OnnxGraph.FLOAT}, in -> {
+            double[] res = new double[Nd.numel(out)];
+            long[] pos = new long[r];
+            for (int k = 0; k < res.length; k++) {
+                long at = 0;
+                boolean outside = false;
+                for (int d = 0; d < r; d++) {
+                    long p = pos[d] - before[d];
+                    if (p < 0 || p >= s[d]) {
+                        if (mode.equals("constant")) {
+                            outside = true;
+                            break;
+                        }
+                        p = mode.equals("edge") ? Math.clamp(p, 0, s[d] - 1) : (p < 0 ? -p : 2 * (s[d] - 1) - p);
+                    }
+                    at += p * st[d];
+                }
+                res[k] = outside ? value : in[0][(int) at];
+                for (int d = r - 1; d >= 0 && ++pos[d] == out[d]; d--) {
+                    pos[d] = 0;
+                }
+            }
+            return new double[][] {res};
+        });
+    }
+
+    // ---- normalisation, reductions, matrix products ------------------------------------------------
+
+    /** [outer, n, inner] around {@code axis}. */
+    private static long[] around(long[] s, int from, int to) {
+        long outer = 1;
+        long n = 1;
+        long inner = 1;
+        for (int d = 0; d < s.length; d++) {
+            if (d < from) {
+                outer *= s[d];
+            } else if (d < to) {
+                n *= s[d];
+            } else {
+                inner *= s[d];
+            }
+        }
+        return new long[] {outer, n, inner};
+    }
+
+    private static void softmax(Ctx c) {
+        long[] s = c.shape(0);
+        int axis = Nd.axis(c.i("axis", c.opset >= 13 ? -1 : 1), s.length, c.op());
+        long[] g = c.opset >= 13 ? around(s, axis, axis + 1) : around(s, axis, s.length);
+        int outer = (int) g[0];
+        int n = (int) g[1];
+        int inner = (int) g[2];
+        c.java(s, in -> {
+            double[] x = in[0];
+            double[] r = new double[x.length];
+            // [outer, n, inner]: softmax over n
+            for (int o = 0; o < outer; o++) {
+                for (int i = 0; i < inner; i++) {
+                    int base = o * n * inner + i;
+                    double max = Double.NEGATIVE_INFINITY;
+                    for (int k = 0; k < n; k++) {
+                        max = Math.max(max, x[base + k * inner]);
+                    }
+                    double sum = 0;
+                    for (int k = 0; k < n; k++) {
+                        r[base + k * inner] = Math.exp(x[base + k * inner] - max);
+                        sum += r[base + k * inner];
+                    }
+                    for (int k = 0; k < n; k++) {
+                        r[base + k * inner] /= sum;
+                    }
+                }
+            }
+            return new double[][] {r};
+        });
+    }
+
+    private static void layerNorm(Ctx c) {
+        long[] s = c.shape(0);
+        int axis = Nd.axis(c.i("axis", -1), s.length, c.op());
+        double eps = c.f("epsilon", 1e-5f);
+        long[] g = around(s, axis, s.length);
+        int outer = (int) g[0];
+        int n = (int) g[1];
+        long[] normShape = Arrays.copyOfRange(s, axis, s.length);
+        int[] sIdx = Nd.broadcastIndex(c.shape(1), normShape);
+        int[] bIdx = c.in(2) == null ? null : Nd.broadcastIndex(c.shape(2), normShape);
+        if (c.node.outputs().size() > 1) {
+            for (int i = 1; i < c.node.outputs().size(); i++) {
+                if (!c.node.outputs().get(i).isEmpty()) {
+                    throw c.error("its mean and inverse standard deviation outputs (training only) are not supported");
+                }
+            }
+        }
+        c.java(s, in -> {
+            double[] x = in[0];
+            double[] r = new double[x.length];
+            // [outer, n]: normalise each row over n
+            for (int o = 0; o < outer; o++) {
+                double mean = 0;
+                for (int k = 0; k < n; k++) {
+                    mean += x[o * n + k];
+                }
+                mean /= n;
+                double var = 0;
+                for (int k = 0; k < n; k++) {
+                    double d = x[o * n + k] - mean;
+                    var += d * d;
+                }
+                double inv = 1 / Math.sqrt(var / n + eps);
+                for (int k = 0; k < n; k++) {
+                    double y = (x[o * n + k] - mean) * inv * in[1][sIdx[k]];
+                    r[o * n + k] = bIdx == null ? y : y + in[2][bIdx[k]];
+                }
+            }
+            return new double[][] {r};
+        });
+    }
+
+    private static void reduce(Ctx c, String kind) {
+        long[] s = c.shape(0);
+        long[] axes = c.in(1) != null ? Nd.longs(c.constant(1, "axes")) : c.ints("axes", null);
+        boolean keep = c.i("keepdims", 1) == 1;
+        boolean[] reduced = new boolean[s.length];
+        if (axes == null || axes.length == 0) {
+            if (c.i("noop_with_empty_axes", 0) == 1) {
+                c.view(s);
+                return;
+            }
+            Arrays.fill(reduced, true);
+        } else {
+            for (long a : axes) {
+                reduced[Nd.axis(a, s.length, c.op())] = true;
+            }
+        }
+        List<Long> outList = new ArrayList<>();
+        long[] kept = new long[s.length];
+        for (int d = 0; d < s.length; d++) {
+            kept[d] = reduced[d] ? 1 : s[d];
+            if (!reduced[d] || keep) {
+                outList.add(kept[d]);
+            }
+        }
+        long[] out = outList.stream().mapToLong(Long::longValue).toArray();
+        int count = Nd.numel(s) / Math.max(Nd.numel(kept), 1);
+        c.java(new long[][] {out}, new int[] {c.allConst() ? c.need(0).type() : OnnxGraph.FLOAT}, in -> {
+            int[] target = Nd.broadcastIndex(kept, s); // each input element's output element
+            double[] r = new double[Nd.numel(kept)];
+            double init = switch (kind) {
+                case "max" -> Double.NEGATIVE_INFINITY;
+                case "min" -> Double.POSITIVE_INFINITY;
+                default -> 0;
+            };
+            Arrays.fill(r, init);
+            for (int i = 0; i < target.length; i++) {
+                double v = in[0][i];
+                int t = target[i];
+                r[t] = switch (kind) {
+                    case "max" -> Math.max(r[t], v);
+                    case "min" -> Math.min(r[t], v);
+                    default -> r[t] + v;
+                };
+            }
+            if (kind.equals("mean")) {
+                for (int i = 0; i < r.length; i++) {
+                    r[i] /= count;
+                }
+            }
+            return new double[][] {r};
+        });
+    }
+
+    private static void matmul(Ctx c) {
+        long[] a = c.shape(0);
+        long[] b = c.shape(1);
+        if (a.length == 0 || b.length == 0) {
+            throw c.error(
+                    "both arguments to matmul need to be at least 1D, but they are %dD and %dD", a.length, b.length);
+        }
+        if (!c.need(0).isConst() && c.need(1).isConst() && b.length == 2 && a.length >= 2) {
+            if (a[a.length - 1] != b[0]) {
+                throw c.error(
+                        "mat1 and mat2 shapes cannot be multiplied (%dx%d and %dx%d)",
+                        Nd.numel(a) / a[a.length - 1], a[a.length - 1], b[0], b[1]);
+            }
+            linear(c, (int) b[0], (int) b[1], Nd.transpose(c.constant(1, "weight"), b, new int[] {1, 0}), null, a);
+            return;
+        }
+        long[] a2 = a.length == 1 ? new long[] {1, a[0]} : a;
+        long[] b2 = b.length == 1 ? new long[] {b[0], 1} : b;
+        long m = a2[a2.length - 2];
+        long k = a2[a2.length - 1];
+        long n = b2[b2.length - 1];
+        if (b2[b2.length - 2] != k) {
+            throw c.error("mat1 and mat2 shapes cannot be multiplied (%dx%d and %dx%d)", m, k, b2[b2.length - 2], n);
+        }
+        long[] batch = Nd.broadcast(Arrays.copyOf(a2, a2.length - 2), Arrays.copyOf(b2, b2.length - 2), c.op());
+        List<Long> out = new ArrayList<>();
+        for (long d : batch) {
+            out.add(d);
+        }
+        if (a.length > 1) {
+            out.add(m);
+        }
+        if (b.length > 1) {
+            out.add(n);
+        }
+        long[] outShape = out.stream().mapToLong(Long::longValue).toArray();
+        long[] abatch = Arrays.copyOf(a2, a2.length - 2);
+        long[] bbatch = Arrays.copyOf(b2, b2.length - 2);
+        int mm = (int) m;
+        int kk = (int) k;
+        int nn = (int) n;
+        c.java(outShape, in -> {
+            int[] ia = Nd.broadcastIndex(abatch, batch);
+            int[] ib = Nd.broadcastIndex(bbatch, batch);
+            double[] r = new double[ia.length * mm * nn];
+            // [*batch, m, k] x [*batch, k, n] -> [*batch, m, n]
+            for (int t = 0; t < ia.length; t++) {
+                int ao = ia[t] * mm * kk;
+                int bo = ib[t] * kk * nn;
+                int ro = t * mm * nn;
+                for (int i = 0; i < mm; i++) {
+                    for (int j = 0; j < nn; j++) {
+                        double sum = 0;
+                        for (int p = 0; p < kk; p++) {
+                            sum += in[0][ao + i * kk + p] * in[1][bo + p * nn + j];
+                        }
+                        r[ro + i * nn + j] = sum;
+                    }
+                }
+            }
+            return new double[][] {r};
+        });
+    }
+
+    /** A Linear layer with {@code weight} ([out, in], row-major) and optional bias on input of {@code shape}. */
+    private static void linear(Ctx c, int inF, int outF, double[] weight, double[] bias, long[] shape) {
+        Linear l = Linear.builder(inF, outF).bias(bias != null).build();
+        try {
+            l.weight().copyFrom(Nd.floats(weight));
+            if (bias != null) {
+                l.bias().copyFrom(Nd.floats(bias));
+            }
+        } catch (RuntimeException | Error e) {
+            l.close();
+            throw e;
+        }
+        long[] out = shape.clone();
+        out[out.length - 1] = outF;
+        c.layer(l, out);
+    }
+
+    private static void gemm(Ctx c) {
+        long[] a = c.shape(0);
+        long[] b = c.shape(1);
+        if (a.length != 2 || b.length != 2) {
+            throw c.error("Gemm takes 2-D A and B, got %s and %s", Arrays.toString(a), Arrays.toString(b));
+        }
+        boolean ta = c.i("transA", 0) == 1;
+        boolean tb = c.i("transB", 0) == 1;
+        double alpha = c.f("alpha", 1);
+        double beta = c.f("beta", 1);
+        long m = ta ? a[1] : a[0];
+        long k = ta ? a[0] : a[1];
+        long kb = tb ? b[1] : b[0];
+        long n = tb ? b[0] : b[1];
+        if (k != kb) {
+            throw c.error("mat1 and mat2 shapes cannot be multiplied (%dx%d and %dx%d)", m, k, kb, n);
+        }
+        long[] out = {m, n};
+        Val cv = c.in(2);
+        long[] cs = cv == null ? new long[0] : cv.shape();
+        Nd.broadcast(cs, out, c.op());
+        if (!ta
+                && !c.need(0).isConst()
+                && c.need(1).isConst()
+                && (cv == null || cv.isConst())
+                && (cv == null || Nd.numel(cs) == n || Nd.numel(cs) == 1)
+                && (cs.length < 2 || cs[0] == 1)) {
+            double[] w = c.constant(1, "B");
+            double[] wt = tb ? w.clone() : Nd.transpose(w, b, new int[] {1, 0}); // [n, k]
+            for (int i = 0; i < wt.length; i++) {
+                wt[i] *= alpha;
+            }
+            double[] bias = null;
+            if (cv != null) {
+                double[] cvals = cv.values();
+                bias = new double[(int) n];
+                for (int i = 0; i < n; i++) {
+                    bias[i] = beta * cvals[cvals.length == 1 ? 0 : i];
+                }
+            }
+            linear(c, (int) k, (int) n, wt, bias, a);
+            return;
+        }
+        int mm = (int) m;
+        int kk = (int) k;
+        int nn = (int) n;
+        long[] cshape = cs;
+        c.java(out, in -> {
+            double[] r = new double[mm * nn];
+            int[] ci = in.length > 2 && in[2] != null ? Nd.broadcastIndex(cshape, out) : null;
+            // alpha * A'[m, k] x B'[k, n] + beta * C -> [m, n]
+            for (int i = 0; i < mm; i++) {
+                for (int j = 0; j < nn; j++) {
+                    double sum = 0;
+                    for (int p = 0; p < kk; p++) {
+                        double x = ta ? in[0][p * mm + i] : in[0][i * kk + p];
+                        double y = tb ? in[1][j * kk + p] : in[1][p * nn + j];
+                        sum += x * y;
+                    }
+                    r[i * nn + j] = alpha * sum + (ci == null ? 0 : beta * in[2][ci[i * nn + j]]);
+                }
+            }
+            return new double[][] {r};
+        });
+    }
+
+    // ---- convolutions and pooling -----------------------------------------------------------------
+
+    /** The 2-D window attributes of a node on an input of {@code s} (N, C, H, W), with PyTorch-symmetric pads. */
+    private record Window(int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw) {}
+
+    private static Window window(Ctx c, long[] s, long[] kernel) {
+        if (s.length != 4) {
+            throw c.error("onednn4j supports 2-D spatial inputs (N, C, H, W) here; got shape %s", Arrays.toString(s));
+        }
+        long[] k = c.ints("kernel_shape", kernel);
+        if (k == null || k.length != 2) {
+            throw c.error("kernel_shape must have 2 entries, got %s", Arrays.toString(k));
+        }
+        long[] st = c.ints("strides", new long[] {1, 1});
+        long[] dil = c.ints("dilations", new long[] {1, 1});
+        long[] pads = c.ints("pads", new long[] {0, 0, 0, 0});
+        String auto = c.s("auto_pad", "NOTSET");
+        if (auto.equals("SAME_UPPER") || auto.equals("SAME_LOWER")) {
+            pads = new long[4];
+            for (int d = 0; d < 2; d++) {
+                long in = s[2 + d];
+                long out = (in + st[d] - 1) / st[d];
+                long total = Math.max(0, (out - 1) * st[d] + (k[d] - 1) * dil[d] + 1 - in);
+                long small = total / 2;
+                pads[d] = auto.equals("SAME_UPPER") ? small : total - small;
+                pads[d + 2] = total - pads[d];
+            }
+        } else if (auto.equals("VALID")) {
+            pads = new long[4];
+        } else if (!auto.equals("NOTSET")) {
+            throw c.error("auto_pad '%s' is not one of NOTSET, SAME_UPPER, SAME_LOWER, VALID", auto);
+        }
+        if (pads.length != 4 || st.length != 2 || dil.length != 2) {
+            throw c.error(
+                    "pads %s, strides %s and dilations %s must be for 2 spatial axes",
+                    Arrays.toString(pads), Arrays.toString(st), Arrays.toString(dil));
+        }
+        if (pads[0] != pads[2] || pads[1] != pads[3]) {
+            throw c.error(
+                    "asymmetric pads %s (begin and end differ) are not supported yet; PyTorch exports symmetric ones",
+                    Arrays.toString(pads));
+        }
+        for (long v : new long[] {k[0], k[1], st[0], st[1], dil[0], dil[1], pads[0], pads[1]}) {
+            if (v < 0 || v > Integer.MAX_VALUE) {
+                throw c.error(
+                        "kernel %s, strides %s, dilations %s and pads %s must be non-negative ints",
+                        Arrays.toString(k), Arrays.toString(st), Arrays.toString(dil), Arrays.toString(pads));
+            }
+        }
+        return new Window(
+                (int) k[0], (int) k[1], (int) st[0], (int) st[1], (int) pads[0], (int) pads[1], (int) dil[0], (int)
+                        dil[1]);
+    }
+
+    private static int toInt(Ctx c, long v, String what) {
+        if (v < 0 || v > Integer.MAX_VALUE) {
+            throw c.error("%s %d is out of range", what, v);
+        }
+        return (int) v;
+    }
+
+    private static void conv(Ctx c) {
+        long[] x = c.shape(0);
+        long[] w = c.shape(1);
+        if (w.length != 4) {
+            throw c.error("onednn4j supports 2-D convolutions (a 4-D weight); got weight shape %s", Arrays.toString(w));
+        }
+        Window win = window(c, x, new long[] {w[2], w[3]});
+        int groups = toInt(c, c.i("group", 1), "group");
+        int in = toInt(c, x[1], "input channels");
+        int out = toInt(c, w[0], "output channels");
+        if (groups == 0 || w[1] * groups != x[1]) {
+            throw c.error(
+                    "Given groups=%d, weight of size %s, expected input%s to have %d channels, but got %d "
+                            + "channels instead",
+                    groups, Arrays.toString(w), Arrays.toString(x), w[1] * groups, x[1]);
+        }
+        double[] weight = c.constant(1, "weight");
+        double[] bias = c.in(2) == null ? null : c.constant(2, "bias");
+        Conv2d conv = Conv2d.builder(in, out, win.kh(), win.kw())
+                .stride(win.sh(), win.sw())
+                .padding(win.ph(), win.pw())
+                .dilation(win.dh(), win.dw())
+                .groups(groups)
+                .bias(bias != null)
+                .build();
+        try {
+            conv.weight().copyFrom(Nd.floats(weight));
+            if (bias != null) {
+                conv.bias().copyFrom(Nd.floats(bias));
+            }
+        } catch (RuntimeException | Error e) {
+            conv.close();
+            throw e;
+        }
+        long oh = (x[2] + 2L * win.ph() - (long) win.dh() * (win.kh() - 1) - 1) / win.sh() + 1;
+        long ow = (x[3] + 2L * win.pw() - (long) win.dw() * (win.kw() - 1) - 1) / win.sw() + 1;
+        if (oh <= 0 || ow <= 0) {
+            conv.close();
+            throw c.error(
+                    "Calculated output size: (%d x %d). Output size is too small (input %s)",
+                    oh, ow, Arrays.toString(x));
+        }
+        c.layer(conv, new long[] {x[0], out, oh, ow});
+    }
+
+    private static void convTranspose(Ctx c) {
+        long[] x = c.shape(0);
+        long[] w = c.shape(1);
+        if (w.length != 4 || x.length != 4) {
+            throw c.error(
+                    "onednn4j supports 2-D transposed convolutions; got input %s, weight %s",
+                    Arrays.toString(x), Arrays.toString(w));
+        }
+        long[] k = c.ints("kernel_shape", new long[] {w[2], w[3]});
+        long[] st = c.ints("strides", new long[] {1, 1});
+        long[] dil = c.ints("dilations", new long[] {1, 1});
+        long[] pads = c.ints("pads", new long[] {0, 0, 0, 0});
+        long[] outPad = c.ints("output_padding", new long[] {0, 0});
+        int g = (int) c.i("group", 1);
+        if (c.ints("output_shape", null) != null || !c.s("auto_pad", "NOTSET").equals("NOTSET")) {
+            throw c.error("output_shape and auto_pad are not supported; give pads and output_padding");
+        }
+        if (g <= 0 || x[1] != w[0] || w[0] % g != 0) {
+            throw c.error("input channels %d must equal the weight's first dimension %d (groups %d)", x[1], w[0], g);
+        }
+        int n = (int) x[0];
+        int ci = (int) x[1];
+        int h = (int) x[2];
+        int wd = (int) x[3];
+        int cog = (int) w[1];
+        int co = cog * g;
+        int kh = (int) k[0];
+        int kw = (int) k[1];
+        long oh = (h - 1) * st[0] - pads[0] - pads[2] + dil[0] * (kh - 1) + outPad[0] + 1;
+        long ow = (wd - 1) * st[1] - pads[1] - pads[3] + dil[1] * (kw - 1) + outPad[1] + 1;
+        if (oh <= 0 || ow <= 0) {
+            throw c.error("output size %dx%d is too small", oh, ow);
+        }
+        long[] out = {n, co, oh, ow};
+        int cig = ci / g;
+        int ohi = (int) oh;
+        int owi = (int) ow;
+        c.java(out, in -> {
+            double[] r = new double[Nd.numel(out)];
+            double[] xv = in[0];
+            double[] wv = in[1];
+            // [N, C_in, H, W] scattered through [C_in, C_out/g, kH, kW] -> [N, C_out, OH, OW]
+            for (int b = 0; b < n; b++) {
+                for (int cin = 0; cin < ci; cin++) {
+                    int grp = cin / cig;
+                    for (int iy = 0; iy < h; iy++) {
+                        for (int ix = 0; ix < wd; ix++) {
+                            double v = xv[((b * ci + cin) * h + iy) * wd + ix];
+                            for (int oc = 0; oc < cog; oc++) {
+                                int cout = grp * cog + oc;
+                                for (int ky = 0; ky < kh; ky++) {
+                                    long oy = iy * st[0] - pads[0] + ky * dil[0];
+                                    if (oy < 0 || oy >= ohi) {
+                                        continue;
+                                    }
+                                    for (int kx = 0; kx < kw; kx++) {
+                                        long ox = ix * st[1] - pads[1] + kx * dil[1];
+                                        if (ox < 0 || ox >= owi) {
+                                            continue;
+                                        }
+                                        r[(int) (((long) (b * co + cout) * ohi + oy) * owi + ox)] +=
+                                                v * wv[((cin * cog + oc) * kh + ky) * kw + kx];
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            if (in.length > 2 && in[2] != null) {
+                int plane = ohi * owi;
+                for (int i = 0; i < r.length; i++) {
+                    r[i] += in[2][(i / plane) % co];
+                }
+            }
+            return new double[][] {r};
+        });
+    }
+
+    private static void batchNorm(Ctx c) {
+        long[] x = c.shape(0);
+        if (x.length != 4) {
+            throw c.error(
+                    "onednn4j supports BatchNormalization on 4-D (N, C, H, W) inputs; got %s", Arrays.toString(x));
+        }
+        if (c.i("training_mode", 0) == 1) {
+            throw c.error("training_mode=1 is not supported: onednn4j runs inference");
+        }
+        int ch = toInt(c, x[1], "channels");
+        BatchNorm2d bn = BatchNorm2d.builder(ch).eps(c.f("epsilon", 1e-5f)).build();
+        try {
+            bn.weight().copyFrom(Nd.floats(c.constant(1, "scale")));
+            bn.bias().copyFrom(Nd.floats(c.constant(2, "B")));
+            bn.runningMean().copyFrom(Nd.floats(c.constant(3, "mean")));
+            bn.runningVar().copyFrom(Nd.floats(c.constant(4, "var")));
+        } catch (RuntimeException | Error e) {
+            bn.close();
+            throw e;
+        }
+        c.layer(bn, x);
+    }
+
+    private static void pool(Ctx c, boolean max) {
+        long[] x = c.shape(0);
+        Window w = window(c, x, null);
+        boolean ceil = c.i("ceil_mode", 0) == 1;
+        if (max && c.i("storage_order", 0) != 0) {
+            throw c.error("storage_order=1 is not supported");
+        }
+        if (max && c.node.outputs().size() > 1 && !c.node.outputs().get(1).isEmpty()) {
+            throw c.error("MaxPool's Indices output is not supported");
+        }
+        Module m;
+        if (max) {
+            m = MaxPool2d.builder(w.kh(), w.kw())
+                    .stride(w.sh(), w.sw())
+                    .padding(w.ph(), w.pw())
+                    .dilation(w.dh(), w.dw())
+                    .ceilMode(ceil)
+                    .build();
+        } else {
+            if (w.dh() != 1 || w.dw() != 1) {
+                throw c.error("AveragePool with dilations %dx%d is not supported", w.dh(), w.dw());
+            }
+            m = AvgPool2d.builder(w.kh(), w.kw())
+                    .stride(w.sh(), w.sw())
+                    .padding(w.ph(), w.pw())
+                    .ceilMode(ceil)
+                    .countIncludePad(c.i("count_include_pad", 0) == 1)
+                    .build();
+        }
+        long[] out = {
+            x[0],
+            x[1],
+            poolSize(x[2], w.kh(), w.sh(), w.ph(), w.dh(), ceil),
+            poolSize(x[3], w.kw(), w.sw(), w.pw(), w.dw(), ceil)
+        };
+        c.layer(m, out);
+    }
+
+    private static long poolSize(long in, int k, int s, int p, int d, boolean ceil) {
+        long span = in + 2L * p - (long) d * (k - 1) - 1;
+        long out = (ceil ? Math.ceilDiv(span, s) : Math.floorDiv(span, s)) + 1;
+        if (ceil && (out - 1) * s >= in + p) {
+            out--;
+        }
+        return out;
+    }
+
+    private static void globalPool(Ctx c, boolean max) {
+        long[] x = c.shape(0);
+        if (x.length != 4) {
+            throw c.error("onednn4j supports global pooling of 4-D (N, C, H, W) inputs; got %s", Arrays.toString(x));
+        }
+        long[] out = {x[0], x[1], 1, 1};
+        Module m = max
+                ? MaxPool2d.builder(toInt(c, x[2], "height"), toInt(c, x[3], "width"))
+                        .build()
+                : new AdaptiveAvgPool2d(1, 1);
+        c.layer(m, out);
+    }
+
+    private static void resize(Ctx c) {
+        long[] x = c.shape(0);
+        String mode = c.s("mode", "nearest");
+        String ctm = c.s("coordinate_transformation_mode", "half_pixel");
+        String nearest = c.s("nearest_mode", "round_prefer_floor");
+        if (c.attr("axes") != null || c.i("antialias", 0) != 0) {
+            throw c.error("Resize's axes and antialias attributes are not supported");
+        }
+        if (!mode.equals("nearest") && !mode.equals("linear")) {
+            throw c.error("Resize mode '%s' is not supported (nearest, linear)", mode);
+        }
+        int r = x.length;
+        double[] scales = new double[r];
+        long[] out = new long[r];
+        Val sizes = c.in(3);
+        Val sc = c.in(2);
+        if (sizes != null && Nd.numel(sizes.shape()) > 0) {
+            long[] sz = Nd.longs(c.constant(3, "sizes"));
+            if (sz.length != r) {
+                throw c.error(
+                        "sizes %s must have one entry per dimension of %s", Arrays.toString(sz), Arrays.toString(x));
+            }
+            for (int d = 0; d < r; d++) {
+                out[d] = sz[d];
+                scales[d] = (double) sz[d] / x[d];
+            }
+        } else if (sc != null && Nd.numel(sc.shape()) > 0) {
+            double[] s = c.constant(2, "scales");
+            if (s.length != r) {
+                throw c.error(
+                        "scales %s must have one entry per dimension of %s", Arrays.toString(s), Arrays.toString(x));
+            }
+            for (int d = 0; d < r; d++) {
+                scales[d] = (float) s[d];
+                out[d] = (long) Math.floor(x[d] * scales[d]);
+            }
+        } else {
+            throw c.error("Resize needs scales or sizes");
+        }
+        checkShape(c, out);
+        for (int d = 0; d < r - 2; d++) {
+            if (out[d] != x[d]) {
+                throw c.error(
+                        "only the last two dimensions may be resized; %s -> %s",
+                        Arrays.toString(x), Arrays.toString(out));
+            }
+        }
+        long[] o = out;
+        c.java(out, in -> {
+            int planes = Nd.numel(Arrays.copyOf(x, r - 2));
+            int ih = (int) x[r - 2];
+            int iw = (int) x[r - 1];
+            int oh = (int) o[r - 2];
+            int ow = (int) o[r - 1];
+            double[] res = new double[planes * oh * ow];
+            // [planes, IH, IW] -> [planes, OH, OW]
+            for (int p = 0; p < planes; p++) {
+                for (int y = 0; y < oh; y++) {
+                    double sy = source(y, scales[r - 2], ih, oh, ctm);
+                    for (int xx = 0; xx < ow; xx++) {
+                        double sx = source(xx, scales[r - 1], iw, ow, ctm);
+                        double v;
+                        if (mode.equals("nearest")) {
+                            int yi = nearestIndex(sy, ih, nearest);
+                            int xi = nearestIndex(sx, iw, nearest);
+                            v = in[0][(p * ih + yi) * iw + xi];
+                        } else {
+                            sy = Math.clamp(sy, 0, ih - 1);
+                            sx = Math.clamp(sx, 0, iw - 1);
+                            int y0 = (int) Math.floor(sy);
+                            int x0 = (int) Math.floor(sx);
+                            int y1 = Math.min(y0 + 1, ih - 1);
+                            int x1 = Math.min(x0 + 1, iw - 1);
+                            double fy = sy - y0;
+                            double fx = sx - x0;
+                            int base = p * ih * iw;
+                            v = (1 - fy) * ((1 - fx) * in[0][base + y0 * iw + x0] + fx * in[0][base + y0 * iw + x1])
+                                    + fy * ((1 - fx) * in[0][base + y1 * iw + x0] + fx * in[0][base + y1 * iw + x1]);
+                        }
+                        res[(p * oh + y) * ow + xx] = v;
+                    }
+                }
+            }
+            return new double[][] {res};
+        });
+    }
+
+    private static double source(int o, double scale, int in, int out, String ctm) {
+        return switch (ctm) {
+            case "align_corners" -> out == 1 ? 0 : o * (double) (in - 1) / (out - 1);
+            case "asymmetric" -> o / scale;
+            case "pytorch_half_pixel" -> out > 1 ? (o + 0.5) / scale - 0.5 : 0;
+            default -> (o + 0.5) / scale - 0.5; // half_pixel
+        };
+    }
+
+    private static int nearestIndex(double s, int in, String mode) {
+        double v = switch (mode) {
+            case "floor" -> Math.floor(s);
+            case "ceil" -> Math.ceil(s);
+            case "round_prefer_ceil" -> Math.floor(s + 0.5);
+            default -> Math.ceil(s - 0.5); // round_prefer_floor
+        };
+        return (int) Math.clamp(v, 0, in - 1);
+    }
+
+    /** For messages: a short list of op types. */
+    static String list() {
+        return String.join(", ", supported());
+    }
+
+    /** Unused-import guard for builds that strip Tensor: the layers above hand tensors through {@link Ctx}. */
+    static Class<Tensor> tensorType() {
+        return Tensor.class;
+    }
+}
