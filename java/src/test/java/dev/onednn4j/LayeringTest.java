@@ -144,6 +144,34 @@ class LayeringTest {
     }
 
     @Test
+    void theOnnxReaderAndOpSetSitInTheirOwnPackages() throws IOException {
+        // the reader knows the file format and the graph it builds, nothing of operations, plans or oneDNN
+        assertEquals(
+                List.of(),
+                violations(
+                        "internal/onnx/",
+                        "dev.onednn4j.internal.dnnl",
+                        "dev.onednn4j.internal.exec",
+                        "dev.onednn4j.internal.op",
+                        "dev.onednn4j.internal.graph",
+                        "dev.onednn4j.onnx"));
+        // the op set maps nodes onto the public layers; it never reaches below the operations' entry points
+        assertEquals(
+                List.of(),
+                violations(
+                        "onnx/",
+                        "dev.onednn4j.io",
+                        "dev.onednn4j.vision",
+                        "dev.onednn4j.internal.dnnl",
+                        "dev.onednn4j.internal.exec",
+                        "dev.onednn4j.internal.check"));
+        // and the layers, tensors and file formats know nothing of ONNX
+        for (String p : new String[] {"nn/", "tensor/", "io/", "vision/", "internal/op/", "internal/graph/"}) {
+            assertEquals(List.of(), violations(p, "dev.onednn4j.onnx", "dev.onednn4j.internal.onnx"));
+        }
+    }
+
+    @Test
     void theRulesCatchAViolation() throws IOException {
         // the check is not vacuous: the modules do use the operations, and Tensor the element-wise ones
         assertTrue(violations("nn/", "dev.onednn4j.internal.op").size() > 3);

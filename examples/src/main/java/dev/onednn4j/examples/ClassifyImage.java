@@ -118,31 +118,39 @@ public final class ClassifyImage {
 
     /** torchvision's ImageNet preprocessing, into a (1, 3, 224, 224) channels-last tensor. */
     static Tensor preprocess(Path file) throws IOException {
+        return preprocess(file, 224);
+    }
+
+    /**
+     * torchvision's ImageNet preprocessing for a {@code size} x {@code size} input (resize the shorter side to
+     * {@code size * 256 / 224}, center-crop), into a (1, 3, size, size) channels-last tensor.
+     */
+    static Tensor preprocess(Path file, int size) throws IOException {
         BufferedImage image = ImageIO.read(file.toFile());
         if (image == null) {
             throw new IOException(file + ": not an image ImageIO can read (PNG, JPEG, BMP, GIF)");
         }
-        double scale = 256.0 / Math.min(image.getWidth(), image.getHeight());
-        int w = Math.max(224, (int) Math.round(image.getWidth() * scale));
-        int h = Math.max(224, (int) Math.round(image.getHeight() * scale));
+        double scale = Math.round(size * 256.0 / 224) / (double) Math.min(image.getWidth(), image.getHeight());
+        int w = Math.max(size, (int) Math.round(image.getWidth() * scale));
+        int h = Math.max(size, (int) Math.round(image.getHeight() * scale));
         BufferedImage resized = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = resized.createGraphics();
         g.setRenderingHint(RenderingHints.KEY_INTERPOLATION, RenderingHints.VALUE_INTERPOLATION_BILINEAR);
         g.drawImage(image, 0, 0, w, h, null);
         g.dispose();
-        int left = (w - 224) / 2;
-        int top = (h - 224) / 2;
-        float[] chw = new float[3 * 224 * 224]; // (C, H, W), as Tensor.of reads it
-        for (int y = 0; y < 224; y++) {
-            for (int x = 0; x < 224; x++) {
+        int left = (w - size) / 2;
+        int top = (h - size) / 2;
+        float[] chw = new float[3 * size * size]; // (C, H, W), as Tensor.of reads it
+        for (int y = 0; y < size; y++) {
+            for (int x = 0; x < size; x++) {
                 int rgb = resized.getRGB(left + x, top + y);
                 for (int c = 0; c < 3; c++) {
                     float v = ((rgb >> (16 - 8 * c)) & 0xff) / 255f;
-                    chw[(c * 224 + y) * 224 + x] = (v - MEAN[c]) / STD[c];
+                    chw[(c * size + y) * size + x] = (v - MEAN[c]) / STD[c];
                 }
             }
         }
-        return Tensor.of(chw, MemoryFormat.CHANNELS_LAST, 1, 3, 224, 224);
+        return Tensor.of(chw, MemoryFormat.CHANNELS_LAST, 1, 3, size, size);
     }
 
     static double[] softmax(float[] logits) {

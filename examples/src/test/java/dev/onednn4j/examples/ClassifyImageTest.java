@@ -52,6 +52,8 @@ class ClassifyImageTest {
             "dev.onednn4j.bindings",
             "dev.onednn4j.natives",
             "com.google.gson",
+            "dev.onednn4j.onnxproto",
+            "com.google.protobuf",
             "org.bytedeco.dnnl",
             "org.bytedeco.javacpp",
             payloadModule());

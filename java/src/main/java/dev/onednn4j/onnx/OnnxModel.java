@@ -240,6 +240,8 @@ public final class OnnxModel extends Module {
     /**
      * Reads an ONNX model file; weights in external data files are read from its folder (never outside it).
      *
+     * @param file the {@code .onnx} file
+     * @return the model, in eval mode; close it to free its native memory
      * @throws IllegalArgumentException if the file is not a valid ONNX model or uses an unsupported op, saying why
      * @throws UncheckedIOException     if it cannot be read
      */
@@ -248,13 +250,26 @@ public final class OnnxModel extends Module {
         return new OnnxModel(OnnxReader.read(file), file.toString());
     }
 
-    /** Reads an ONNX model from its bytes (a model with external data needs {@link #load(Path)}). */
+    /**
+     * Reads an ONNX model from its bytes (a model with external data needs {@link #load(Path)}).
+     *
+     * @param bytes the file's contents
+     * @return the model, in eval mode; close it to free its native memory
+     * @throws IllegalArgumentException if the bytes are not a valid ONNX model or use an unsupported op
+     */
     public static OnnxModel load(byte[] bytes) {
         Objects.requireNonNull(bytes, "bytes");
         return new OnnxModel(OnnxReader.read(bytes, null, "bytes"), "(" + bytes.length + " bytes)");
     }
 
-    /** Reads an ONNX model from a stream, to its end; the stream stays open. */
+    /**
+     * Reads an ONNX model from a stream, to its end; the stream stays open.
+     *
+     * @param in the stream
+     * @return the model, in eval mode; close it to free its native memory
+     * @throws IllegalArgumentException if the stream does not hold a valid ONNX model or uses an unsupported op
+     * @throws UncheckedIOException     if the stream cannot be read
+     */
     public static OnnxModel load(InputStream in) {
         Objects.requireNonNull(in, "in");
         try {
@@ -266,27 +281,47 @@ public final class OnnxModel extends Module {
 
     // ---- description -------------------------------------------------------------------------------
 
-    /** The model's inputs (not its initializers), in the file's order. */
+    /**
+     * The model's inputs (not its initializers), in the file's order.
+     *
+     * @return their names, dtypes and dimensions
+     */
     public List<ValueInfo> inputs() {
         return inputs;
     }
 
-    /** The model's outputs, in the file's order. */
+    /**
+     * The model's outputs, in the file's order.
+     *
+     * @return their names, dtypes and dimensions
+     */
     public List<ValueInfo> outputs() {
         return outputs;
     }
 
-    /** The opset of the default domain the file was exported with. */
+    /**
+     * The opset of the default domain the file was exported with.
+     *
+     * @return the {@code ai.onnx} opset version, 11 to 21
+     */
     public long opset() {
         return graph.opset();
     }
 
-    /** The model's metadata properties (e.g. class labels an exporter stored), in the file's order. */
+    /**
+     * The model's metadata properties (e.g. class labels an exporter stored), in the file's order.
+     *
+     * @return an unmodifiable map
+     */
     public Map<String, String> metadata() {
         return graph.metadata();
     }
 
-    /** The op types of the default domain that onednn4j runs, sorted. */
+    /**
+     * The op types of the default domain that onednn4j runs, sorted.
+     *
+     * @return an unmodifiable set of op type names ({@code Conv}, {@code Gemm}, ...)
+     */
     public static Set<String> supportedOps() {
         return java.util.Collections.unmodifiableSet(OnnxOps.supported());
     }

@@ -34,6 +34,7 @@ class ReadmeTest {
             import dev.onednn4j.*;
             import dev.onednn4j.io.*;
             import dev.onednn4j.nn.*;
+            import dev.onednn4j.onnx.*;
             import dev.onednn4j.nn.Module; // not java.lang.Module
             import dev.onednn4j.tensor.*;
             import dev.onednn4j.vision.*;

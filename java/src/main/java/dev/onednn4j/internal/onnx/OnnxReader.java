@@ -374,7 +374,7 @@ public final class OnnxReader {
             shape[i] = t.getDims(i);
             if (shape[i] < 0) {
                 throw new IllegalArgumentException(
-                        String.format(Locale.ROOT, "%s has a negative dimension: %s", what, Arrays.toString(shape)));
+                        String.format(Locale.ROOT, "%s has a negative dimension: %s", what, t.getDimsList()));
             }
             numel = shape[i] == 0 || numel == 0 ? 0 : multiply(numel, shape[i], what, t);
         }

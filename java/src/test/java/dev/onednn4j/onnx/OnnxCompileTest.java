@@ -1,0 +1,53 @@
+package dev.onednn4j.onnx;
+
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.onednn4j.io.SafeTensors;
+import dev.onednn4j.nn.CompileOptions;
+import dev.onednn4j.nn.CompiledModule;
+import dev.onednn4j.tensor.Tensor;
+import java.nio.file.Path;
+import java.util.Locale;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * {@code compile} on imported models: where every node that runs is a layer, a same-shape add or a reshape, the
+ * compiled module (BatchNorm folding, post-ops, oneDNN's layouts, one slab) matches PyTorch's float64 output as the
+ * eager run does; elsewhere compiling fails naming the first node it cannot compile yet.
+ */
+class OnnxCompileTest {
+
+    @ParameterizedTest
+    @ValueSource(strings = {"conv_bn_relu", "residual", "mobilenet_v2"})
+    void compiledMatchesPyTorch(String name) throws Exception {
+        Path dir = OnnxFixturesTest.dir();
+        try (OnnxModel model = OnnxModel.load(dir.resolve(name + ".onnx"));
+                SafeTensors io = SafeTensors.load(dir.resolve(name + "-io.safetensors"))) {
+            for (String batch : new String[] {"", "_b3"}) {
+                Tensor x = io.tensors().get("input" + batch);
+                try (CompiledModule c = model.compile(CompileOptions.forInput(x.shape()));
+                        Tensor y = c.forward(x)) {
+                    double err = OnnxFixturesTest.relativeError(
+                            y.toDoubleArray(),
+                            io.tensors().get("output" + batch).toDoubleArray());
+                    assertTrue(
+                            err <= OnnxFixturesTest.TOLERANCE,
+                            String.format(Locale.ROOT, "%s%s: %.3g", name, batch, err));
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"vit_tiny", "densenet_tiny"})
+    void aNodeWithNoCompiledFormIsNamed(String name) throws Exception {
+        Path dir = OnnxFixturesTest.dir();
+        try (OnnxModel model = OnnxModel.load(dir.resolve(name + ".onnx"))) {
+            RuntimeException e =
+                    assertThrows(RuntimeException.class, () -> model.compile(CompileOptions.forInput(1, 3, 32, 32)));
+            assertTrue(e.getMessage().contains("has no compiled form yet"), e.getMessage());
+        }
+    }
+}
