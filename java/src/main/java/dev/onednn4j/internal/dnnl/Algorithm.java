@@ -36,7 +36,23 @@ public enum Algorithm {
     BINARY_MAX(dnnl_h::dnnl_binary_max),
     BINARY_MIN(dnnl_h::dnnl_binary_min),
     BINARY_DIV(dnnl_h::dnnl_binary_div),
-    BINARY_SUB(dnnl_h::dnnl_binary_sub);
+    BINARY_SUB(dnnl_h::dnnl_binary_sub),
+    /** {@code |x|}. */
+    ELTWISE_ABS(dnnl_h::dnnl_eltwise_abs),
+    ELTWISE_SQRT(dnnl_h::dnnl_eltwise_sqrt),
+    ELTWISE_EXP(dnnl_h::dnnl_eltwise_exp),
+    ELTWISE_LOG(dnnl_h::dnnl_eltwise_log),
+    /** {@code alpha * x^beta}. */
+    ELTWISE_POW(dnnl_h::dnnl_eltwise_pow),
+    /** Softmax computed with the maximum subtracted first. */
+    SOFTMAX_ACCURATE(dnnl_h::dnnl_softmax_accurate),
+    REDUCTION_MAX(dnnl_h::dnnl_reduction_max),
+    REDUCTION_MIN(dnnl_h::dnnl_reduction_min),
+    REDUCTION_SUM(dnnl_h::dnnl_reduction_sum),
+    REDUCTION_MEAN(dnnl_h::dnnl_reduction_mean),
+    RESAMPLING_NEAREST(dnnl_h::dnnl_resampling_nearest),
+    RESAMPLING_LINEAR(dnnl_h::dnnl_resampling_linear),
+    DECONVOLUTION_DIRECT(dnnl_h::dnnl_deconvolution_direct);
 
     private final int value;
 

@@ -37,6 +37,14 @@ public record Arg(int id, String name) {
                 "post_op_" + index + "_src_1");
     }
 
+    /** Source {@code index} of a primitive with many sources (concat): {@code DNNL_ARG_MULTIPLE_SRC + index}. */
+    public static Arg multipleSrc(int index) {
+        if (index < 0) {
+            throw new IllegalArgumentException("source index must be >= 0, got " + index);
+        }
+        return new Arg(dnnl_h.DNNL_ARG_MULTIPLE_SRC() + index, "src_" + index);
+    }
+
     @Override
     public String toString() {
         return name;

@@ -5,6 +5,7 @@ import static dev.onednn4j.bindings.dnnl_h.dnnl_blocked;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_format_kind_any;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_format_tag_any;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_memory_desc_clone;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_memory_desc_create_submemory;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_memory_desc_create_with_strides;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_memory_desc_create_with_tag;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_memory_desc_destroy;
@@ -107,6 +108,26 @@ public final class MemoryDesc implements AutoCloseable {
                 return null;
             }
             return new MemoryDesc(p.get(C_POINTER, 0), true, description + " as " + Arrays.toString(newDims));
+        }
+    }
+
+    /**
+     * The block of {@code dims} starting at {@code offsets} inside memory of this descriptor (an owned descriptor,
+     * its start folded into the descriptor's offset): a slice read or written in place.
+     */
+    public MemoryDesc submemory(long[] dims, long[] offsets) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment p = a.allocate(C_POINTER);
+            String d = description + " block " + Arrays.toString(dims) + " at " + Arrays.toString(offsets);
+            Dnnl.check(
+                    dnnl_memory_desc_create_submemory(
+                            p,
+                            handle(),
+                            a.allocateFrom(ValueLayout.JAVA_LONG, dims),
+                            a.allocateFrom(ValueLayout.JAVA_LONG, offsets)),
+                    "dnnl_memory_desc_create_submemory",
+                    () -> d);
+            return new MemoryDesc(p.get(C_POINTER, 0), true, d);
         }
     }
 

@@ -3,6 +3,12 @@ package dev.onednn4j.internal.dnnl;
 import static dev.onednn4j.bindings.dnnl_h.C_POINTER;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_batch_normalization_forward_primitive_desc_create;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_binary_primitive_desc_create;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_concat_primitive_desc_create;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_deconvolution_forward_primitive_desc_create;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_layer_normalization_forward_primitive_desc_create;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_reduction_primitive_desc_create;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_resampling_forward_primitive_desc_create;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_softmax_forward_primitive_desc_create;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_convolution_forward_primitive_desc_create;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_eltwise_forward_primitive_desc_create;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_forward_inference;
@@ -273,6 +279,150 @@ public final class PrimitiveDesc extends NativeHandle {
                 d,
                 (p, a) -> dnnl_binary_primitive_desc_create(
                         p, engine.handle(), alg.value(), src0.handle(), src1.handle(), dst.handle(), orNull(attr)));
+    }
+
+    /** Concatenation of {@code srcs} along {@code axis} into {@code dst} (which may be {@code any}). */
+    public static PrimitiveDesc concat(Engine engine, MemoryDesc dst, int axis, MemoryDesc[] srcs, PrimitiveAttr attr) {
+        String d = String.format(
+                Locale.ROOT, "concat axis %d of %s into %s%s", axis, Arrays.toString(srcs), dst, attrText(attr));
+        return create("dnnl_concat_primitive_desc_create", d, (p, a) -> {
+            MemorySegment list = a.allocate(C_POINTER, srcs.length);
+            for (int i = 0; i < srcs.length; i++) {
+                list.setAtIndex(C_POINTER, i, srcs[i].handle());
+            }
+            return dnnl_concat_primitive_desc_create(
+                    p, engine.handle(), orNull(dst), srcs.length, axis, list, orNull(attr));
+        });
+    }
+
+    /** Softmax along {@code axis}, computed with the maximum subtracted first. */
+    public static PrimitiveDesc softmax(Engine engine, MemoryDesc src, MemoryDesc dst, int axis, PrimitiveAttr attr) {
+        String d = String.format(Locale.ROOT, "softmax axis %d, src %s, dst %s%s", axis, src, dst, attrText(attr));
+        return create(
+                "dnnl_softmax_forward_primitive_desc_create",
+                d,
+                (p, a) -> dnnl_softmax_forward_primitive_desc_create(
+                        p,
+                        engine.handle(),
+                        dnnl_forward_inference(),
+                        Algorithm.SOFTMAX_ACCURATE.value(),
+                        src.handle(),
+                        dst.handle(),
+                        axis,
+                        orNull(attr)));
+    }
+
+    /**
+     * Layer normalization over the last dimension, with its own statistics; with {@code scaleAndShift} it then
+     * applies per-element scale and shift (ARG_SCALE, ARG_SHIFT, f32 of the last dimension).
+     */
+    public static PrimitiveDesc layerNormalization(
+            Engine engine, MemoryDesc src, MemoryDesc dst, float epsilon, boolean scaleAndShift, PrimitiveAttr attr) {
+        int flags = scaleAndShift ? dnnl_use_scale() | dnnl_use_shift() : 0;
+        String d = String.format(
+                Locale.ROOT,
+                "layer normalization src %s, dst %s, eps %s%s%s",
+                src,
+                dst,
+                epsilon,
+                scaleAndShift ? ", scale and shift" : "",
+                attrText(attr));
+        return create(
+                "dnnl_layer_normalization_forward_primitive_desc_create",
+                d,
+                (p, a) -> dnnl_layer_normalization_forward_primitive_desc_create(
+                        p,
+                        engine.handle(),
+                        dnnl_forward_inference(),
+                        src.handle(),
+                        dst.handle(),
+                        MemorySegment.NULL,
+                        epsilon,
+                        flags,
+                        orNull(attr)));
+    }
+
+    /** A reduction of {@code src} to {@code dst}'s dims (size 1 where reduced). */
+    public static PrimitiveDesc reduction(
+            Engine engine, Algorithm alg, MemoryDesc src, MemoryDesc dst, PrimitiveAttr attr) {
+        String d = String.format(Locale.ROOT, "reduction %s, src %s, dst %s%s", alg, src, dst, attrText(attr));
+        return create(
+                "dnnl_reduction_primitive_desc_create",
+                d,
+                (p, a) -> dnnl_reduction_primitive_desc_create(
+                        p, engine.handle(), alg.value(), src.handle(), dst.handle(), 0f, 0f, orNull(attr)));
+    }
+
+    /** Resampling of the spatial dimensions (all after the first two) from {@code src} to {@code dst}'s sizes. */
+    public static PrimitiveDesc resampling(
+            Engine engine, Algorithm alg, float[] factors, MemoryDesc src, MemoryDesc dst, PrimitiveAttr attr) {
+        String d = String.format(
+                Locale.ROOT,
+                "resampling %s factors %s, src %s, dst %s%s",
+                alg,
+                Arrays.toString(factors),
+                src,
+                dst,
+                attrText(attr));
+        return create(
+                "dnnl_resampling_forward_primitive_desc_create",
+                d,
+                (p, a) -> dnnl_resampling_forward_primitive_desc_create(
+                        p,
+                        engine.handle(),
+                        dnnl_forward_inference(),
+                        alg.value(),
+                        factors == null ? MemorySegment.NULL : a.allocateFrom(ValueLayout.JAVA_FLOAT, factors),
+                        src.handle(),
+                        dst.handle(),
+                        orNull(attr)));
+    }
+
+    /**
+     * A direct deconvolution (transposed convolution).
+     *
+     * @param dilation oneDNN's convention: 0 means none
+     */
+    public static PrimitiveDesc deconvolution(
+            Engine engine,
+            MemoryDesc src,
+            MemoryDesc weights,
+            MemoryDesc bias,
+            MemoryDesc dst,
+            long[] stride,
+            long[] dilation,
+            long[] padL,
+            long[] padR,
+            PrimitiveAttr attr) {
+        String d = String.format(
+                Locale.ROOT,
+                "deconvolution src %s, weights %s, dst %s, stride %s, dilation %s (oneDNN: 0 = none), padding_l %s, "
+                        + "padding_r %s%s",
+                src,
+                weights,
+                dst,
+                Arrays.toString(stride),
+                Arrays.toString(dilation),
+                Arrays.toString(padL),
+                Arrays.toString(padR),
+                attrText(attr));
+        return create(
+                "dnnl_deconvolution_forward_primitive_desc_create",
+                d,
+                (p, a) -> dnnl_deconvolution_forward_primitive_desc_create(
+                        p,
+                        engine.handle(),
+                        dnnl_forward_inference(),
+                        Algorithm.DECONVOLUTION_DIRECT.value(),
+                        src.handle(),
+                        weights.handle(),
+                        orNull(bias),
+                        dst.handle(),
+                        dims(a, stride),
+                        dims(a, dilation),
+                        dims(a, padL),
+                        dims(a, padR),
+                        orNull(attr)));
     }
 
     /** A reorder (layout or data type change) from {@code from} to {@code to}. */
