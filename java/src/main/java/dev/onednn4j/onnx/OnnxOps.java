@@ -1,6 +1,7 @@
 package dev.onednn4j.onnx;
 
 import dev.onednn4j.internal.onnx.OnnxGraph;
+import dev.onednn4j.internal.op.Nd;
 import dev.onednn4j.internal.onnx.OnnxGraph.Data;
 import dev.onednn4j.nn.AdaptiveAvgPool2d;
 import dev.onednn4j.nn.AvgPool2d;

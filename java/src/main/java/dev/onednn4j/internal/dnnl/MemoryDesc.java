@@ -176,6 +176,26 @@ public final class MemoryDesc implements AutoCloseable {
     }
 
     /**
+     * The strides (in elements) of a plain layout (blocked format with no inner blocks), or null for any other
+     * (blocked like {@code aBcd16b}, {@code any}, opaque).
+     */
+    public long[] strides() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment kind = a.allocate(ValueLayout.JAVA_INT);
+            Dnnl.check(dnnl_memory_desc_query(handle(), dnnl_query_format_kind(), kind), "dnnl_memory_desc_query");
+            if (kind.get(ValueLayout.JAVA_INT, 0) != dnnl_blocked()) {
+                return null;
+            }
+            MemorySegment nb = a.allocate(ValueLayout.JAVA_INT);
+            Dnnl.check(dnnl_memory_desc_query(handle(), dnnl_query_inner_nblks_s32(), nb), "dnnl_memory_desc_query");
+            if (nb.get(ValueLayout.JAVA_INT, 0) != 0) {
+                return null;
+            }
+            return dimsQuery(a, dnnl_query_strides(), ndims(a));
+        }
+    }
+
+    /**
      * The layout as oneDNN's verbose output names it: dims ordered from outermost to innermost, a capital letter
      * for a blocked dim and its block after, e.g. {@code abcd} (NCHW), {@code acdb} (NHWC), {@code aBcd8b} (NCHW
      * with channels in blocks of 8); {@code any} before a primitive chose, {@code opaque} for layouts without a

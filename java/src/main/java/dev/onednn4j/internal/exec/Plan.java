@@ -423,6 +423,20 @@ public final class Plan {
         }
     }
 
+    /** Runs with runtime tensors {@code t} in slot order (e.g. the inputs of a concatenation, then the output). */
+    public void run(Tensor... t) {
+        Context c = acquire();
+        try {
+            for (int i = 0; i < t.length; i++) {
+                c.bind(i, t[i]);
+            }
+            c.execute();
+        } finally {
+            c.unpinAll();
+            release(c);
+        }
+    }
+
     private Context acquire() {
         for (int i = 0; i < POOL_SLOTS; i++) {
             Context c = idle.get(i);

@@ -1,4 +1,4 @@
-package dev.onednn4j.onnx;
+package dev.onednn4j.internal.op;
 
 import java.util.Arrays;
 import java.util.Locale;
@@ -7,10 +7,10 @@ import java.util.Locale;
  * Shapes and index arithmetic for the plain Java loops of the ONNX operations: row-major strides, numpy
  * broadcasting, axis normalisation. Every check fails with the rule and the values.
  */
-final class Nd {
+public final class Nd {
     private Nd() {}
 
-    static int numel(long[] shape) {
+    public static int numel(long[] shape) {
         long n = 1;
         for (long d : shape) {
             n = Math.multiplyExact(n, d);
@@ -23,7 +23,7 @@ final class Nd {
     }
 
     /** Row-major strides, in elements. */
-    static long[] strides(long[] shape) {
+    public static long[] strides(long[] shape) {
         long[] s = new long[shape.length];
         long acc = 1;
         for (int i = shape.length - 1; i >= 0; i--) {
@@ -34,7 +34,7 @@ final class Nd {
     }
 
     /** {@code axis} in {@code [-rank, rank)} as a non-negative axis. */
-    static int axis(long axis, int rank, String op) {
+    public static int axis(long axis, int rank, String op) {
         if (axis < -rank || axis >= Math.max(rank, 1)) {
             throw new IllegalArgumentException(String.format(
                     Locale.ROOT,
@@ -48,7 +48,7 @@ final class Nd {
     }
 
     /** The shape two shapes broadcast to (numpy's rule, as ONNX's multidirectional broadcasting). */
-    static long[] broadcast(long[] a, long[] b, String op) {
+    public static long[] broadcast(long[] a, long[] b, String op) {
         int r = Math.max(a.length, b.length);
         long[] out = new long[r];
         for (int i = 0; i < r; i++) {
@@ -72,7 +72,7 @@ final class Nd {
     }
 
     /** For each element of {@code out} (row-major), the element of a tensor of shape {@code in} broadcast to it. */
-    static int[] broadcastIndex(long[] in, long[] out) {
+    public static int[] broadcastIndex(long[] in, long[] out) {
         int n = numel(out);
         int r = out.length;
         long[] inStrides = strides(in);
@@ -100,7 +100,7 @@ final class Nd {
     }
 
     /** Copies the sub-block {@code [start, start + step * count)} of {@code src} (shape {@code shape}). */
-    static double[] slice(double[] src, long[] shape, long[] start, long[] step, long[] count) {
+    public static double[] slice(double[] src, long[] shape, long[] start, long[] step, long[] count) {
         int r = shape.length;
         long[] st = strides(shape);
         double[] out = new double[numel(count)];
@@ -126,7 +126,7 @@ final class Nd {
     }
 
     /** {@code src} (shape {@code shape}) with its axes permuted: out dimension i is in dimension perm[i]. */
-    static double[] transpose(double[] src, long[] shape, int[] perm) {
+    public static double[] transpose(double[] src, long[] shape, int[] perm) {
         int r = shape.length;
         long[] st = strides(shape);
         long[] outShape = new long[r];
@@ -153,7 +153,7 @@ final class Nd {
         return out;
     }
 
-    static long[] longs(double[] v) {
+    public static long[] longs(double[] v) {
         long[] l = new long[v.length];
         for (int i = 0; i < v.length; i++) {
             l[i] = (long) v[i];
@@ -161,7 +161,7 @@ final class Nd {
         return l;
     }
 
-    static double[] doubles(long[] v) {
+    public static double[] doubles(long[] v) {
         double[] d = new double[v.length];
         for (int i = 0; i < v.length; i++) {
             d[i] = v[i];
@@ -169,7 +169,7 @@ final class Nd {
         return d;
     }
 
-    static float[] floats(double[] v) {
+    public static float[] floats(double[] v) {
         float[] f = new float[v.length];
         for (int i = 0; i < v.length; i++) {
             f[i] = (float) v[i];
@@ -178,7 +178,7 @@ final class Nd {
     }
 
     /** The error function, to double precision: its Taylor series below 3, erfc's continued fraction above. */
-    static double erf(double x) {
+    public static double erf(double x) {
         double a = Math.abs(x);
         if (Double.isNaN(x)) {
             return x;
