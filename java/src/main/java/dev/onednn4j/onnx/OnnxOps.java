@@ -3,6 +3,16 @@ package dev.onednn4j.onnx;
 import dev.onednn4j.internal.onnx.OnnxGraph;
 import dev.onednn4j.internal.op.Nd;
 import dev.onednn4j.internal.onnx.OnnxGraph.Data;
+import dev.onednn4j.internal.op.BinaryOp;
+import dev.onednn4j.internal.op.ConcatOp;
+import dev.onednn4j.internal.op.CopyOp;
+import dev.onednn4j.internal.op.DeconvOp;
+import dev.onednn4j.internal.op.LayerNormOp;
+import dev.onednn4j.internal.op.MatMulOp;
+import dev.onednn4j.internal.op.ReduceOp;
+import dev.onednn4j.internal.op.ResampleOp;
+import dev.onednn4j.internal.op.SoftmaxOp;
+import dev.onednn4j.internal.op.UnaryOp;
 import dev.onednn4j.nn.AdaptiveAvgPool2d;
 import dev.onednn4j.nn.AvgPool2d;
 import dev.onednn4j.nn.BatchNorm2d;
@@ -61,13 +71,25 @@ final class OnnxOps {
 
     static {
         // ---- element-wise, binary (numpy broadcasting) ----
-        OPS.put("Add", c -> arith(c, Double::sum, true));
-        OPS.put("Sub", c -> arith(c, (a, b) -> a - b, false));
-        OPS.put("Mul", c -> arith(c, (a, b) -> a * b, false));
-        OPS.put("Div", c -> arith(c, (a, b) -> a / b, false));
-        OPS.put("Pow", c -> binary(c, Math::pow, OnnxGraph.FLOAT, c.need(0).type()));
-        OPS.put("Min", c -> variadic(c, Math::min));
-        OPS.put("Max", c -> variadic(c, Math::max));
+        OPS.put("Add", c -> arith(c, BinaryOp.Kind.ADD));
+        OPS.put("Sub", c -> arith(c, BinaryOp.Kind.SUB));
+        OPS.put("Mul", c -> arith(c, BinaryOp.Kind.MUL));
+        OPS.put("Div", c -> arith(c, BinaryOp.Kind.DIV));
+        OPS.put("Pow", OnnxOps::pow);
+        OPS.put("Min", c -> {
+            if (c.inputs() == 2) {
+                arith(c, BinaryOp.Kind.MIN);
+            } else {
+                variadic(c, Math::min);
+            }
+        });
+        OPS.put("Max", c -> {
+            if (c.inputs() == 2) {
+                arith(c, BinaryOp.Kind.MAX);
+            } else {
+                variadic(c, Math::max);
+            }
+        });
         OPS.put("Sum", c -> variadic(c, Double::sum));
         OPS.put("Mod", c -> {
             boolean fmod = c.i("fmod", 0) == 1;
@@ -104,11 +126,11 @@ final class OnnxOps {
             activation(c, new GELU(approx), ref);
         });
         OPS.put("Clip", OnnxOps::clip);
-        OPS.put("Neg", c -> unary(c, x -> -x, c.need(0).type()));
-        OPS.put("Abs", c -> unary(c, Math::abs, c.need(0).type()));
-        OPS.put("Sqrt", c -> unary(c, Math::sqrt, OnnxGraph.FLOAT));
-        OPS.put("Exp", c -> unary(c, Math::exp, OnnxGraph.FLOAT));
-        OPS.put("Log", c -> unary(c, Math::log, OnnxGraph.FLOAT));
+        OPS.put("Neg", c -> eltwise(c, UnaryOp.Kind.LINEAR, -1, 0, x -> -x, c.need(0).type()));
+        OPS.put("Abs", c -> eltwise(c, UnaryOp.Kind.ABS, 0, 0, Math::abs, c.need(0).type()));
+        OPS.put("Sqrt", c -> eltwise(c, UnaryOp.Kind.SQRT, 0, 0, Math::sqrt, OnnxGraph.FLOAT));
+        OPS.put("Exp", c -> eltwise(c, UnaryOp.Kind.EXP, 0, 0, Math::exp, OnnxGraph.FLOAT));
+        OPS.put("Log", c -> eltwise(c, UnaryOp.Kind.LOG, 0, 0, Math::log, OnnxGraph.FLOAT));
         OPS.put("Reciprocal", c -> unary(c, x -> 1 / x, OnnxGraph.FLOAT));
         OPS.put("Erf", c -> unary(c, Nd::erf, OnnxGraph.FLOAT));
         OPS.put("Floor", c -> unary(c, Math::floor, c.need(0).type()));
@@ -176,17 +198,86 @@ final class OnnxOps {
 
     // ---- element-wise ---------------------------------------------------------------------------
 
-    /** Add, Sub, Mul, Div: two same-shape computed operands of Add use the library's add; else broadcasting. */
-    private static void arith(Ctx c, DoubleBinaryOperator f, boolean isAdd) {
+    /**
+     * Add, Sub, Mul, Div, Min, Max of two operands: folded when both are constants (integer division truncates);
+     * two computed operands of one shape added with the library's {@code add}; a scalar constant operand as
+     * {@code alpha * x + beta} (or {@code c / x} as {@code c * x^-1}); otherwise oneDNN's binary primitive, the
+     * operand of the output's shape first (swapped where the operation commutes); a plain Java loop where neither
+     * operand has the output's shape.
+     */
+    private static void arith(Ctx c, BinaryOp.Kind kind) {
         Val a = c.need(0);
         Val b = c.need(1);
-        if (isAdd && !a.isConst() && !b.isConst() && Arrays.equals(a.shape(), b.shape())) {
+        if (a.isConst() && b.isConst()) {
+            boolean integer = !OnnxGraph.isFloat(a.type());
+            binary(c, integer ? (x, y) -> integerOp(kind::apply, x, y) : kind::apply, -1, a.type());
+            return;
+        }
+        if (kind == BinaryOp.Kind.ADD && !a.isConst() && !b.isConst() && Arrays.equals(a.shape(), b.shape())) {
             c.add();
             return;
         }
-        boolean integer = !OnnxGraph.isFloat(a.type()) && a.isConst() && b.isConst();
-        DoubleBinaryOperator g = integer ? (x, y) -> integerOp(f, x, y) : f;
-        binary(c, g, -1, a.type());
+        long[] out = Nd.broadcast(a.shape(), b.shape(), c.op());
+        boolean commutes = kind == BinaryOp.Kind.ADD || kind == BinaryOp.Kind.MUL || kind == BinaryOp.Kind.MIN
+                || kind == BinaryOp.Kind.MAX;
+        if (b.isConst() && Nd.numel(b.shape()) == 1 && Arrays.equals(out, a.shape()) && arithmetic(kind)) {
+            float v = (float) b.values()[0];
+            float[] ab = switch (kind) {
+                case ADD -> new float[] {1, v};
+                case SUB -> new float[] {1, -v};
+                case MUL -> new float[] {v, 0};
+                default -> new float[] {1 / v, 0};
+            };
+            c.graph(new UnaryOp(UnaryOp.Kind.LINEAR, ab[0], ab[1], a.shape()), 0);
+            return;
+        }
+        if (a.isConst() && Nd.numel(a.shape()) == 1 && Arrays.equals(out, b.shape()) && arithmetic(kind)) {
+            float v = (float) a.values()[0];
+            UnaryOp u = switch (kind) {
+                case ADD -> new UnaryOp(UnaryOp.Kind.LINEAR, 1, v, b.shape());
+                case SUB -> new UnaryOp(UnaryOp.Kind.LINEAR, -1, v, b.shape());
+                case MUL -> new UnaryOp(UnaryOp.Kind.LINEAR, v, 0, b.shape());
+                default -> new UnaryOp(UnaryOp.Kind.POW, v, -1, b.shape());
+            };
+            c.graph(u, 1);
+            return;
+        }
+        if (!a.isConst() && Arrays.equals(out, a.shape())) {
+            Tensor k = b.isConst() ? c.constantTensor(1) : null;
+            c.graph(new BinaryOp(kind, a.shape(), b.shape(), k), k != null ? new int[] {0} : new int[] {0, 1}, 0, null);
+            return;
+        }
+        if (commutes && !b.isConst() && Arrays.equals(out, b.shape())) {
+            Tensor k = a.isConst() ? c.constantTensor(0) : null;
+            c.graph(new BinaryOp(kind, b.shape(), a.shape(), k), k != null ? new int[] {1} : new int[] {1, 0}, 0, null);
+            return;
+        }
+        binary(c, kind::apply, -1, a.type());
+    }
+
+    private static boolean arithmetic(BinaryOp.Kind kind) {
+        return kind == BinaryOp.Kind.ADD || kind == BinaryOp.Kind.SUB || kind == BinaryOp.Kind.MUL
+                || kind == BinaryOp.Kind.DIV;
+    }
+
+    private static void pow(Ctx c) {
+        Val e = c.need(1);
+        if (!c.need(0).isConst() && e.isConst() && Nd.numel(e.shape()) == 1) {
+            float p = (float) e.values()[0];
+            c.graph(new UnaryOp(UnaryOp.Kind.POW, 1, p, c.shape(0)), 0);
+            return;
+        }
+        binary(c, Math::pow, OnnxGraph.FLOAT, c.need(0).type());
+    }
+
+    /** A function on oneDNN's eltwise primitive, folded on a constant. */
+    private static void eltwise(Ctx c, UnaryOp.Kind kind, float alpha, float beta, DoubleUnaryOperator ref,
+            int constType) {
+        if (c.need(0).isConst()) {
+            unary(c, ref, constType);
+            return;
+        }
+        c.graph(new UnaryOp(kind, alpha, beta, c.shape(0)), 0);
     }
 
     private static double integerOp(DoubleBinaryOperator f, double x, double y) {

@@ -6,6 +6,7 @@ import dev.onednn4j.internal.op.Nd;
 import dev.onednn4j.internal.onnx.OnnxGraph.Attribute;
 import dev.onednn4j.internal.onnx.OnnxGraph.Data;
 import dev.onednn4j.internal.onnx.OnnxGraph.Node;
+import dev.onednn4j.internal.op.GraphOp;
 import dev.onednn4j.nn.Backend;
 import dev.onednn4j.nn.Module;
 import dev.onednn4j.tensor.Tensor;
@@ -53,6 +54,8 @@ final class Resolution implements AutoCloseable {
     final List<Planned> steps = new ArrayList<>();
     final Map<String, Val> values = new HashMap<>();
     private final List<Module> layers = new ArrayList<>();
+    private final List<GraphStep> graphSteps = new ArrayList<>();
+    private final List<Tensor> tensors = new ArrayList<>();
     private final Backend backend;
     private final int threads;
 
@@ -96,6 +99,14 @@ final class Resolution implements AutoCloseable {
             m.close();
         }
         layers.clear();
+        for (GraphStep g : graphSteps) {
+            g.close();
+        }
+        graphSteps.clear();
+        for (Tensor t : tensors) {
+            t.close();
+        }
+        tensors.clear();
     }
 
     /** What an operation sees of its node while resolving: inputs, attributes, and how to define its outputs. */
@@ -303,6 +314,56 @@ final class Resolution implements AutoCloseable {
             }
             runtimeOut(0, outShape);
             steps.add(new Planned(node, "view", in -> new Tensor[] {in[0].reshape(outShape)}));
+        }
+
+        /**
+         * Output {@code output} is {@code op} on the node's inputs {@code inputs} (in the op's slot order; the op
+         * holds its constants itself), seen with {@code shape} (null: the op's output shape). Folded when every
+         * input is a constant; else a step on oneDNN (or the op's reference loops on the reference backend), which
+         * {@code compile} records.
+         */
+        void graph(GraphOp op, int[] inputs, int output, long[] shape) {
+            long[] outShape = shape != null ? shape : op.outputShape();
+            if (allConst()) {
+                double[][] in = new double[inputs.length][];
+                for (int i = 0; i < inputs.length; i++) {
+                    in[i] = need(inputs[i]).values();
+                }
+                constOut(output, OnnxGraph.FLOAT, outShape, op.exact(in));
+                return;
+            }
+            for (int i : inputs) {
+                if (need(i).isConst()) {
+                    throw new IllegalStateException(op() + ": constant input " + i + " given as a computed one");
+                }
+            }
+            runtimeOut(output, outShape);
+            GraphStep g = new GraphStep(op, backend, threads);
+            graphSteps.add(g);
+            int count = node.outputs().size();
+            steps.add(new Planned(node, op.name(), in -> {
+                Tensor[] args = new Tensor[inputs.length];
+                for (int i = 0; i < args.length; i++) {
+                    args[i] = in[inputs[i]];
+                }
+                Tensor[] out = new Tensor[count];
+                out[output] = g.run(args, outShape);
+                return out;
+            }));
+        }
+
+        void graph(GraphOp op, int... inputs) {
+            graph(op, inputs, 0, null);
+        }
+
+        /** A float32 tensor holding constant input {@code i}, owned by the resolution. */
+        Tensor constantTensor(int i) {
+            Val v = need(i);
+            Tensor t = v.init() != null && v.init().floats() != null
+                    ? Tensor.of(v.init().floats(), v.shape())
+                    : Tensor.of(Nd.floats(v.values()), v.shape());
+            tensors.add(t);
+            return t;
         }
 
         /** Output 0 is input 0 plus input 1, both computed and of one shape: the library's {@code add}. */

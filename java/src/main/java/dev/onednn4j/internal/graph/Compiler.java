@@ -16,6 +16,7 @@ import dev.onednn4j.internal.op.BatchNorm;
 import dev.onednn4j.internal.op.ConvGeometry;
 import dev.onednn4j.internal.op.Convolution;
 import dev.onednn4j.internal.op.Eltwise;
+import dev.onednn4j.internal.op.GraphOp;
 import dev.onednn4j.internal.op.Operation;
 import dev.onednn4j.tensor.MemoryFormat;
 import dev.onednn4j.tensor.Tensor;
@@ -73,6 +74,7 @@ public final class Compiler {
     private static final class Node {
         final Trace.Kind kind;
         Operation op;
+        final GraphOp graph;
         final String name;
         final List<Value> in;
         Value out;
@@ -85,6 +87,7 @@ public final class Compiler {
         Node(Trace.Node n, List<Value> in, Value out) {
             this.kind = n.kind();
             this.op = n.op();
+            this.graph = n.graph();
             this.name = n.module();
             this.in = in;
             this.out = out;
@@ -378,6 +381,7 @@ public final class Compiler {
                 case OP -> lowerOp(n);
                 case ADD -> lowerAdd(n);
                 case RESHAPE -> lowerReshape(n);
+                case GRAPH -> lowerGraph(n);
                 case COPY -> throw new IllegalStateException("copies are removed before lowering");
             }
         }
@@ -620,6 +624,72 @@ public final class Compiler {
                     out);
             n.out.buffer = out;
         }
+    }
+
+    /**
+     * A general operation: its inputs as they are where its primitive reads them (else reordered once), its output
+     * in the layout the primitive prefers; inputs it reads through a strided view (a permutation, a block) are made
+     * row-major first.
+     */
+    private void lowerGraph(Node n) {
+        GraphOp op = n.graph;
+        int count = n.in.size();
+        int[] buffers = new int[count];
+        MemoryDesc[] srcs = new MemoryDesc[count];
+        for (int i = 0; i < count; i++) {
+            int buf = n.in.get(i).buffer;
+            if (op.rowMajorInputs()) {
+                MemoryDesc md = b.md(buf);
+                long[] dims = md.dims();
+                MemoryDesc rowMajor = MemoryDesc.strided(dims, md.dataType(), MemoryFormat.CONTIGUOUS.strides(dims));
+                if (!md.sameAs(rowMajor)) {
+                    buf = reorder(buf, rowMajor, "a row-major layout for " + op.name());
+                } else {
+                    rowMajor.close();
+                }
+                MemoryDesc v = op.view(i, b.md(buf));
+                buf = v == b.md(buf) ? buf : b.view(buf, v);
+            }
+            buffers[i] = buf;
+            srcs[i] = b.md(buf);
+        }
+        PrimitiveDesc pd;
+        try (PrimitiveAttr attr = PrimitiveAttr.create().userScratchpad()) {
+            try {
+                pd = op.describe(srcs, null, dt, attr);
+            } catch (RuntimeException refused) {
+                if (op.rowMajorInputs()) {
+                    throw refused;
+                }
+                for (int i = 0; i < count; i++) { // a layout it has no kernel for: plain inputs
+                    MemoryDesc p = plain(b.md(buffers[i]));
+                    buffers[i] = b.md(buffers[i]).sameAs(p) ? buffers[i] : reorder(buffers[i], p, "a plain layout");
+                    srcs[i] = b.md(buffers[i]);
+                }
+                pd = op.describe(srcs, null, dt, attr);
+            }
+        }
+        b.own(pd);
+        List<Object> args = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            args.add(op.inputArg(i));
+            args.add(op.rowMajorInputs() ? buffers[i] : fit(buffers[i], pd.query(op.inputArg(i))));
+        }
+        int out = b.buffer(pd.query(Arg.DST));
+        args.add(Arg.DST);
+        args.add(out);
+        for (Operation.Constant c : op.constants()) {
+            Tensor values = c.tensor() != null ? c.tensor() : b.own(Tensor.of(c.values(), c.dims()));
+            args.add(c.arg());
+            args.add(b.constant(pd.query(c.arg()), values, Layouts.of(c.dims(), values)));
+        }
+        b.step(n.name + " [" + srcs[0].layout() + " -> " + pd.query(Arg.DST).layout() + (options.bf16() ? ", bf16" : "")
+                + "]", pd, args.toArray());
+        int result = out;
+        if (pd.query(Arg.DST).dims().length != n.out.shape().length) {
+            result = view(out, n.out.shape());
+        }
+        n.out.buffer = result;
     }
 
     private void lowerReshape(Node n) {

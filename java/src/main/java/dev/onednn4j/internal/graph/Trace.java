@@ -1,6 +1,7 @@
 package dev.onednn4j.internal.graph;
 
 import dev.onednn4j.internal.TensorAccess;
+import dev.onednn4j.internal.op.GraphOp;
 import dev.onednn4j.internal.op.Operation;
 import dev.onednn4j.tensor.DType;
 import dev.onednn4j.tensor.Tensor;
@@ -40,14 +41,21 @@ public final class Trace implements AutoCloseable {
         /** The same values in another layout (a copy). */
         COPY,
         /** The same memory seen with another shape. */
-        RESHAPE
+        RESHAPE,
+        /** A {@link GraphOp}: any number of inputs, one output. */
+        GRAPH
     }
 
     /** One recorded step: {@code module} is the layer's path in the traced tree, or the tensor method's name. */
-    public record Node(Kind kind, Operation op, String module, List<Value> inputs, Value output) {
+    public record Node(Kind kind, Operation op, String module, List<Value> inputs, Value output, GraphOp graph) {
+        Node(Kind kind, Operation op, String module, List<Value> inputs, Value output) {
+            this(kind, op, module, inputs, output, null);
+        }
+
         @Override
         public String toString() {
-            return output + " = " + (kind == Kind.OP ? module : kind.name().toLowerCase(Locale.ROOT)) + inputs;
+            return output + " = " + (kind == Kind.OP || kind == Kind.GRAPH ? module : kind.name().toLowerCase(Locale.ROOT))
+                    + inputs;
         }
     }
 
@@ -107,6 +115,17 @@ public final class Trace implements AutoCloseable {
         Value o = define(out);
         nodes.add(new Node(Kind.OP, op, "Tensor." + method, List.of(v), o));
         last = "Tensor." + method;
+    }
+
+    /** {@code op} ran on {@code in} (its computed inputs, in slot order) into {@code out}. */
+    public void graphOp(GraphOp op, Tensor[] in, Tensor out) {
+        List<Value> vs = new ArrayList<>();
+        for (Tensor t : in) {
+            vs.add(use(t, op.name()));
+        }
+        Value o = define(out);
+        nodes.add(new Node(Kind.GRAPH, null, op.name(), List.copyOf(vs), o, op));
+        last = op.name();
     }
 
     /** {@code out = a + b} ({@code out} may be {@code a}: {@code add_}). */

@@ -10,7 +10,6 @@ import dev.onednn4j.internal.dnnl.PrimitiveDesc;
 import dev.onednn4j.tensor.Tensor;
 import java.util.Arrays;
 import java.util.List;
-import java.util.function.DoubleBinaryOperator;
 
 /**
  * An element-wise binary operation with numpy broadcasting of its second operand ({@code a + b}, {@code a * b},
@@ -22,19 +21,29 @@ import java.util.function.DoubleBinaryOperator;
 public final class BinaryOp implements GraphOp {
     /** The operations, with their oneDNN algorithm and their plain Java form. */
     public enum Kind {
-        ADD(Algorithm.BINARY_ADD, Double::sum),
-        SUB(Algorithm.BINARY_SUB, (x, y) -> x - y),
-        MUL(Algorithm.BINARY_MUL, (x, y) -> x * y),
-        DIV(Algorithm.BINARY_DIV, (x, y) -> x / y),
-        MIN(Algorithm.BINARY_MIN, Math::min),
-        MAX(Algorithm.BINARY_MAX, Math::max);
+        ADD(Algorithm.BINARY_ADD),
+        SUB(Algorithm.BINARY_SUB),
+        MUL(Algorithm.BINARY_MUL),
+        DIV(Algorithm.BINARY_DIV),
+        MIN(Algorithm.BINARY_MIN),
+        MAX(Algorithm.BINARY_MAX);
 
         final Algorithm algorithm;
-        final DoubleBinaryOperator f;
 
-        Kind(Algorithm algorithm, DoubleBinaryOperator f) {
+        Kind(Algorithm algorithm) {
             this.algorithm = algorithm;
-            this.f = f;
+        }
+
+        /** The operation in double. */
+        public double apply(double x, double y) {
+            return switch (this) {
+                case ADD -> x + y;
+                case SUB -> x - y;
+                case MUL -> x * y;
+                case DIV -> x / y;
+                case MIN -> Math.min(x, y);
+                case MAX -> Math.max(x, y);
+            };
         }
     }
 
@@ -122,7 +131,7 @@ public final class BinaryOp implements GraphOp {
         double[] r = new double[ib.length];
         // [*a] (op) [*b broadcast] -> [*a]
         for (int i = 0; i < r.length; i++) {
-            r[i] = kind.f.applyAsDouble(in[0][i], y[ib[i]]);
+            r[i] = kind.apply(in[0][i], y[ib[i]]);
         }
         return r;
     }

@@ -1,0 +1,79 @@
+package dev.onednn4j.onnx;
+
+import dev.onednn4j.internal.exec.Plan;
+import dev.onednn4j.internal.exec.PlanCache;
+import dev.onednn4j.internal.graph.Trace;
+import dev.onednn4j.internal.graph.Tracer;
+import dev.onednn4j.internal.op.GraphOp;
+import dev.onednn4j.internal.op.Nd;
+import dev.onednn4j.nn.Backend;
+import dev.onednn4j.tensor.MemoryFormat;
+import dev.onednn4j.tensor.Tensor;
+
+/**
+ * One {@link GraphOp} of a resolved ONNX graph at run time: its oneDNN plans (per layout of its inputs, built on
+ * first use, released when the resolution is closed), its reference loops on the reference backend, and its record
+ * while {@code compile} traces.
+ */
+final class GraphStep implements AutoCloseable {
+    private final GraphOp op;
+    private final Backend backend;
+    private final PlanCache plans;
+
+    GraphStep(GraphOp op, Backend backend, int threads) {
+        this.op = op;
+        this.backend = backend;
+        this.plans = new PlanCache(8, Long.MAX_VALUE);
+        if (threads > 0) {
+            plans.threads(threads);
+        }
+    }
+
+    /** The output for {@code in} (the op's computed inputs in slot order), a new contiguous tensor seen as shape. */
+    Tensor run(Tensor[] in, long[] shape) {
+        Tensor out = Tensor.empty(op.outputShape());
+        try {
+            Trace trace = Tracer.current();
+            if (trace != null) {
+                trace.graphOp(op, in, out);
+            } else if (backend == Backend.REFERENCE) {
+                double[][] x = new double[in.length][];
+                for (int i = 0; i < in.length; i++) {
+                    x[i] = in[i].toDoubleArray();
+                }
+                out.copyFrom(Nd.floats(op.exact(x)));
+            } else if (Nd.numel(op.outputShape()) > 0) {
+                Tensor[] all = new Tensor[in.length + 1];
+                System.arraycopy(in, 0, all, 0, in.length);
+                all[in.length] = out;
+                int layouts = 0;
+                for (int i = 0; i < in.length && i < 16; i++) {
+                    layouts |= (in[i].memoryFormat() == MemoryFormat.CHANNELS_LAST ? 1 : 0) << i;
+                }
+                Plan p = plans.get(in[0], layouts);
+                if (p == null) {
+                    p = plans.put(in[0], layouts, op.plan(all));
+                }
+                try {
+                    p.run(all);
+                } finally {
+                    p.release();
+                }
+            }
+            if (shape.length == op.outputShape().length && java.util.Arrays.equals(shape, op.outputShape())) {
+                return out;
+            }
+            Tensor v = out.reshape(shape);
+            out.close();
+            return v;
+        } catch (RuntimeException | Error e) {
+            out.close();
+            throw e;
+        }
+    }
+
+    @Override
+    public void close() {
+        plans.close();
+    }
+}
