@@ -81,8 +81,8 @@ public final class OnnxModel extends Module {
     private final LinkedHashMap<String, Resolution> resolutions = new LinkedHashMap<>(16, 0.75f, true);
     private long resolvedStamp = Long.MIN_VALUE;
 
-    private OnnxModel(OnnxGraph graph, String source) {
-        this.graph = graph;
+    private OnnxModel(OnnxGraph read, String source) {
+        OnnxGraph graph = read;
         this.source = source;
         Set<String> unsupported = new TreeSet<>();
         String first = null;
@@ -108,6 +108,8 @@ public final class OnnxModel extends Module {
                     graph.opset(),
                     OnnxOps.list()));
         }
+        graph = Fusions.apply(graph);
+        this.graph = graph;
         List<ValueInfo> in = new ArrayList<>();
         for (OnnxGraph.ValueInfo v : graph.inputs()) {
             if (v.elemType() != OnnxGraph.FLOAT && v.elemType() != 0) {

@@ -399,6 +399,8 @@ final class OnnxOps {
             activation(c, new ReLU6(), ref);
         } else if (lo == 0 && hi == Double.POSITIVE_INFINITY) {
             activation(c, new ReLU(), ref);
+        } else if (!c.need(0).isConst()) {
+            c.graph(new UnaryOp(UnaryOp.Kind.CLIP, (float) lo, (float) hi, c.shape(0)), 0);
         } else {
             unary(c, ref, c.need(0).type());
         }
@@ -610,8 +612,11 @@ final class OnnxOps {
         for (int i = 0; i < r; i++) {
             out[i] = s[perm[i]];
         }
-        c.java(new long[][] {out}, new int[] {c.allConst() ? c.need(0).type() : OnnxGraph.FLOAT}, in ->
-                new double[][] {Nd.transpose(in[0], s, perm)});
+        if (!c.need(0).isConst()) {
+            c.graph(CopyOp.permute(s, perm), 0);
+            return;
+        }
+        c.java(new long[][] {out}, new int[] {c.need(0).type()}, in -> new double[][] {Nd.transpose(in[0], s, perm)});
     }
 
     private static void concat(Ctx c) {
@@ -644,6 +649,22 @@ final class OnnxOps {
         long inner = 1;
         for (int d = axis + 1; d < first.length; d++) {
             inner *= first[d];
+        }
+        if (!c.allConst()) {
+            List<long[]> parts = new ArrayList<>();
+            Tensor[] consts = new Tensor[n];
+            List<Integer> computed = new ArrayList<>();
+            for (int k = 0; k < n; k++) {
+                parts.add(c.shape(k));
+                if (c.need(k).isConst()) {
+                    consts[k] = c.constantTensor(k);
+                } else {
+                    computed.add(k);
+                }
+            }
+            int[] inputs = computed.stream().mapToInt(Integer::intValue).toArray();
+            c.graph(new ConcatOp(axis, parts, consts), inputs, 0, null);
+            return;
         }
         long o = outer;
         long in2 = inner;
@@ -708,8 +729,13 @@ final class OnnxOps {
             start[ax] = count[ax] == 0 ? 0 : b;
             step[ax] = st;
         }
-        c.java(new long[][] {count}, new int[] {c.allConst() ? c.need(0).type() : OnnxGraph.FLOAT}, in ->
-                new double[][] {Nd.slice(in[0], s, start, step, count)});
+        boolean unit = Arrays.stream(step).allMatch(x -> x == 1) && Nd.numel(count) > 0;
+        if (!c.need(0).isConst() && unit) {
+            c.graph(CopyOp.block(s, start, count), 0);
+            return;
+        }
+        c.java(new long[][] {count}, new int[] {c.allConst() ? c.need(0).type() : OnnxGraph.FLOAT},
+                in -> new double[][] {Nd.slice(in[0], s, start, step, count)});
     }
 
     private static void gather(Ctx c) {
@@ -744,6 +770,14 @@ final class OnnxOps {
         long inner = 1;
         for (int d = axis + 1; d < s.length; d++) {
             inner *= s[d];
+        }
+        if (!c.need(0).isConst() && idxShape.length == 0) {
+            long[] start = new long[s.length];
+            start[axis] = index[0];
+            long[] count = s.clone();
+            count[axis] = 1;
+            c.graph(CopyOp.block(s, start, count), new int[] {0}, 0, out);
+            return;
         }
         long o = outer;
         int in2 = (int) inner;
@@ -793,6 +827,14 @@ final class OnnxOps {
             types[i] = c.allConst() ? c.need(0).type() : OnnxGraph.FLOAT;
             offsets[i] = acc;
             acc += sizes[i];
+        }
+        if (!c.need(0).isConst() && Arrays.stream(sizes).allMatch(x -> x > 0)) {
+            for (int i = 0; i < outs; i++) {
+                long[] start = new long[s.length];
+                start[axis] = offsets[i];
+                c.graph(CopyOp.block(s, start, shapes[i]), new int[] {0}, i, null);
+            }
+            return;
         }
         long[] one = new long[s.length];
         Arrays.fill(one, 1);
@@ -918,6 +960,10 @@ final class OnnxOps {
         if (!mode.equals("constant") && !mode.equals("reflect") && !mode.equals("edge")) {
             throw c.error("pad mode '%s' is not supported (constant, reflect, edge)", mode);
         }
+        if (Arrays.stream(pads).allMatch(p -> p == 0)) {
+            c.view(s);
+            return;
+        }
         long[] st = Nd.strides(s);
         c.java(new long[][] {out}, new int[] {c.allConst() ? c.need(0).type() : OnnxGraph.FLOAT}, in -> {
             double[] res = new double[Nd.numel(out)];
@@ -968,6 +1014,10 @@ final class OnnxOps {
         long[] s = c.shape(0);
         int axis = Nd.axis(c.i("axis", c.opset >= 13 ? -1 : 1), s.length, c.op());
         long[] g = c.opset >= 13 ? around(s, axis, axis + 1) : around(s, axis, s.length);
+        if (!c.need(0).isConst() && (c.opset >= 13 || axis == s.length - 1)) {
+            c.graph(new SoftmaxOp(s, axis), 0);
+            return;
+        }
         int outer = (int) g[0];
         int n = (int) g[1];
         int inner = (int) g[2];
@@ -1012,6 +1062,15 @@ final class OnnxOps {
                     throw c.error("its mean and inverse standard deviation outputs (training only) are not supported");
                 }
             }
+        }
+        if (!c.need(0).isConst() && axis == s.length - 1 && c.need(1).isConst() && Nd.numel(c.shape(1)) == n
+                && (c.in(2) == null || (c.need(2).isConst() && Nd.numel(c.shape(2)) == n))) {
+            Tensor scale = c.constantTensor(1).reshape(n);
+            Tensor shift = c.in(2) == null ? null : c.constantTensor(2).reshape(n);
+            c.own(scale);
+            c.own(shift);
+            c.graph(new LayerNormOp(s, (float) eps, scale, shift), 0);
+            return;
         }
         c.java(s, in -> {
             double[] x = in[0];
@@ -1063,6 +1122,20 @@ final class OnnxOps {
             }
         }
         long[] out = outList.stream().mapToLong(Long::longValue).toArray();
+        if (!c.need(0).isConst() && Arrays.equals(kept, s)) {
+            c.view(out); // nothing reduced (size-1 dimensions only)
+            return;
+        }
+        if (!c.need(0).isConst() && Nd.numel(s) > 0) {
+            ReduceOp.Kind k = switch (kind) {
+                case "mean" -> ReduceOp.Kind.MEAN;
+                case "sum" -> ReduceOp.Kind.SUM;
+                case "max" -> ReduceOp.Kind.MAX;
+                default -> ReduceOp.Kind.MIN;
+            };
+            c.graph(new ReduceOp(k, s, kept), new int[] {0}, 0, out);
+            return;
+        }
         int count = Nd.numel(s) / Math.max(Nd.numel(kept), 1);
         c.java(new long[][] {out}, new int[] {c.allConst() ? c.need(0).type() : OnnxGraph.FLOAT}, in -> {
             int[] target = Nd.broadcastIndex(kept, s); // each input element's output element
@@ -1105,6 +1178,14 @@ final class OnnxOps {
                         Nd.numel(a) / a[a.length - 1], a[a.length - 1], b[0], b[1]);
             }
             linear(c, (int) b[0], (int) b[1], Nd.transpose(c.constant(1, "weight"), b, new int[] {1, 0}), null, a);
+            return;
+        }
+        if (!c.need(0).isConst() && !c.need(1).isConst() && a.length >= 2 && b.length >= 2) {
+            if (a[a.length - 1] != b[b.length - 2]) {
+                throw c.error("mat1 and mat2 shapes cannot be multiplied (%dx%d and %dx%d)", a[a.length - 2],
+                        a[a.length - 1], b[b.length - 2], b[b.length - 1]);
+            }
+            c.graph(new MatMulOp(a, b), 0, 1);
             return;
         }
         long[] a2 = a.length == 1 ? new long[] {1, a[0]} : a;
@@ -1169,7 +1250,8 @@ final class OnnxOps {
         }
         long[] out = shape.clone();
         out[out.length - 1] = outF;
-        c.layer(l, out);
+        // (*, in) -> (rows, in) -> (rows, out) -> (*, out): the inner product takes two dimensions
+        c.layer(l, out, shape.length > 2 ? new long[] {Nd.numel(shape) / inF, inF} : null);
     }
 
     private static void gemm(Ctx c) {
@@ -1378,6 +1460,14 @@ final class OnnxOps {
             throw c.error("output size %dx%d is too small", oh, ow);
         }
         long[] out = {n, co, oh, ow};
+        if (!c.need(0).isConst() && outPad[0] == 0 && outPad[1] == 0 && c.need(1).isConst()
+                && (c.in(2) == null || c.need(2).isConst())) {
+            float[] wv = Nd.floats(c.constant(1, "weight"));
+            float[] bv = c.in(2) == null ? null : Nd.floats(c.constant(2, "bias"));
+            c.graph(new DeconvOp(x, wv, cog, kh, kw, g, bv, st, dil, new long[] {pads[0], pads[1]},
+                    new long[] {pads[2], pads[3]}), 0);
+            return;
+        }
         int cig = ci / g;
         int ohi = (int) oh;
         int owi = (int) ow;
@@ -1552,6 +1642,15 @@ final class OnnxOps {
                         "only the last two dimensions may be resized; %s -> %s",
                         Arrays.toString(x), Arrays.toString(out));
             }
+        }
+        boolean halfPixel = ctm.equals("half_pixel")
+                || (ctm.equals("pytorch_half_pixel") && out[r - 2] > 1 && out[r - 1] > 1);
+        boolean exactScale = (double) out[r - 2] / x[r - 2] == scales[r - 2]
+                && (double) out[r - 1] / x[r - 1] == scales[r - 1];
+        if (!c.need(0).isConst() && mode.equals("linear") && r == 4 && halfPixel && exactScale
+                && Nd.numel(out) > 0) {
+            c.graph(new ResampleOp(x, out), 0);
+            return;
         }
         long[] o = out;
         c.java(out, in -> {

@@ -282,6 +282,14 @@ final class Resolution implements AutoCloseable {
 
         /** Output 0 is {@code layer} applied to input 0 (a runtime value): oneDNN or the reference loop. */
         void layer(Module layer, long[] outShape) {
+            layer(layer, outShape, null);
+        }
+
+        /**
+         * Output 0 is {@code layer} applied to input 0 seen as {@code inView} (null: as it is), its result seen as
+         * {@code outShape}.
+         */
+        void layer(Module layer, long[] outShape, long[] inView) {
             layer.eval();
             layers.add(layer);
             layer.to(backend);
@@ -297,7 +305,16 @@ final class Resolution implements AutoCloseable {
                 return;
             }
             runtimeOut(0, outShape);
-            steps.add(new Planned(node, layer.getName(), in -> new Tensor[] {layer.forward(in[0])}));
+            if (inView == null) {
+                steps.add(new Planned(node, layer.getName(), in -> new Tensor[] {layer.forward(in[0])}));
+                return;
+            }
+            steps.add(new Planned(node, layer.getName(), in -> {
+                try (Tensor seen = in[0].reshape(inView);
+                        Tensor y = layer.forward(seen)) {
+                    return new Tensor[] {y.reshape(outShape)};
+                }
+            }));
         }
 
         /** Output 0 is input 0 seen with another shape (a view, or a copy where the layout needs one). */
@@ -354,6 +371,13 @@ final class Resolution implements AutoCloseable {
 
         void graph(GraphOp op, int... inputs) {
             graph(op, inputs, 0, null);
+        }
+
+        /** {@code t} (if not null) is now the resolution's, closed with it. */
+        void own(Tensor t) {
+            if (t != null) {
+                tensors.add(t);
+            }
         }
 
         /** A float32 tensor holding constant input {@code i}, owned by the resolution. */

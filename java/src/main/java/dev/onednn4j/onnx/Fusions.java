@@ -1,0 +1,110 @@
+package dev.onednn4j.onnx;
+
+import dev.onednn4j.internal.onnx.OnnxGraph;
+import dev.onednn4j.internal.onnx.OnnxGraph.Node;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Rewrites of an ONNX graph into the library's fused layers, made once at load: patterns exporters write for one
+ * PyTorch layer become that layer again. Today one: the exact GELU that {@code torch.onnx.export} writes before
+ * opset 20 as {@code Div(x, sqrt 2) -> Erf -> Add(1) -> Mul(x) -> Mul(0.5)} becomes a {@code Gelu} node (oneDNN's
+ * {@code gelu_erf}, fusable as a post-op), when no other node reads the intermediate values.
+ */
+final class Fusions {
+    private Fusions() {}
+
+    static OnnxGraph apply(OnnxGraph g) {
+        Map<String, Node> producer = new HashMap<>();
+        Map<String, List<Node>> readers = new HashMap<>();
+        for (Node n : g.nodes()) {
+            for (String o : n.outputs()) {
+                producer.put(o, n);
+            }
+            for (String i : n.inputs()) {
+                readers.computeIfAbsent(i, k -> new ArrayList<>()).add(n);
+            }
+        }
+        Set<String> outputs = new HashSet<>();
+        g.outputs().forEach(o -> outputs.add(o.name()));
+        Set<Node> removed = new HashSet<>();
+        Map<Node, Node> replaced = new HashMap<>();
+        for (Node erf : g.nodes()) {
+            if (!erf.opType().equals("Erf") || erf.inputs().size() != 1) {
+                continue;
+            }
+            Node div = producer.get(erf.inputs().get(0));
+            if (div == null || div.inputs().size() != 2) {
+                continue;
+            }
+            String x = div.inputs().get(0);
+            boolean scaled = (div.opType().equals("Div") && near(g, producer, div.inputs().get(1), Math.sqrt(2)))
+                    || (div.opType().equals("Mul") && near(g, producer, div.inputs().get(1), Math.sqrt(0.5)));
+            Node add = only(readers, outputs, erf);
+            if (!scaled || !erf.equals(only(readers, outputs, div)) || add == null || !add.opType().equals("Add")) {
+                continue;
+            }
+            String one = other(add, erf.outputs().get(0));
+            Node mul1 = only(readers, outputs, add);
+            if (one == null || !near(g, producer, one, 1) || mul1 == null || !mul1.opType().equals("Mul")
+                    || !x.equals(other(mul1, add.outputs().get(0)))) {
+                continue;
+            }
+            Node mul2 = only(readers, outputs, mul1);
+            String half = mul2 == null ? null : other(mul2, mul1.outputs().get(0));
+            if (mul2 == null || !mul2.opType().equals("Mul") || half == null || !near(g, producer, half, 0.5)) {
+                continue;
+            }
+            removed.addAll(List.of(div, erf, add, mul1));
+            replaced.put(
+                    mul2,
+                    new Node(mul2.index(), mul2.name(), "Gelu", "", List.of(x), mul2.outputs(), Map.of()));
+        }
+        if (replaced.isEmpty()) {
+            return g;
+        }
+        List<Node> nodes = new ArrayList<>();
+        for (Node n : g.nodes()) {
+            if (!removed.contains(n)) {
+                nodes.add(replaced.getOrDefault(n, n));
+            }
+        }
+        return new OnnxGraph(
+                g.opset(), g.producer(), List.copyOf(nodes), g.initializers(), g.inputs(), g.outputs(), g.metadata());
+    }
+
+    /** The single node reading {@code n}'s only output, unless a graph output or nobody. */
+    private static Node only(Map<String, List<Node>> readers, Set<String> outputs, Node n) {
+        if (n.outputs().size() != 1 || outputs.contains(n.outputs().get(0))) {
+            return null;
+        }
+        List<Node> r = readers.getOrDefault(n.outputs().get(0), List.of());
+        return r.size() == 1 ? r.get(0) : null;
+    }
+
+    /** The input of a binary node that is not {@code name}, or null. */
+    private static String other(Node n, String name) {
+        if (n.inputs().size() != 2) {
+            return null;
+        }
+        return n.inputs().get(0).equals(name) ? n.inputs().get(1) : n.inputs().get(1).equals(name) ? n.inputs().get(0)
+                : null;
+    }
+
+    /** Whether {@code name} is a one-element constant (initializer or Constant node) within 1e-6 of {@code v}. */
+    private static boolean near(OnnxGraph g, Map<String, Node> producer, String name, double v) {
+        OnnxGraph.Data d = g.initializers().get(name);
+        Node c = producer.get(name);
+        if (d == null && c != null && c.opType().equals("Constant") && c.attributes().containsKey("value")) {
+            d = c.attributes().get("value").t();
+        }
+        if (d == null || d.numel() != 1) {
+            return false;
+        }
+        return Math.abs(d.toDoubles()[0] - v) <= 1e-6 * Math.abs(v);
+    }
+}
