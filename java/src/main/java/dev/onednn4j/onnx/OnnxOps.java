@@ -734,6 +734,11 @@ final class OnnxOps {
             c.graph(CopyOp.block(s, start, count), 0);
             return;
         }
+        CopyOp stepped = c.need(0).isConst() || Nd.numel(count) == 0 ? null : CopyOp.strided(s, start, count, step);
+        if (stepped != null) {
+            c.graph(stepped, new int[] {0}, 0, count);
+            return;
+        }
         c.java(new long[][] {count}, new int[] {c.allConst() ? c.need(0).type() : OnnxGraph.FLOAT},
                 in -> new double[][] {Nd.slice(in[0], s, start, step, count)});
     }

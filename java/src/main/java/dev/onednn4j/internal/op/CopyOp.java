@@ -18,12 +18,14 @@ public final class CopyOp implements GraphOp {
     private final int[] perm; // non-null for a permutation
     private final long[] offsets; // non-null for a block
     private final long[] out;
+    private final long[] steps; // a block's steps, or null for steps of 1
 
-    private CopyOp(long[] in, int[] perm, long[] offsets, long[] out) {
+    private CopyOp(long[] in, int[] perm, long[] offsets, long[] out, long[] steps) {
         this.in = in.clone();
         this.perm = perm;
         this.offsets = offsets;
         this.out = out;
+        this.steps = steps;
     }
 
     /** Output dimension i is input dimension {@code perm[i]}. */
@@ -32,17 +34,47 @@ public final class CopyOp implements GraphOp {
         for (int i = 0; i < in.length; i++) {
             out[i] = in[perm[i]];
         }
-        return new CopyOp(in, perm.clone(), null, out);
+        return new CopyOp(in, perm.clone(), null, out, null);
     }
 
     /** The block of {@code sizes} starting at {@code offsets}. */
     public static CopyOp block(long[] in, long[] offsets, long[] sizes) {
-        return new CopyOp(in, null, offsets.clone(), sizes.clone());
+        return new CopyOp(in, null, offsets.clone(), sizes.clone(), null);
+    }
+
+    /**
+     * Every {@code steps[d]}-th element from {@code offsets[d]}, {@code sizes[d]} of them ({@code x[:, 0::2]}), or
+     * null where a step does not divide its dimension or the start is not below it (then a plain loop does it).
+     * The output is seen with each stepped dimension split in two (the second of size 1): reshape it after.
+     */
+    public static CopyOp strided(long[] in, long[] offsets, long[] sizes, long[] steps) {
+        for (int d = 0; d < in.length; d++) {
+            if (steps[d] < 1 || (steps[d] > 1 && (in[d] % steps[d] != 0 || offsets[d] >= steps[d]))) {
+                return null;
+            }
+        }
+        return new CopyOp(in, null, offsets.clone(), sizes.clone(), steps.clone());
+    }
+
+    /** A stepped block's dims with each stepped dimension d split into (d / step, step), and the rest as given. */
+    private long[] split(long[] dims, long[] second, boolean input) {
+        List<Long> r = new java.util.ArrayList<>();
+        for (int d = 0; d < dims.length; d++) {
+            if (steps[d] > 1) {
+                r.add(input ? dims[d] / steps[d] : dims[d]);
+                r.add(second[d]);
+            } else {
+                r.add(dims[d]);
+            }
+        }
+        return r.stream().mapToLong(Long::longValue).toArray();
     }
 
     @Override
     public String name() {
-        return perm != null ? "permute " + Arrays.toString(perm) : "block at " + Arrays.toString(offsets);
+        return perm != null
+                ? "permute " + Arrays.toString(perm)
+                : "block at " + Arrays.toString(offsets) + (steps != null ? " steps " + Arrays.toString(steps) : "");
     }
 
     @Override
@@ -52,7 +84,12 @@ public final class CopyOp implements GraphOp {
 
     @Override
     public long[] outputShape() {
-        return out.clone();
+        if (steps == null) {
+            return out.clone();
+        }
+        long[] ones = new long[out.length];
+        java.util.Arrays.fill(ones, 1);
+        return split(out, ones, false);
     }
 
     @Override
@@ -78,12 +115,27 @@ public final class CopyOp implements GraphOp {
             }
             return MemoryDesc.strided(out, md.dataType(), s);
         }
-        return md.submemory(out, offsets);
+        if (steps == null) {
+            return md.submemory(out, offsets);
+        }
+        try (MemoryDesc grouped = md.reshape(split(in, steps, true))) {
+            if (grouped == null) {
+                throw new IllegalStateException(name() + " cannot group " + md);
+            }
+            long[] start = new long[offsets.length];
+            long[] within = new long[offsets.length];
+            for (int d = 0; d < offsets.length; d++) {
+                start[d] = steps[d] > 1 ? 0 : offsets[d];
+                within[d] = offsets[d];
+            }
+            return grouped.submemory(outputShape(), split(start, within, false));
+        }
     }
 
     @Override
     public PrimitiveDesc describe(MemoryDesc[] srcs, MemoryDesc dst, DataType dt, PrimitiveAttr attr) {
-        MemoryDesc to = dst != null ? null : MemoryDesc.strided(out, dt, Nd.strides(out));
+        long[] o = outputShape();
+        MemoryDesc to = dst != null ? null : MemoryDesc.strided(o, dt, Nd.strides(o));
         try {
             return PrimitiveDesc.reorder(Engine.cpu(), srcs[0], dst != null ? dst : to, attr);
         } finally {
@@ -98,8 +150,10 @@ public final class CopyOp implements GraphOp {
         if (perm != null) {
             return Nd.transpose(inputs[0], in, perm);
         }
-        long[] step = new long[in.length];
-        Arrays.fill(step, 1);
+        long[] step = steps != null ? steps : new long[in.length];
+        if (steps == null) {
+            Arrays.fill(step, 1);
+        }
         return Nd.slice(inputs[0], in, offsets, step, out);
     }
 }
