@@ -1,11 +1,15 @@
 package dev.onednn4j.onnx;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.onednn4j.OneDnn;
+import dev.onednn4j.internal.dnnl.Dnnl;
 import dev.onednn4j.io.SafeTensors;
 import dev.onednn4j.nn.CompileOptions;
 import dev.onednn4j.nn.CompiledModule;
+import dev.onednn4j.nn.Precision;
 import dev.onednn4j.tensor.Tensor;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -29,17 +33,46 @@ class OnnxCompileTest {
                 SafeTensors io = SafeTensors.load(dir.resolve(name + "-io.safetensors"))) {
             for (String batch : new String[] {"", "_b3"}) {
                 Tensor x = io.tensors().get("input" + batch);
+                double[] expected = io.tensors().get("output" + batch).toDoubleArray();
                 try (CompiledModule c = model.compile(CompileOptions.forInput(x.shape()));
                         Tensor y = c.forward(x)) {
-                    double err = OnnxFixturesTest.relativeError(
-                            y.toDoubleArray(),
-                            io.tensors().get("output" + batch).toDoubleArray());
-                    assertTrue(
-                            err <= OnnxFixturesTest.TOLERANCE,
-                            String.format(Locale.ROOT, "%s%s: %.3g", name, batch, err));
+                    double err = OnnxFixturesTest.relativeError(y.toDoubleArray(), expected);
+                    assertTrue(err <= OnnxFixturesTest.TOLERANCE, String.format(Locale.ROOT, "%s%s: %.3g", name,
+                            batch, err));
+                }
+                if (!Dnnl.nativeBf16()) {
+                    System.out.println("bf16 is not native on " + OneDnn.cpuIsa() + ": " + name + " in fp32 only");
+                    continue;
+                }
+                try (CompiledModule c = model.compile(CompileOptions.forInput(x.shape()).precision(Precision.BF16));
+                        Tensor y = c.forward(x)) {
+                    double[] got = y.toDoubleArray();
+                    double err = OnnxFixturesTest.relativeError(got, expected);
+                    System.out.printf(Locale.ROOT, "ONNX bf16 %s%s: %.3g%n", name, batch, err);
+                    assertTrue(err <= BF16_TOLERANCE, String.format(Locale.ROOT, "bf16 %s%s: %.3g", name, batch, err));
+                    long[] shape = y.shape();
+                    if (shape.length == 2) { // logits: the same class wins for every image
+                        int classes = (int) shape[1];
+                        for (int i = 0; i < shape[0]; i++) {
+                            assertEquals(argmax(expected, i * classes, classes), argmax(got, i * classes, classes),
+                                    name + batch + " image " + i);
+                        }
+                    }
                 }
             }
         }
+    }
+
+    static final double BF16_TOLERANCE = 3e-2;
+
+    static int argmax(double[] v, int from, int n) {
+        int best = 0;
+        for (int i = 1; i < n; i++) {
+            if (v[from + i] > v[from + best]) {
+                best = i;
+            }
+        }
+        return best;
     }
 
     @Test
