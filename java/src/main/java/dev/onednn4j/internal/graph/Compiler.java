@@ -661,12 +661,33 @@ public final class Compiler {
                 if (op.rowMajorInputs()) {
                     throw refused;
                 }
-                for (int i = 0; i < count; i++) { // a layout it has no kernel for: plain inputs
+                pd = null;
+            }
+            if (!op.rowMajorInputs() && (pd == null || pd.implementation().startsWith("ref"))) {
+                // no kernel, or only oneDNN's reference loops, for these layouts (e.g. a broadcast operand in
+                // another layout than the blocked one): read every input in its plain layout instead
+                boolean changed = false;
+                int[] plainBuffers = buffers.clone();
+                MemoryDesc[] plainSrcs = srcs.clone();
+                for (int i = 0; i < count; i++) {
                     MemoryDesc p = plain(b.md(buffers[i]));
-                    buffers[i] = b.md(buffers[i]).sameAs(p) ? buffers[i] : reorder(buffers[i], p, "a plain layout");
-                    srcs[i] = b.md(buffers[i]);
+                    if (b.md(buffers[i]).sameAs(p)) {
+                        p.close();
+                    } else {
+                        plainBuffers[i] = reorder(buffers[i], p, "a plain layout " + op.name() + " has a kernel for");
+                        plainSrcs[i] = b.md(plainBuffers[i]);
+                        changed = true;
+                    }
                 }
-                pd = op.describe(srcs, null, dt, attr);
+                if (changed || pd == null) {
+                    PrimitiveDesc plainPd = op.describe(plainSrcs, null, dt, attr);
+                    if (pd != null) {
+                        pd.close();
+                    }
+                    pd = plainPd;
+                    buffers = plainBuffers;
+                    srcs = plainSrcs;
+                }
             }
         }
         b.own(pd);
