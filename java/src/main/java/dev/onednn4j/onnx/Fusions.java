@@ -11,7 +11,8 @@ import java.util.Set;
 
 /**
  * Rewrites of an ONNX graph into the library's fused layers, made once at load: patterns exporters write for one
- * PyTorch layer become that layer again. Today one: the exact GELU that {@code torch.onnx.export} writes before
+ * PyTorch layer become that layer again. A zero Pad before an average pool or a convolution becomes their padding;
+ * and the exact GELU that {@code torch.onnx.export} writes before
  * opset 20 as {@code Div(x, sqrt 2) -> Erf -> Add(1) -> Mul(x) -> Mul(0.5)} becomes a {@code Gelu} node (oneDNN's
  * {@code gelu_erf}, fusable as a post-op), when no other node reads the intermediate values.
  */
@@ -19,6 +20,113 @@ final class Fusions {
     private Fusions() {}
 
     static OnnxGraph apply(OnnxGraph g) {
+        return padsIntoWindows(gelu(g));
+    }
+
+    /**
+     * A zero {@code Pad} of the two spatial dimensions (equal before and after) whose only reader is an
+     * {@code AveragePool} counting the padding ({@code F.avg_pool2d(x, 3, 1, padding=1)} as Inception exports it)
+     * or a {@code Conv}: the padding moves into that node's own {@code pads}.
+     */
+    static OnnxGraph padsIntoWindows(OnnxGraph g) {
+        Map<String, List<Node>> readers = new HashMap<>();
+        Map<String, Node> producer = new HashMap<>();
+        for (Node n : g.nodes()) {
+            n.inputs().forEach(i -> readers.computeIfAbsent(i, k -> new ArrayList<>()).add(n));
+            n.outputs().forEach(o -> producer.put(o, n));
+        }
+        Set<String> outputs = new HashSet<>();
+        g.outputs().forEach(o -> outputs.add(o.name()));
+        Set<Node> removed = new HashSet<>();
+        Map<Node, Node> replaced = new HashMap<>();
+        for (Node pad : g.nodes()) {
+            if (!pad.opType().equals("Pad") || pad.inputs().size() < 2 || pad.outputs().size() != 1) {
+                continue;
+            }
+            OnnxGraph.Attribute mode = pad.attributes().get("mode");
+            if (mode != null && !mode.s().equals("constant")) {
+                continue;
+            }
+            long[] pads = ints(g, producer, pad.inputs().get(1));
+            boolean zero = pad.inputs().size() < 3 || pad.inputs().get(2).isEmpty()
+                    || near(g, producer, pad.inputs().get(2), 0);
+            if (pads == null || pads.length != 8 || !zero || pad.inputs().size() > 3) {
+                continue;
+            }
+            // (N, C, H, W): begins 0, 0, top, left; ends 0, 0, bottom, right
+            if (pads[0] != 0 || pads[1] != 0 || pads[4] != 0 || pads[5] != 0 || pads[2] != pads[6]
+                    || pads[3] != pads[7] || outputs.contains(pad.outputs().get(0))) {
+                continue;
+            }
+            List<Node> r = readers.getOrDefault(pad.outputs().get(0), List.of());
+            if (r.size() != 1 || !r.get(0).inputs().get(0).equals(pad.outputs().get(0))) {
+                continue;
+            }
+            Node user = r.get(0);
+            boolean avg = user.opType().equals("AveragePool");
+            if (!avg && !user.opType().equals("Conv")) {
+                continue;
+            }
+            OnnxGraph.Attribute auto = user.attributes().get("auto_pad");
+            if (auto != null && !auto.s().equals("NOTSET")) {
+                continue;
+            }
+            OnnxGraph.Attribute own = user.attributes().get("pads");
+            long[] p = own == null ? new long[4] : own.ints().clone();
+            if (p.length != 4) {
+                continue;
+            }
+            OnnxGraph.Attribute count = user.attributes().get("count_include_pad");
+            if (avg && (p[0] != 0 || p[1] != 0 || p[2] != 0 || p[3] != 0) && (count == null || count.i() == 0)) {
+                continue; // its own padding is not counted, the Pad's would be
+            }
+            p[0] += pads[2];
+            p[1] += pads[3];
+            p[2] += pads[6];
+            p[3] += pads[7];
+            Map<String, OnnxGraph.Attribute> attrs = new java.util.LinkedHashMap<>(user.attributes());
+            attrs.put("pads", new OnnxGraph.Attribute(
+                    "pads", OnnxGraph.Attribute.Type.INTS, 0, 0, "", null, new float[0], p, List.of()));
+            if (avg) {
+                attrs.put("count_include_pad", new OnnxGraph.Attribute(
+                        "count_include_pad", OnnxGraph.Attribute.Type.INT, 0, 1, "", null, new float[0], new long[0],
+                        List.of()));
+            }
+            List<String> inputs = new ArrayList<>(user.inputs());
+            inputs.set(0, pad.inputs().get(0));
+            removed.add(pad);
+            replaced.put(user, new Node(user.index(), user.name(), user.opType(), user.domain(), List.copyOf(inputs),
+                    user.outputs(), java.util.Collections.unmodifiableMap(attrs)));
+        }
+        return rebuild(g, removed, replaced);
+    }
+
+    /** The values of a constant int64 tensor (initializer or Constant node), or null. */
+    private static long[] ints(OnnxGraph g, Map<String, Node> producer, String name) {
+        OnnxGraph.Data d = g.initializers().get(name);
+        Node c = producer.get(name);
+        if (d == null && c != null && c.opType().equals("Constant") && c.attributes().containsKey("value")) {
+            d = c.attributes().get("value").t();
+        }
+        return d == null || d.longs() == null ? null : d.longs();
+    }
+
+    private static OnnxGraph rebuild(OnnxGraph g, Set<Node> removed, Map<Node, Node> replaced) {
+        if (removed.isEmpty() && replaced.isEmpty()) {
+            return g;
+        }
+        List<Node> nodes = new ArrayList<>();
+        for (Node n : g.nodes()) {
+            if (!removed.contains(n)) {
+                nodes.add(replaced.getOrDefault(n, n));
+            }
+        }
+        return new OnnxGraph(
+                g.opset(), g.producer(), List.copyOf(nodes), g.initializers(), g.inputs(), g.outputs(), g.metadata());
+    }
+
+    /** Exported exact GELUs back into Gelu nodes. */
+    static OnnxGraph gelu(OnnxGraph g) {
         Map<String, Node> producer = new HashMap<>();
         Map<String, List<Node>> readers = new HashMap<>();
         for (Node n : g.nodes()) {
@@ -64,17 +172,7 @@ final class Fusions {
                     mul2,
                     new Node(mul2.index(), mul2.name(), "Gelu", "", List.of(x), mul2.outputs(), Map.of()));
         }
-        if (replaced.isEmpty()) {
-            return g;
-        }
-        List<Node> nodes = new ArrayList<>();
-        for (Node n : g.nodes()) {
-            if (!removed.contains(n)) {
-                nodes.add(replaced.getOrDefault(n, n));
-            }
-        }
-        return new OnnxGraph(
-                g.opset(), g.producer(), List.copyOf(nodes), g.initializers(), g.inputs(), g.outputs(), g.metadata());
+        return rebuild(g, removed, replaced);
     }
 
     /** The single node reading {@code n}'s only output, unless a graph output or nobody. */
