@@ -64,6 +64,16 @@ public final class ReduceOp implements GraphOp {
 
     @Override
     public PrimitiveDesc describe(MemoryDesc[] srcs, MemoryDesc dst, DataType dt, PrimitiveAttr attr) {
+        if (Arrays.equals(shape, out)) { // nothing to reduce (size-1 dimensions only): oneDNN's reduction refuses it
+            MemoryDesc copy = dst != null ? null : MemoryDesc.strided(out, dt, Nd.strides(out));
+            try {
+                return PrimitiveDesc.reorder(Engine.cpu(), srcs[0], dst != null ? dst : copy, attr);
+            } finally {
+                if (copy != null) {
+                    copy.close();
+                }
+            }
+        }
         MemoryDesc any = dst != null ? null : MemoryDesc.any(out, dt);
         try {
             return PrimitiveDesc.reduction(Engine.cpu(), kind.algorithm, srcs[0], dst != null ? dst : any, attr);
