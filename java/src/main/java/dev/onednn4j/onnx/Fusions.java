@@ -32,7 +32,9 @@ final class Fusions {
         Map<String, List<Node>> readers = new HashMap<>();
         Map<String, Node> producer = new HashMap<>();
         for (Node n : g.nodes()) {
-            n.inputs().forEach(i -> readers.computeIfAbsent(i, k -> new ArrayList<>()).add(n));
+            n.inputs()
+                    .forEach(i ->
+                            readers.computeIfAbsent(i, k -> new ArrayList<>()).add(n));
             n.outputs().forEach(o -> producer.put(o, n));
         }
         Set<String> outputs = new HashSet<>();
@@ -40,7 +42,9 @@ final class Fusions {
         Set<Node> removed = new HashSet<>();
         Map<Node, Node> replaced = new HashMap<>();
         for (Node pad : g.nodes()) {
-            if (!pad.opType().equals("Pad") || pad.inputs().size() < 2 || pad.outputs().size() != 1) {
+            if (!pad.opType().equals("Pad")
+                    || pad.inputs().size() < 2
+                    || pad.outputs().size() != 1) {
                 continue;
             }
             OnnxGraph.Attribute mode = pad.attributes().get("mode");
@@ -48,14 +52,20 @@ final class Fusions {
                 continue;
             }
             long[] pads = ints(g, producer, pad.inputs().get(1));
-            boolean zero = pad.inputs().size() < 3 || pad.inputs().get(2).isEmpty()
+            boolean zero = pad.inputs().size() < 3
+                    || pad.inputs().get(2).isEmpty()
                     || near(g, producer, pad.inputs().get(2), 0);
             if (pads == null || pads.length != 8 || !zero || pad.inputs().size() > 3) {
                 continue;
             }
             // (N, C, H, W): begins 0, 0, top, left; ends 0, 0, bottom, right
-            if (pads[0] != 0 || pads[1] != 0 || pads[4] != 0 || pads[5] != 0 || pads[2] != pads[6]
-                    || pads[3] != pads[7] || outputs.contains(pad.outputs().get(0))) {
+            if (pads[0] != 0
+                    || pads[1] != 0
+                    || pads[4] != 0
+                    || pads[5] != 0
+                    || pads[2] != pads[6]
+                    || pads[3] != pads[7]
+                    || outputs.contains(pad.outputs().get(0))) {
                 continue;
             }
             List<Node> r = readers.getOrDefault(pad.outputs().get(0), List.of());
@@ -85,18 +95,37 @@ final class Fusions {
             p[2] += pads[6];
             p[3] += pads[7];
             Map<String, OnnxGraph.Attribute> attrs = new java.util.LinkedHashMap<>(user.attributes());
-            attrs.put("pads", new OnnxGraph.Attribute(
-                    "pads", OnnxGraph.Attribute.Type.INTS, 0, 0, "", null, new float[0], p, List.of()));
+            attrs.put(
+                    "pads",
+                    new OnnxGraph.Attribute(
+                            "pads", OnnxGraph.Attribute.Type.INTS, 0, 0, "", null, new float[0], p, List.of()));
             if (avg) {
-                attrs.put("count_include_pad", new OnnxGraph.Attribute(
-                        "count_include_pad", OnnxGraph.Attribute.Type.INT, 0, 1, "", null, new float[0], new long[0],
-                        List.of()));
+                attrs.put(
+                        "count_include_pad",
+                        new OnnxGraph.Attribute(
+                                "count_include_pad",
+                                OnnxGraph.Attribute.Type.INT,
+                                0,
+                                1,
+                                "",
+                                null,
+                                new float[0],
+                                new long[0],
+                                List.of()));
             }
             List<String> inputs = new ArrayList<>(user.inputs());
             inputs.set(0, pad.inputs().get(0));
             removed.add(pad);
-            replaced.put(user, new Node(user.index(), user.name(), user.opType(), user.domain(), List.copyOf(inputs),
-                    user.outputs(), java.util.Collections.unmodifiableMap(attrs)));
+            replaced.put(
+                    user,
+                    new Node(
+                            user.index(),
+                            user.name(),
+                            user.opType(),
+                            user.domain(),
+                            List.copyOf(inputs),
+                            user.outputs(),
+                            java.util.Collections.unmodifiableMap(attrs)));
         }
         return rebuild(g, removed, replaced);
     }
@@ -105,7 +134,10 @@ final class Fusions {
     private static long[] ints(OnnxGraph g, Map<String, Node> producer, String name) {
         OnnxGraph.Data d = g.initializers().get(name);
         Node c = producer.get(name);
-        if (d == null && c != null && c.opType().equals("Constant") && c.attributes().containsKey("value")) {
+        if (d == null
+                && c != null
+                && c.opType().equals("Constant")
+                && c.attributes().containsKey("value")) {
             d = c.attributes().get("value").t();
         }
         return d == null || d.longs() == null ? null : d.longs();
@@ -150,15 +182,23 @@ final class Fusions {
                 continue;
             }
             String x = div.inputs().get(0);
-            boolean scaled = (div.opType().equals("Div") && near(g, producer, div.inputs().get(1), Math.sqrt(2)))
-                    || (div.opType().equals("Mul") && near(g, producer, div.inputs().get(1), Math.sqrt(0.5)));
+            boolean scaled = (div.opType().equals("Div")
+                            && near(g, producer, div.inputs().get(1), Math.sqrt(2)))
+                    || (div.opType().equals("Mul")
+                            && near(g, producer, div.inputs().get(1), Math.sqrt(0.5)));
             Node add = only(readers, outputs, erf);
-            if (!scaled || !erf.equals(only(readers, outputs, div)) || add == null || !add.opType().equals("Add")) {
+            if (!scaled
+                    || !erf.equals(only(readers, outputs, div))
+                    || add == null
+                    || !add.opType().equals("Add")) {
                 continue;
             }
             String one = other(add, erf.outputs().get(0));
             Node mul1 = only(readers, outputs, add);
-            if (one == null || !near(g, producer, one, 1) || mul1 == null || !mul1.opType().equals("Mul")
+            if (one == null
+                    || !near(g, producer, one, 1)
+                    || mul1 == null
+                    || !mul1.opType().equals("Mul")
                     || !x.equals(other(mul1, add.outputs().get(0)))) {
                 continue;
             }
@@ -168,9 +208,7 @@ final class Fusions {
                 continue;
             }
             removed.addAll(List.of(div, erf, add, mul1));
-            replaced.put(
-                    mul2,
-                    new Node(mul2.index(), mul2.name(), "Gelu", "", List.of(x), mul2.outputs(), Map.of()));
+            replaced.put(mul2, new Node(mul2.index(), mul2.name(), "Gelu", "", List.of(x), mul2.outputs(), Map.of()));
         }
         return rebuild(g, removed, replaced);
     }
@@ -189,15 +227,19 @@ final class Fusions {
         if (n.inputs().size() != 2) {
             return null;
         }
-        return n.inputs().get(0).equals(name) ? n.inputs().get(1) : n.inputs().get(1).equals(name) ? n.inputs().get(0)
-                : null;
+        return n.inputs().get(0).equals(name)
+                ? n.inputs().get(1)
+                : n.inputs().get(1).equals(name) ? n.inputs().get(0) : null;
     }
 
     /** Whether {@code name} is a one-element constant (initializer or Constant node) within 1e-6 of {@code v}. */
     private static boolean near(OnnxGraph g, Map<String, Node> producer, String name, double v) {
         OnnxGraph.Data d = g.initializers().get(name);
         Node c = producer.get(name);
-        if (d == null && c != null && c.opType().equals("Constant") && c.attributes().containsKey("value")) {
+        if (d == null
+                && c != null
+                && c.opType().equals("Constant")
+                && c.attributes().containsKey("value")) {
             d = c.attributes().get("value").t();
         }
         if (d == null || d.numel() != 1) {

@@ -1,8 +1,8 @@
 package dev.onednn4j.onnx;
 
 import dev.onednn4j.internal.onnx.OnnxGraph;
-import dev.onednn4j.internal.op.Nd;
 import dev.onednn4j.internal.onnx.OnnxReader;
+import dev.onednn4j.internal.op.Nd;
 import dev.onednn4j.nn.Backend;
 import dev.onednn4j.nn.Module;
 import dev.onednn4j.onnx.Resolution.Planned;

@@ -1,7 +1,6 @@
 package dev.onednn4j.onnx;
 
 import dev.onednn4j.internal.onnx.OnnxGraph;
-import dev.onednn4j.internal.op.Nd;
 import dev.onednn4j.internal.onnx.OnnxGraph.Data;
 import dev.onednn4j.internal.op.BinaryOp;
 import dev.onednn4j.internal.op.ConcatOp;
@@ -9,6 +8,7 @@ import dev.onednn4j.internal.op.CopyOp;
 import dev.onednn4j.internal.op.DeconvOp;
 import dev.onednn4j.internal.op.LayerNormOp;
 import dev.onednn4j.internal.op.MatMulOp;
+import dev.onednn4j.internal.op.Nd;
 import dev.onednn4j.internal.op.ReduceOp;
 import dev.onednn4j.internal.op.ResampleOp;
 import dev.onednn4j.internal.op.SoftmaxOp;
@@ -126,8 +126,12 @@ final class OnnxOps {
             activation(c, new GELU(approx), ref);
         });
         OPS.put("Clip", OnnxOps::clip);
-        OPS.put("Neg", c -> eltwise(c, UnaryOp.Kind.LINEAR, -1, 0, x -> -x, c.need(0).type()));
-        OPS.put("Abs", c -> eltwise(c, UnaryOp.Kind.ABS, 0, 0, Math::abs, c.need(0).type()));
+        OPS.put(
+                "Neg",
+                c -> eltwise(c, UnaryOp.Kind.LINEAR, -1, 0, x -> -x, c.need(0).type()));
+        OPS.put(
+                "Abs",
+                c -> eltwise(c, UnaryOp.Kind.ABS, 0, 0, Math::abs, c.need(0).type()));
         OPS.put("Sqrt", c -> eltwise(c, UnaryOp.Kind.SQRT, 0, 0, Math::sqrt, OnnxGraph.FLOAT));
         OPS.put("Exp", c -> eltwise(c, UnaryOp.Kind.EXP, 0, 0, Math::exp, OnnxGraph.FLOAT));
         OPS.put("Log", c -> eltwise(c, UnaryOp.Kind.LOG, 0, 0, Math::log, OnnxGraph.FLOAT));
@@ -218,7 +222,9 @@ final class OnnxOps {
             return;
         }
         long[] out = Nd.broadcast(a.shape(), b.shape(), c.op());
-        boolean commutes = kind == BinaryOp.Kind.ADD || kind == BinaryOp.Kind.MUL || kind == BinaryOp.Kind.MIN
+        boolean commutes = kind == BinaryOp.Kind.ADD
+                || kind == BinaryOp.Kind.MUL
+                || kind == BinaryOp.Kind.MIN
                 || kind == BinaryOp.Kind.MAX;
         if (b.isConst() && Nd.numel(b.shape()) == 1 && Arrays.equals(out, a.shape()) && arithmetic(kind)) {
             float v = (float) b.values()[0];
@@ -256,7 +262,9 @@ final class OnnxOps {
     }
 
     private static boolean arithmetic(BinaryOp.Kind kind) {
-        return kind == BinaryOp.Kind.ADD || kind == BinaryOp.Kind.SUB || kind == BinaryOp.Kind.MUL
+        return kind == BinaryOp.Kind.ADD
+                || kind == BinaryOp.Kind.SUB
+                || kind == BinaryOp.Kind.MUL
                 || kind == BinaryOp.Kind.DIV;
     }
 
@@ -271,8 +279,8 @@ final class OnnxOps {
     }
 
     /** A function on oneDNN's eltwise primitive, folded on a constant. */
-    private static void eltwise(Ctx c, UnaryOp.Kind kind, float alpha, float beta, DoubleUnaryOperator ref,
-            int constType) {
+    private static void eltwise(
+            Ctx c, UnaryOp.Kind kind, float alpha, float beta, DoubleUnaryOperator ref, int constType) {
         if (c.need(0).isConst()) {
             unary(c, ref, constType);
             return;
@@ -739,8 +747,8 @@ final class OnnxOps {
             c.graph(stepped, new int[] {0}, 0, count);
             return;
         }
-        c.java(new long[][] {count}, new int[] {c.allConst() ? c.need(0).type() : OnnxGraph.FLOAT},
-                in -> new double[][] {Nd.slice(in[0], s, start, step, count)});
+        c.java(new long[][] {count}, new int[] {c.allConst() ? c.need(0).type() : OnnxGraph.FLOAT}, in ->
+                new double[][] {Nd.slice(in[0], s, start, step, count)});
     }
 
     private static void gather(Ctx c) {
@@ -1068,7 +1076,10 @@ final class OnnxOps {
                 }
             }
         }
-        if (!c.need(0).isConst() && axis == s.length - 1 && c.need(1).isConst() && Nd.numel(c.shape(1)) == n
+        if (!c.need(0).isConst()
+                && axis == s.length - 1
+                && c.need(1).isConst()
+                && Nd.numel(c.shape(1)) == n
                 && (c.in(2) == null || (c.need(2).isConst() && Nd.numel(c.shape(2)) == n))) {
             Tensor scale = c.constantTensor(1).reshape(n);
             Tensor shift = c.in(2) == null ? null : c.constantTensor(2).reshape(n);
@@ -1187,8 +1198,9 @@ final class OnnxOps {
         }
         if (!c.need(0).isConst() && !c.need(1).isConst() && a.length >= 2 && b.length >= 2) {
             if (a[a.length - 1] != b[b.length - 2]) {
-                throw c.error("mat1 and mat2 shapes cannot be multiplied (%dx%d and %dx%d)", a[a.length - 2],
-                        a[a.length - 1], b[b.length - 2], b[b.length - 1]);
+                throw c.error(
+                        "mat1 and mat2 shapes cannot be multiplied (%dx%d and %dx%d)",
+                        a[a.length - 2], a[a.length - 1], b[b.length - 2], b[b.length - 1]);
             }
             c.graph(new MatMulOp(a, b), 0, 1);
             return;
@@ -1465,12 +1477,18 @@ final class OnnxOps {
             throw c.error("output size %dx%d is too small", oh, ow);
         }
         long[] out = {n, co, oh, ow};
-        if (!c.need(0).isConst() && outPad[0] == 0 && outPad[1] == 0 && c.need(1).isConst()
+        if (!c.need(0).isConst()
+                && outPad[0] == 0
+                && outPad[1] == 0
+                && c.need(1).isConst()
                 && (c.in(2) == null || c.need(2).isConst())) {
             float[] wv = Nd.floats(c.constant(1, "weight"));
             float[] bv = c.in(2) == null ? null : Nd.floats(c.constant(2, "bias"));
-            c.graph(new DeconvOp(x, wv, cog, kh, kw, g, bv, st, dil, new long[] {pads[0], pads[1]},
-                    new long[] {pads[2], pads[3]}), 0);
+            c.graph(
+                    new DeconvOp(x, wv, cog, kh, kw, g, bv, st, dil, new long[] {pads[0], pads[1]}, new long[] {
+                        pads[2], pads[3]
+                    }),
+                    0);
             return;
         }
         int cig = ci / g;
@@ -1648,12 +1666,11 @@ final class OnnxOps {
                         Arrays.toString(x), Arrays.toString(out));
             }
         }
-        boolean halfPixel = ctm.equals("half_pixel")
-                || (ctm.equals("pytorch_half_pixel") && out[r - 2] > 1 && out[r - 1] > 1);
-        boolean exactScale = (double) out[r - 2] / x[r - 2] == scales[r - 2]
-                && (double) out[r - 1] / x[r - 1] == scales[r - 1];
-        if (!c.need(0).isConst() && mode.equals("linear") && r == 4 && halfPixel && exactScale
-                && Nd.numel(out) > 0) {
+        boolean halfPixel =
+                ctm.equals("half_pixel") || (ctm.equals("pytorch_half_pixel") && out[r - 2] > 1 && out[r - 1] > 1);
+        boolean exactScale =
+                (double) out[r - 2] / x[r - 2] == scales[r - 2] && (double) out[r - 1] / x[r - 1] == scales[r - 1];
+        if (!c.need(0).isConst() && mode.equals("linear") && r == 4 && halfPixel && exactScale && Nd.numel(out) > 0) {
             c.graph(new ResampleOp(x, out), 0);
             return;
         }

@@ -2,11 +2,11 @@ package dev.onednn4j.onnx;
 
 import dev.onednn4j.internal.graph.Tracer;
 import dev.onednn4j.internal.onnx.OnnxGraph;
-import dev.onednn4j.internal.op.Nd;
 import dev.onednn4j.internal.onnx.OnnxGraph.Attribute;
 import dev.onednn4j.internal.onnx.OnnxGraph.Data;
 import dev.onednn4j.internal.onnx.OnnxGraph.Node;
 import dev.onednn4j.internal.op.GraphOp;
+import dev.onednn4j.internal.op.Nd;
 import dev.onednn4j.nn.Backend;
 import dev.onednn4j.nn.Module;
 import dev.onednn4j.tensor.Tensor;

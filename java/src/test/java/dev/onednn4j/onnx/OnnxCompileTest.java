@@ -10,10 +10,10 @@ import dev.onednn4j.io.SafeTensors;
 import dev.onednn4j.nn.CompileOptions;
 import dev.onednn4j.nn.CompiledModule;
 import dev.onednn4j.nn.Precision;
+import dev.onednn4j.onnxproto.Onnx;
 import dev.onednn4j.tensor.Tensor;
 import java.nio.file.Path;
 import java.util.Locale;
-import dev.onednn4j.onnxproto.Onnx;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -26,7 +26,26 @@ import org.junit.jupiter.params.provider.ValueSource;
 class OnnxCompileTest {
 
     @ParameterizedTest
-    @ValueSource(strings = {"conv_bn_relu", "residual", "mobilenet_v2", "densenet_tiny", "concat_pool", "squeeze_excite", "mobilenet_v3_small", "efficientnet_tiny", "regnet_tiny", "shufflenet_tiny", "shuffle", "upsample", "convnext_tiny_w", "vit_tiny", "swin_tiny_w", "transformer", "elementwise"})
+    @ValueSource(
+            strings = {
+                "conv_bn_relu",
+                "residual",
+                "mobilenet_v2",
+                "densenet_tiny",
+                "concat_pool",
+                "squeeze_excite",
+                "mobilenet_v3_small",
+                "efficientnet_tiny",
+                "regnet_tiny",
+                "shufflenet_tiny",
+                "shuffle",
+                "upsample",
+                "convnext_tiny_w",
+                "vit_tiny",
+                "swin_tiny_w",
+                "transformer",
+                "elementwise"
+            })
     void compiledMatchesPyTorch(String name) throws Exception {
         Path dir = OnnxFixturesTest.dir();
         try (OnnxModel model = OnnxModel.load(dir.resolve(name + ".onnx"));
@@ -37,14 +56,16 @@ class OnnxCompileTest {
                 try (CompiledModule c = model.compile(CompileOptions.forInput(x.shape()));
                         Tensor y = c.forward(x)) {
                     double err = OnnxFixturesTest.relativeError(y.toDoubleArray(), expected);
-                    assertTrue(err <= OnnxFixturesTest.TOLERANCE, String.format(Locale.ROOT, "%s%s: %.3g", name,
-                            batch, err));
+                    assertTrue(
+                            err <= OnnxFixturesTest.TOLERANCE,
+                            String.format(Locale.ROOT, "%s%s: %.3g", name, batch, err));
                 }
                 if (!Dnnl.nativeBf16()) {
                     System.out.println("bf16 is not native on " + OneDnn.cpuIsa() + ": " + name + " in fp32 only");
                     continue;
                 }
-                try (CompiledModule c = model.compile(CompileOptions.forInput(x.shape()).precision(Precision.BF16));
+                try (CompiledModule c =
+                                model.compile(CompileOptions.forInput(x.shape()).precision(Precision.BF16));
                         Tensor y = c.forward(x)) {
                     double[] got = y.toDoubleArray();
                     double err = OnnxFixturesTest.relativeError(got, expected);
@@ -54,7 +75,9 @@ class OnnxCompileTest {
                     if (shape.length == 2) { // logits: the same class wins for every image
                         int classes = (int) shape[1];
                         for (int i = 0; i < shape[0]; i++) {
-                            assertEquals(argmax(expected, i * classes, classes), argmax(got, i * classes, classes),
+                            assertEquals(
+                                    argmax(expected, i * classes, classes),
+                                    argmax(got, i * classes, classes),
                                     name + batch + " image " + i);
                         }
                     }
@@ -83,8 +106,8 @@ class OnnxCompileTest {
         g.setNode(1, g.getNode(1).toBuilder().setOpType("Erf").setName("erf"));
         m.setGraph(g);
         try (OnnxModel model = OnnxModel.load(m.build().toByteArray())) {
-            RuntimeException e = assertThrows(
-                    RuntimeException.class, () -> model.compile(CompileOptions.forInput(1, 2, 4, 4)));
+            RuntimeException e =
+                    assertThrows(RuntimeException.class, () -> model.compile(CompileOptions.forInput(1, 2, 4, 4)));
             assertTrue(
                     e.getMessage().startsWith("compile: ONNX node 'erf' (Erf) has no compiled form yet"),
                     e.getMessage());

@@ -48,13 +48,14 @@ public class OnnxZooCompiled {
         ZooModel.Input in = zoo.input();
         model = OnnxModel.load(zoo.file());
         Precision p = Precision.valueOf(precision);
-        compiled = model.compile(CompileOptions.forInput(in.shape())
-                .precision(p)
-                .numThreads(Integer.getInteger("bench.threads", 2)));
+        compiled = model.compile(
+                CompileOptions.forInput(in.shape()).precision(p).numThreads(Integer.getInteger("bench.threads", 2)));
         x = Tensor.of(in.values(), in.shape());
         out = Tensor.zeros(compiled.outputShape());
         compiled.forward(x, out);
-        in.check("onednn4j compiled " + precision + " " + zoo.model, out.toFloatArray(),
+        in.check(
+                "onednn4j compiled " + precision + " " + zoo.model,
+                out.toFloatArray(),
                 p == Precision.FP32 ? 1e-4 : 3e-2);
     }
 

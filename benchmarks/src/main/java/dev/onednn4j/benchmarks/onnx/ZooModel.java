@@ -77,8 +77,12 @@ public class ZooModel {
             }
             if (!(err <= tolerance * scale)) {
                 throw new IllegalStateException(String.format(
-                        Locale.ROOT, "%s: max |y - y_torch| = %.3g, over %.0e of max |y_torch| %.3g", who, err,
-                        tolerance, scale));
+                        Locale.ROOT,
+                        "%s: max |y - y_torch| = %.3g, over %.0e of max |y_torch| %.3g",
+                        who,
+                        err,
+                        tolerance,
+                        scale));
             }
         }
     }

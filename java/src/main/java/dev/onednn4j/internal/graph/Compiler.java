@@ -704,8 +704,11 @@ public final class Compiler {
             args.add(c.arg());
             args.add(b.constant(pd.query(c.arg()), values, Layouts.of(c.dims(), values)));
         }
-        b.step(n.name + " [" + srcs[0].layout() + " -> " + pd.query(Arg.DST).layout() + (options.bf16() ? ", bf16" : "")
-                + "]", pd, args.toArray());
+        b.step(
+                n.name + " [" + srcs[0].layout() + " -> " + pd.query(Arg.DST).layout()
+                        + (options.bf16() ? ", bf16" : "") + "]",
+                pd,
+                args.toArray());
         int result = out;
         if (pd.query(Arg.DST).dims().length != n.out.shape().length) {
             result = view(out, n.out.shape());

@@ -54,8 +54,10 @@ public final class Trace implements AutoCloseable {
 
         @Override
         public String toString() {
-            return output + " = " + (kind == Kind.OP || kind == Kind.GRAPH ? module : kind.name().toLowerCase(Locale.ROOT))
-                    + inputs;
+            return output + " = "
+                    + (kind == Kind.OP || kind == Kind.GRAPH
+                            ? module
+                            : kind.name().toLowerCase(Locale.ROOT)) + inputs;
         }
     }
 

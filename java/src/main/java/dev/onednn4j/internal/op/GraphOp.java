@@ -72,8 +72,8 @@ public interface GraphOp {
             srcs[i] = b.input(inputArg(i), i, v);
         }
         long[] out = outputShape();
-        MemoryDesc dst = b.output(Arg.DST, srcs.length, Layouts.of(out.length == 0 ? new long[] {1} : out,
-                t[srcs.length]));
+        MemoryDesc dst =
+                b.output(Arg.DST, srcs.length, Layouts.of(out.length == 0 ? new long[] {1} : out, t[srcs.length]));
         for (Operation.Constant c : constants()) {
             Tensor values = c.tensor() != null ? c.tensor() : b.owned(Tensor.of(c.values(), c.dims()));
             b.constant(c.arg(), values, Layouts.of(c.dims(), values));

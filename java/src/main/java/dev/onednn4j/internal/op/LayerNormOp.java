@@ -56,9 +56,10 @@ public final class LayerNormOp implements GraphOp {
         long[] c = {shape[shape.length - 1]};
         List<Operation.Constant> out = new ArrayList<>();
         out.add(new Operation.Constant(Arg.SCALE, c, scale, null));
-        out.add(shift != null
-                ? new Operation.Constant(Arg.SHIFT, c, shift, null)
-                : new Operation.Constant(Arg.SHIFT, c, null, new float[(int) c[0]]));
+        out.add(
+                shift != null
+                        ? new Operation.Constant(Arg.SHIFT, c, shift, null)
+                        : new Operation.Constant(Arg.SHIFT, c, null, new float[(int) c[0]]));
         return out;
     }
 

@@ -24,8 +24,7 @@ public final class MatMulOp implements GraphOp {
         int r = Math.max(a.length, b.length);
         this.a = pad(a, r);
         this.b = pad(b, r);
-        long[] batch = Nd.broadcast(
-                Arrays.copyOf(this.a, r - 2), Arrays.copyOf(this.b, r - 2), "matmul");
+        long[] batch = Nd.broadcast(Arrays.copyOf(this.a, r - 2), Arrays.copyOf(this.b, r - 2), "matmul");
         this.out = Arrays.copyOf(batch, r);
         out[r - 2] = this.a[r - 2];
         out[r - 1] = this.b[r - 1];

@@ -46,7 +46,8 @@ class GraphOpCrossCheckTest {
      * Runs {@code op} on oneDNN on {@code inputs} (laid out in {@code format} where 4-D) and checks each element
      * against the reference: {@code |y - exact| <= bound(i, exact)}.
      */
-    static void check(GraphOp op, List<float[]> inputs, MemoryFormat format, BiFunction<Integer, double[], Double> bound) {
+    static void check(
+            GraphOp op, List<float[]> inputs, MemoryFormat format, BiFunction<Integer, double[], Double> bound) {
         List<long[]> shapes = op.inputShapes();
         Tensor[] t = new Tensor[shapes.size() + 1];
         try {
@@ -74,8 +75,15 @@ class GraphOpCrossCheckTest {
                 double b = bound.apply(i, exact);
                 assertTrue(
                         Math.abs(got[i] - exact[i]) <= b,
-                        String.format(Locale.ROOT, "%s %s element %d: oneDNN %s, exact %s, bound %.3g", op.name(),
-                                format, i, got[i], exact[i], b));
+                        String.format(
+                                Locale.ROOT,
+                                "%s %s element %d: oneDNN %s, exact %s, bound %.3g",
+                                op.name(),
+                                format,
+                                i,
+                                got[i],
+                                exact[i],
+                                b));
             }
         } finally {
             for (Tensor x : t) {
@@ -121,9 +129,9 @@ class GraphOpCrossCheckTest {
                         bv[i] = bv[i] >= 0 ? bv[i] + 0.5f : bv[i] - 0.5f;
                     }
                 }
-                BiFunction<Integer, double[], Double> bound =
-                        kind == BinaryOp.Kind.MIN || kind == BinaryOp.Kind.MAX ? exactBits()
-                                : ulps(kind == BinaryOp.Kind.DIV ? 2 : 1);
+                BiFunction<Integer, double[], Double> bound = kind == BinaryOp.Kind.MIN || kind == BinaryOp.Kind.MAX
+                        ? exactBits()
+                        : ulps(kind == BinaryOp.Kind.DIV ? 2 : 1);
                 try (Tensor k = constant ? Tensor.of(bv, b) : null) {
                     BinaryOp op = new BinaryOp(kind, a, b, k);
                     List<float[]> in = constant ? List.of(values(a)) : List.of(values(a), bv);
@@ -227,7 +235,10 @@ class GraphOpCrossCheckTest {
                 absB[i] = Math.abs(bv[i]);
             }
             double[] magnitude = op.exact(new double[][] {absA, absB});
-            check(op, List.of(av, bv), MemoryFormat.CONTIGUOUS,
+            check(
+                    op,
+                    List.of(av, bv),
+                    MemoryFormat.CONTIGUOUS,
                     (i, e) -> RoundingBound.gamma(k) * magnitude[i] + Math.ulp((float) e[i]));
             assertTrue(bb.length == 4);
         }
@@ -251,8 +262,8 @@ class GraphOpCrossCheckTest {
                 for (int i = 0; i < v.length; i++) {
                     abs[i] = Math.abs(v[i]);
                 }
-                double[] magnitude = new ReduceOp(kind == ReduceOp.Kind.MEAN ? ReduceOp.Kind.MEAN : ReduceOp.Kind.SUM,
-                                s, out)
+                double[] magnitude = new ReduceOp(
+                                kind == ReduceOp.Kind.MEAN ? ReduceOp.Kind.MEAN : ReduceOp.Kind.SUM, s, out)
                         .exact(new double[][] {abs});
                 BiFunction<Integer, double[], Double> bound = kind == ReduceOp.Kind.MAX || kind == ReduceOp.Kind.MIN
                         ? exactBits()
@@ -273,8 +284,11 @@ class GraphOpCrossCheckTest {
             long c = s[s.length - 1];
             try (Tensor g = Tensor.of(values(new long[] {c}), c);
                     Tensor b = Tensor.of(values(new long[] {c}), c)) {
-                check(new LayerNormOp(s, 1e-5f, g, round % 2 == 0 ? b : null), List.of(values(s)),
-                        MemoryFormat.CONTIGUOUS, relative(1e-5));
+                check(
+                        new LayerNormOp(s, 1e-5f, g, round % 2 == 0 ? b : null),
+                        List.of(values(s)),
+                        MemoryFormat.CONTIGUOUS,
+                        relative(1e-5));
             }
             long[] img = shape(4);
             long[] up = {img[0], img[1], img[2] * (1L + round % 3), img[3] * 2};
@@ -288,12 +302,25 @@ class GraphOpCrossCheckTest {
             long stride = 1L + RNG.nextInt(2);
             float[] w = values(new long[] {x[1], outPerGroup, k, k});
             float[] bias = values(new long[] {(long) outPerGroup * groups});
-            DeconvOp d = new DeconvOp(x, w, outPerGroup, k, k, groups, bias, new long[] {stride, stride},
-                    new long[] {1, 1}, new long[] {0, 0}, new long[] {0, 0});
+            DeconvOp d = new DeconvOp(
+                    x,
+                    w,
+                    outPerGroup,
+                    k,
+                    k,
+                    groups,
+                    bias,
+                    new long[] {stride, stride},
+                    new long[] {1, 1},
+                    new long[] {0, 0},
+                    new long[] {0, 0});
             long terms = x[1] / groups * k * k + 1;
             for (MemoryFormat f : MemoryFormat.values()) {
-                check(d, List.of(values(x)), f, (i, e) -> RoundingBound.gamma(terms) * 4 * 2 * terms
-                        + Math.ulp((float) e[i]));
+                check(
+                        d,
+                        List.of(values(x)),
+                        f,
+                        (i, e) -> RoundingBound.gamma(terms) * 4 * 2 * terms + Math.ulp((float) e[i]));
             }
         }
         long[] s = shape(4);
