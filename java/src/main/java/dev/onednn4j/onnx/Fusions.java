@@ -20,7 +20,47 @@ final class Fusions {
     private Fusions() {}
 
     static OnnxGraph apply(OnnxGraph g) {
-        return padsIntoWindows(gelu(g));
+        return linearBias(padsIntoWindows(gelu(g)));
+    }
+
+    /** The op type of a MatMul by a constant matrix plus a constant bias: one linear layer. */
+    static final String MATMUL_BIAS = "onednn4j.MatMulBias";
+
+    /**
+     * {@code MatMul(x, W) -> Add(b)} with a constant 2-D {@code W} and a constant bias of W's columns (how
+     * {@code torch.onnx.export} writes a {@code Linear} on a 3-D input) becomes one linear layer with its bias, so
+     * that an activation after it fuses too.
+     */
+    static OnnxGraph linearBias(OnnxGraph g) {
+        Map<String, List<Node>> readers = new HashMap<>();
+        for (Node n : g.nodes()) {
+            n.inputs().forEach(i -> readers.computeIfAbsent(i, k -> new ArrayList<>()).add(n));
+        }
+        Set<String> outputs = new HashSet<>();
+        g.outputs().forEach(o -> outputs.add(o.name()));
+        Set<Node> removed = new HashSet<>();
+        Map<Node, Node> replaced = new HashMap<>();
+        for (Node m : g.nodes()) {
+            if (!m.opType().equals("MatMul") || m.inputs().size() != 2 || outputs.contains(m.outputs().get(0))) {
+                continue;
+            }
+            OnnxGraph.Data w = g.initializers().get(m.inputs().get(1));
+            List<Node> r = readers.getOrDefault(m.outputs().get(0), List.of());
+            if (w == null || w.shape().length != 2 || w.floats() == null || r.size() != 1
+                    || !r.get(0).opType().equals("Add") || replaced.containsKey(r.get(0))) {
+                continue;
+            }
+            Node add = r.get(0);
+            String bias = other(add, m.outputs().get(0));
+            OnnxGraph.Data b = bias == null ? null : g.initializers().get(bias);
+            if (b == null || b.floats() == null || b.shape().length != 1 || b.shape()[0] != w.shape()[1]) {
+                continue;
+            }
+            removed.add(m);
+            replaced.put(add, new Node(add.index(), add.name(), MATMUL_BIAS, "",
+                    List.of(m.inputs().get(0), m.inputs().get(1), bias), add.outputs(), Map.of()));
+        }
+        return rebuild(g, removed, replaced);
     }
 
     /**

@@ -66,8 +66,10 @@ final class OnnxOps {
 
     /** The supported op types of the default domain, sorted. */
     static Set<String> supported() {
-        return OPS.keySet();
+        return PUBLIC;
     }
+
+    private static final Set<String> PUBLIC = new java.util.TreeSet<>();
 
     static {
         // ---- element-wise, binary (numpy broadcasting) ----
@@ -187,6 +189,7 @@ final class OnnxOps {
         OPS.put("ReduceMax", c -> reduce(c, "max"));
         OPS.put("ReduceMin", c -> reduce(c, "min"));
         OPS.put("MatMul", OnnxOps::matmul);
+        OPS.put(Fusions.MATMUL_BIAS, OnnxOps::matmulBias);
         OPS.put("Gemm", OnnxOps::gemm);
 
         // ---- convolutions and pooling ----
@@ -198,6 +201,11 @@ final class OnnxOps {
         OPS.put("GlobalAveragePool", c -> globalPool(c, false));
         OPS.put("GlobalMaxPool", c -> globalPool(c, true));
         OPS.put("Resize", OnnxOps::resize);
+        for (String op : OPS.keySet()) {
+            if (!op.contains(".")) { // the library's own fused forms are not ONNX ops
+                PUBLIC.add(op);
+            }
+        }
     }
 
     // ---- element-wise ---------------------------------------------------------------------------
@@ -1251,6 +1259,21 @@ final class OnnxOps {
             }
             return new double[][] {r};
         });
+    }
+
+    /** {@link Fusions#MATMUL_BIAS}: x (*, k) times a constant (k, n) plus a constant bias (n): a linear layer. */
+    private static void matmulBias(Ctx c) {
+        long[] a = c.shape(0);
+        long[] b = c.shape(1);
+        if (a.length < 2 || a[a.length - 1] != b[0]) {
+            throw c.error("mat1 and mat2 shapes cannot be multiplied (%dx%d and %dx%d)",
+                    Nd.numel(a) / Math.max(a[a.length - 1], 1), a[a.length - 1], b[0], b[1]);
+        }
+        if (c.need(0).isConst()) {
+            throw c.error("a constant input to a linear layer is not supported");
+        }
+        linear(c, (int) b[0], (int) b[1], Nd.transpose(c.constant(1, "weight"), b, new int[] {1, 0}),
+                c.constant(2, "bias"), a);
     }
 
     /** A Linear layer with {@code weight} ([out, in], row-major) and optional bias on input of {@code shape}. */

@@ -304,6 +304,8 @@ public final class Compiler {
                         moveOutput(p, n);
                         p.fused.add(n.name);
                         changed = true;
+                    } else if (fuseThroughReshape(n)) {
+                        changed = true;
                     }
                 } else if (n.kind == Trace.Kind.ADD && n.in.get(0) != n.in.get(1)) {
                     for (int k = 0; k < 2 && !n.removed; k++) {
@@ -322,6 +324,28 @@ public final class Compiler {
                 }
             }
         }
+    }
+
+    /**
+     * An element-wise {@code n} reading a reshape of what a convolution or linear layer alone produced (a linear
+     * layer over (*, in) seen as (rows, in) and back): element-wise functions do not care about shapes, so it
+     * becomes that layer's post-op and the reshape's users read the reshape.
+     */
+    private boolean fuseThroughReshape(Node n) {
+        Value v = n.in.getFirst();
+        Node r = v.producer;
+        if (r == null || r.removed || r.kind != Trace.Kind.RESHAPE || v.users.size() != 1 || v == output) {
+            return false;
+        }
+        Node p = soleProducer(r.in.getFirst(), r);
+        if (p == null || !p.op.fusesPostOps()) {
+            return false;
+        }
+        (p.sum == null ? p.beforeSum : p.afterSum).add(n.op);
+        p.fused.add(n.name);
+        remove(n);
+        replaceUses(n.out, v);
+        return true;
     }
 
     /** Whether computing {@code v} needs {@code p}'s result. */
