@@ -34,20 +34,28 @@ final class Fusions {
     static OnnxGraph linearBias(OnnxGraph g) {
         Map<String, List<Node>> readers = new HashMap<>();
         for (Node n : g.nodes()) {
-            n.inputs().forEach(i -> readers.computeIfAbsent(i, k -> new ArrayList<>()).add(n));
+            n.inputs()
+                    .forEach(i ->
+                            readers.computeIfAbsent(i, k -> new ArrayList<>()).add(n));
         }
         Set<String> outputs = new HashSet<>();
         g.outputs().forEach(o -> outputs.add(o.name()));
         Set<Node> removed = new HashSet<>();
         Map<Node, Node> replaced = new HashMap<>();
         for (Node m : g.nodes()) {
-            if (!m.opType().equals("MatMul") || m.inputs().size() != 2 || outputs.contains(m.outputs().get(0))) {
+            if (!m.opType().equals("MatMul")
+                    || m.inputs().size() != 2
+                    || outputs.contains(m.outputs().get(0))) {
                 continue;
             }
             OnnxGraph.Data w = g.initializers().get(m.inputs().get(1));
             List<Node> r = readers.getOrDefault(m.outputs().get(0), List.of());
-            if (w == null || w.shape().length != 2 || w.floats() == null || r.size() != 1
-                    || !r.get(0).opType().equals("Add") || replaced.containsKey(r.get(0))) {
+            if (w == null
+                    || w.shape().length != 2
+                    || w.floats() == null
+                    || r.size() != 1
+                    || !r.get(0).opType().equals("Add")
+                    || replaced.containsKey(r.get(0))) {
                 continue;
             }
             Node add = r.get(0);
@@ -57,8 +65,16 @@ final class Fusions {
                 continue;
             }
             removed.add(m);
-            replaced.put(add, new Node(add.index(), add.name(), MATMUL_BIAS, "",
-                    List.of(m.inputs().get(0), m.inputs().get(1), bias), add.outputs(), Map.of()));
+            replaced.put(
+                    add,
+                    new Node(
+                            add.index(),
+                            add.name(),
+                            MATMUL_BIAS,
+                            "",
+                            List.of(m.inputs().get(0), m.inputs().get(1), bias),
+                            add.outputs(),
+                            Map.of()));
         }
         return rebuild(g, removed, replaced);
     }

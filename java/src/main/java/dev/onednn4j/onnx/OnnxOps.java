@@ -1266,14 +1266,20 @@ final class OnnxOps {
         long[] a = c.shape(0);
         long[] b = c.shape(1);
         if (a.length < 2 || a[a.length - 1] != b[0]) {
-            throw c.error("mat1 and mat2 shapes cannot be multiplied (%dx%d and %dx%d)",
+            throw c.error(
+                    "mat1 and mat2 shapes cannot be multiplied (%dx%d and %dx%d)",
                     Nd.numel(a) / Math.max(a[a.length - 1], 1), a[a.length - 1], b[0], b[1]);
         }
         if (c.need(0).isConst()) {
             throw c.error("a constant input to a linear layer is not supported");
         }
-        linear(c, (int) b[0], (int) b[1], Nd.transpose(c.constant(1, "weight"), b, new int[] {1, 0}),
-                c.constant(2, "bias"), a);
+        linear(
+                c,
+                (int) b[0],
+                (int) b[1],
+                Nd.transpose(c.constant(1, "weight"), b, new int[] {1, 0}),
+                c.constant(2, "bias"),
+                a);
     }
 
     /** A Linear layer with {@code weight} ([out, in], row-major) and optional bias on input of {@code shape}. */
