@@ -13,7 +13,8 @@ import org.openjdk.jmh.annotations.State;
 
 /**
  * One model of the ONNX zoo (torchvision's 25 classification and segmentation models, exported by
- * {@code scripts/make-onnx-fixtures --zoo} into {@code benchmarks/target/onnx-zoo}, or {@code -Dbench.onnxZoo}) at
+ * {@code scripts/make-onnx-fixtures --zoo} into {@code benchmarks/target/onnx-zoo}, or the folder the environment
+ * variable {@code ONNX_ZOO} names) at
  * one batch size, shared by every implementation's row: the file, the input (the export's image repeated to the
  * batch, each copy shifted so the images differ) and PyTorch's float64 output of the first image, which each row
  * checks its own answer against before it is timed.
@@ -30,7 +31,10 @@ public class ZooModel {
 
     /** The zoo's folder. */
     public static Path folder() {
-        return Path.of(System.getProperty("bench.onnxZoo", "benchmarks/target/onnx-zoo"));
+        // an environment variable, not a -D option: ONNX Runtime's forks crashed (SIGSEGV, no hs_err) once the fork's
+        // command line grew by a property of that length (measured with JMH 1.37 and ONNX Runtime 1.29 here)
+        String env = System.getenv("ONNX_ZOO");
+        return Path.of(env != null ? env : "benchmarks/target/onnx-zoo");
     }
 
     /** The model file. */
