@@ -57,6 +57,7 @@ public final class Generator implements CaseSource {
             case "adaptiveavgpool" -> valid ? PoolCases.validAdaptive(g) : PoolCases.invalidAdaptive(g);
             case "linear" -> valid ? LinearCases.valid(g) : LinearCases.invalid(g);
             case "flatten" -> valid ? FlattenCases.valid(g) : FlattenCases.invalid(g);
+            case "onnx" -> valid ? OnnxCases.valid(g) : OnnxCases.invalid(g);
             default -> throw new IllegalStateException(family);
         };
         return new FuzzCase(seed, index, m.layer(), m.valid(), m.description(), m.body());

@@ -29,8 +29,28 @@ final class GraphStep implements AutoCloseable {
         }
     }
 
-    /** The output for {@code in} (the op's computed inputs in slot order), a new contiguous tensor seen as shape. */
-    Tensor run(Tensor[] in, long[] shape) {
+    /**
+     * The output for {@code in} (the op's computed inputs in slot order, each seen with the shape the op declares
+     * for it: a view, or a copy where the layout needs one), a new contiguous tensor seen as {@code shape}.
+     */
+    Tensor run(Tensor[] given, long[] shape) {
+        Tensor[] in = given.clone();
+        java.util.List<Tensor> views = new java.util.ArrayList<>();
+        for (int i = 0; i < in.length; i++) {
+            long[] want = op.inputShapes().get(i);
+            if (!java.util.Arrays.equals(in[i].shape(), want)) {
+                in[i] = in[i].reshape(want);
+                views.add(in[i]);
+            }
+        }
+        try {
+            return compute(in, shape);
+        } finally {
+            views.forEach(Tensor::close);
+        }
+    }
+
+    private Tensor compute(Tensor[] in, long[] shape) {
         Tensor out = Tensor.empty(op.outputShape());
         try {
             Trace trace = Tracer.current();

@@ -658,46 +658,20 @@ final class OnnxOps {
             }
             out[axis] += s[axis];
         }
-        long outer = 1;
-        for (int d = 0; d < axis; d++) {
-            outer *= first[d];
-        }
-        long inner = 1;
-        for (int d = axis + 1; d < first.length; d++) {
-            inner *= first[d];
-        }
-        if (!c.allConst()) {
-            List<long[]> parts = new ArrayList<>();
-            Tensor[] consts = new Tensor[n];
-            List<Integer> computed = new ArrayList<>();
-            for (int k = 0; k < n; k++) {
-                parts.add(c.shape(k));
-                if (c.need(k).isConst()) {
-                    consts[k] = c.constantTensor(k);
-                } else {
-                    computed.add(k);
-                }
+        List<long[]> parts = new ArrayList<>();
+        Tensor[] consts = new Tensor[n];
+        List<Integer> computed = new ArrayList<>();
+        boolean fold = c.allConst();
+        for (int k = 0; k < n; k++) {
+            parts.add(c.shape(k));
+            if (c.need(k).isConst() && !fold) {
+                consts[k] = c.constantTensor(k);
+            } else {
+                computed.add(k);
             }
-            int[] inputs = computed.stream().mapToInt(Integer::intValue).toArray();
-            c.graph(new ConcatOp(axis, parts, consts), inputs, 0, null);
-            return;
         }
-        long o = outer;
-        long in2 = inner;
-        long[] shape = out;
-        c.java(new long[][] {out}, new int[] {c.allConst() ? c.need(0).type() : OnnxGraph.FLOAT}, in -> {
-            double[] r = new double[Nd.numel(shape)];
-            int at = 0;
-            // [outer, sum(C_k), inner] <- each [outer, C_k, inner]
-            for (long i = 0; i < o; i++) {
-                for (int k = 0; k < n; k++) {
-                    int block = (int) (c.shape(k)[axis] * in2);
-                    System.arraycopy(in[k], (int) (i * block), r, at, block);
-                    at += block;
-                }
-            }
-            return new double[][] {r};
-        });
+        int[] inputs = computed.stream().mapToInt(Integer::intValue).toArray();
+        c.graph(new ConcatOp(axis, parts, consts), inputs, 0, null);
     }
 
     private static void slice(Ctx c) {
@@ -1031,94 +1005,50 @@ final class OnnxOps {
         return new long[] {outer, n, inner};
     }
 
+    /**
+     * Softmax: along {@code axis} from opset 13, over everything from {@code axis} on before it (the input seen as
+     * (outer, rest)), on oneDNN's softmax.
+     */
     private static void softmax(Ctx c) {
         long[] s = c.shape(0);
         int axis = Nd.axis(c.i("axis", c.opset >= 13 ? -1 : 1), s.length, c.op());
-        long[] g = c.opset >= 13 ? around(s, axis, axis + 1) : around(s, axis, s.length);
-        if (!c.need(0).isConst() && (c.opset >= 13 || axis == s.length - 1)) {
-            c.graph(new SoftmaxOp(s, axis), 0);
-            return;
-        }
-        int outer = (int) g[0];
-        int n = (int) g[1];
-        int inner = (int) g[2];
-        c.java(s, in -> {
-            double[] x = in[0];
-            double[] r = new double[x.length];
-            // [outer, n, inner]: softmax over n
-            for (int o = 0; o < outer; o++) {
-                for (int i = 0; i < inner; i++) {
-                    int base = o * n * inner + i;
-                    double max = Double.NEGATIVE_INFINITY;
-                    for (int k = 0; k < n; k++) {
-                        max = Math.max(max, x[base + k * inner]);
-                    }
-                    double sum = 0;
-                    for (int k = 0; k < n; k++) {
-                        r[base + k * inner] = Math.exp(x[base + k * inner] - max);
-                        sum += r[base + k * inner];
-                    }
-                    for (int k = 0; k < n; k++) {
-                        r[base + k * inner] /= sum;
-                    }
-                }
-            }
-            return new double[][] {r};
-        });
+        long[] g = around(s, axis, s.length);
+        SoftmaxOp op = c.opset >= 13 ? new SoftmaxOp(s, axis) : new SoftmaxOp(new long[] {g[0], g[1]}, 1);
+        c.graph(op, new int[] {0}, 0, s);
     }
 
+    /**
+     * Layer normalization over the dimensions from {@code axis} on: the input seen as (outer, n), normalised over
+     * n with the scale and bias broadcast to those dimensions and flattened, on oneDNN's layer normalization.
+     */
     private static void layerNorm(Ctx c) {
         long[] s = c.shape(0);
         int axis = Nd.axis(c.i("axis", -1), s.length, c.op());
-        double eps = c.f("epsilon", 1e-5f);
+        float eps = c.f("epsilon", 1e-5f);
         long[] g = around(s, axis, s.length);
-        int outer = (int) g[0];
-        int n = (int) g[1];
-        long[] normShape = Arrays.copyOfRange(s, axis, s.length);
-        int[] sIdx = Nd.broadcastIndex(c.shape(1), normShape);
-        int[] bIdx = c.in(2) == null ? null : Nd.broadcastIndex(c.shape(2), normShape);
-        if (c.node.outputs().size() > 1) {
-            for (int i = 1; i < c.node.outputs().size(); i++) {
-                if (!c.node.outputs().get(i).isEmpty()) {
-                    throw c.error("its mean and inverse standard deviation outputs (training only) are not supported");
-                }
+        long[] norm = Arrays.copyOfRange(s, axis, s.length);
+        for (int i = 1; i < c.node.outputs().size(); i++) {
+            if (!c.node.outputs().get(i).isEmpty()) {
+                throw c.error("its mean and inverse standard deviation outputs (training only) are not supported");
             }
         }
-        if (!c.need(0).isConst()
-                && axis == s.length - 1
-                && c.need(1).isConst()
-                && Nd.numel(c.shape(1)) == n
-                && (c.in(2) == null || (c.need(2).isConst() && Nd.numel(c.shape(2)) == n))) {
-            Tensor scale = c.constantTensor(1).reshape(n);
-            Tensor shift = c.in(2) == null ? null : c.constantTensor(2).reshape(n);
-            c.own(scale);
-            c.own(shift);
-            c.graph(new LayerNormOp(s, (float) eps, scale, shift), 0);
-            return;
+        Tensor scale = flattened(c, 1, "scale", norm);
+        Tensor shift = c.in(2) == null ? null : flattened(c, 2, "bias", norm);
+        c.graph(new LayerNormOp(new long[] {g[0], g[1]}, eps, scale, shift), new int[] {0}, 0, s);
+    }
+
+    /** Constant input {@code i} broadcast to {@code shape} and flattened, as a tensor the resolution owns. */
+    private static Tensor flattened(Ctx c, int i, String what, long[] shape) {
+        double[] v = c.constant(i, what);
+        Nd.broadcast(c.shape(i), shape, c.op());
+        int[] idx = Nd.broadcastIndex(c.shape(i), shape);
+        float[] f = new float[idx.length];
+        for (int k = 0; k < f.length; k++) {
+            f[k] = (float) v[idx[k]];
         }
-        c.java(s, in -> {
-            double[] x = in[0];
-            double[] r = new double[x.length];
-            // [outer, n]: normalise each row over n
-            for (int o = 0; o < outer; o++) {
-                double mean = 0;
-                for (int k = 0; k < n; k++) {
-                    mean += x[o * n + k];
-                }
-                mean /= n;
-                double var = 0;
-                for (int k = 0; k < n; k++) {
-                    double d = x[o * n + k] - mean;
-                    var += d * d;
-                }
-                double inv = 1 / Math.sqrt(var / n + eps);
-                for (int k = 0; k < n; k++) {
-                    double y = (x[o * n + k] - mean) * inv * in[1][sIdx[k]];
-                    r[o * n + k] = bIdx == null ? y : y + in[2][bIdx[k]];
-                }
-            }
-            return new double[][] {r};
-        });
+        Tensor t = Tensor.of(f, f.length);
+        c.own(t);
+        return t;
     }
 
     private static void reduce(Ctx c, String kind) {
@@ -1150,42 +1080,16 @@ final class OnnxOps {
             c.view(out); // nothing reduced (size-1 dimensions only)
             return;
         }
-        if (!c.need(0).isConst() && Nd.numel(s) > 0) {
-            ReduceOp.Kind k = switch (kind) {
-                case "mean" -> ReduceOp.Kind.MEAN;
-                case "sum" -> ReduceOp.Kind.SUM;
-                case "max" -> ReduceOp.Kind.MAX;
-                default -> ReduceOp.Kind.MIN;
-            };
-            c.graph(new ReduceOp(k, s, kept), new int[] {0}, 0, out);
-            return;
+        ReduceOp.Kind k = switch (kind) {
+            case "mean" -> ReduceOp.Kind.MEAN;
+            case "sum" -> ReduceOp.Kind.SUM;
+            case "max" -> ReduceOp.Kind.MAX;
+            default -> ReduceOp.Kind.MIN;
+        };
+        if (!c.need(0).isConst() && Nd.numel(s) == 0) {
+            throw c.error("reducing an empty tensor %s is not supported", Arrays.toString(s));
         }
-        int count = Nd.numel(s) / Math.max(Nd.numel(kept), 1);
-        c.java(new long[][] {out}, new int[] {c.allConst() ? c.need(0).type() : OnnxGraph.FLOAT}, in -> {
-            int[] target = Nd.broadcastIndex(kept, s); // each input element's output element
-            double[] r = new double[Nd.numel(kept)];
-            double init = switch (kind) {
-                case "max" -> Double.NEGATIVE_INFINITY;
-                case "min" -> Double.POSITIVE_INFINITY;
-                default -> 0;
-            };
-            Arrays.fill(r, init);
-            for (int i = 0; i < target.length; i++) {
-                double v = in[0][i];
-                int t = target[i];
-                r[t] = switch (kind) {
-                    case "max" -> Math.max(r[t], v);
-                    case "min" -> Math.min(r[t], v);
-                    default -> r[t] + v;
-                };
-            }
-            if (kind.equals("mean")) {
-                for (int i = 0; i < r.length; i++) {
-                    r[i] /= count;
-                }
-            }
-            return new double[][] {r};
-        });
+        c.graph(new ReduceOp(k, s, kept), new int[] {0}, 0, out);
     }
 
     private static void matmul(Ctx c) {
@@ -1233,32 +1137,12 @@ final class OnnxOps {
             out.add(n);
         }
         long[] outShape = out.stream().mapToLong(Long::longValue).toArray();
-        long[] abatch = Arrays.copyOf(a2, a2.length - 2);
-        long[] bbatch = Arrays.copyOf(b2, b2.length - 2);
-        int mm = (int) m;
-        int kk = (int) k;
-        int nn = (int) n;
-        c.java(outShape, in -> {
-            int[] ia = Nd.broadcastIndex(abatch, batch);
-            int[] ib = Nd.broadcastIndex(bbatch, batch);
-            double[] r = new double[ia.length * mm * nn];
-            // [*batch, m, k] x [*batch, k, n] -> [*batch, m, n]
-            for (int t = 0; t < ia.length; t++) {
-                int ao = ia[t] * mm * kk;
-                int bo = ib[t] * kk * nn;
-                int ro = t * mm * nn;
-                for (int i = 0; i < mm; i++) {
-                    for (int j = 0; j < nn; j++) {
-                        double sum = 0;
-                        for (int p = 0; p < kk; p++) {
-                            sum += in[0][ao + i * kk + p] * in[1][bo + p * nn + j];
-                        }
-                        r[ro + i * nn + j] = sum;
-                    }
-                }
-            }
-            return new double[][] {r};
-        });
+        MatMulOp op = new MatMulOp(a2, b2); // 1-D operands as (1, k) and (k, 1), the result squeezed
+        if (c.allConst() || (!c.need(0).isConst() && !c.need(1).isConst())) {
+            c.graph(op, new int[] {0, 1}, 0, outShape);
+            return;
+        }
+        c.java(outShape, in -> new double[][] {op.exact(in)}); // one constant operand that is not a weight matrix
     }
 
     /** {@link Fusions#MATMUL_BIAS}: x (*, k) times a constant (k, n) plus a constant bias (n): a linear layer. */
@@ -1493,7 +1377,6 @@ final class OnnxOps {
             throw c.error("input channels %d must equal the weight's first dimension %d (groups %d)", x[1], w[0], g);
         }
         int n = (int) x[0];
-        int ci = (int) x[1];
         int h = (int) x[2];
         int wd = (int) x[3];
         int cog = (int) w[1];
@@ -1514,55 +1397,36 @@ final class OnnxOps {
             float[] wv = Nd.floats(c.constant(1, "weight"));
             float[] bv = c.in(2) == null ? null : Nd.floats(c.constant(2, "bias"));
             c.graph(
-                    new DeconvOp(x, wv, cog, kh, kw, g, bv, st, dil, new long[] {pads[0], pads[1]}, new long[] {
-                        pads[2], pads[3]
-                    }),
+                    new DeconvOp(
+                            x,
+                            wv,
+                            cog,
+                            kh,
+                            kw,
+                            g,
+                            bv,
+                            st,
+                            dil,
+                            new long[] {pads[0], pads[1]},
+                            new long[] {pads[2], pads[3]},
+                            new long[] {0, 0}),
                     0);
             return;
         }
-        int cig = ci / g;
-        int ohi = (int) oh;
-        int owi = (int) ow;
-        c.java(out, in -> {
-            double[] r = new double[Nd.numel(out)];
-            double[] xv = in[0];
-            double[] wv = in[1];
-            // [N, C_in, H, W] scattered through [C_in, C_out/g, kH, kW] -> [N, C_out, OH, OW]
-            for (int b = 0; b < n; b++) {
-                for (int cin = 0; cin < ci; cin++) {
-                    int grp = cin / cig;
-                    for (int iy = 0; iy < h; iy++) {
-                        for (int ix = 0; ix < wd; ix++) {
-                            double v = xv[((b * ci + cin) * h + iy) * wd + ix];
-                            for (int oc = 0; oc < cog; oc++) {
-                                int cout = grp * cog + oc;
-                                for (int ky = 0; ky < kh; ky++) {
-                                    long oy = iy * st[0] - pads[0] + ky * dil[0];
-                                    if (oy < 0 || oy >= ohi) {
-                                        continue;
-                                    }
-                                    for (int kx = 0; kx < kw; kx++) {
-                                        long ox = ix * st[1] - pads[1] + kx * dil[1];
-                                        if (ox < 0 || ox >= owi) {
-                                            continue;
-                                        }
-                                        r[(int) (((long) (b * co + cout) * ohi + oy) * owi + ox)] +=
-                                                v * wv[((cin * cog + oc) * kh + ky) * kw + kx];
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            if (in.length > 2 && in[2] != null) {
-                int plane = ohi * owi;
-                for (int i = 0; i < r.length; i++) {
-                    r[i] += in[2][(i / plane) % co];
-                }
-            }
-            return new double[][] {r};
-        });
+        DeconvOp op = new DeconvOp(
+                x,
+                Nd.floats(c.constant(1, "weight")),
+                cog,
+                kh,
+                kw,
+                g,
+                c.in(2) == null ? null : Nd.floats(c.constant(2, "bias")),
+                st,
+                dil,
+                new long[] {pads[0], pads[1]},
+                new long[] {pads[2], pads[3]},
+                outPad);
+        c.java(out, in -> new double[][] {op.exact(in)}); // output padding: oneDNN's deconvolution has none
     }
 
     private static void batchNorm(Ctx c) {

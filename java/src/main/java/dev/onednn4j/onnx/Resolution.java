@@ -249,9 +249,9 @@ final class Resolution implements AutoCloseable {
             steps.add(new Planned(node, "java", in -> {
                 if (Tracer.current() != null) {
                     throw new IllegalStateException("compile: ONNX node " + nd.describe() + " has no compiled form "
-                            + "yet (it runs as a plain Java loop in eager mode); the compiled graph covers "
-                            + "convolutions, batch norms, pooling, Gemm/MatMul with constant weights, activations, "
-                            + "same-shape Add and reshapes. Run this model with forward() instead.");
+                            + "yet: oneDNN has no primitive for it as it is used here, and it runs as a plain Java "
+                            + "loop in eager mode, which a compiled graph cannot hold. Run this model with forward() "
+                            + "instead.");
                 }
                 double[][] args = new double[n][];
                 for (int i = 0; i < n; i++) {
@@ -346,7 +346,8 @@ final class Resolution implements AutoCloseable {
                 for (int i = 0; i < inputs.length; i++) {
                     in[i] = need(inputs[i]).values();
                 }
-                constOut(output, OnnxGraph.FLOAT, outShape, op.exact(in));
+                int type = inputs.length > 0 ? need(inputs[0]).type() : OnnxGraph.FLOAT; // int64 shapes stay int64
+                constOut(output, type, outShape, op.exact(in));
                 return;
             }
             for (int i : inputs) {

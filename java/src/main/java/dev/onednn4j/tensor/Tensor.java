@@ -1037,6 +1037,48 @@ public final class Tensor implements AutoCloseable {
     }
 
     /**
+     * {@code this * other} with numpy broadcasting, as {@code torch.mul} (a squeeze-excitation scale: (N, C, H, W) times
+     * (N, C, 1, 1)), on oneDNN's binary primitive.
+     *
+     * @param other float32, broadcasting with this tensor (one of the two has the result's shape)
+     * @return a new contiguous float32 tensor, owned by the caller
+     */
+    public Tensor mul(Tensor other) {
+        return TensorOps.mul(this, Objects.requireNonNull(other, "other"));
+    }
+
+    /**
+     * The matrix product, as {@code torch.matmul} of operands of 2 or more dimensions (batch dimensions broadcast).
+     *
+     * @param other float32, (*, k, n) for this (*, m, k)
+     * @return a new contiguous float32 tensor (*, m, n), owned by the caller
+     */
+    public Tensor matmul(Tensor other) {
+        return TensorOps.matmul(this, Objects.requireNonNull(other, "other"));
+    }
+
+    /**
+     * Softmax along {@code dim}, as {@code torch.softmax}.
+     *
+     * @param dim the dimension, negative counting from the end
+     * @return a new contiguous float32 tensor of this shape, owned by the caller
+     */
+    public Tensor softmax(long dim) {
+        return TensorOps.softmax(this, dim);
+    }
+
+    /**
+     * Concatenation along {@code dim}, as {@code torch.cat}.
+     *
+     * @param tensors float32 tensors of one shape except along {@code dim}
+     * @param dim the dimension, negative counting from the end
+     * @return a new contiguous float32 tensor, owned by the caller
+     */
+    public static Tensor cat(java.util.List<Tensor> tensors, long dim) {
+        return TensorOps.cat(Objects.requireNonNull(tensors, "tensors"), dim);
+    }
+
+    /**
      * A new tensor with the same values in {@code target} format (always a copy, owned by the caller).
      *
      * @param target the layout of the copy; {@link MemoryFormat#CHANNELS_LAST} needs a 4-D tensor

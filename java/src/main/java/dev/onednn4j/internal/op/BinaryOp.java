@@ -104,23 +104,16 @@ public final class BinaryOp implements GraphOp {
 
     @Override
     public PrimitiveDesc describe(MemoryDesc[] srcs, MemoryDesc dst, DataType dt, PrimitiveAttr attr) {
-        MemoryDesc src1 = constant != null ? MemoryDesc.strided(bDims, DataType.F32, Nd.strides(bDims)) : null;
-        MemoryDesc out = dst != null ? null : MemoryDesc.any(dims(a), dt);
-        try {
-            return PrimitiveDesc.binary(
-                    Engine.cpu(),
-                    kind.algorithm,
-                    srcs[0],
-                    src1 != null ? src1 : srcs[1],
-                    dst != null ? dst : out,
-                    attr);
-        } finally {
-            if (src1 != null) {
-                src1.close();
-            }
-            if (out != null) {
-                out.close();
-            }
+        if (constant == null) {
+            return GraphOp.toDst(
+                    dst,
+                    dims(a),
+                    dt,
+                    d -> PrimitiveDesc.binary(Engine.cpu(), kind.algorithm, srcs[0], srcs[1], d, attr));
+        }
+        try (MemoryDesc src1 = MemoryDesc.strided(bDims, DataType.F32, Nd.strides(bDims))) {
+            return GraphOp.toDst(
+                    dst, dims(a), dt, d -> PrimitiveDesc.binary(Engine.cpu(), kind.algorithm, srcs[0], src1, d, attr));
         }
     }
 

@@ -36,6 +36,8 @@ public final class DeconvOp implements GraphOp {
      * @param dilation (dH, dW), 1 for none
      * @param padL    (top, left)
      * @param padR    (bottom, right)
+     * @param outPad  PyTorch's output_padding, rows and columns added at the bottom and right (the reference loops
+     *                only: oneDNN is given none)
      */
     public DeconvOp(
             long[] in,
@@ -48,7 +50,8 @@ public final class DeconvOp implements GraphOp {
             long[] stride,
             long[] dilation,
             long[] padL,
-            long[] padR) {
+            long[] padR,
+            long[] outPad) {
         this.in = in.clone();
         this.groups = groups;
         this.kh = kh;
@@ -65,8 +68,8 @@ public final class DeconvOp implements GraphOp {
         this.out = new long[] {
             in[0],
             cout,
-            (in[2] - 1) * stride[0] - padL[0] - padR[0] + dilation[0] * (kh - 1) + 1,
-            (in[3] - 1) * stride[1] - padL[1] - padR[1] + dilation[1] * (kw - 1) + 1
+            (in[2] - 1) * stride[0] - padL[0] - padR[0] + dilation[0] * (kh - 1) + 1 + outPad[0],
+            (in[3] - 1) * stride[1] - padL[1] - padR[1] + dilation[1] * (kw - 1) + 1 + outPad[1]
         };
         int plane = kh * kw;
         this.weights = new float[weight.length];

@@ -10,6 +10,7 @@ import dev.onednn4j.internal.exec.Plan;
 import dev.onednn4j.tensor.Tensor;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.Function;
 
 /**
  * An operation of a general graph, resolved for its input shapes: any number of computed inputs (in slot order),
@@ -57,6 +58,19 @@ public interface GraphOp {
 
     /** The output from the inputs (row-major, in double): the plain Java loops. */
     double[] exact(double[][] inputs);
+
+    /**
+     * {@code describe} with {@code dst}, or, when it is null, with an {@code any} layout of {@code dims} in
+     * {@code dt} (the layout the primitive prefers), freed after.
+     */
+    static PrimitiveDesc toDst(MemoryDesc dst, long[] dims, DataType dt, Function<MemoryDesc, PrimitiveDesc> describe) {
+        if (dst != null) {
+            return describe.apply(dst);
+        }
+        try (MemoryDesc any = MemoryDesc.any(dims, dt)) {
+            return describe.apply(any);
+        }
+    }
 
     /** The oneDNN plan for inputs and the output laid out as {@code t} are (inputs in slot order, then output). */
     default Plan plan(Tensor... t) {

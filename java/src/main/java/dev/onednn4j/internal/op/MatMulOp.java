@@ -59,14 +59,7 @@ public final class MatMulOp implements GraphOp {
 
     @Override
     public PrimitiveDesc describe(MemoryDesc[] srcs, MemoryDesc dst, DataType dt, PrimitiveAttr attr) {
-        MemoryDesc any = dst != null ? null : MemoryDesc.any(out, dt);
-        try {
-            return PrimitiveDesc.matmul(Engine.cpu(), srcs[0], srcs[1], null, dst != null ? dst : any, attr);
-        } finally {
-            if (any != null) {
-                any.close();
-            }
-        }
+        return GraphOp.toDst(dst, out, dt, d -> PrimitiveDesc.matmul(Engine.cpu(), srcs[0], srcs[1], null, d, attr));
     }
 
     @Override

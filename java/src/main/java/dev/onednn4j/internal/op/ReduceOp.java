@@ -74,14 +74,8 @@ public final class ReduceOp implements GraphOp {
                 }
             }
         }
-        MemoryDesc any = dst != null ? null : MemoryDesc.any(out, dt);
-        try {
-            return PrimitiveDesc.reduction(Engine.cpu(), kind.algorithm, srcs[0], dst != null ? dst : any, attr);
-        } finally {
-            if (any != null) {
-                any.close();
-            }
-        }
+        return GraphOp.toDst(
+                dst, out, dt, d -> PrimitiveDesc.reduction(Engine.cpu(), kind.algorithm, srcs[0], d, attr));
     }
 
     @Override

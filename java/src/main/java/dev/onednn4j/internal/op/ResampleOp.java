@@ -46,15 +46,11 @@ public final class ResampleOp implements GraphOp {
 
     @Override
     public PrimitiveDesc describe(MemoryDesc[] srcs, MemoryDesc dst, DataType dt, PrimitiveAttr attr) {
-        MemoryDesc any = dst != null ? null : MemoryDesc.any(out, dt);
-        try {
-            return PrimitiveDesc.resampling(
-                    Engine.cpu(), Algorithm.RESAMPLING_LINEAR, null, srcs[0], dst != null ? dst : any, attr);
-        } finally {
-            if (any != null) {
-                any.close();
-            }
-        }
+        return GraphOp.toDst(
+                dst,
+                out,
+                dt,
+                d -> PrimitiveDesc.resampling(Engine.cpu(), Algorithm.RESAMPLING_LINEAR, null, srcs[0], d, attr));
     }
 
     @Override

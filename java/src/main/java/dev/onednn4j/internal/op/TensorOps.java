@@ -103,6 +103,148 @@ public final class TensorOps {
         }
     }
 
+    /** Plans of the general operations, by operation and shapes ({@link GraphOp#name} and the input shapes). */
+    private static final java.util.Map<String, Plan> GRAPH =
+            java.util.Collections.synchronizedMap(new java.util.LinkedHashMap<>(64, 0.75f, true) {
+                private static final long serialVersionUID = 1L;
+
+                @Override
+                protected boolean removeEldestEntry(java.util.Map.Entry<String, Plan> eldest) {
+                    if (size() > 64) {
+                        eldest.getValue().release();
+                        return true;
+                    }
+                    return false;
+                }
+            });
+
+    /**
+     * {@code op} on {@code in} (its computed inputs in slot order) into a new contiguous float32 tensor: recorded
+     * while a module is being compiled, else run on oneDNN with a plan kept per operation, shapes and layouts (at
+     * most 64 plans, least recently used dropped).
+     */
+    public static Tensor graph(GraphOp op, Tensor... in) {
+        for (Tensor t : in) {
+            requireFloat32(t, op.name());
+        }
+        Tensor out = Tensor.empty(op.outputShape());
+        try {
+            Trace trace = Tracer.current();
+            if (trace != null) {
+                trace.graphOp(op, in, out);
+                return out;
+            }
+            if (out.numel() == 0) {
+                return out;
+            }
+            Tensor[] all = java.util.Arrays.copyOf(in, in.length + 1);
+            all[in.length] = out;
+            StringBuilder key = new StringBuilder(op.name());
+            for (Tensor t : in) {
+                key.append(Arrays.toString(TENSORS.shape(t)))
+                        .append(t.memoryFormat().name());
+            }
+            Plan p;
+            synchronized (GRAPH) {
+                p = GRAPH.get(key.toString());
+                if (p == null || !p.retain()) {
+                    p = op.plan(all);
+                    GRAPH.put(key.toString(), p);
+                    p.retain();
+                }
+            }
+            try {
+                p.run(all);
+            } finally {
+                p.release();
+            }
+            return out;
+        } catch (RuntimeException | Error e) {
+            out.close();
+            throw e;
+        }
+    }
+
+    /** {@code a * b} with numpy broadcasting, as {@code torch.mul}; the result has the broadcast shape. */
+    public static Tensor mul(Tensor a, Tensor b) {
+        long[] sa = TENSORS.shape(a);
+        long[] sb = TENSORS.shape(b);
+        long[] out = Nd.broadcast(sa, sb, "mul");
+        if (Arrays.equals(out, sa)) {
+            return graph(new BinaryOp(BinaryOp.Kind.MUL, sa, sb, null), a, b);
+        }
+        if (Arrays.equals(out, sb)) {
+            return graph(new BinaryOp(BinaryOp.Kind.MUL, sb, sa, null), b, a);
+        }
+        throw new IllegalArgumentException(String.format(
+                Locale.ROOT,
+                "mul: one operand must have the broadcast shape %s (got %s and %s)",
+                Arrays.toString(out),
+                Arrays.toString(sa),
+                Arrays.toString(sb)));
+    }
+
+    /** {@code torch.cat(tensors, dim)}. */
+    public static Tensor cat(java.util.List<Tensor> tensors, long dim) {
+        if (tensors.isEmpty()) {
+            throw new IllegalArgumentException("torch.cat(): expected a non-empty list of Tensors");
+        }
+        long[] first = TENSORS.shape(tensors.get(0));
+        int axis = Nd.axis(dim, first.length, "cat");
+        java.util.List<long[]> shapes = new java.util.ArrayList<>();
+        for (int k = 0; k < tensors.size(); k++) {
+            long[] s = TENSORS.shape(tensors.get(k));
+            for (int d = 0; d < first.length; d++) {
+                if (s.length != first.length || (d != axis && s[d] != first[d])) {
+                    throw new IllegalArgumentException(String.format(
+                            Locale.ROOT,
+                            "Sizes of tensors must match except in dimension %d. Expected size %d but got size %d "
+                                    + "for tensor number %d in the list.",
+                            axis,
+                            first[Math.min(d, first.length - 1)],
+                            d < s.length ? s[d] : -1,
+                            k));
+                }
+            }
+            shapes.add(s);
+        }
+        return graph(new ConcatOp(axis, shapes, new Tensor[tensors.size()]), tensors.toArray(new Tensor[0]));
+    }
+
+    /** {@code torch.matmul} of two operands of rank 2 or more (batch dimensions broadcast). */
+    public static Tensor matmul(Tensor a, Tensor b) {
+        long[] sa = TENSORS.shape(a);
+        long[] sb = TENSORS.shape(b);
+        if (sa.length < 2 || sb.length < 2 || sa[sa.length - 1] != sb[sb.length - 2]) {
+            throw new IllegalArgumentException(String.format(
+                    Locale.ROOT,
+                    "matmul: mat1 and mat2 shapes cannot be multiplied (%s and %s; both need 2 or more dimensions)",
+                    Arrays.toString(sa),
+                    Arrays.toString(sb)));
+        }
+        return graph(new MatMulOp(sa, sb), a, b);
+    }
+
+    /** {@code torch.softmax(x, dim)}. */
+    public static Tensor softmax(Tensor x, long dim) {
+        long[] s = TENSORS.shape(x);
+        return graph(new SoftmaxOp(s, Nd.axis(dim, s.length, "softmax")), x);
+    }
+
+    /** {@code F.interpolate(x, size=(h, w), mode="bilinear", align_corners=False)} of an (N, C, H, W) tensor. */
+    public static Tensor interpolate(Tensor x, long h, long w) {
+        long[] s = TENSORS.shape(x);
+        if (s.length != 4 || h <= 0 || w <= 0) {
+            throw new IllegalArgumentException(String.format(
+                    Locale.ROOT,
+                    "interpolate: bilinear resizing takes an (N, C, H, W) input and a positive size, got %s to %dx%d",
+                    Arrays.toString(s),
+                    h,
+                    w));
+        }
+        return graph(new ResampleOp(s, new long[] {s[0], s[1], h, w}), x);
+    }
+
     /** Refuses closed tensors even when there is nothing to compute. */
     private static void pinCheck(Tensor a, Tensor b, Tensor c) {
         TENSORS.unpin(a, TENSORS.pin(a));

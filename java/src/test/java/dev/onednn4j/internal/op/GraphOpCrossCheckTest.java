@@ -313,6 +313,7 @@ class GraphOpCrossCheckTest {
                     new long[] {stride, stride},
                     new long[] {1, 1},
                     new long[] {0, 0},
+                    new long[] {0, 0},
                     new long[] {0, 0});
             long terms = x[1] / groups * k * k + 1;
             for (MemoryFormat f : MemoryFormat.values()) {
