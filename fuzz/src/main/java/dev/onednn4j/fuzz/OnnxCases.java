@@ -29,6 +29,7 @@ final class OnnxCases {
     static final double TOLERANCE = 1e-4;
 
     /** A generated model: its bytes, its input shape and a description of its nodes. */
+    @SuppressWarnings("ArrayRecordComponent") // generated data handed to one case, never compared
     record Model(byte[] bytes, long[] input, String description) {}
 
     static Model model(Gen g) {
