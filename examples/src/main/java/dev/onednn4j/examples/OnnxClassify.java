@@ -33,13 +33,13 @@ public final class OnnxClassify {
         }
         System.out.printf(Locale.ROOT, "oneDNN %s, %s%n", OneDnn.version(), OneDnn.cpuIsa());
         int top = args.length == 3 ? Integer.parseInt(args[2]) : 5;
-        for (Prediction p : classify(Path.of(args[0]), Path.of(args[1]), top)) {
+        for (ClassifyImage.Prediction p : classify(Path.of(args[0]), Path.of(args[1]), top)) {
             System.out.printf(Locale.ROOT, "%-40s %5.1f%%  (class %d)%n", p.label(), 100 * p.probability(), p.index());
         }
     }
 
     /** Runs the model on the image and returns its {@code top} classes, most probable first. */
-    static List<Prediction> classify(Path model, Path image, int top) throws IOException {
+    static List<ClassifyImage.Prediction> classify(Path model, Path image, int top) throws IOException {
         try (OnnxModel net = OnnxModel.load(model)) {
             OnnxModel.ValueInfo in = net.inputs().get(0);
             long[] s = in.shape();
@@ -58,12 +58,13 @@ public final class OnnxClassify {
                 logits = y.toFloatArray();
             }
             double[] p = ClassifyImage.softmax(logits);
-            List<Prediction> out = new ArrayList<>();
+            List<ClassifyImage.Prediction> out = new ArrayList<>();
             IntStream.range(0, p.length)
                     .boxed()
                     .sorted((a, b) -> Double.compare(p[b], p[a]))
                     .limit(top)
-                    .forEach(i -> out.add(new Prediction(i, i < labels.size() ? labels.get(i) : "class " + i, p[i])));
+                    .forEach(i -> out.add(
+                            new ClassifyImage.Prediction(i, i < labels.size() ? labels.get(i) : "class " + i, p[i])));
             return out;
         }
     }
