@@ -20,7 +20,47 @@ final class Fusions {
     private Fusions() {}
 
     static OnnxGraph apply(OnnxGraph g) {
-        return linearBias(padsIntoWindows(gelu(g)));
+        return silu(linearBias(padsIntoWindows(gelu(g))));
+    }
+
+    /** The op type of {@code x * sigmoid(x)}: the library's SiLU. */
+    static final String SILU = "onednn4j.SiLU";
+
+    /**
+     * {@code Mul(x, Sigmoid(x))}, how {@code torch.onnx.export} writes {@code nn.SiLU} (EfficientNet's activation),
+     * becomes one SiLU (oneDNN's swish, fusable as a post-op) when nothing else reads the sigmoid.
+     */
+    static OnnxGraph silu(OnnxGraph g) {
+        Map<String, List<Node>> readers = new HashMap<>();
+        for (Node n : g.nodes()) {
+            n.inputs()
+                    .forEach(i ->
+                            readers.computeIfAbsent(i, k -> new ArrayList<>()).add(n));
+        }
+        Set<String> outputs = new HashSet<>();
+        g.outputs().forEach(o -> outputs.add(o.name()));
+        Set<Node> removed = new HashSet<>();
+        Map<Node, Node> replaced = new HashMap<>();
+        for (Node sig : g.nodes()) {
+            if (!sig.opType().equals("Sigmoid")
+                    || sig.inputs().size() != 1
+                    || sig.outputs().size() != 1
+                    || outputs.contains(sig.outputs().get(0))) {
+                continue;
+            }
+            List<Node> r = readers.getOrDefault(sig.outputs().get(0), List.of());
+            if (r.size() != 1 || !r.get(0).opType().equals("Mul") || replaced.containsKey(r.get(0))) {
+                continue;
+            }
+            Node mul = r.get(0);
+            String x = sig.inputs().get(0);
+            if (!x.equals(other(mul, sig.outputs().get(0)))) {
+                continue;
+            }
+            removed.add(sig);
+            replaced.put(mul, new Node(mul.index(), mul.name(), SILU, "", List.of(x), mul.outputs(), Map.of()));
+        }
+        return rebuild(g, removed, replaced);
     }
 
     /** The op type of a MatMul by a constant matrix plus a constant bias: one linear layer. */

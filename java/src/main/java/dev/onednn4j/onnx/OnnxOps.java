@@ -26,6 +26,7 @@ import dev.onednn4j.nn.MaxPool2d;
 import dev.onednn4j.nn.Module;
 import dev.onednn4j.nn.ReLU;
 import dev.onednn4j.nn.ReLU6;
+import dev.onednn4j.nn.SiLU;
 import dev.onednn4j.nn.Sigmoid;
 import dev.onednn4j.nn.Tanh;
 import dev.onednn4j.onnx.Resolution.Ctx;
@@ -190,6 +191,7 @@ final class OnnxOps {
         OPS.put("ReduceMin", c -> reduce(c, "min"));
         OPS.put("MatMul", OnnxOps::matmul);
         OPS.put(Fusions.MATMUL_BIAS, OnnxOps::matmulBias);
+        OPS.put(Fusions.SILU, c -> activation(c, new SiLU(), x -> x / (1 + Math.exp(-x))));
         OPS.put("Gemm", OnnxOps::gemm);
 
         // ---- convolutions and pooling ----
