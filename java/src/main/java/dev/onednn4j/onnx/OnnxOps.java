@@ -1091,6 +1091,17 @@ final class OnnxOps {
         if (!c.need(0).isConst() && Nd.numel(s) == 0) {
             throw c.error("reducing an empty tensor %s is not supported", Arrays.toString(s));
         }
+        if (!c.need(0).isConst()
+                && k == ReduceOp.Kind.MEAN
+                && s.length == 4
+                && !reduced[0]
+                && !reduced[1]
+                && reduced[2]
+                && reduced[3]) {
+            // x.mean((2, 3)): a global average pooling (oneDNN's reduction has only its reference kernel for NHWC)
+            c.layer(new AdaptiveAvgPool2d(1, 1), out, s);
+            return;
+        }
         c.graph(new ReduceOp(k, s, kept), new int[] {0}, 0, out);
     }
 
