@@ -14,9 +14,7 @@ import java.util.List;
  * given as PyTorch holds them, (C_in, C_out / groups, kH, kW). Each output is a sum of at most C_in / groups * kH * kW
  * products plus the bias.
  */
-public final class DeconvOp implements GraphOp {
-    private final long[] in;
-    private final long[] out;
+public final class DeconvOp extends SingleInputOp {
     private final int groups;
     private final int kh;
     private final int kw;
@@ -52,7 +50,12 @@ public final class DeconvOp implements GraphOp {
             long[] padL,
             long[] padR,
             long[] outPad) {
-        this.in = in.clone();
+        super(in, new long[] {
+            in[0],
+            (long) outPerGroup * groups,
+            (in[2] - 1) * stride[0] - padL[0] - padR[0] + dilation[0] * (kh - 1) + 1 + outPad[0],
+            (in[3] - 1) * stride[1] - padL[1] - padR[1] + dilation[1] * (kw - 1) + 1 + outPad[1]
+        });
         this.groups = groups;
         this.kh = kh;
         this.kw = kw;
@@ -64,13 +67,6 @@ public final class DeconvOp implements GraphOp {
         this.pytorchWeights = weight.clone();
         int cin = (int) in[1];
         int icg = cin / groups;
-        int cout = outPerGroup * groups;
-        this.out = new long[] {
-            in[0],
-            cout,
-            (in[2] - 1) * stride[0] - padL[0] - padR[0] + dilation[0] * (kh - 1) + 1 + outPad[0],
-            (in[3] - 1) * stride[1] - padL[1] - padR[1] + dilation[1] * (kw - 1) + 1 + outPad[1]
-        };
         int plane = kh * kw;
         this.weights = new float[weight.length];
         // (C_in, OC/G, kH, kW) -> (G, OC/G, IC/G, kH, kW)
@@ -95,21 +91,6 @@ public final class DeconvOp implements GraphOp {
     @Override
     public String name() {
         return "conv_transpose2d";
-    }
-
-    @Override
-    public List<long[]> inputShapes() {
-        return List.of(in);
-    }
-
-    @Override
-    public long[] outputShape() {
-        return out.clone();
-    }
-
-    @Override
-    public Arg inputArg(int i) {
-        return Arg.SRC;
     }
 
     @Override

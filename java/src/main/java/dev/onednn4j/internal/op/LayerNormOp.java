@@ -14,8 +14,7 @@ import java.util.List;
  * Layer normalization over the last dimension ({@code torch.nn.LayerNorm(C)}), with per-element scale and shift,
  * on oneDNN's layer normalization primitive.
  */
-public final class LayerNormOp implements GraphOp {
-    private final long[] shape;
+public final class LayerNormOp extends SingleInputOp {
     private final float eps;
     private final Tensor scale;
     private final Tensor shift;
@@ -25,7 +24,7 @@ public final class LayerNormOp implements GraphOp {
      * @param shift float32 of the last dimension's size, or null for none (zeros)
      */
     public LayerNormOp(long[] shape, float eps, Tensor scale, Tensor shift) {
-        this.shape = shape.clone();
+        super(shape, shape);
         this.eps = eps;
         this.scale = scale;
         this.shift = shift;
@@ -37,23 +36,8 @@ public final class LayerNormOp implements GraphOp {
     }
 
     @Override
-    public List<long[]> inputShapes() {
-        return List.of(shape);
-    }
-
-    @Override
-    public long[] outputShape() {
-        return shape.clone();
-    }
-
-    @Override
-    public Arg inputArg(int i) {
-        return Arg.SRC;
-    }
-
-    @Override
     public List<Operation.Constant> constants() {
-        long[] c = {shape[shape.length - 1]};
+        long[] c = {in[in.length - 1]};
         List<Operation.Constant> out = new ArrayList<>();
         out.add(new Operation.Constant(Arg.SCALE, c, scale, null));
         out.add(
@@ -69,9 +53,9 @@ public final class LayerNormOp implements GraphOp {
     }
 
     @Override
-    public double[] exact(double[][] in) {
-        double[] x = in[0];
-        int n = (int) shape[shape.length - 1];
+    public double[] exact(double[][] inputs) {
+        double[] x = inputs[0];
+        int n = (int) in[in.length - 1];
         double[] g = scale.toDoubleArray();
         double[] b = shift == null ? new double[n] : shift.toDoubleArray();
         double[] r = new double[x.length];

@@ -1,21 +1,19 @@
 package dev.onednn4j.internal.op;
 
 import dev.onednn4j.internal.dnnl.Algorithm;
-import dev.onednn4j.internal.dnnl.Arg;
 import dev.onednn4j.internal.dnnl.DataType;
 import dev.onednn4j.internal.dnnl.Engine;
 import dev.onednn4j.internal.dnnl.MemoryDesc;
 import dev.onednn4j.internal.dnnl.PrimitiveAttr;
 import dev.onednn4j.internal.dnnl.PrimitiveDesc;
 import java.util.Arrays;
-import java.util.List;
 import java.util.Locale;
 
 /**
  * A reduction (mean, sum, max, min) over some dimensions, kept as size 1 ({@code x.mean(dims, keepdim=True)}), on
  * oneDNN's reduction primitive.
  */
-public final class ReduceOp implements GraphOp {
+public final class ReduceOp extends SingleInputOp {
     /** What the reduction computes. */
     public enum Kind {
         MEAN(Algorithm.REDUCTION_MEAN),
@@ -31,40 +29,22 @@ public final class ReduceOp implements GraphOp {
     }
 
     private final Kind kind;
-    private final long[] shape;
-    private final long[] out;
 
     /** Reduces {@code shape} to {@code out} (same rank, 1 where reduced, the same size elsewhere). */
     public ReduceOp(Kind kind, long[] shape, long[] out) {
+        super(shape, out);
         this.kind = kind;
-        this.shape = shape.clone();
-        this.out = out.clone();
     }
 
     @Override
     public String name() {
-        return "reduce " + kind.name().toLowerCase(Locale.ROOT) + " " + Arrays.toString(shape) + " -> "
+        return "reduce " + kind.name().toLowerCase(Locale.ROOT) + " " + Arrays.toString(in) + " -> "
                 + Arrays.toString(out);
     }
 
     @Override
-    public List<long[]> inputShapes() {
-        return List.of(shape);
-    }
-
-    @Override
-    public long[] outputShape() {
-        return out.clone();
-    }
-
-    @Override
-    public Arg inputArg(int i) {
-        return Arg.SRC;
-    }
-
-    @Override
     public PrimitiveDesc describe(MemoryDesc[] srcs, MemoryDesc dst, DataType dt, PrimitiveAttr attr) {
-        if (Arrays.equals(shape, out)) { // nothing to reduce (size-1 dimensions only): oneDNN's reduction refuses it
+        if (Arrays.equals(in, out)) { // nothing to reduce (size-1 dimensions only): oneDNN's reduction refuses it
             MemoryDesc copy = dst != null ? null : MemoryDesc.strided(out, dt, Nd.strides(out));
             try {
                 return PrimitiveDesc.reorder(Engine.cpu(), srcs[0], dst != null ? dst : copy, attr);
@@ -79,12 +59,12 @@ public final class ReduceOp implements GraphOp {
     }
 
     @Override
-    public double[] exact(double[][] in) {
-        int[] target = Nd.broadcastIndex(out, shape); // each input element's output element
+    public double[] exact(double[][] inputs) {
+        int[] target = Nd.broadcastIndex(out, in); // each input element's output element
         double[] r = new double[Nd.numel(out)];
         Arrays.fill(r, kind == Kind.MAX ? Double.NEGATIVE_INFINITY : kind == Kind.MIN ? Double.POSITIVE_INFINITY : 0);
         for (int i = 0; i < target.length; i++) {
-            double v = in[0][i];
+            double v = inputs[0][i];
             int t = target[i];
             r[t] = switch (kind) {
                 case MAX -> Math.max(r[t], v);

@@ -1,47 +1,27 @@
 package dev.onednn4j.internal.op;
 
 import dev.onednn4j.internal.dnnl.Algorithm;
-import dev.onednn4j.internal.dnnl.Arg;
 import dev.onednn4j.internal.dnnl.DataType;
 import dev.onednn4j.internal.dnnl.Engine;
 import dev.onednn4j.internal.dnnl.MemoryDesc;
 import dev.onednn4j.internal.dnnl.PrimitiveAttr;
 import dev.onednn4j.internal.dnnl.PrimitiveDesc;
 import java.util.Arrays;
-import java.util.List;
 
 /**
  * Bilinear resizing of the last two dimensions with half-pixel centres ({@code F.interpolate(mode="bilinear",
  * align_corners=False)}), on oneDNN's linear resampling.
  */
-public final class ResampleOp implements GraphOp {
-    private final long[] in;
-    private final long[] out;
+public final class ResampleOp extends SingleInputOp {
 
     /** (N, C, H, W) to (N, C, OH, OW). */
     public ResampleOp(long[] in, long[] out) {
-        this.in = in.clone();
-        this.out = out.clone();
+        super(in, out);
     }
 
     @Override
     public String name() {
         return "resample bilinear " + Arrays.toString(in) + " -> " + Arrays.toString(out);
-    }
-
-    @Override
-    public List<long[]> inputShapes() {
-        return List.of(in);
-    }
-
-    @Override
-    public long[] outputShape() {
-        return out.clone();
-    }
-
-    @Override
-    public Arg inputArg(int i) {
-        return Arg.SRC;
     }
 
     @Override

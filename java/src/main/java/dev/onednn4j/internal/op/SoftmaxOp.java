@@ -1,20 +1,17 @@
 package dev.onednn4j.internal.op;
 
-import dev.onednn4j.internal.dnnl.Arg;
 import dev.onednn4j.internal.dnnl.DataType;
 import dev.onednn4j.internal.dnnl.Engine;
 import dev.onednn4j.internal.dnnl.MemoryDesc;
 import dev.onednn4j.internal.dnnl.PrimitiveAttr;
 import dev.onednn4j.internal.dnnl.PrimitiveDesc;
-import java.util.List;
 
 /** Softmax along one axis ({@code torch.softmax}), on oneDNN's softmax primitive (maximum subtracted first). */
-public final class SoftmaxOp implements GraphOp {
-    private final long[] shape;
+public final class SoftmaxOp extends SingleInputOp {
     private final int axis;
 
     public SoftmaxOp(long[] shape, int axis) {
-        this.shape = shape.clone();
+        super(shape, shape);
         this.axis = axis;
     }
 
@@ -24,33 +21,18 @@ public final class SoftmaxOp implements GraphOp {
     }
 
     @Override
-    public List<long[]> inputShapes() {
-        return List.of(shape);
-    }
-
-    @Override
-    public long[] outputShape() {
-        return shape.clone();
-    }
-
-    @Override
-    public Arg inputArg(int i) {
-        return Arg.SRC;
-    }
-
-    @Override
     public PrimitiveDesc describe(MemoryDesc[] srcs, MemoryDesc dst, DataType dt, PrimitiveAttr attr) {
         MemoryDesc out = dst != null ? dst : srcs[0];
         return PrimitiveDesc.softmax(Engine.cpu(), srcs[0], out, axis, attr);
     }
 
     @Override
-    public double[] exact(double[][] in) {
-        double[] x = in[0];
-        int n = (int) shape[axis];
+    public double[] exact(double[][] inputs) {
+        double[] x = inputs[0];
+        int n = (int) in[axis];
         int inner = 1;
-        for (int d = axis + 1; d < shape.length; d++) {
-            inner *= (int) shape[d];
+        for (int d = axis + 1; d < in.length; d++) {
+            inner *= (int) in[d];
         }
         int outer = x.length / Math.max(n * inner, 1);
         double[] r = new double[x.length];

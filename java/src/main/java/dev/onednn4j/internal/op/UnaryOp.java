@@ -1,14 +1,12 @@
 package dev.onednn4j.internal.op;
 
 import dev.onednn4j.internal.dnnl.Algorithm;
-import dev.onednn4j.internal.dnnl.Arg;
 import dev.onednn4j.internal.dnnl.DataType;
 import dev.onednn4j.internal.dnnl.Engine;
 import dev.onednn4j.internal.dnnl.MemoryDesc;
 import dev.onednn4j.internal.dnnl.PostOps;
 import dev.onednn4j.internal.dnnl.PrimitiveAttr;
 import dev.onednn4j.internal.dnnl.PrimitiveDesc;
-import java.util.List;
 import java.util.Locale;
 import java.util.function.DoubleUnaryOperator;
 
@@ -18,7 +16,7 @@ import java.util.function.DoubleUnaryOperator;
  * x), {@code |x|}, {@code sqrt}, {@code exp}, {@code log}, clipping, hard sigmoid with any slope. The layers'
  * activations ({@code ReLU}, {@code GELU}, ...) are {@link Eltwise}; this covers the rest.
  */
-public final class UnaryOp implements GraphOp {
+public final class UnaryOp extends SingleInputOp {
     /** The functions, with their oneDNN algorithm and their plain Java form. */
     public enum Kind {
         LINEAR(Algorithm.ELTWISE_LINEAR),
@@ -40,33 +38,17 @@ public final class UnaryOp implements GraphOp {
     private final Kind kind;
     private final float alpha;
     private final float beta;
-    private final long[] shape;
 
     public UnaryOp(Kind kind, float alpha, float beta, long[] shape) {
+        super(shape.length == 0 ? new long[] {1} : shape, shape);
         this.kind = kind;
         this.alpha = alpha;
         this.beta = beta;
-        this.shape = shape.clone();
     }
 
     @Override
     public String name() {
         return String.format(Locale.ROOT, "%s(alpha %s, beta %s)", kind.name().toLowerCase(Locale.ROOT), alpha, beta);
-    }
-
-    @Override
-    public List<long[]> inputShapes() {
-        return List.of(shape.length == 0 ? new long[] {1} : shape);
-    }
-
-    @Override
-    public long[] outputShape() {
-        return shape.clone();
-    }
-
-    @Override
-    public Arg inputArg(int i) {
-        return Arg.SRC;
     }
 
     @Override
