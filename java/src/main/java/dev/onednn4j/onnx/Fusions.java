@@ -31,14 +31,9 @@ final class Fusions {
      * becomes one SiLU (oneDNN's swish, fusable as a post-op) when nothing else reads the sigmoid.
      */
     static OnnxGraph silu(OnnxGraph g) {
-        Map<String, List<Node>> readers = new HashMap<>();
-        for (Node n : g.nodes()) {
-            n.inputs()
-                    .forEach(i ->
-                            readers.computeIfAbsent(i, k -> new ArrayList<>()).add(n));
-        }
-        Set<String> outputs = new HashSet<>();
-        g.outputs().forEach(o -> outputs.add(o.name()));
+        Index ix = new Index(g);
+        Map<String, List<Node>> readers = ix.readers;
+        Set<String> outputs = ix.outputs;
         Set<Node> removed = new HashSet<>();
         Map<Node, Node> replaced = new HashMap<>();
         for (Node sig : g.nodes()) {
@@ -72,14 +67,9 @@ final class Fusions {
      * that an activation after it fuses too.
      */
     static OnnxGraph linearBias(OnnxGraph g) {
-        Map<String, List<Node>> readers = new HashMap<>();
-        for (Node n : g.nodes()) {
-            n.inputs()
-                    .forEach(i ->
-                            readers.computeIfAbsent(i, k -> new ArrayList<>()).add(n));
-        }
-        Set<String> outputs = new HashSet<>();
-        g.outputs().forEach(o -> outputs.add(o.name()));
+        Index ix = new Index(g);
+        Map<String, List<Node>> readers = ix.readers;
+        Set<String> outputs = ix.outputs;
         Set<Node> removed = new HashSet<>();
         Map<Node, Node> replaced = new HashMap<>();
         for (Node m : g.nodes()) {
@@ -125,16 +115,10 @@ final class Fusions {
      * or a {@code Conv}: the padding moves into that node's own {@code pads}.
      */
     static OnnxGraph padsIntoWindows(OnnxGraph g) {
-        Map<String, List<Node>> readers = new HashMap<>();
-        Map<String, Node> producer = new HashMap<>();
-        for (Node n : g.nodes()) {
-            n.inputs()
-                    .forEach(i ->
-                            readers.computeIfAbsent(i, k -> new ArrayList<>()).add(n));
-            n.outputs().forEach(o -> producer.put(o, n));
-        }
-        Set<String> outputs = new HashSet<>();
-        g.outputs().forEach(o -> outputs.add(o.name()));
+        Index ix = new Index(g);
+        Map<String, List<Node>> readers = ix.readers;
+        Map<String, Node> producer = ix.producer;
+        Set<String> outputs = ix.outputs;
         Set<Node> removed = new HashSet<>();
         Map<Node, Node> replaced = new HashMap<>();
         for (Node pad : g.nodes()) {
@@ -239,6 +223,23 @@ final class Fusions {
         return d == null || d.longs() == null ? null : d.longs();
     }
 
+    /** Who computes and who reads each value, and the graph's outputs: what every rewrite looks at. */
+    private static final class Index {
+        final Map<String, Node> producer = new HashMap<>();
+        final Map<String, List<Node>> readers = new HashMap<>();
+        final Set<String> outputs = new HashSet<>();
+
+        Index(OnnxGraph g) {
+            for (Node n : g.nodes()) {
+                n.outputs().forEach(o -> producer.put(o, n));
+                n.inputs()
+                        .forEach(i -> readers.computeIfAbsent(i, k -> new ArrayList<>())
+                                .add(n));
+            }
+            g.outputs().forEach(o -> outputs.add(o.name()));
+        }
+    }
+
     private static OnnxGraph rebuild(OnnxGraph g, Set<Node> removed, Map<Node, Node> replaced) {
         if (removed.isEmpty() && replaced.isEmpty()) {
             return g;
@@ -255,18 +256,10 @@ final class Fusions {
 
     /** Exported exact GELUs back into Gelu nodes. */
     static OnnxGraph gelu(OnnxGraph g) {
-        Map<String, Node> producer = new HashMap<>();
-        Map<String, List<Node>> readers = new HashMap<>();
-        for (Node n : g.nodes()) {
-            for (String o : n.outputs()) {
-                producer.put(o, n);
-            }
-            for (String i : n.inputs()) {
-                readers.computeIfAbsent(i, k -> new ArrayList<>()).add(n);
-            }
-        }
-        Set<String> outputs = new HashSet<>();
-        g.outputs().forEach(o -> outputs.add(o.name()));
+        Index ix = new Index(g);
+        Map<String, List<Node>> readers = ix.readers;
+        Map<String, Node> producer = ix.producer;
+        Set<String> outputs = ix.outputs;
         Set<Node> removed = new HashSet<>();
         Map<Node, Node> replaced = new HashMap<>();
         for (Node erf : g.nodes()) {
