@@ -297,9 +297,7 @@ public final class Compiler {
                 if (n.removed) {
                     continue;
                 }
-                if (n.kind == Trace.Kind.OP && n.op instanceof Eltwise e && e.kind() != Eltwise.Kind.SILU) {
-                    // SiLU stays a step of its own: as a post-op of some convolutions (EfficientNetV2's) oneDNN 3.13
-                    // computed logits 3% off (OnnxCompileTest), while the separate eltwise is within its bound
+                if (n.kind == Trace.Kind.OP && n.op instanceof Eltwise) {
                     Node p = soleProducer(n.in.getFirst(), n);
                     if (p != null && p.op.fusesPostOps()) {
                         (p.sum == null ? p.beforeSum : p.afterSum).add(n.op);
@@ -564,7 +562,9 @@ public final class Compiler {
 
     /**
      * A buffer holding {@code v} that {@code n} may overwrite (a sum post-op accumulates into it): {@code v}'s own,
-     * unless it is the caller's input or someone reads it after {@code n}, then a copy.
+     * unless it is the caller's input, someone reads it after {@code n}, or {@code n} itself reads its memory (a
+     * block {@code act(conv(x)) + x}: writing the sum in place would overwrite the convolution's own input while it
+     * reads it), then a copy.
      */
     private int ownedCopy(Value v, Node n) {
         boolean readLater = v == output;
@@ -573,10 +573,17 @@ public final class Compiler {
                 readLater = true;
             }
         }
-        if (!readLater && !b.external(v.buffer)) {
+        boolean readByN = false;
+        for (Value in : n.in) {
+            readByN |= b.root(in.buffer) == b.root(v.buffer);
+        }
+        if (!readLater && !readByN && !b.external(v.buffer)) {
             return v.buffer;
         }
-        return b.reorder(v.buffer, b.md(v.buffer).copy(), "the residual is read again later");
+        return b.reorder(
+                v.buffer,
+                b.md(v.buffer).copy(),
+                readByN ? "the residual is the step's own input" : "the residual is read again later");
     }
 
     /** Buffer {@code from} as {@code want}: itself, a view of it (another shape), or a reorder (another layout). */
