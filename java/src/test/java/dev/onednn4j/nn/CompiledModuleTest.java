@@ -177,6 +177,23 @@ class CompiledModuleTest {
         }
     }
 
+    @ParameterizedTest
+    @EnumSource(MemoryFormat.class)
+    void aPreActivationBatchNormAndReluRunInOnePass(MemoryFormat format) {
+        // DenseNet's order: BatchNorm -> ReLU -> Conv2d, the BatchNorm reading what no convolution produced here
+        try (Sequential net = new Sequential(
+                new BatchNorm2d(8), new ReLU(), Conv2d.builder(8, 4, 1).build(), new BatchNorm2d(4), new ReLU())) {
+            randomize(net, 11);
+            try (CompiledModule fast = compileAndCheck(net, format, 2, 8, 9, 7)) {
+                String plan = fast.toString();
+                assertTrue(plan.contains("0 + 1 ["), "BatchNorm and ReLU one step:\n" + plan);
+                assertTrue(
+                        plan.contains("2 + 3 + 4 ["),
+                        "the second BatchNorm still folds into the convolution:\n" + plan);
+            }
+        }
+    }
+
     /**
      * The contract's "allocates nothing per call": after warming up (so that the JIT has compiled the call path), a
      * thousand forward(x, out) calls allocate not one byte on this thread's Java heap. (Native memory is planned at

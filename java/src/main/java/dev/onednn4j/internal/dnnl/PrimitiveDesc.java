@@ -8,6 +8,7 @@ import static dev.onednn4j.bindings.dnnl_h.dnnl_convolution_forward_primitive_de
 import static dev.onednn4j.bindings.dnnl_h.dnnl_deconvolution_forward_primitive_desc_create;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_eltwise_forward_primitive_desc_create;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_forward_inference;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_fuse_norm_relu;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_inner_product_forward_primitive_desc_create;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_last_impl_reached;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_layer_normalization_forward_primitive_desc_create;
@@ -123,7 +124,8 @@ public final class PrimitiveDesc extends NativeHandle {
 
     /**
      * Batch normalization for inference. With {@code globalStats} it normalizes with the given mean and variance
-     * (PyTorch's running statistics), else with the batch's own.
+     * (PyTorch's running statistics), else with the batch's own; with {@code fuseRelu}, {@code max(y, 0)} in the
+     * same pass ({@code dnnl_fuse_norm_relu}).
      */
     public static PrimitiveDesc batchNormalization(
             Engine engine,
@@ -132,17 +134,20 @@ public final class PrimitiveDesc extends NativeHandle {
             float epsilon,
             boolean globalStats,
             boolean scaleAndShift,
+            boolean fuseRelu,
             PrimitiveAttr attr) {
-        int flags =
-                (globalStats ? dnnl_use_global_stats() : 0) | (scaleAndShift ? dnnl_use_scale() | dnnl_use_shift() : 0);
+        int flags = (globalStats ? dnnl_use_global_stats() : 0)
+                | (scaleAndShift ? dnnl_use_scale() | dnnl_use_shift() : 0)
+                | (fuseRelu ? dnnl_fuse_norm_relu() : 0);
         String d = String.format(
                 Locale.ROOT,
-                "batch normalization src %s, dst %s, eps %s, %s statistics%s%s",
+                "batch normalization src %s, dst %s, eps %s, %s statistics%s%s%s",
                 src,
                 dst,
                 epsilon,
                 globalStats ? "global" : "batch",
                 scaleAndShift ? ", scale and shift" : "",
+                fuseRelu ? ", relu fused" : "",
                 attrText(attr));
         return create(
                 "dnnl_batch_normalization_forward_primitive_desc_create",

@@ -297,9 +297,15 @@ public final class Compiler {
                 if (n.removed) {
                     continue;
                 }
-                if (n.kind == Trace.Kind.OP && n.op instanceof Eltwise) {
+                if (n.kind == Trace.Kind.OP && n.op instanceof Eltwise e) {
                     Node p = soleProducer(n.in.getFirst(), n);
-                    if (p != null && p.op.fusesPostOps()) {
+                    if (p != null && p.op instanceof BatchNorm bn && !bn.fusesRelu() && e.isPlainRelu()) {
+                        // a pre-activation BatchNorm -> ReLU (DenseNet's) in one pass: fuse_norm_relu
+                        p.op = bn.withRelu();
+                        moveOutput(p, n);
+                        p.fused.add(n.name);
+                        changed = true;
+                    } else if (p != null && p.op.fusesPostOps()) {
                         (p.sum == null ? p.beforeSum : p.afterSum).add(n.op);
                         moveOutput(p, n);
                         p.fused.add(n.name);

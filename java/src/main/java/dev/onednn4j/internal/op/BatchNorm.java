@@ -20,7 +20,9 @@ import java.util.Locale;
  * batch's own mean and biased variance over (N, H, W) when there are none. Tensors: input, output.
  *
  * <p>oneDNN: the batch normalization primitive in the input's layout ({@code use_global_stats},
- * {@code use_scale}, {@code use_shift}); an output in another layout is reordered into.
+ * {@code use_scale}, {@code use_shift}); an output in another layout is reordered into. {@link #withRelu()} is the
+ * same normalization followed by {@code max(y, 0)} in one pass ({@code fuse_norm_relu}): what compiling a
+ * pre-activation {@code BatchNorm -> ReLU} (DenseNet's) makes of it.
  */
 public final class BatchNorm implements Operation {
     private final long[] shape;
@@ -29,18 +31,34 @@ public final class BatchNorm implements Operation {
     private final Tensor var;
     private final Tensor weight;
     private final Tensor bias;
+    private final boolean relu;
 
     /**
      * @param mean, var    running statistics, or both null to normalize with the batch's own
      * @param weight, bias affine parameters, or both null for none
      */
     public BatchNorm(long[] shape, double eps, Tensor mean, Tensor var, Tensor weight, Tensor bias) {
+        this(shape, eps, mean, var, weight, bias, false);
+    }
+
+    private BatchNorm(long[] shape, double eps, Tensor mean, Tensor var, Tensor weight, Tensor bias, boolean relu) {
+        this.relu = relu;
         this.shape = shape.clone();
         this.eps = eps;
         this.mean = mean;
         this.var = var;
         this.weight = weight;
         this.bias = bias;
+    }
+
+    /** This normalization followed by {@code max(y, 0)}, computed in one pass. */
+    public BatchNorm withRelu() {
+        return new BatchNorm(shape, eps, mean, var, weight, bias, true);
+    }
+
+    /** Whether {@code max(y, 0)} follows the normalization ({@link #withRelu()}). */
+    public boolean fusesRelu() {
+        return relu;
     }
 
     @Override
@@ -52,11 +70,12 @@ public final class BatchNorm implements Operation {
     public Plan plan(Tensor... t) {
         Plan.Builder b = Plan.builder(String.format(
                 Locale.ROOT,
-                "batch_norm %s eps %s, %s statistics%s",
+                "batch_norm %s eps %s, %s statistics%s%s",
                 Arrays.toString(shape),
                 eps,
                 mean != null ? "running" : "batch",
-                weight != null ? ", affine" : ""));
+                weight != null ? ", affine" : "",
+                relu ? ", relu" : ""));
         MemoryDesc src = b.input(Arg.SRC, 0, Layouts.of(shape, t[0]));
         b.output(Arg.DST, 1, Layouts.of(shape, t[1]));
         long[] c = {shape[1]};
@@ -75,7 +94,7 @@ public final class BatchNorm implements Operation {
     @Override
     public PrimitiveDesc describe(MemoryDesc src, MemoryDesc dst, DataType dt, PrimitiveAttr attr) {
         return PrimitiveDesc.batchNormalization(
-                Engine.cpu(), src, src, (float) eps, mean != null, weight != null, attr);
+                Engine.cpu(), src, src, (float) eps, mean != null, weight != null, relu, attr);
     }
 
     @Override
@@ -96,10 +115,10 @@ public final class BatchNorm implements Operation {
     /**
      * The per-channel affine map inference applies, {@code y = x * scale + shift}, in double: {@code scale =
      * weight / sqrt(var + eps)}, {@code shift = bias - mean * scale}; null with batch statistics. What folding
-     * into a preceding convolution multiplies in.
+     * into a preceding convolution multiplies in; null too with a fused ReLU, which is not affine.
      */
     public double[][] affine() {
-        if (mean == null) {
+        if (mean == null || relu) {
             return null;
         }
         float[] m = mean.toFloatArray();
@@ -170,6 +189,9 @@ public final class BatchNorm implements Operation {
                 for (int p = 0; p < plane; p++) {
                     int at = (i * channels + c) * plane + p;
                     y[at] = (x[at] - mu[c]) * scale + shift;
+                    if (relu) {
+                        y[at] = Math.max(y[at], 0); // max(y, 0) moves two values no further apart: the bound holds
+                    }
                     if (magnitude != null) {
                         magnitude[at] = (Math.abs(x[at]) + Math.abs(mu[c])) * Math.abs(scale) + Math.abs(shift);
                     }

@@ -184,6 +184,11 @@ public final class Eltwise implements Operation {
         return kind;
     }
 
+    /** Whether it is {@code max(x, 0)}: what a batch normalization can apply in its own pass. */
+    public boolean isPlainRelu() {
+        return kind == Kind.RELU;
+    }
+
     @Override
     public double[] exact(float[] x) {
         double[] y = new double[x.length];
