@@ -20,7 +20,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * NaN and infinities through every layer other than Conv2d ({@link Conv2dNonFiniteTest}): both backends give the same
  * class of value (the same NaN positions, the same infinities, finite values within 1e-5 relative) in both memory
- * formats, and the values the README's "Non-finite values" section documents where they differ from PyTorch.
+ * formats, and the values docs/non-finite-values.md documents where they differ from PyTorch.
  */
 class LayersNonFiniteTest {
     static final float NAN = Float.NaN;

@@ -22,7 +22,7 @@ import java.util.Properties;
  * (no spin) fixes the tail but costs a wake-up per region when idle. The library's default, {@value #DEFAULT} spins
  * (some microseconds: long enough to bridge the regions of one call and back-to-back calls, short enough that a
  * waiting worker sleeps and is woken promptly), kept the idle median and cut the loaded p99 below ONNX Runtime's
- * (README, "Latency under load").
+ * (docs/threads-and-latency.md, "Latency under load").
  *
  * <p>It applies only when the process sets neither {@code OMP_WAIT_POLICY} nor {@code GOMP_SPINCOUNT} (those are
  * always obeyed; they are read from the JVM's startup environment), only on Linux, and only if no libgomp was loaded

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * onednn4j-native on the module path, in fresh JVMs, with the flags the README gives: the payload's module is
+ * onednn4j-native on the module path, in fresh JVMs, with the flags docs/native-library.md gives: the payload's module is
  * resolved only when added, and without it the error says which module to add.
  */
 class ModulePathTest {

@@ -40,7 +40,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @State(Scope.Benchmark)
 public class OneDnn4jCompiledNetworks {
 
-    /** bf16 keeps about 3 significant digits per value: the library's stated bf16 accuracy (README). */
+    /** bf16 keeps about 3 significant digits per value: the library's stated bf16 accuracy (docs/precision.md). */
     public static final double BF16_TOLERANCE = 2e-2;
 
     /** The compiled arithmetic. */

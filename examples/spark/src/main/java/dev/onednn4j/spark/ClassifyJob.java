@@ -13,7 +13,7 @@ import org.apache.spark.sql.SparkSession;
 /**
  * The batch job: classifies every image in a folder, or every float-array row of a Parquet data set, and writes the
  * predictions as Parquet ({@link SparkInference#OUTPUT_SCHEMA}). Submit it with {@code spark-submit --class
- * dev.onednn4j.spark.ClassifyJob} (see the README), or run it with {@code java} and {@code --master}.
+ * dev.onednn4j.spark.ClassifyJob} (see docs/spark.md), or run it with {@code java} and {@code --master}.
  *
  * <pre>
  * ClassifyJob --input DIR|PARQUET --output PARQUET --weights FILE.safetensors

@@ -175,7 +175,7 @@ public final class AdaptiveAvgPool implements Operation {
                             magnitude[o] = abs / count;
                         }
                         // computed as a matmul with the averaging matrix, a NaN or infinity anywhere in the
-                        // plane meets a zero weight (0 * inf = NaN): the library's semantics, README "Non-finite"
+                        // plane meets a zero weight (0 * inf = NaN): the library's semantics, docs/non-finite-values.md
                         boolean outside = false;
                         for (int ih = 0; ih < h && !outside && !tiles; ih++) {
                             for (int iw = 0; iw < w; iw++) {

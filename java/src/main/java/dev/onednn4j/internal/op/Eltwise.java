@@ -102,14 +102,15 @@ public final class Eltwise implements Operation {
         /** PyTorch's formula in double; {@code p} is the LeakyReLU slope. */
         public double apply(double x, float p) {
             return switch (this) {
-                // non-finite inputs follow oneDNN's arithmetic, the library's (README, "Non-finite values"):
+                // non-finite inputs follow oneDNN's arithmetic, the library's (docs/non-finite-values.md):
                 // ReLU and ReLU6 map NaN to 0, Hardsigmoid to 1, the erf GELU maps +inf to NaN
                 case RELU -> x > 0 ? x : 0.0;
                 // slope 0 is oneDNN's ReLU (a max with 0), which maps NaN and -inf to 0
                 case LEAKY_RELU -> x > 0 ? x : (p == 0 ? 0.0 : x * p);
                 case RELU6 -> Double.isNaN(x) ? 0.0 : Math.min(Math.max(x, 0), 6);
                 case SILU -> x / (1 + Math.exp(-x));
-                // +inf: PyTorch's +inf from oneDNN's AVX2 kernel, NaN from its AVX-512 one (measured: README)
+                // +inf: PyTorch's +inf from oneDNN's AVX2 kernel, NaN from its AVX-512 one (measured:
+                // docs/non-finite-values.md)
                 case GELU ->
                     x == Double.POSITIVE_INFINITY
                             ? (GELU_INF_IS_NAN ? Double.NaN : x)

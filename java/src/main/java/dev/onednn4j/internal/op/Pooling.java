@@ -202,7 +202,7 @@ public final class Pooling implements Operation {
                 int plane = (n * g.c() + c) * g.h();
                 for (int oh = 0; oh < g.outH(); oh++) {
                     for (int ow = 0; ow < g.outW(); ow++) {
-                        // max: oneDNN's arithmetic, the library's (README, "Non-finite values"): NaN is skipped,
+                        // max: oneDNN's arithmetic, the library's (docs/non-finite-values.md): NaN is skipped,
                         // the max starts at the lowest float, a window wholly in the padding is -inf
                         double acc = p.max() ? -Float.MAX_VALUE : 0;
                         double abs = 0;
