@@ -4,10 +4,10 @@
  * OpenMP runtime ({@link dev.onednn4j.natives.OpenMp}).
  *
  * <p>On the module path the payload jar's module ({@code org.bytedeco.dnnl.linux.x86_64} and so on) is required by
- * no module, so that it stays platform-neutral: resolve it with
- * {@code --add-modules org.bytedeco.dnnl.<platform>} (on Windows also {@code org.bytedeco.javacpp.windows.x86_64}).
- * Its files are found as resources of folders that are not packages, which no module encapsulates. Native access
- * is restricted: grant it with {@code --enable-native-access=dev.onednn4j.natives}.
+ * no module, so that it stays platform-neutral: the loader reads the jar in place from the module path, unresolved
+ * (or, when {@code --add-modules} resolved it, as a resource). Its files are in folders that are not packages, which
+ * no module encapsulates. Native access is restricted: grant it with
+ * {@code --enable-native-access=dev.onednn4j.natives}.
  */
 // The qualified exports name the modules built after this one: javac warns that it cannot see them here.
 @SuppressWarnings("module")

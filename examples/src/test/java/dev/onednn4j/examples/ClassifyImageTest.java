@@ -133,16 +133,18 @@ class ClassifyImageTest {
         assertEquals(expectedLines(), out.subList(1, out.size()));
     }
 
+    /**
+     * An application module that {@code requires dev.onednn4j;}, run with the jars on the module path and native
+     * access granted, nothing else: no {@code --add-modules} for the platform's payload, which no module requires.
+     */
     @Test
-    void runsOnTheModulePath() throws Exception {
+    void runsOnTheModulePathWithNoOtherFlag() throws Exception {
         List<String> command = new ArrayList<>(List.of(
                 java(),
                 "--enable-native-access=dev.onednn4j,dev.onednn4j.bindings,dev.onednn4j.natives",
                 "-Djava.awt.headless=true",
                 "--module-path",
                 modulePath(),
-                "--add-modules",
-                payloadModule(),
                 "-m",
                 "dev.onednn4j.examples/" + ClassifyImage.class.getName()));
         command.addAll(args());

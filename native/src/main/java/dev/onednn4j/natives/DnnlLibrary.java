@@ -31,7 +31,7 @@ import java.nio.file.Path;
  * cache folder that cannot be used, DEBUG per file found already extracted.
  *
  * <p>On failure an {@link UnsatisfiedLinkError} names the platform, every path tried, the jar (with its Maven
- * coordinates, and on the module path the {@code --add-modules} flag) that is missing, and the override to use.
+ * coordinates, and on the module path the modules it holds) that is missing, and the override to use.
  * The same error is thrown again on every later call.
  */
 public final class DnnlLibrary {

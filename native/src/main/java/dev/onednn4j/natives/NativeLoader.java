@@ -210,8 +210,12 @@ final class NativeLoader {
         NativePayload np = known.get();
         Map<NativeFile, URL> resources = new LinkedHashMap<>();
         List<String> missing = new ArrayList<>();
+        boolean onModulePath = NativeLoader.class.getModule().isNamed();
         for (NativeFile f : np.files()) {
             URL url = NativeLoader.class.getClassLoader().getResource(np.resource(f));
+            if (url == null && onModulePath) {
+                url = ModulePathPayload.find(np, np.resource(f));
+            }
             if (url == null) {
                 missing.add(np.resource(f));
             } else {
@@ -220,7 +224,6 @@ final class NativeLoader {
         }
         if (!missing.isEmpty()) {
             tried.add("resources " + String.join(", ", missing) + ": not found");
-            boolean onModulePath = NativeLoader.class.getModule().isNamed();
             throw failure(settings, payload, tried, notFoundHint(np, payload, onModulePath), null);
         }
         Throwable lastCause = null;
@@ -313,8 +316,8 @@ final class NativeLoader {
 
     /**
      * What to do when a payload file is not on the class or module path: which jars to add, with their Maven
-     * coordinates, and on the module path the {@code --add-modules} that resolves them (a module nobody requires is
-     * not resolved by itself).
+     * coordinates (on the module path the loader reads the payload's jar there itself, resolved or not; {@code
+     * --add-modules} also works).
      */
     static String notFoundHint(NativePayload np, Payload payload, boolean onModulePath) {
         List<String> jars = np.artifacts().stream()
@@ -326,10 +329,10 @@ final class NativeLoader {
             List<String> bases =
                     List.of(payload.coordinates(Artifact.DNNL, null), payload.coordinates(Artifact.JAVACPP, null));
             List<String> modules = np.artifacts().stream().map(np::module).toList();
-            return "onednn4j runs on the module path (module dev.onednn4j.natives), where nothing requires the"
-                    + " payload's module: put " + String.join(", ", jars) + " and what it requires ("
-                    + String.join(", ", bases) + ") on the module path and add --add-modules "
-                    + String.join(",", modules) + '.';
+            return "onednn4j runs on the module path (module dev.onednn4j.natives) and found no payload module there"
+                    + " (" + String.join(", ", modules) + "): put " + String.join(", ", jars)
+                    + " and what it requires (" + String.join(", ", bases) + ") on the module path (or resolve it"
+                    + " with --add-modules " + String.join(",", modules) + ").";
         }
         return "Add " + String.join(" and ", jars) + " to the class path (with Maven, onednn4j-native brings the"
                 + " payload of the OS Maven runs on; -Ddnnl.classifier=" + np.platform() + " chooses this one).";

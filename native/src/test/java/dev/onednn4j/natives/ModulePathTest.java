@@ -17,29 +17,31 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * onednn4j-native on the module path, in fresh JVMs, with the flags docs/native-library.md gives: the payload's module is
- * resolved only when added, and without it the error says which module to add.
+ * onednn4j-native on the module path, in fresh JVMs, with the flags docs/native-library.md gives: the payload's jar on
+ * the module path is enough (no module requires it and no {@code --add-modules} resolves it: the loader reads it in
+ * place); {@code --add-modules} still works; without the jar the error names the jars to add.
  */
 class ModulePathTest {
 
     private static final String MAIN = "dev.onednn4j.natives/" + LoadProbe.class.getName();
 
     @Test
-    void withoutAddModulesTheErrorNamesTheModuleToAdd(@TempDir Path tmp) throws Exception {
-        Result r = run(List.of("-D" + DnnlLibrary.CACHE_PROPERTY + "=" + tmp));
-        assertEquals(3, r.exit(), r.toString());
-        NativePayload np = Platform.current().payload().orElseThrow();
-        assertTrue(r.err().contains("onednn4j runs on the module path (module dev.onednn4j.natives)"), r.toString());
-        assertTrue(r.err().contains("--add-modules " + np.module(NativePayload.Artifact.DNNL)), r.toString());
-        assertTrue(r.err().contains("org.bytedeco:dnnl:3.13-1.5.14:" + np.platform()), r.toString());
+    void thePayloadJarOnTheModulePathIsEnough(@TempDir Path tmp) throws Exception {
+        Result r = run(List.of("-D" + DnnlLibrary.CACHE_PROPERTY + "=" + tmp), true);
+        assertEquals(0, r.exit(), r.toString());
+        assertTrue(r.out().startsWith("loaded BUNDLED 3.13"), r.toString());
+        assertTrue(r.out().contains(" module=dev.onednn4j.natives "), "ran as a named module: " + r);
+        assertTrue(r.out().contains(tmp.toString()), r.toString());
+        assertFalse(r.err().contains("restricted method"), "native access granted: " + r);
     }
 
     @Test
     void withAddModulesItLoadsFromThePayloadModule(@TempDir Path tmp) throws Exception {
         NativePayload np = Platform.current().payload().orElseThrow();
         List<String> modules = np.artifacts().stream().map(np::module).toList();
-        Result r =
-                run(List.of("-D" + DnnlLibrary.CACHE_PROPERTY + "=" + tmp, "--add-modules", String.join(",", modules)));
+        Result r = run(
+                List.of("-D" + DnnlLibrary.CACHE_PROPERTY + "=" + tmp, "--add-modules", String.join(",", modules)),
+                true);
         assertEquals(0, r.exit(), r.toString());
         assertTrue(r.out().startsWith("loaded BUNDLED 3.13"), r.toString());
         assertTrue(r.out().contains(" module=dev.onednn4j.natives "), "ran as a named module: " + r);
@@ -48,21 +50,39 @@ class ModulePathTest {
         assertFalse(r.err().contains("restricted method"), "native access granted: " + r);
     }
 
+    @Test
+    void withoutThePayloadJarTheErrorNamesTheJarsToAdd(@TempDir Path tmp) throws Exception {
+        Result r = run(List.of("-D" + DnnlLibrary.CACHE_PROPERTY + "=" + tmp), false);
+        assertEquals(3, r.exit(), r.toString());
+        NativePayload np = Platform.current().payload().orElseThrow();
+        assertTrue(r.err().contains("onednn4j runs on the module path (module dev.onednn4j.natives)"), r.toString());
+        assertTrue(
+                r.err().contains("found no payload module there (" + np.module(NativePayload.Artifact.DNNL)),
+                r.toString());
+        assertTrue(r.err().contains("org.bytedeco:dnnl:3.13-1.5.14:" + np.platform()), r.toString());
+    }
+
     /**
      * What a user puts on the module path: onednn4j-native (here its classes, with the tests patched in for the
      * probe), the payload jar of the platform and what its module requires (org.bytedeco:dnnl, org.bytedeco:javacpp).
      */
-    private static Result run(List<String> flags) throws IOException, InterruptedException, URISyntaxException {
+    private static Result run(List<String> flags, boolean withPayload)
+            throws IOException, InterruptedException, URISyntaxException {
+        String platformJar = "-" + Platform.current().payload().orElseThrow().platform() + ".jar";
         Path classes = codeSource(NativeLoader.class);
         Path testClasses = codeSource(LoadProbe.class);
         List<String> modulePath = new ArrayList<>(List.of(classes.toString()));
         Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
                 .filter(e -> {
                     String name = Path.of(e).getFileName().toString();
-                    return name.endsWith(".jar") && (name.startsWith("dnnl-") || name.startsWith("javacpp-"));
+                    return name.endsWith(".jar")
+                            && (name.startsWith("dnnl-") || name.startsWith("javacpp-"))
+                            && (withPayload || !name.endsWith(platformJar));
                 })
                 .forEach(modulePath::add);
-        assertTrue(modulePath.size() >= 4, "the three org.bytedeco jars are on the test class path: " + modulePath);
+        assertTrue(
+                modulePath.size() >= (withPayload ? 4 : 3),
+                "the org.bytedeco jars are on the test class path: " + modulePath);
         List<String> cmd = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=dev.onednn4j.natives",

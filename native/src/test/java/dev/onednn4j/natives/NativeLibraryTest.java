@@ -142,17 +142,19 @@ class NativeLibraryTest {
     }
 
     @Test
-    void onTheModulePathTheHintNamesTheModulesToAdd() {
+    void onTheModulePathTheHintNamesTheJarsAndModules() {
         NativeLoader.Payload payload = NativeLoader.Payload.fromResources();
         String linux =
                 NativeLoader.notFoundHint(NativePayload.of("linux-x86_64").orElseThrow(), payload, true);
-        assertTrue(linux.contains("--add-modules org.bytedeco.dnnl.linux.x86_64."), linux);
+        assertTrue(linux.contains("found no payload module there (org.bytedeco.dnnl.linux.x86_64)"), linux);
+        assertTrue(linux.contains("--add-modules org.bytedeco.dnnl.linux.x86_64)."), linux);
         assertTrue(linux.contains("put org.bytedeco:dnnl:3.13-1.5.14:linux-x86_64 and what it requires"), linux);
         assertTrue(linux.contains("(org.bytedeco:dnnl:3.13-1.5.14, org.bytedeco:javacpp:1.5.14)"), linux);
         String windows =
                 NativeLoader.notFoundHint(NativePayload.of("windows-x86_64").orElseThrow(), payload, true);
         assertTrue(
-                windows.contains("--add-modules org.bytedeco.dnnl.windows.x86_64,org.bytedeco.javacpp.windows.x86_64."),
+                windows.contains(
+                        "--add-modules org.bytedeco.dnnl.windows.x86_64,org.bytedeco.javacpp.windows.x86_64)."),
                 windows);
         assertTrue(windows.contains("org.bytedeco:javacpp:1.5.14:windows-x86_64"), windows);
     }

@@ -153,7 +153,8 @@ class PlatformJarsTest {
             assertTrue(classPath.contains(PAYLOAD.coordinates(a, platform)), classPath);
         }
         assertTrue(
-                NativeLoader.notFoundHint(np, PAYLOAD, true).contains("--add-modules " + String.join(",", roots) + "."),
+                NativeLoader.notFoundHint(np, PAYLOAD, true)
+                        .contains("--add-modules " + String.join(",", roots) + ")."),
                 roots::toString);
         // What --add-modules does: resolve the platform's modules with the two jars every one of them requires.
         jars.add(jar(Artifact.DNNL, null));
