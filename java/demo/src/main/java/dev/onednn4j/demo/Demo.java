@@ -9,8 +9,11 @@ import dev.onednn4j.internal.op.PadMode;
 import dev.onednn4j.internal.op.RoundingBound;
 import dev.onednn4j.io.SafeTensors;
 import dev.onednn4j.nn.Backend;
+import dev.onednn4j.nn.CompileOptions;
+import dev.onednn4j.nn.CompiledModule;
 import dev.onednn4j.nn.Conv2d;
 import dev.onednn4j.nn.Module;
+import dev.onednn4j.nn.Precision;
 import dev.onednn4j.tensor.MemoryFormat;
 import dev.onednn4j.tensor.Tensor;
 import dev.onednn4j.vision.Models;
@@ -28,7 +31,8 @@ import java.util.SplittableRandom;
 /**
  * The seed notebook's story, told with onednn4j: an edge detector, three module trees, the
  * cross-check that failed with allclose and passes with a proven bound, the speed-up, and then a whole network:
- * torchvision's ResNet-18 against PyTorch's own logits. Run it with {@code scripts/demo}.
+ * torchvision's ResNet-18 against PyTorch's own logits, eager and compiled (fp32, and bf16 where the CPU has it). Run
+ * it with {@code scripts/demo}.
  */
 public final class Demo {
 
@@ -354,9 +358,65 @@ public final class Demo {
                         nchw,
                         nhwc,
                         OneDnn.cpuIsa());
+                OUT.println(
+                        "compiled, the way to run it in a service (Module.compile once for the shape: BatchNorm"
+                                + " folded, activations and residual adds fused, oneDNN's layouts kept; then forward(x, out)):");
+                compiled(net, cl, torch, Precision.FP32, 1e-4, nhwc);
+                Precision auto;
+                try (CompiledModule probe = net.compile(options(cl, Precision.AUTO))) {
+                    auto = probe.precision();
+                }
+                if (auto == Precision.BF16) {
+                    compiled(net, cl, torch, Precision.BF16, 3e-2, nhwc);
+                } else {
+                    OUT.printf(
+                            Locale.ROOT,
+                            "  bf16: not on this CPU (%s has no native bf16); Precision.AUTO compiles fp32%n",
+                            OneDnn.cpuIsa());
+                }
             }
         }
         OUT.println();
+    }
+
+    private static CompileOptions options(Tensor x, Precision precision) {
+        return CompileOptions.forInput(x.shape())
+                .inputFormat(MemoryFormat.CHANNELS_LAST)
+                .precision(precision);
+    }
+
+    /** Compiles {@code net} for {@code x} in {@code precision}, checks it against PyTorch's logits and times it. */
+    private static void compiled(
+            Module net, Tensor x, double[] torch, Precision precision, double tolerance, double eagerMs) {
+        long batch = x.size(0);
+        try (CompiledModule fast = net.compile(options(x, precision));
+                Tensor out = Tensor.empty(fast.outputShape())) {
+            fast.forward(x, out);
+            float[] got = out.toFloatArray();
+            int classes = got.length / (int) batch;
+            boolean sameTop5 = true;
+            double maxErr = 0;
+            double scale = 0;
+            for (int i = 0; i < got.length; i++) {
+                maxErr = Math.max(maxErr, Math.abs(got[i] - torch[i]));
+                scale = Math.max(scale, Math.abs(torch[i]));
+            }
+            for (int image = 0; image < batch; image++) {
+                sameTop5 &= Arrays.equals(top5(got, image * classes, classes), top5(torch, image * classes, classes));
+            }
+            double ms = medianMillis(21, 5, () -> fast.forward(x, out)) / batch;
+            OUT.printf(
+                    Locale.ROOT,
+                    "  %-4s: %5.1f ms per image, %.1fx as fast as eager channels-last; logits within %.1e of the largest (tolerance"
+                            + " %.0e), top-5 %s: %s%n",
+                    precision.name().toLowerCase(Locale.ROOT),
+                    ms,
+                    eagerMs / ms,
+                    maxErr / scale,
+                    tolerance,
+                    sameTop5 ? "the same" : "DIFFERENT",
+                    sameTop5 && maxErr <= tolerance * scale ? "match" : "MISMATCH");
+        }
     }
 
     /** The indices of the five largest of {@code n} values from {@code offset}, largest first. */
