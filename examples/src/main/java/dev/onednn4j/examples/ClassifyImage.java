@@ -1,7 +1,6 @@
 package dev.onednn4j.examples;
 
 import dev.onednn4j.OneDnn;
-import dev.onednn4j.io.SafeTensors;
 import dev.onednn4j.nn.Module;
 import dev.onednn4j.tensor.MemoryFormat;
 import dev.onednn4j.tensor.Tensor;
@@ -90,7 +89,7 @@ public final class ClassifyImage {
         List<String> labels = o.labels() == null ? List.of() : Files.readAllLines(o.labels());
         try (Module net = model(o.model(), o.classes());
                 Tensor x = preprocess(o.image())) {
-            SafeTensors.loadModel(net, o.weights(), true); // PyTorch's names, strictly
+            net.loadSafeTensors(o.weights(), true); // PyTorch's names, strictly
             net.eval();
             float[] logits;
             try (Tensor y = net.forward(x)) { // (1, 3, 224, 224) -> (1, classes)

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.onednn4j.io.SafeTensors;
 import dev.onednn4j.nn.BatchNorm2d;
 import dev.onednn4j.vision.ResNet;
 import java.awt.image.BufferedImage;
@@ -72,7 +71,7 @@ class ClassifyImageTest {
         weights = dir.resolve("resnet18-10.safetensors");
         try (ResNet net =
                 new ResNet(ResNet.Block.BASIC, new int[] {2, 2, 2, 2}, 10, BatchNorm2d::new, new SplittableRandom(7))) {
-            SafeTensors.saveModel(net, weights); // what PyTorch's safetensors.torch.save_model would write
+            net.saveSafeTensors(weights); // what PyTorch's safetensors.torch.save_model would write
         }
         image = dir.resolve("gradient.png");
         BufferedImage img = new BufferedImage(320, 260, BufferedImage.TYPE_INT_RGB);

@@ -5,7 +5,6 @@ import com.google.gson.stream.JsonToken;
 import com.google.gson.stream.JsonWriter;
 import com.google.gson.stream.MalformedJsonException;
 import dev.onednn4j.internal.io.MappedFile;
-import dev.onednn4j.nn.Module;
 import dev.onednn4j.tensor.Tensor;
 import java.io.IOException;
 import java.io.StringReader;
@@ -504,7 +503,7 @@ public final class SafeTensors implements AutoCloseable {
     /**
      * The {@code __metadata__} strings.
      *
-     * @return an unmodifiable map, empty when the header has none ({@link #saveModel} writes
+     * @return an unmodifiable map, empty when the header has none ({@code Module.saveSafeTensors} writes
      *     {@code {"format": "pt"}})
      */
     public Map<String, String> metadata() {
@@ -736,41 +735,6 @@ public final class SafeTensors implements AutoCloseable {
             case UINT8 -> DType.U8;
             case BOOL -> DType.BOOL;
         };
-    }
-
-    // ---- modules ---------------------------------------------------------------------------------
-
-    /**
-     * Loads a safetensors file into {@code module}, as {@code safetensors.torch.load_model} does:
-     * {@code module.loadStateDict(file.tensors(), strict)}, each value copied (and converted to the module's dtype,
-     * as PyTorch's {@code copy_}), so the file is closed before this returns.
-     *
-     * @param module the module to load into
-     * @param path   the {@code .safetensors} file
-     * @param strict whether a missing or an unexpected key is an error, as {@link Module#loadStateDict}'s
-     * @return the missing and unexpected keys; both empty after a strict load
-     * @throws IllegalArgumentException if a shape differs or, with {@code strict}, a key is missing or unexpected;
-     *     nothing has been copied then
-     * @throws IOException if the file cannot be read or is not valid safetensors
-     */
-    public static Module.LoadResult loadModel(Module module, Path path, boolean strict) throws IOException {
-        Objects.requireNonNull(module, "module");
-        try (SafeTensors file = load(path)) {
-            return module.loadStateDict(file.tensors(), strict);
-        }
-    }
-
-    /**
-     * Writes {@code module}'s state dict, as {@code safetensors.torch.save_model} does (with
-     * {@code {"format": "pt"}} metadata): PyTorch's {@code safetensors.torch.load_file} reads it back.
-     *
-     * @param module the module whose {@link Module#stateDict()} is written
-     * @param path   the file to write, replaced if it exists
-     * @throws IOException if the file cannot be written; {@code path} is never left half-written
-     */
-    public static void saveModel(Module module, Path path) throws IOException {
-        Objects.requireNonNull(module, "module");
-        save(module.stateDict(), Map.of("format", "pt"), path);
     }
 
     private static void writeFully(FileChannel ch, ByteBuffer b) throws IOException {

@@ -1,7 +1,10 @@
 package dev.onednn4j.nn;
 
 import dev.onednn4j.internal.TensorAccess;
+import dev.onednn4j.io.SafeTensors;
 import dev.onednn4j.tensor.Tensor;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -382,7 +385,7 @@ public abstract class Module implements AutoCloseable {
      * tensor in the dict). Without {@code strict} the missing and unexpected keys are returned instead. Values
      * are copied, converted to each tensor's dtype as PyTorch's {@code copy_} converts (a float64 checkpoint into
      * float32 weights; BatchNorm's int64 {@code num_batches_tracked} stays int64). To load a safetensors file,
-     * pass {@code SafeTensors.load(path).tensors()} or use {@code SafeTensors.loadModel}.
+     * pass {@code SafeTensors.load(path).tensors()} or use {@link #loadSafeTensors}.
      *
      * @param stateDict tensors by PyTorch's dotted names; copied from, never closed or kept
      * @param strict    whether a missing or an unexpected key is an error, as PyTorch's {@code strict}
@@ -437,6 +440,35 @@ public abstract class Module implements AutoCloseable {
             }
         }
         return new LoadResult(List.copyOf(missing), List.copyOf(unexpected));
+    }
+
+    /**
+     * Loads a safetensors file into this module, as {@code safetensors.torch.load_model} does:
+     * {@code loadStateDict(file.tensors(), strict)}, each value copied (and converted to the module's dtype, as
+     * PyTorch's {@code copy_}), so the file is closed before this returns.
+     *
+     * @param path   the {@code .safetensors} file
+     * @param strict whether a missing or an unexpected key is an error, as {@link #loadStateDict}'s
+     * @return the missing and unexpected keys; both empty after a strict load
+     * @throws IllegalArgumentException if a shape differs or, with {@code strict}, a key is missing or unexpected;
+     *     nothing has been copied then
+     * @throws IOException if the file cannot be read or is not valid safetensors
+     */
+    public final LoadResult loadSafeTensors(Path path, boolean strict) throws IOException {
+        try (SafeTensors file = SafeTensors.load(path)) {
+            return loadStateDict(file.tensors(), strict);
+        }
+    }
+
+    /**
+     * Writes this module's state dict, as {@code safetensors.torch.save_model} does (with {@code {"format": "pt"}}
+     * metadata): PyTorch's {@code safetensors.torch.load_file} reads it back.
+     *
+     * @param path the file to write, replaced if it exists
+     * @throws IOException if the file cannot be written; {@code path} is never left half-written
+     */
+    public final void saveSafeTensors(Path path) throws IOException {
+        SafeTensors.save(stateDict(), Map.of("format", "pt"), path);
     }
 
     private static String quoted(List<String> keys) {

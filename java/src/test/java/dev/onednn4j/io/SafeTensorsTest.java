@@ -144,7 +144,7 @@ class SafeTensorsTest {
                         Conv2d.builder(3, 8, 3).padding(1).seed(3).build(),
                         Conv2d.builder(8, 8, 3).padding(1).seed(4).build())) {
             Path p = dir.resolve("net.safetensors");
-            SafeTensors.saveModel(net, p);
+            net.saveSafeTensors(p);
             byte[] bytes = Files.readAllBytes(p);
             long n = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).getLong(0);
             assertEquals(0, (8 + n) % 8, "data start 8-byte aligned");
@@ -501,7 +501,7 @@ class SafeTensorsTest {
             bn.runningVar().copyFrom(new float[] {1, 2, 0.5f, 4});
             net.stateDict().get("1.num_batches_tracked").setLong(17);
             Path p = dir.resolve("bn.safetensors");
-            SafeTensors.saveModel(net, p);
+            net.saveSafeTensors(p);
             try (SafeTensors f = SafeTensors.load(p)) {
                 assertEquals(Map.of("format", "pt"), f.metadata());
                 SafeTensors.Entry e = f.entries().get("1.num_batches_tracked");
@@ -509,7 +509,7 @@ class SafeTensorsTest {
                 assertArrayEquals(new long[0], e.shape());
                 assertEquals(0, e.begin(), "the only I64 tensor comes first");
             }
-            Module.LoadResult r = SafeTensors.loadModel(copy, p, true);
+            Module.LoadResult r = copy.loadSafeTensors(p, true);
             assertEquals(List.of(), r.missingKeys());
             assertEquals(List.of(), r.unexpectedKeys());
             Map<String, Tensor> want = net.stateDict();
@@ -555,8 +555,8 @@ class SafeTensorsTest {
                         + "\"model.safetensors\")",
                 e.getMessage());
         assertTrue(e instanceof SafeTensors.InvalidSafeTensorsException);
-        IOException m = assertThrows(IOException.class, () -> SafeTensors.loadModel(new Sequential(), p, true));
-        assertEquals(e.getMessage(), m.getMessage(), "loadModel refuses it the same way");
+        IOException m = assertThrows(IOException.class, () -> new Sequential().loadSafeTensors(p, true));
+        assertEquals(e.getMessage(), m.getMessage(), "loadSafeTensors refuses it the same way");
         Path old = write("old.pt", new byte[] {(byte) 0x80, 2, '}', 'q', 0, '(', 'X', 1, 0, 0, 0, 'a', '.'});
         IOException pickle =
                 assertThrows(IOException.class, () -> SafeTensors.load(old).close());

@@ -1,6 +1,5 @@
 package dev.onednn4j.spark;
 
-import dev.onednn4j.io.SafeTensors;
 import dev.onednn4j.nn.CompiledModule;
 import dev.onednn4j.nn.Module;
 import java.io.FileNotFoundException;
@@ -64,7 +63,7 @@ public final class ExecutorModels {
     private static CompiledModule load(ModelSpec spec) {
         Path weights = weightsFile(spec.weights());
         try (Module net = spec.newModule()) {
-            SafeTensors.loadModel(net, weights, true); // PyTorch's names, every parameter and buffer
+            net.loadSafeTensors(weights, true); // PyTorch's names, every parameter and buffer
             net.eval();
             CompiledModule compiled = net.compile(spec.compileOptions());
             LOADS.incrementAndGet();

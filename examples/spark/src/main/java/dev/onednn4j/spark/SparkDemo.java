@@ -1,7 +1,6 @@
 package dev.onednn4j.spark;
 
 import dev.onednn4j.OneDnn;
-import dev.onednn4j.io.SafeTensors;
 import dev.onednn4j.nn.BatchNorm2d;
 import dev.onednn4j.nn.CompiledModule;
 import dev.onednn4j.vision.ResNet;
@@ -310,7 +309,7 @@ public final class SparkDemo {
         if (!Files.exists(weights)) {
             try (ResNet net = new ResNet(
                     ResNet.Block.BASIC, new int[] {2, 2, 2, 2}, CLASSES, BatchNorm2d::new, new SplittableRandom(18))) {
-                SafeTensors.saveModel(net, weights);
+                net.saveSafeTensors(weights);
             }
         }
         Path stamp = imageDir.resolve(".generated-" + images + "-" + size);

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.onednn4j.io.SafeTensors;
 import dev.onednn4j.nn.BatchNorm2d;
 import dev.onednn4j.nn.CompiledModule;
 import dev.onednn4j.nn.Module;
@@ -64,7 +63,7 @@ class SparkInferenceTest {
         Path weights = dir.resolve("resnet18-10.safetensors");
         try (ResNet net =
                 new ResNet(ResNet.Block.BASIC, new int[] {2, 2, 2, 2}, 10, BatchNorm2d::new, new SplittableRandom(3))) {
-            SafeTensors.saveModel(net, weights);
+            net.saveSafeTensors(weights);
         }
         spec = ModelSpec.of("resnet18", 10, weights.toString()).withSize(64, 64).withBatchSize(4);
         images = Files.createDirectory(dir.resolve("images"));
@@ -111,7 +110,7 @@ class SparkInferenceTest {
         int n = spec.rowLength();
         try (Module net = spec.newModule();
                 Arena arena = Arena.ofConfined()) {
-            SafeTensors.loadModel(net, Path.of(spec.weights()), true);
+            net.loadSafeTensors(Path.of(spec.weights()), true);
             net.eval();
             try (CompiledModule model = net.compile(spec.compileOptions())) {
                 MemorySegment slot = arena.allocate((long) n * Float.BYTES, 64);
