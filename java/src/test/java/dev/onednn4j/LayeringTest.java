@@ -122,7 +122,12 @@ class LayeringTest {
 
     @Test
     void modulesNeverUseTheFileFormatsOrTheModels() throws IOException {
-        assertEquals(List.of(), violations("nn/", "dev.onednn4j.vision", "dev.onednn4j.internal.check"));
+        // the layers never use the cross-checks, except Reference: their public face, deliberately
+        assertEquals(
+                List.of(),
+                violations("nn/", "dev.onednn4j.vision", "dev.onednn4j.internal.check").stream()
+                        .filter(v -> !v.equals("nn/Reference.java uses dev.onednn4j.internal.check"))
+                        .toList());
         assertEquals(
                 List.of(),
                 violations(
@@ -170,6 +175,41 @@ class LayeringTest {
         for (String p : new String[] {"nn/", "tensor/", "io/", "vision/", "internal/op/", "internal/graph/"}) {
             assertEquals(List.of(), violations(p, "dev.onednn4j.onnx", "dev.onednn4j.internal.onnx"));
         }
+    }
+
+    /**
+     * The benchmarks, the demo and the examples show what a user can do: they use only the packages the module
+     * exports (a reference or bound they need is public API: {@code nn.Reference}), never the internals. One
+     * exception: the raw-oneDNN baseline ({@code benchmarks.dnnl}) calls the generated bindings, as a C program
+     * would call oneDNN, to measure what the library adds.
+     */
+    @Test
+    void theBenchmarksDemoAndExamplesUseOnlyTheExportedPackages() throws IOException {
+        List<String> bad = new ArrayList<>();
+        int files = 0;
+        for (String dir : new String[] {
+            "demo/src/main/java", "../benchmarks/src", "../examples/src/main/java", "../examples/spark/src/main/java"
+        }) {
+            Path root = Path.of(dir);
+            assertTrue(Files.isDirectory(root), "found " + root.toAbsolutePath());
+            try (Stream<Path> paths = Files.walk(root)) {
+                for (Path p : paths.filter(f ->
+                                f.toString().endsWith(".java") && !f.toString().contains("/benchmarks/dnnl/"))
+                        .toList()) {
+                    files++;
+                    String code = Files.readString(p)
+                            .replaceAll("(?s)/\\*.*?\\*/", "")
+                            .replaceAll("//[^\n]*", "");
+                    Matcher m = Pattern.compile("dev\\.onednn4j\\.(internal|bindings|natives)\\b")
+                            .matcher(code);
+                    if (m.find()) {
+                        bad.add(p + " uses " + m.group());
+                    }
+                }
+            }
+        }
+        assertTrue(files > 30, "found the sources: " + files);
+        assertEquals(List.of(), bad);
     }
 
     @Test

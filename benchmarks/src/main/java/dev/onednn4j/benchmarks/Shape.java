@@ -1,8 +1,5 @@
 package dev.onednn4j.benchmarks;
 
-import dev.onednn4j.internal.op.ConvGeometry;
-import dev.onednn4j.internal.op.ConvParams;
-import dev.onednn4j.internal.op.PadMode;
 import dev.onednn4j.nn.Conv2d;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -75,48 +72,34 @@ public record Shape(
     }
 
     public int outH() {
-        return geometry().outH();
+        return outSize(h);
     }
 
     public int outW() {
-        return geometry().outW();
+        return outSize(w);
+    }
+
+    /** PyTorch's output size: {@code floor((size + 2 * pad - dilation * (k - 1) - 1) / stride) + 1}. */
+    private int outSize(int size) {
+        return (size + 2 * pad - dilation * (kernel - 1) - 1) / stride + 1;
     }
 
     public long[] inputShape() {
-        return geometry().inputShape();
+        return new long[] {n, c, h, w};
     }
 
     public long[] outputShape() {
-        return geometry().outputShape();
+        return new long[] {n, outC, outH(), outW()};
     }
 
     public long[] weightShape() {
-        return geometry().weightShape();
+        return new long[] {outC, c / groups, kernel, kernel};
     }
 
     /** Floating-point operations of one forward: two per multiply-add. */
     public double flops() {
         int perGroup = c / groups; // input channels each output sums over
         return 2.0 * n * outC * outH() * outW() * perGroup * kernel * kernel;
-    }
-
-    public ConvGeometry geometry() {
-        return new ConvParams(
-                        c,
-                        outC,
-                        kernel,
-                        kernel,
-                        stride,
-                        stride,
-                        pad,
-                        pad,
-                        false,
-                        dilation,
-                        dilation,
-                        groups,
-                        PadMode.ZEROS,
-                        true)
-                .resolve(n, c, h, w);
     }
 
     /** The layer as onednn4j builds it. */

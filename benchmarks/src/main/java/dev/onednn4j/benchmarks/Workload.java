@@ -1,8 +1,8 @@
 package dev.onednn4j.benchmarks;
 
-import dev.onednn4j.internal.op.ConvGeometry;
-import dev.onednn4j.internal.op.Convolution;
-import dev.onednn4j.internal.op.RoundingBound;
+import dev.onednn4j.nn.Conv2d;
+import dev.onednn4j.nn.Reference;
+import dev.onednn4j.tensor.Tensor;
 import java.util.Locale;
 import java.util.SplittableRandom;
 
@@ -71,49 +71,51 @@ public final class Workload {
      * @throws IllegalStateException naming the implementation, shape and element on a wrong answer
      */
     public void check(String implementation, float[] out) {
-        ConvGeometry g = shape.geometry();
-        long expected = (long) g.n() * g.outC() * g.outH() * g.outW();
+        long[] shape = this.shape.outputShape();
+        long expected = shape[0] * shape[1] * shape[2] * shape[3];
         if (out.length != expected) {
             throw new IllegalStateException(
-                    implementation + " on " + shape + ": " + out.length + " outputs, expected " + expected);
+                    implementation + " on " + this.shape + ": " + out.length + " outputs, expected " + expected);
         }
         int zeros = 0;
         for (float v : out) {
             zeros += v == 0 ? 1 : 0;
         }
         if (zeros > 0.3 * out.length) {
-            throw new IllegalStateException(implementation + " on " + shape + ": " + zeros + " of " + out.length
+            throw new IllegalStateException(implementation + " on " + this.shape + ": " + zeros + " of " + out.length
                     + " outputs are zero: no evidence of a computation");
         }
-        long terms = (long) g.c() / g.groups() * g.kH() * g.kW() + 1;
         SplittableRandom r = new SplittableRandom(42);
-        double[] magnitude = new double[1];
-        int perImage = g.outC() * g.outH() * g.outW();
-        int plane = g.outH() * g.outW();
-        for (int k = 0; k < SAMPLES + 2; k++) {
-            int i = k == 0 ? 0 : k == 1 ? out.length - 1 : r.nextInt(out.length);
-            int n = i / perImage;
-            int oc = (i % perImage) / plane;
-            int oh = (i % plane) / g.outW();
-            int ow = i % g.outW();
-            double ref = Convolution.element(g, input, weights, bias, n, oc, oh, ow, magnitude);
-            double err = Math.abs(out[i] - ref);
-            double limit = RoundingBound.of(terms, magnitude[0]);
-            if (!(err <= limit)) {
+        long[] sample = new long[SAMPLES + 2];
+        for (int k = 0; k < sample.length; k++) {
+            sample[k] = k == 0 ? 0 : k == 1 ? out.length - 1 : r.nextInt(out.length);
+        }
+        Reference.Element[] ref;
+        try (Conv2d conv = this.shape.conv2d();
+                Tensor x = Tensor.of(input, this.shape.inputShape())) {
+            conv.weight().copyFrom(weights);
+            conv.bias().copyFrom(bias);
+            ref = Reference.at(conv, x, sample);
+        }
+        int plane = (int) (shape[2] * shape[3]);
+        for (int k = 0; k < sample.length; k++) {
+            int i = (int) sample[k];
+            double err = Math.abs(out[i] - ref[k].value());
+            if (!(err <= ref[k].bound())) {
                 throw new IllegalStateException(String.format(
                         Locale.ROOT,
                         "%s on %s: output (n=%d, c=%d, h=%d, w=%d) is %s, the reference %s: error %.3g exceeds the "
                                 + "proven bound %.3g",
                         implementation,
-                        shape,
-                        n,
-                        oc,
-                        oh,
-                        ow,
+                        this.shape,
+                        i / (int) (shape[1] * plane),
+                        i / plane % (int) shape[1],
+                        i % plane / (int) shape[3],
+                        i % (int) shape[3],
                         out[i],
-                        ref,
+                        ref[k].value(),
                         err,
-                        limit));
+                        ref[k].bound()));
             }
         }
     }

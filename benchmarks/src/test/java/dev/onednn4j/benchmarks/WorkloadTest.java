@@ -3,19 +3,24 @@ package dev.onednn4j.benchmarks;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.onednn4j.internal.op.Convolution;
+import dev.onednn4j.nn.Backend;
+import dev.onednn4j.nn.Conv2d;
+import dev.onednn4j.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 
 /** The answer check each benchmark runs in @Setup passes right answers and fails wrong ones. */
 class WorkloadTest {
 
     static float[] reference(Workload d) {
-        double[] y = Convolution.compute(d.shape().geometry(), d.input(), d.weights(), d.bias(), null);
-        float[] f = new float[y.length];
-        for (int i = 0; i < y.length; i++) {
-            f[i] = (float) y[i];
+        try (Conv2d conv = d.shape().conv2d();
+                Tensor x = Tensor.of(d.input(), d.shape().inputShape())) {
+            conv.weight().copyFrom(d.weights());
+            conv.bias().copyFrom(d.bias());
+            conv.to(Backend.REFERENCE);
+            try (Tensor y = conv.forward(x)) {
+                return y.toFloatArray();
+            }
         }
-        return f;
     }
 
     @Test

@@ -1,10 +1,10 @@
 package dev.onednn4j.benchmarks.networks;
 
-import dev.onednn4j.internal.check.SeededWeights;
 import dev.onednn4j.io.SafeTensors;
 import dev.onednn4j.nn.Module;
 import dev.onednn4j.tensor.Tensor;
 import dev.onednn4j.vision.Models;
+import dev.onednn4j.vision.SeededWeights;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;

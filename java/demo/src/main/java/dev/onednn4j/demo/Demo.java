@@ -1,12 +1,6 @@
 package dev.onednn4j.demo;
 
 import dev.onednn4j.OneDnn;
-import dev.onednn4j.internal.check.SeededWeights;
-import dev.onednn4j.internal.op.ConvGeometry;
-import dev.onednn4j.internal.op.ConvParams;
-import dev.onednn4j.internal.op.Convolution;
-import dev.onednn4j.internal.op.PadMode;
-import dev.onednn4j.internal.op.RoundingBound;
 import dev.onednn4j.io.SafeTensors;
 import dev.onednn4j.nn.Backend;
 import dev.onednn4j.nn.CompileOptions;
@@ -14,10 +8,12 @@ import dev.onednn4j.nn.CompiledModule;
 import dev.onednn4j.nn.Conv2d;
 import dev.onednn4j.nn.Module;
 import dev.onednn4j.nn.Precision;
+import dev.onednn4j.nn.Reference;
 import dev.onednn4j.tensor.MemoryFormat;
 import dev.onednn4j.tensor.Tensor;
 import dev.onednn4j.vision.Models;
 import dev.onednn4j.vision.ResNet;
+import dev.onednn4j.vision.SeededWeights;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -159,7 +155,7 @@ public final class Demo {
 
     // ---- 3 ---------------------------------------------------------------------------------------
 
-    record CrossCheckResult(Conv2d conv, Tensor x, ConvGeometry g) {}
+    record CrossCheckResult(Conv2d conv, Tensor x) {}
 
     static CrossCheckResult seedCrossCheck() {
         heading("3. The seed's cross-check: batch 11, 7 channels, 30x30; 17 filters, kernel 7, stride 3, padding 2");
@@ -167,21 +163,15 @@ public final class Demo {
         Conv2d conv = Conv2d.builder(7, 17, 7).stride(3).padding(2).seed(2024).build(); // PyTorch's init
         float[] input = gaussian(rnd, 11 * 7 * 30 * 30);
         Tensor x = Tensor.of(input, 11, 7, 30, 30);
-        // the arithmetic the layer resolves (paddings per side, output size), as the reference needs it
-        ConvGeometry g =
-                new ConvParams(7, 17, 7, 7, 3, 3, 2, 2, false, 1, 1, 1, PadMode.ZEROS, true).resolve(11, 7, 30, 30);
         float[] got;
         try (Tensor y = conv.forward(x)) {
             got = y.toFloatArray();
         }
-        double[] magnitude = new double[got.length];
-        double[] ref = Convolution.compute(
-                g,
-                input,
-                conv.weight().toFloatArray(),
-                conv.bias().toFloatArray(),
-                magnitude); // magnitude: sum |w*x| + |b| per output
-        int terms = g.c() * g.kH() * g.kW() + 1;
+        // the plain loop in double, and each output's proven bound gamma(terms) * (sum |w*x| + |b|)
+        Reference reference = Reference.of(conv, x);
+        double[] ref = reference.values();
+        double[] bound = reference.bounds();
+        int terms = 7 * 7 * 7 + 1;
         double maxErr = 0;
         double maxBound = 0;
         double worstShare = 0;
@@ -190,7 +180,7 @@ public final class Demo {
         int example = -1;
         for (int i = 0; i < got.length; i++) {
             double err = Math.abs(got[i] - ref[i]);
-            double b = RoundingBound.of(terms, magnitude[i]);
+            double b = bound[i];
             maxErr = Math.max(maxErr, err);
             maxBound = Math.max(maxBound, b);
             worstShare = Math.max(worstShare, err / b);
@@ -233,15 +223,15 @@ public final class Demo {
                     got.length,
                     got[example],
                     ref[example],
-                    g.c() * g.kH() * g.kW() + 1,
-                    magnitude[example],
-                    RoundingBound.of(terms, magnitude[example]));
+                    terms,
+                    bound[example] / Reference.gamma(terms),
+                    bound[example]);
         } else {
             OUT.println("A plain allclose happens to pass on this data, but its tolerance is relative to each result, "
                     + "not to the size of the terms summed: on outputs near zero it fails, as the seed's check did.");
         }
         OUT.println();
-        return new CrossCheckResult(conv, x, g);
+        return new CrossCheckResult(conv, x);
     }
 
     // ---- 4 ---------------------------------------------------------------------------------------
@@ -251,10 +241,9 @@ public final class Demo {
         try (Conv2d conv = cc.conv();
                 Tensor x = cc.x();
                 Tensor out = Tensor.zeros(conv.outputShape(x.shape()))) {
-            float[] w = conv.weight().toFloatArray();
-            float[] b = conv.bias().toFloatArray();
-            float[] input = x.toFloatArray();
-            double refMs = medianMillis(5, 1, () -> Convolution.compute(cc.g(), input, w, b, null));
+            conv.to(Backend.REFERENCE);
+            double refMs = medianMillis(5, 1, () -> conv.forward(x, out));
+            conv.to(Backend.ONEDNN);
             double dnnlMs = medianMillis(200, 50, () -> conv.forward(x, out));
             String impl = conv.oneDnnPlan(MemoryFormat.CONTIGUOUS, x.shape()).implementation();
             String threads = System.getenv()

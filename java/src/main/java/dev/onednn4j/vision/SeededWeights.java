@@ -1,4 +1,4 @@
-package dev.onednn4j.internal.check;
+package dev.onednn4j.vision;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
@@ -24,17 +24,41 @@ public final class SeededWeights {
     private final long seed;
     private final JsonObject constants;
 
-    /** @param constants the fixture's {@code generator} metadata (ranges and gains) */
-    public SeededWeights(long seed, JsonObject constants) {
+    /**
+     * A generator.
+     *
+     * @param seed      the fixture's seed
+     * @param generator the fixture's {@code generator} metadata, a JSON object of ranges and gains
+     * @throws IllegalArgumentException if {@code generator} is not a JSON object
+     */
+    public SeededWeights(long seed, String generator) {
         this.seed = seed;
-        this.constants = constants;
+        try {
+            this.constants = JsonParser.parseString(generator).getAsJsonObject();
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("the generator metadata is not a JSON object: " + generator, e);
+        }
     }
 
-    /** The generator of a model fixture, from its metadata ({@code seed} and {@code generator}). */
+    /**
+     * The generator of a model fixture, from its metadata.
+     *
+     * @param fixtureMetadata the fixture file's metadata, with {@code seed} and {@code generator}
+     * @return the generator
+     * @throws IllegalArgumentException if either is missing or malformed
+     */
     public static SeededWeights of(Map<String, String> fixtureMetadata) {
-        return new SeededWeights(
-                Long.parseLong(fixtureMetadata.get("seed")),
-                JsonParser.parseString(fixtureMetadata.get("generator")).getAsJsonObject());
+        String seed = fixtureMetadata.get("seed");
+        String generator = fixtureMetadata.get("generator");
+        if (seed == null || generator == null) {
+            throw new IllegalArgumentException(
+                    "a fixture's metadata has a seed and a generator, got keys " + fixtureMetadata.keySet());
+        }
+        try {
+            return new SeededWeights(Long.parseLong(seed), generator);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("the fixture's seed is not an integer: " + seed, e);
+        }
     }
 
     static long fnv1a64(String name) {
@@ -91,6 +115,9 @@ public final class SeededWeights {
     /**
      * New tensors, owned by the caller, for every key of {@code like} (a module's state dict: its keys and shapes
      * decide each rule).
+     *
+     * @param like a state dict whose keys and shapes are generated; read, never changed
+     * @return the generated tensors by the same keys, owned by the caller
      */
     public Map<String, Tensor> stateDict(Map<String, Tensor> like) {
         Map<String, Tensor> out = new LinkedHashMap<>();
@@ -105,7 +132,12 @@ public final class SeededWeights {
         return out;
     }
 
-    /** The input of {@code shape}, a new tensor owned by the caller. */
+    /**
+     * The fixture's input.
+     *
+     * @param shape its shape
+     * @return a new tensor owned by the caller
+     */
     public Tensor input(long... shape) {
         double[] r = range("input");
         return Tensor.of(new Stream(seed, "input").uniform(r[0], r[1], numel(shape)), shape);
@@ -167,7 +199,13 @@ public final class SeededWeights {
         return Tensor.of(w, shape);
     }
 
-    /** {@code sum over i of bits(element i) * (i + 1) mod 2^64}: float32 bits, or an int64's value. */
+    /**
+     * The checksum the fixtures record per tensor: {@code sum over i of bits(element i) * (i + 1) mod 2^64}, of
+     * float32 bits or an int64's value.
+     *
+     * @param t a float32 or int64 tensor
+     * @return the checksum
+     */
     public static long checksum(Tensor t) {
         long sum = 0;
         if (t.dtype() == DType.INT64) {
