@@ -5,6 +5,8 @@ import com.google.gson.stream.JsonToken;
 import com.google.gson.stream.JsonWriter;
 import com.google.gson.stream.MalformedJsonException;
 import dev.onednn4j.internal.io.MappedFile;
+import dev.onednn4j.internal.memory.ElementType;
+import dev.onednn4j.internal.memory.Faces;
 import dev.onednn4j.tensor.Tensor;
 import java.io.IOException;
 import java.io.StringReader;
@@ -66,6 +68,7 @@ import java.util.TreeMap;
  * {@link #save} does), which leaves existing mappings intact.
  */
 public final class SafeTensors implements AutoCloseable {
+    private static final Faces.Face<Tensor> FACE = Faces.of(Tensor.class);
 
     /** The reference reader's limit on the header's length. */
     public static final long MAX_HEADER_BYTES = 100_000_000L;
@@ -567,7 +570,8 @@ public final class SafeTensors implements AutoCloseable {
     }
 
     private Tensor stored(Entry e) {
-        return mapping.tensor(dataStart + e.begin(), tensorType(e), e.shape());
+        return FACE.of(mapping.tensor(
+                dataStart + e.begin(), ElementType.valueOf(tensorType(e).name()), e.shape()));
     }
 
     private dev.onednn4j.tensor.DType tensorType(Entry e) {

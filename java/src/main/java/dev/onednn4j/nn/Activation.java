@@ -1,6 +1,6 @@
 package dev.onednn4j.nn;
 
-import dev.onednn4j.internal.TensorAccess;
+import dev.onednn4j.internal.memory.Faces;
 import dev.onednn4j.internal.op.Eltwise;
 import dev.onednn4j.internal.op.Operation;
 import dev.onednn4j.tensor.Tensor;
@@ -12,6 +12,8 @@ import java.util.Objects;
  * handle over the same memory, which the caller closes like any result).
  */
 abstract class Activation extends OperationModule {
+    private static final Faces.Face<Tensor> FACE = Faces.of(Tensor.class);
+
     private final Eltwise.Kind kind;
     private final float parameter;
     private final boolean inplace;
@@ -51,7 +53,7 @@ abstract class Activation extends OperationModule {
             throw new IllegalArgumentException(getName() + "(inplace=True) cannot write into the read-only " + input);
         }
         run(operation(input), input, input);
-        return TensorAccess.get().alias(input);
+        return FACE.of(FACE.impl(input).alias());
     }
 
     /** An element-wise activation may write over its input: {@code forward(x, x)} runs in place. */

@@ -1,5 +1,7 @@
 package dev.onednn4j.nn;
 
+import dev.onednn4j.internal.memory.Faces;
+import dev.onednn4j.internal.memory.TensorImpl;
 import dev.onednn4j.internal.op.BatchNorm;
 import dev.onednn4j.internal.op.Operation;
 import dev.onednn4j.tensor.DType;
@@ -34,6 +36,12 @@ import java.util.Locale;
  * <p>On oneDNN's batch normalization primitive in the input's layout.
  */
 public final class BatchNorm2d extends OperationModule {
+    private static final Faces.Face<Tensor> FACE = Faces.of(Tensor.class);
+
+    private static TensorImpl impl(Tensor t) {
+        return t == null ? null : FACE.impl(t);
+    }
+
     private final int numFeatures;
     private final double eps;
     private final double momentum;
@@ -130,7 +138,7 @@ public final class BatchNorm2d extends OperationModule {
             throw new IllegalArgumentException("Expected more than 1 value per channel when training, got input size "
                     + Arrays.toString(shape) + " (without running statistics the batch's own are used)");
         }
-        return new BatchNorm(shape, eps, runningMean, runningVar, weight, bias);
+        return new BatchNorm(shape, eps, impl(runningMean), impl(runningVar), impl(weight), impl(bias));
     }
 
     /**

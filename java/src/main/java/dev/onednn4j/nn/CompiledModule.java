@@ -1,10 +1,11 @@
 package dev.onednn4j.nn;
 
-import dev.onednn4j.internal.TensorAccess;
 import dev.onednn4j.internal.dnnl.Dnnl;
 import dev.onednn4j.internal.exec.Program;
 import dev.onednn4j.internal.graph.Compiler;
 import dev.onednn4j.internal.graph.Trace;
+import dev.onednn4j.internal.memory.Faces;
+import dev.onednn4j.internal.memory.Format;
 import dev.onednn4j.tensor.DType;
 import dev.onednn4j.tensor.MemoryFormat;
 import dev.onednn4j.tensor.Tensor;
@@ -43,7 +44,7 @@ import java.util.concurrent.locks.StampedLock;
  * bf16 ones within bf16's precision (see {@link Precision}).
  */
 public final class CompiledModule extends Module {
-    private static final TensorAccess TENSORS = TensorAccess.get();
+    private static final Faces.Face<Tensor> FACE = Faces.of(Tensor.class);
 
     private final Program program;
     private final long[] inputShape;
@@ -103,9 +104,9 @@ public final class CompiledModule extends Module {
         try (Tensor x = Tensor.zeros(options.inputFormat(), shape);
                 Trace t = Trace.begin(names)) {
             trace = t;
-            trace.input(x);
+            trace.input(FACE.impl(x));
             try (Tensor y = module.forward(x)) {
-                out = trace.output(y);
+                out = trace.output(FACE.impl(y));
                 outShape = y.shape();
             }
         }
@@ -115,7 +116,11 @@ public final class CompiledModule extends Module {
                 shape,
                 outShape,
                 new Compiler.Options(
-                        options.inputFormat(), options.outputFormat(), bf16, threads, options.tuneKernels()),
+                        Format.valueOf(options.inputFormat().name()),
+                        Format.valueOf(options.outputFormat().name()),
+                        bf16,
+                        threads,
+                        options.tuneKernels()),
                 title);
         return new CompiledModule(
                 p,
@@ -161,8 +166,8 @@ public final class CompiledModule extends Module {
         if (out.isReadOnly()) {
             throw new IllegalArgumentException("out is read-only (" + out + "); it cannot receive the output");
         }
-        var a = TENSORS.data(input);
-        var b = TENSORS.data(out);
+        var a = FACE.impl(input).data();
+        var b = FACE.impl(out).data();
         if (a.address() < b.address() + b.byteSize() && b.address() < a.address() + a.byteSize()) {
             throw new IllegalArgumentException("out must not share memory with the input");
         }
@@ -199,7 +204,7 @@ public final class CompiledModule extends Module {
             long stamp = lock.readLock();
             try {
                 ensureOpen();
-                ms = program.profile(input, out, runs);
+                ms = program.profile(FACE.impl(input), FACE.impl(out), runs);
             } finally {
                 lock.unlockRead(stamp);
             }
@@ -216,7 +221,7 @@ public final class CompiledModule extends Module {
         long stamp = lock.readLock();
         try {
             ensureOpen();
-            program.run(input, out);
+            program.run(FACE.impl(input), FACE.impl(out));
         } finally {
             lock.unlockRead(stamp);
         }
@@ -232,7 +237,7 @@ public final class CompiledModule extends Module {
         if (t.dtype() != DType.FLOAT32) {
             throw new IllegalArgumentException(what + " must be float32, got " + t.dtype());
         }
-        if (!Arrays.equals(TENSORS.shape(t), shape) || t.memoryFormat() != format) {
+        if (!Arrays.equals(FACE.impl(t).shapeRef(), shape) || t.memoryFormat() != format) {
             throw new IllegalArgumentException(String.format(
                     Locale.ROOT,
                     "%s is %s %s, but this module was compiled for %s %s: compile another for that shape, or convert "

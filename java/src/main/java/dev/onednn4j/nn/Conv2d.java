@@ -1,5 +1,6 @@
 package dev.onednn4j.nn;
 
+import dev.onednn4j.internal.memory.Faces;
 import dev.onednn4j.internal.op.ConvGeometry;
 import dev.onednn4j.internal.op.ConvParams;
 import dev.onednn4j.internal.op.Convolution;
@@ -54,6 +55,7 @@ import java.util.random.RandomGenerator;
  * {@link IllegalArgumentException} that states the rule and the values, worded as PyTorch's.
  */
 public final class Conv2d extends OperationModule {
+    private static final Faces.Face<Tensor> FACE = Faces.of(Tensor.class);
 
     private final ConvParams params;
     private final Padding paddingString; // null when numeric
@@ -124,7 +126,7 @@ public final class Conv2d extends OperationModule {
         long n = shape.length == 4 ? shape[0] : 1;
         ConvGeometry g =
                 params.resolve(n, shape[shape.length - 3], shape[shape.length - 2], shape[shape.length - 1], shape);
-        return new Convolution(g, weight, bias, shape.length == 3);
+        return new Convolution(g, FACE.impl(weight), bias == null ? null : FACE.impl(bias), shape.length == 3);
     }
 
     /**

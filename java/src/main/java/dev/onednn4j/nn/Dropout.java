@@ -1,6 +1,6 @@
 package dev.onednn4j.nn;
 
-import dev.onednn4j.internal.TensorAccess;
+import dev.onednn4j.internal.memory.Faces;
 import dev.onednn4j.tensor.Tensor;
 import java.util.Objects;
 
@@ -11,6 +11,8 @@ import java.util.Objects;
  * {@link UnsupportedOperationException} (unless {@code p} is 0): call {@code eval()} first.
  */
 public final class Dropout extends Module {
+    private static final Faces.Face<Tensor> FACE = Faces.of(Tensor.class);
+
     private final double p;
     private final boolean inplace;
 
@@ -62,7 +64,7 @@ public final class Dropout extends Module {
                     + "elements; onednn4j computes inference only: call eval() on the module (or on the network that "
                     + "holds it) first");
         }
-        return TensorAccess.get().alias(input);
+        return FACE.of(FACE.impl(input).alias());
     }
 
     @Override

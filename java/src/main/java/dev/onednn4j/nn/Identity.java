@@ -1,6 +1,6 @@
 package dev.onednn4j.nn;
 
-import dev.onednn4j.internal.TensorAccess;
+import dev.onednn4j.internal.memory.Faces;
 import dev.onednn4j.tensor.Tensor;
 import java.util.Objects;
 
@@ -10,6 +10,7 @@ import java.util.Objects;
  * never frees the input.
  */
 public final class Identity extends Module {
+    private static final Faces.Face<Tensor> FACE = Faces.of(Tensor.class);
 
     /** {@code nn.Identity()}. */
     public Identity() {}
@@ -18,6 +19,6 @@ public final class Identity extends Module {
     public Tensor forward(Tensor input) {
         ensureOpen();
         Objects.requireNonNull(input, "input");
-        return TensorAccess.get().alias(input);
+        return FACE.of(FACE.impl(input).alias());
     }
 }

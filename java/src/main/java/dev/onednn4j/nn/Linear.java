@@ -1,5 +1,6 @@
 package dev.onednn4j.nn;
 
+import dev.onednn4j.internal.memory.Faces;
 import dev.onednn4j.internal.op.InnerProduct;
 import dev.onednn4j.internal.op.Operation;
 import dev.onednn4j.tensor.MemoryFormat;
@@ -30,6 +31,8 @@ import java.util.random.RandomGenerator;
  * {@code gamma(inFeatures + 1) * (sum|x * w| + |b|)} of the exact result.
  */
 public final class Linear extends OperationModule {
+    private static final Faces.Face<Tensor> FACE = Faces.of(Tensor.class);
+
     private final int inFeatures;
     private final int outFeatures;
     private final Tensor weight;
@@ -119,7 +122,8 @@ public final class Linear extends OperationModule {
         }
         long[] out = shape.clone();
         out[out.length - 1] = outFeatures;
-        return new InnerProduct(rows, inFeatures, outFeatures, out, weight, bias);
+        return new InnerProduct(
+                rows, inFeatures, outFeatures, out, FACE.impl(weight), bias == null ? null : FACE.impl(bias));
     }
 
     /**

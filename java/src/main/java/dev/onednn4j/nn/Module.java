@@ -1,6 +1,6 @@
 package dev.onednn4j.nn;
 
-import dev.onednn4j.internal.TensorAccess;
+import dev.onednn4j.internal.memory.Faces;
 import dev.onednn4j.io.SafeTensors;
 import dev.onednn4j.tensor.Tensor;
 import java.io.IOException;
@@ -46,6 +46,7 @@ import java.util.regex.Pattern;
  * {@link #stateDict()} and the like are the module's own (no copies): do not close them.
  */
 public abstract class Module implements AutoCloseable {
+    private static final Faces.Face<Tensor> FACE = Faces.of(Tensor.class);
 
     private static final Pattern NAME = Pattern.compile("[^.]+");
 
@@ -187,7 +188,7 @@ public abstract class Module implements AutoCloseable {
             }
             x = y;
         }
-        return x == input ? TensorAccess.get().alias(input) : x;
+        return x == input ? FACE.of(FACE.impl(input).alias()) : x;
     }
 
     /**

@@ -1,10 +1,11 @@
 package dev.onednn4j.nn;
 
-import dev.onednn4j.internal.TensorAccess;
 import dev.onednn4j.internal.exec.Plan;
 import dev.onednn4j.internal.exec.PlanCache;
 import dev.onednn4j.internal.graph.Trace;
 import dev.onednn4j.internal.graph.Tracer;
+import dev.onednn4j.internal.memory.Faces;
+import dev.onednn4j.internal.memory.TensorImpl;
 import dev.onednn4j.internal.op.Operation;
 import dev.onednn4j.tensor.DType;
 import dev.onednn4j.tensor.MemoryFormat;
@@ -26,7 +27,7 @@ import java.util.function.Function;
  */
 abstract class OperationModule extends Module {
 
-    private static final TensorAccess TENSORS = TensorAccess.get();
+    private static final Faces.Face<Tensor> FACE = Faces.of(Tensor.class);
 
     private final PlanCache plans = new PlanCache();
     /** The operation of the most recent input shape: a repeated shape resolves without allocating. */
@@ -99,7 +100,7 @@ abstract class OperationModule extends Module {
     /** The operation and its output shape for {@code input}'s shape; a repeated shape allocates nothing. */
     private Resolved resolved(Tensor input) {
         requireFloat32(input);
-        long[] shape = TENSORS.shape(input);
+        long[] shape = FACE.impl(input).shapeRef();
         Resolved r = last;
         if (r != null && Arrays.equals(r.shape, shape)) {
             return r;
@@ -137,7 +138,7 @@ abstract class OperationModule extends Module {
      */
     private void checkOut(Tensor input, Tensor out, long[] expected) {
         Objects.requireNonNull(out, "out");
-        if (!Arrays.equals(TENSORS.shape(out), expected)) {
+        if (!Arrays.equals(FACE.impl(out).shapeRef(), expected)) {
             throw new IllegalArgumentException(String.format(
                     Locale.ROOT,
                     "out has shape %s, but the output of %s for input of size %s has shape %s",
@@ -152,8 +153,9 @@ abstract class OperationModule extends Module {
         if (out.isReadOnly()) {
             throw new IllegalArgumentException("out is read-only (" + out + "); it cannot receive the output");
         }
-        if (TENSORS.overlaps(out, input) && !(runsInPlace() && TENSORS.sameElements(out, input))) {
-            throw TensorAccess.overlapError(
+        if (FACE.impl(out).overlaps(FACE.impl(input))
+                && !(runsInPlace() && FACE.impl(out).sameElements(FACE.impl(input)))) {
+            throw TensorImpl.overlapError(
                     runsInPlace()
                             ? "out overlaps the input without being the same elements: " + getName()
                                     + " runs in place only when out is the input itself"
@@ -166,8 +168,8 @@ abstract class OperationModule extends Module {
                     .toArray(Own[]::new);
         }
         for (Own t : own) {
-            if (TENSORS.overlaps(out, t.tensor())) {
-                throw TensorAccess.overlapError(
+            if (FACE.impl(out).overlaps(FACE.impl(t.tensor()))) {
+                throw TensorImpl.overlapError(
                         "out overlaps the " + t.name() + " of this " + getName() + ", which it would overwrite");
             }
         }
@@ -189,43 +191,40 @@ abstract class OperationModule extends Module {
 
     /** Computes {@code out = op(input)} on this module's backend. */
     final void run(Operation op, Tensor input, Tensor out) {
+        TensorImpl in = FACE.impl(input);
+        TensorImpl o = FACE.impl(out);
         Trace trace = Tracer.current();
         if (trace != null) {
-            trace.op(op, this, input, out); // compiling: record instead of computing
+            trace.op(op, this, in, o); // compiling: record instead of computing
             return;
         }
-        if (input.numel() == 0 || out.numel() == 0) {
-            requireOpen(input);
-            requireOpen(out);
-            if (out.numel() > 0) { // no layer resolves such a shape today; never leave an output unwritten
-                out.copyFrom(new float[Math.toIntExact(out.numel())]);
+        if (in.numel() == 0 || o.numel() == 0) {
+            in.unpin(in.pin()); // throws if closed, as using it would
+            o.unpin(o.pin());
+            if (o.numel() > 0) { // no layer resolves such a shape today; never leave an output unwritten
+                o.copyFrom(new float[Math.toIntExact(o.numel())]);
             }
             return; // nothing to compute: an empty batch
         }
         if (backend() == Backend.REFERENCE) {
-            op.reference(input, out);
+            op.reference(in, o);
             return;
         }
-        int key = planKey(op, input, out);
-        Plan plan = plans.get(input, key);
+        int key = planKey(op, in, o);
+        Plan plan = plans.get(in, key);
         if (plan == null) {
-            plan = plans.put(input, key, op.plan(input, out));
+            plan = plans.put(in, key, op.plan(in, o));
         }
         try {
-            plan.run(input, out);
+            plan.run(in, o);
         } finally {
             plan.release();
         }
     }
 
     /** The plan cache's key beside the input shape: the tensors' layouts, and the operation's variant above them. */
-    private static int planKey(Operation op, Tensor input, Tensor out) {
+    private static int planKey(Operation op, TensorImpl input, TensorImpl out) {
         return PlanCache.layouts(input, out) | op.planVariant() << 24;
-    }
-
-    /** Throws {@link IllegalStateException} if {@code t} is closed, as using it would. */
-    private static void requireOpen(Tensor t) {
-        TENSORS.unpin(t, TENSORS.pin(t));
     }
 
     /**
@@ -234,10 +233,12 @@ abstract class OperationModule extends Module {
      */
     final <T> T withPlan(Tensor input, Tensor out, Function<Plan, T> f) {
         Operation op = operation(input);
-        int key = planKey(op, input, out);
-        Plan plan = plans.get(input, key);
+        TensorImpl in = FACE.impl(input);
+        TensorImpl o = FACE.impl(out);
+        int key = planKey(op, in, o);
+        Plan plan = plans.get(in, key);
         if (plan == null) {
-            plan = plans.put(input, key, op.plan(input, out));
+            plan = plans.put(in, key, op.plan(in, o));
         }
         try {
             return f.apply(plan);

@@ -55,7 +55,11 @@ public final class Reference {
      */
     public record Check(
             int elements, int violations, double maxAbsError, double worstShare, double zeroFraction, String report) {
-        /** No element outside its bound, and a reference that is not mostly zeros. */
+        /**
+         * Whether the output passes.
+         *
+         * @return true when no element is outside its bound and the reference is not mostly zeros
+         */
         public boolean passed() {
             return violations == 0 && zeroFraction <= 0.3;
         }

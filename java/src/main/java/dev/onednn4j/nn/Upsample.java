@@ -1,8 +1,9 @@
 package dev.onednn4j.nn;
 
+import dev.onednn4j.internal.graph.TensorOps;
+import dev.onednn4j.internal.memory.Faces;
 import dev.onednn4j.internal.op.Nd;
 import dev.onednn4j.internal.op.ResampleOp;
-import dev.onednn4j.internal.op.TensorOps;
 import dev.onednn4j.tensor.Tensor;
 import java.util.Locale;
 import java.util.Objects;
@@ -13,6 +14,8 @@ import java.util.Objects;
  * resampling (or its reference loop on the reference backend); recorded by {@code compile}.
  */
 public final class Upsample extends Module {
+    private static final Faces.Face<Tensor> FACE = Faces.of(Tensor.class);
+
     private final long height;
     private final long width;
 
@@ -38,12 +41,12 @@ public final class Upsample extends Module {
         if (backend() == Backend.REFERENCE) {
             long[] s = input.shape();
             if (s.length != 4) {
-                return TensorOps.interpolate(input, height, width); // refuses it, with the rule
+                return FACE.of(TensorOps.interpolate(FACE.impl(input), height, width)); // refuses it, with the rule
             }
             ResampleOp op = new ResampleOp(s, new long[] {s[0], s[1], height, width});
             return Tensor.of(Nd.floats(op.exact(new double[][] {input.toDoubleArray()})), op.outputShape());
         }
-        return TensorOps.interpolate(input, height, width);
+        return FACE.of(TensorOps.interpolate(FACE.impl(input), height, width));
     }
 
     @Override

@@ -4,6 +4,8 @@ import dev.onednn4j.internal.exec.Plan;
 import dev.onednn4j.internal.exec.PlanCache;
 import dev.onednn4j.internal.graph.Trace;
 import dev.onednn4j.internal.graph.Tracer;
+import dev.onednn4j.internal.memory.Faces;
+import dev.onednn4j.internal.memory.TensorImpl;
 import dev.onednn4j.internal.op.GraphOp;
 import dev.onednn4j.internal.op.Nd;
 import dev.onednn4j.nn.Backend;
@@ -16,6 +18,8 @@ import dev.onednn4j.tensor.Tensor;
  * while {@code compile} traces.
  */
 final class GraphStep implements AutoCloseable {
+    private static final Faces.Face<Tensor> FACE = Faces.of(Tensor.class);
+
     private final GraphOp op;
     private final Backend backend;
     private final PlanCache plans;
@@ -55,7 +59,7 @@ final class GraphStep implements AutoCloseable {
         try {
             Trace trace = Tracer.current();
             if (trace != null) {
-                trace.graphOp(op, in, out);
+                trace.graphOp(op, impls(in), FACE.impl(out));
             } else if (backend == Backend.REFERENCE) {
                 double[][] x = new double[in.length][];
                 for (int i = 0; i < in.length; i++) {
@@ -63,16 +67,18 @@ final class GraphStep implements AutoCloseable {
                 }
                 out.copyFrom(Nd.floats(op.exact(x)));
             } else if (Nd.numel(op.outputShape()) > 0) {
-                Tensor[] all = new Tensor[in.length + 1];
-                System.arraycopy(in, 0, all, 0, in.length);
-                all[in.length] = out;
+                TensorImpl[] all = new TensorImpl[in.length + 1];
+                for (int i = 0; i < in.length; i++) {
+                    all[i] = FACE.impl(in[i]);
+                }
+                all[in.length] = FACE.impl(out);
                 int layouts = 0;
                 for (int i = 0; i < in.length && i < 16; i++) {
                     layouts |= (in[i].memoryFormat() == MemoryFormat.CHANNELS_LAST ? 1 : 0) << i;
                 }
-                Plan p = plans.get(in[0], layouts);
+                Plan p = plans.get(all[0], layouts);
                 if (p == null) {
-                    p = plans.put(in[0], layouts, op.plan(all));
+                    p = plans.put(all[0], layouts, op.plan(all));
                 }
                 try {
                     p.run(all);
@@ -90,6 +96,14 @@ final class GraphStep implements AutoCloseable {
             out.close();
             throw e;
         }
+    }
+
+    private static TensorImpl[] impls(Tensor[] t) {
+        TensorImpl[] out = new TensorImpl[t.length];
+        for (int i = 0; i < t.length; i++) {
+            out[i] = FACE.impl(t[i]);
+        }
+        return out;
     }
 
     @Override

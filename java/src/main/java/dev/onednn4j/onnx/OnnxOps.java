@@ -1,5 +1,7 @@
 package dev.onednn4j.onnx;
 
+import dev.onednn4j.internal.memory.Faces;
+import dev.onednn4j.internal.memory.TensorImpl;
 import dev.onednn4j.internal.onnx.OnnxGraph;
 import dev.onednn4j.internal.onnx.OnnxGraph.Data;
 import dev.onednn4j.internal.op.BinaryOp;
@@ -48,6 +50,12 @@ import java.util.function.DoubleUnaryOperator;
  * loop on float32 tensors.
  */
 final class OnnxOps {
+    private static final Faces.Face<Tensor> FACE = Faces.of(Tensor.class);
+
+    private static TensorImpl impl(Tensor t) {
+        return t == null ? null : FACE.impl(t);
+    }
+
     /** How one op type resolves a node. */
     interface Op {
         void resolve(Ctx c);
@@ -260,12 +268,20 @@ final class OnnxOps {
         }
         if (!a.isConst() && Arrays.equals(out, a.shape())) {
             Tensor k = b.isConst() ? c.constantTensor(1) : null;
-            c.graph(new BinaryOp(kind, a.shape(), b.shape(), k), k != null ? new int[] {0} : new int[] {0, 1}, 0, null);
+            c.graph(
+                    new BinaryOp(kind, a.shape(), b.shape(), impl(k)),
+                    k != null ? new int[] {0} : new int[] {0, 1},
+                    0,
+                    null);
             return;
         }
         if (commutes && !b.isConst() && Arrays.equals(out, b.shape())) {
             Tensor k = a.isConst() ? c.constantTensor(0) : null;
-            c.graph(new BinaryOp(kind, b.shape(), a.shape(), k), k != null ? new int[] {1} : new int[] {1, 0}, 0, null);
+            c.graph(
+                    new BinaryOp(kind, b.shape(), a.shape(), impl(k)),
+                    k != null ? new int[] {1} : new int[] {1, 0},
+                    0,
+                    null);
             return;
         }
         binary(c, kind::apply, -1, a.type());
@@ -661,13 +677,13 @@ final class OnnxOps {
             out[axis] += s[axis];
         }
         List<long[]> parts = new ArrayList<>();
-        Tensor[] consts = new Tensor[n];
+        TensorImpl[] consts = new TensorImpl[n];
         List<Integer> computed = new ArrayList<>();
         boolean fold = c.allConst();
         for (int k = 0; k < n; k++) {
             parts.add(c.shape(k));
             if (c.need(k).isConst() && !fold) {
-                consts[k] = c.constantTensor(k);
+                consts[k] = impl(c.constantTensor(k));
             } else {
                 computed.add(k);
             }
@@ -1036,7 +1052,7 @@ final class OnnxOps {
         }
         Tensor scale = flattened(c, 1, "scale", norm);
         Tensor shift = c.in(2) == null ? null : flattened(c, 2, "bias", norm);
-        c.graph(new LayerNormOp(new long[] {g[0], g[1]}, eps, scale, shift), new int[] {0}, 0, s);
+        c.graph(new LayerNormOp(new long[] {g[0], g[1]}, eps, impl(scale), impl(shift)), new int[] {0}, 0, s);
     }
 
     /** Constant input {@code i} broadcast to {@code shape} and flattened, as a tensor the resolution owns. */

@@ -1,5 +1,7 @@
 package dev.onednn4j.tensor;
 
+import dev.onednn4j.internal.memory.Format;
+
 /**
  * How a 4-D tensor's (N, C, H, W) elements lie in memory, as PyTorch's {@code memory_format}.
  * The shape is always given in (N, C, H, W) order; only the strides differ.
@@ -29,25 +31,7 @@ public enum MemoryFormat {
      * @throws IllegalArgumentException for {@link #CHANNELS_LAST} and a shape that is not 4-D
      */
     public long[] strides(long[] shape) {
-        long[] s = new long[shape.length];
-        if (this == CHANNELS_LAST) {
-            if (shape.length != 4) {
-                throw new IllegalArgumentException("channels_last memory format needs a 4-D (N, C, H, W) shape, got "
-                        + java.util.Arrays.toString(shape));
-            }
-            long c = shape[1], h = shape[2], w = shape[3];
-            s[1] = 1;
-            s[3] = c;
-            s[2] = w * c;
-            s[0] = h * w * c;
-            return s;
-        }
-        long acc = 1;
-        for (int i = shape.length - 1; i >= 0; i--) {
-            s[i] = acc;
-            acc *= shape[i];
-        }
-        return s;
+        return Format.valueOf(name()).strides(shape);
     }
 
     @Override

@@ -3,7 +3,7 @@ package dev.onednn4j.nn;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import dev.onednn4j.internal.io.NativeMemory;
+import dev.onednn4j.internal.memory.NativeMemory;
 import dev.onednn4j.tensor.DType;
 import dev.onednn4j.tensor.MemoryFormat;
 import dev.onednn4j.tensor.Tensor;

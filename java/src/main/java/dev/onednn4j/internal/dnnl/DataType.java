@@ -1,7 +1,7 @@
 package dev.onednn4j.internal.dnnl;
 
 import dev.onednn4j.bindings.dnnl_h;
-import dev.onednn4j.tensor.DType;
+import dev.onednn4j.internal.memory.ElementType;
 import java.util.function.IntSupplier;
 
 /** oneDNN's {@code dnnl_data_type_t}, typed. */
@@ -28,7 +28,7 @@ public enum DataType {
     }
 
     /** The oneDNN type holding a tensor's elements. */
-    public static DataType of(DType dtype) {
+    public static DataType of(ElementType dtype) {
         return switch (dtype) {
             case FLOAT32 -> F32;
             case FLOAT64 -> F64;

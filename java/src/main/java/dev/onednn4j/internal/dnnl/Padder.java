@@ -1,7 +1,6 @@
 package dev.onednn4j.internal.dnnl;
 
-import dev.onednn4j.internal.TensorAccess;
-import dev.onednn4j.tensor.Tensor;
+import dev.onednn4j.internal.memory.TensorImpl;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
@@ -40,8 +39,8 @@ public final class Padder {
     }
 
     /** Pads {@code src} (pinned by the caller) into {@code dst}'s buffer. */
-    public void pad(Tensor src, Memory dst) {
-        MemorySegment from = TensorAccess.get().data(src);
+    public void pad(TensorImpl src, Memory dst) {
+        MemorySegment from = src.data();
         MemorySegment to = dst.data();
         for (long in = 0; in < n; in++) {
             for (long ic = 0; ic < c; ic++) {

@@ -1,6 +1,6 @@
 package dev.onednn4j.internal.dnnl;
 
-import dev.onednn4j.internal.io.NativeMemory;
+import dev.onednn4j.internal.memory.NativeMemory;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;

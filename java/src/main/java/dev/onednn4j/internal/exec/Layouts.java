@@ -2,8 +2,8 @@ package dev.onednn4j.internal.exec;
 
 import dev.onednn4j.internal.dnnl.DataType;
 import dev.onednn4j.internal.dnnl.MemoryDesc;
-import dev.onednn4j.tensor.MemoryFormat;
-import dev.onednn4j.tensor.Tensor;
+import dev.onednn4j.internal.memory.Format;
+import dev.onednn4j.internal.memory.TensorImpl;
 
 /** Memory descriptors for the caller's tensors. */
 public final class Layouts {
@@ -14,13 +14,13 @@ public final class Layouts {
      * order: a 3-D (C, H, W) tensor seen as (1, C, H, W), grouped weights (OC, IC/G, kH, kW) as
      * (G, OC/G, IC/G, kH, kW), a (N, C) tensor as (N, C, 1, 1). Strides follow {@code t}'s memory format.
      */
-    public static MemoryDesc of(long[] dims, Tensor t) {
-        MemoryFormat f = dims.length == t.dim() ? t.memoryFormat() : MemoryFormat.CONTIGUOUS;
+    public static MemoryDesc of(long[] dims, TensorImpl t) {
+        Format f = dims.length == t.dim() ? t.format() : Format.CONTIGUOUS;
         return MemoryDesc.strided(dims, DataType.of(t.dtype()), f.strides(dims));
     }
 
     /** A layout in {@code format} with {@code dims}, float32. */
-    public static MemoryDesc of(long[] dims, MemoryFormat format) {
+    public static MemoryDesc of(long[] dims, Format format) {
         return MemoryDesc.strided(dims, DataType.F32, format.strides(dims));
     }
 

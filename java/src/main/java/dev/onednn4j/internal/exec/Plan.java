@@ -1,6 +1,5 @@
 package dev.onednn4j.internal.exec;
 
-import dev.onednn4j.internal.TensorAccess;
 import dev.onednn4j.internal.dnnl.Arg;
 import dev.onednn4j.internal.dnnl.Engine;
 import dev.onednn4j.internal.dnnl.ExecArgs;
@@ -13,7 +12,7 @@ import dev.onednn4j.internal.dnnl.PrimitiveAttr;
 import dev.onednn4j.internal.dnnl.PrimitiveDesc;
 import dev.onednn4j.internal.dnnl.Stream;
 import dev.onednn4j.internal.dnnl.Workspace;
-import dev.onednn4j.tensor.Tensor;
+import dev.onednn4j.internal.memory.TensorImpl;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -24,7 +23,7 @@ import java.util.function.Function;
  * Everything oneDNN needs to run one primitive on tensors of given shapes and layouts, built once: the primitive
  * (with its post-ops), a reorder wherever the caller's layout differs from the one the primitive chose, constant
  * arguments (weights, statistics) reordered into the primitive's layout once and again whenever their
- * {@link Tensor#version()} changes (one copy per tensor and layout, shared by every plan that needs it: see
+ * {@link TensorImpl#version()} changes (one copy per tensor and layout, shared by every plan that needs it: see
  * {@link SharedConstants}), and a user-mode scratchpad.
  *
  * <p>The tensors of a call are of two kinds. <b>Runtime</b> tensors change from call to call (the input, the
@@ -46,8 +45,6 @@ import java.util.function.Function;
  * that calls are using frees it when they end.
  */
 public final class Plan {
-
-    private static final TensorAccess TENSORS = TensorAccess.get();
     /** Idle contexts; more concurrent callers than slots get contexts that are closed after their call. */
     private static final int POOL_SLOTS = 64;
 
@@ -59,7 +56,7 @@ public final class Plan {
     }
 
     /** One argument as the op declared it; the primitive's own layout is known once the descriptor exists. */
-    private record Spec(Arg arg, Role role, int slot, Tensor constant, MemoryDesc user, Padder padder) {}
+    private record Spec(Arg arg, Role role, int slot, TensorImpl constant, MemoryDesc user, Padder padder) {}
 
     /** One argument with what the plan built for it. */
     private static final class Binding {
@@ -225,7 +222,7 @@ public final class Plan {
         }
 
         /** {@code tensor}, laid out as {@code user}, is {@code arg} of every call. Returns {@code user}. */
-        public MemoryDesc constant(Arg arg, Tensor tensor, MemoryDesc user) {
+        public MemoryDesc constant(Arg arg, TensorImpl tensor, MemoryDesc user) {
             return add(new Spec(arg, Role.CONSTANT, -1, tensor, user, null));
         }
 
@@ -397,7 +394,7 @@ public final class Plan {
     // ---- running -------------------------------------------------------------------------------
 
     /** Runs with runtime tensors {@code t0} and {@code t1} (e.g. input and output). Allocates nothing. */
-    public void run(Tensor t0, Tensor t1) {
+    public void run(TensorImpl t0, TensorImpl t1) {
         Context c = acquire();
         try {
             c.bind(0, t0);
@@ -410,7 +407,7 @@ public final class Plan {
     }
 
     /** Runs with runtime tensors {@code t0}, {@code t1} and {@code t2} (e.g. two inputs and the output). */
-    public void run(Tensor t0, Tensor t1, Tensor t2) {
+    public void run(TensorImpl t0, TensorImpl t1, TensorImpl t2) {
         Context c = acquire();
         try {
             c.bind(0, t0);
@@ -424,7 +421,7 @@ public final class Plan {
     }
 
     /** Runs with runtime tensors {@code t} in slot order (e.g. the inputs of a concatenation, then the output). */
-    public void run(Tensor... t) {
+    public void run(TensorImpl... t) {
         Context c = acquire();
         try {
             for (int i = 0; i < t.length; i++) {
@@ -470,8 +467,8 @@ public final class Plan {
      * plan sharing the copy just did). A file-backed constant is read through a Java copy (see
      * {@link Context#readable}).
      */
-    private void refresh(int i, Tensor t, Stream stream) {
-        Tensor src = TENSORS.fileBacked(t) ? TENSORS.stage(t) : t;
+    private void refresh(int i, TensorImpl t, Stream stream) {
+        TensorImpl src = t.fileBacked() ? t.stage() : t;
         try {
             constants[i].refresh(bindings[i].reorder, bindings[i].spec.user(), src, engine, stream);
         } finally {
@@ -496,14 +493,14 @@ public final class Plan {
         /** The workspace of the last call, asked back first so that the temporaries stay bound. */
         Workspace lastWorkspace;
 
-        final Tensor[] runtime = new Tensor[slots];
-        final Tensor[] pinned = new Tensor[bindings.length + slots];
+        final TensorImpl[] runtime = new TensorImpl[slots];
+        final TensorImpl[] pinned = new TensorImpl[bindings.length + slots];
         final long[] stamps = new long[bindings.length + slots];
         int pins;
         /** Java copies of file-backed tensors that this call reads (or writes) instead of the mapping; usually none. */
-        final List<Tensor> staged = new ArrayList<>(0);
+        final List<TensorImpl> staged = new ArrayList<>(0);
         /** Per runtime slot: the staged copy an output is written to, copied back after the call; usually null. */
-        final Tensor[] stagedOutputs = new Tensor[slots];
+        final TensorImpl[] stagedOutputs = new TensorImpl[slots];
 
         Context() {
             temps = new Memory[2 * bindings.length + 1];
@@ -560,15 +557,15 @@ public final class Plan {
             return m;
         }
 
-        void bind(int slot, Tensor t) {
+        void bind(int slot, TensorImpl t) {
             if (slot < slots) {
                 runtime[slot] = t;
             }
         }
 
         /** Pins every tensor of the call through this one place; each is unpinned by {@link #unpinAll}. */
-        private void pin(Tensor t) {
-            stamps[pins] = TENSORS.pin(t);
+        private void pin(TensorImpl t) {
+            stamps[pins] = t.pin();
             pinned[pins++] = t;
         }
 
@@ -577,18 +574,18 @@ public final class Plan {
          * copy of it. Native code never touches a mapping: if the file shrinks, a native read of a page it no longer
          * has is a SIGBUS that kills the JVM, where the Java copy gets an exception naming the file.
          */
-        Tensor readable(Tensor t) {
-            if (!TENSORS.fileBacked(t)) {
+        TensorImpl readable(TensorImpl t) {
+            if (!t.fileBacked()) {
                 return t;
             }
-            Tensor copy = TENSORS.stage(t);
+            TensorImpl copy = t.stage();
             staged.add(copy);
             return copy;
         }
 
         void unpinAll() {
             if (!staged.isEmpty()) {
-                for (Tensor t : staged) {
+                for (TensorImpl t : staged) {
                     t.close();
                 }
                 staged.clear();
@@ -596,7 +593,7 @@ public final class Plan {
             }
             while (pins > 0) {
                 pins--;
-                TENSORS.unpin(pinned[pins], stamps[pins]);
+                pinned[pins].unpin(stamps[pins]);
                 pinned[pins] = null;
             }
             for (int i = 0; i < slots; i++) {
@@ -640,16 +637,16 @@ public final class Plan {
                             refresh(i, s.constant(), stream);
                         }
                     } else {
-                        user[i].bind(TENSORS.data(readable(s.constant())));
+                        user[i].bind(readable(s.constant()).data());
                     }
                 } else if (s.padder() != null) {
                     s.padder().pad(readable(runtime[s.slot()]), user[i]);
-                } else if (s.role() == Role.OUTPUT && TENSORS.fileBacked(runtime[s.slot()])) {
-                    Tensor out = readable(runtime[s.slot()]);
+                } else if (s.role() == Role.OUTPUT && runtime[s.slot()].fileBacked()) {
+                    TensorImpl out = readable(runtime[s.slot()]);
                     stagedOutputs[s.slot()] = out;
-                    user[i].bind(TENSORS.data(out));
+                    user[i].bind(out.data());
                 } else {
-                    user[i].bind(TENSORS.data(readable(runtime[s.slot()])));
+                    user[i].bind(readable(runtime[s.slot()]).data());
                 }
             }
             for (int i = 0; i < bindings.length; i++) {
@@ -665,9 +662,9 @@ public final class Plan {
                     if (b.reorder != null) {
                         b.reorder.execute(stream, reorderArgs[i]);
                     }
-                    Tensor staging = stagedOutputs[b.spec.slot()];
+                    TensorImpl staging = stagedOutputs[b.spec.slot()];
                     if (staging != null) {
-                        TENSORS.unstage(staging, runtime[b.spec.slot()]); // in Java: a fault becomes an exception
+                        runtime[b.spec.slot()].unstage(staging); // in Java: a fault becomes an exception
                     }
                     // a write like any other: a layer holding a derived copy of this tensor (reordered
                     // weights) must see it

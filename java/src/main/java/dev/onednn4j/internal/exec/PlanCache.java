@@ -1,9 +1,8 @@
 package dev.onednn4j.internal.exec;
 
-import dev.onednn4j.internal.TensorAccess;
 import dev.onednn4j.internal.dnnl.Threads;
-import dev.onednn4j.tensor.MemoryFormat;
-import dev.onednn4j.tensor.Tensor;
+import dev.onednn4j.internal.memory.Format;
+import dev.onednn4j.internal.memory.TensorImpl;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.IdentityHashMap;
@@ -29,8 +28,6 @@ public final class PlanCache implements AutoCloseable {
     public static final int DEFAULT_MAX_PLANS = Integer.getInteger("onednn4j.planCache.maxPlans", 32);
     /** Native bytes of plans kept per cache unless {@code -Donednn4j.planCache.maxBytes} says otherwise: 256 MiB. */
     public static final long DEFAULT_MAX_BYTES = Long.getLong("onednn4j.planCache.maxBytes", 256L << 20);
-
-    private static final TensorAccess TENSORS = TensorAccess.get();
 
     /**
      * A cached plan and its key: the input's shape (a private copy), the layouts code, and the OpenMP thread
@@ -88,18 +85,18 @@ public final class PlanCache implements AutoCloseable {
      * A code for the layouts (memory format and dtype) of up to eight tensors of a call, the second half of a
      * plan's key.
      */
-    public static int layouts(Tensor a, Tensor b) {
+    public static int layouts(TensorImpl a, TensorImpl b) {
         return code(a) | code(b) << 8;
     }
 
-    /** {@link #layouts(Tensor, Tensor)} for three tensors. */
-    public static int layouts(Tensor a, Tensor b, Tensor c) {
+    /** {@link #layouts(TensorImpl, TensorImpl)} for three tensors. */
+    public static int layouts(TensorImpl a, TensorImpl b, TensorImpl c) {
         return layouts(a, b) | code(c) << 16;
     }
 
     /** One byte per tensor: its memory format in bit 0, its dtype above. */
-    private static int code(Tensor t) {
-        int format = t.memoryFormat() == MemoryFormat.CHANNELS_LAST ? 1 : 0;
+    private static int code(TensorImpl t) {
+        int format = t.format() == Format.CHANNELS_LAST ? 1 : 0;
         int dtype = switch (t.dtype()) {
             case FLOAT32 -> 0;
             case FLOAT64 -> 1;
@@ -116,8 +113,8 @@ public final class PlanCache implements AutoCloseable {
     }
 
     /** The plan for {@code input}'s shape and {@code layouts}, retained for one call (release it), or null. */
-    public Plan get(Tensor input, int layouts) {
-        long[] shape = TENSORS.shape(input);
+    public Plan get(TensorImpl input, int layouts) {
+        long[] shape = input.shapeRef();
         int threads = Threads.applyToCallingThread(threadOverride); // before the plan is built or run here
         Entry r = recent;
         if (r != null && r.matches(shape, layouts, threads) && r.plan().retain()) {
@@ -147,8 +144,8 @@ public final class PlanCache implements AutoCloseable {
      *
      * @throws IllegalStateException if the cache is closed (its layer was closed meanwhile)
      */
-    public Plan put(Tensor input, int layouts, Plan plan) {
-        long[] shape = TENSORS.shape(input);
+    public Plan put(TensorImpl input, int layouts, Plan plan) {
+        long[] shape = input.shapeRef();
         int override = threadOverride;
         int threads = override != 0 ? override : Threads.setting();
         List<Plan> evicted = new ArrayList<>();

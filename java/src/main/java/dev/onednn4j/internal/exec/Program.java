@@ -1,6 +1,5 @@
 package dev.onednn4j.internal.exec;
 
-import dev.onednn4j.internal.TensorAccess;
 import dev.onednn4j.internal.dnnl.Arg;
 import dev.onednn4j.internal.dnnl.Engine;
 import dev.onednn4j.internal.dnnl.ExecArgs;
@@ -10,7 +9,7 @@ import dev.onednn4j.internal.dnnl.Primitive;
 import dev.onednn4j.internal.dnnl.PrimitiveDesc;
 import dev.onednn4j.internal.dnnl.Stream;
 import dev.onednn4j.internal.dnnl.Threads;
-import dev.onednn4j.tensor.Tensor;
+import dev.onednn4j.internal.memory.TensorImpl;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -30,7 +29,6 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * calls allocate nothing, and concurrent calls each get their own.
  */
 public final class Program implements AutoCloseable {
-    private static final TensorAccess TENSORS = TensorAccess.get();
     private static final int POOL_SLOTS = 16;
     private static final long ALIGN = 64;
 
@@ -228,22 +226,22 @@ public final class Program implements AutoCloseable {
          * A constant in the layout {@code target} (a pd's), filled now from {@code source}'s values laid out as
          * {@code sourceMd} (converting the data type where they differ).
          */
-        public Memory constant(MemoryDesc target, Tensor source, MemoryDesc sourceMd) {
+        public Memory constant(MemoryDesc target, TensorImpl source, MemoryDesc sourceMd) {
             own(sourceMd);
             Memory m = own(Memory.allocate(target, engine));
             constantBytes += target.byteSize();
             if (stream == null) {
                 stream = own(Stream.create(engine));
             }
-            long stamp = TENSORS.pin(source);
-            try (Memory from = Memory.over(sourceMd, engine, TENSORS.data(source));
+            long stamp = source.pin();
+            try (Memory from = Memory.over(sourceMd, engine, source.data());
                     PrimitiveDesc rpd = PrimitiveDesc.reorder(engine, sourceMd, target, null);
                     Primitive r = Primitive.create(rpd);
                     ExecArgs args = new ExecArgs(2).add(Arg.FROM, from).add(Arg.TO, m)) {
                 r.execute(stream, args);
                 stream.await();
             } finally {
-                TENSORS.unpin(source, stamp);
+                source.unpin(stamp);
             }
             return m;
         }
@@ -344,7 +342,7 @@ public final class Program implements AutoCloseable {
     // ---- running -------------------------------------------------------------------------------
 
     /** Computes {@code out} from {@code in}: tensors of the shapes and layouts the program was built for. */
-    public void run(Tensor in, Tensor out) {
+    public void run(TensorImpl in, TensorImpl out) {
         run(in, out, 1, null);
     }
 
@@ -352,7 +350,7 @@ public final class Program implements AutoCloseable {
      * Runs {@code runs} times as {@link #run} does, timing each step: milliseconds per run of every step, in order (a
      * CPU stream runs each primitive to its end before {@code execute} returns).
      */
-    public double[] profile(Tensor in, Tensor out, int runs) {
+    public double[] profile(TensorImpl in, TensorImpl out, int runs) {
         long[] nanos = new long[steps.length];
         run(in, out, runs, nanos);
         double[] ms = new double[steps.length];
@@ -363,22 +361,22 @@ public final class Program implements AutoCloseable {
     }
 
     /** {@code runs} calls with both tensors pinned and one context; with {@code nanos}, each step's time added. */
-    private void run(Tensor in, Tensor out, int runs, long[] nanos) {
+    private void run(TensorImpl in, TensorImpl out, int runs, long[] nanos) {
         Threads.applyToCallingThread(threads);
         Context c = acquire();
-        long inStamp = TENSORS.pin(in);
+        long inStamp = in.pin();
         try {
-            long outStamp = TENSORS.pin(out);
+            long outStamp = out.pin();
             try {
                 for (int r = 0; r < runs; r++) {
                     c.execute(in, out, nanos);
                 }
             } finally {
-                TENSORS.unpin(out, outStamp);
+                out.unpin(outStamp);
             }
             out.markModified();
         } finally {
-            TENSORS.unpin(in, inStamp);
+            in.unpin(inStamp);
             release(c);
         }
     }
@@ -494,12 +492,12 @@ public final class Program implements AutoCloseable {
         }
 
         /** Runs every step; with {@code nanos}, adds each step's time to its element. */
-        void execute(Tensor in, Tensor out, long[] nanos) {
+        void execute(TensorImpl in, TensorImpl out, long[] nanos) {
             for (int i : inputs) {
-                memory[i].bind(TENSORS.data(in));
+                memory[i].bind(in.data());
             }
             for (int i : outputs) {
-                memory[i].bind(TENSORS.data(out));
+                memory[i].bind(out.data());
             }
             if (nanos == null) {
                 for (int s = 0; s < steps.length; s++) {

@@ -1,6 +1,5 @@
 package dev.onednn4j.internal.exec;
 
-import dev.onednn4j.internal.TensorAccess;
 import dev.onednn4j.internal.dnnl.Arg;
 import dev.onednn4j.internal.dnnl.Engine;
 import dev.onednn4j.internal.dnnl.ExecArgs;
@@ -8,7 +7,7 @@ import dev.onednn4j.internal.dnnl.Memory;
 import dev.onednn4j.internal.dnnl.MemoryDesc;
 import dev.onednn4j.internal.dnnl.Primitive;
 import dev.onednn4j.internal.dnnl.Stream;
-import dev.onednn4j.tensor.Tensor;
+import dev.onednn4j.internal.memory.TensorImpl;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -22,18 +21,18 @@ final class SharedConstants {
     private SharedConstants() {}
 
     /** By tensor identity; guarded by itself. */
-    private static final IdentityHashMap<Tensor, List<Reordered>> BY_TENSOR = new IdentityHashMap<>();
+    private static final IdentityHashMap<TensorImpl, List<Reordered>> BY_TENSOR = new IdentityHashMap<>();
 
     /** One tensor in one layout: the buffer, and the tensor's version it was last reordered from. */
     static final class Reordered {
-        private final Tensor tensor;
+        private final TensorImpl tensor;
         private final MemoryDesc layout; // ours: outlives the plan that first asked
         final Memory buffer;
         final long bytes;
         private volatile long version = Long.MIN_VALUE;
         private int references; // guarded by BY_TENSOR
 
-        private Reordered(Tensor tensor, MemoryDesc layout, Memory buffer) {
+        private Reordered(TensorImpl tensor, MemoryDesc layout, Memory buffer) {
             this.tensor = tensor;
             this.layout = layout;
             this.buffer = buffer;
@@ -49,12 +48,12 @@ final class SharedConstants {
          * Reorders {@code source} (the tensor's data, or a Java copy of it) into the buffer through {@code reorder}
          * (from {@code user}, the tensor's layout, to this one), unless another plan just did.
          */
-        synchronized void refresh(Primitive reorder, MemoryDesc user, Tensor source, Engine engine, Stream stream) {
+        synchronized void refresh(Primitive reorder, MemoryDesc user, TensorImpl source, Engine engine, Stream stream) {
             long v = tensor.version();
             if (v == version) {
                 return;
             }
-            try (Memory from = Memory.over(user, engine, TensorAccess.get().data(source));
+            try (Memory from = Memory.over(user, engine, source.data());
                     ExecArgs args = new ExecArgs(2).add(Arg.FROM, from).add(Arg.TO, buffer)) {
                 reorder.execute(stream, args);
             }
@@ -63,7 +62,7 @@ final class SharedConstants {
     }
 
     /** The reordered copy of {@code tensor} in {@code layout}, shared, with one more reference (release it). */
-    static Reordered acquire(Tensor tensor, MemoryDesc layout, Engine engine) {
+    static Reordered acquire(TensorImpl tensor, MemoryDesc layout, Engine engine) {
         synchronized (BY_TENSOR) {
             List<Reordered> copies = BY_TENSOR.computeIfAbsent(tensor, t -> new ArrayList<>(1));
             for (Reordered r : copies) {

@@ -12,14 +12,14 @@ import dev.onednn4j.internal.dnnl.PrimitiveDesc;
 import dev.onednn4j.internal.dnnl.Threads;
 import dev.onednn4j.internal.exec.Layouts;
 import dev.onednn4j.internal.exec.Program;
+import dev.onednn4j.internal.memory.Format;
+import dev.onednn4j.internal.memory.TensorImpl;
 import dev.onednn4j.internal.op.BatchNorm;
 import dev.onednn4j.internal.op.ConvGeometry;
 import dev.onednn4j.internal.op.Convolution;
 import dev.onednn4j.internal.op.Eltwise;
 import dev.onednn4j.internal.op.GraphOp;
 import dev.onednn4j.internal.op.Operation;
-import dev.onednn4j.tensor.MemoryFormat;
-import dev.onednn4j.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -55,8 +55,7 @@ public final class Compiler {
      *
      * @param outputFormat the output's memory format where it is 4-D (contiguous otherwise)
      */
-    public record Options(
-            MemoryFormat inputFormat, MemoryFormat outputFormat, boolean bf16, int threads, boolean tuneKernels) {}
+    public record Options(Format inputFormat, Format outputFormat, boolean bf16, int threads, boolean tuneKernels) {}
 
     /**
      * For the library's own tests only: names one rewrite to break on purpose ({@code fold-without-shift},
@@ -275,8 +274,8 @@ public final class Compiler {
             fb[oc] = (float)
                     ((bias == null ? 0.0 : bias[oc]) * scale[oc] + (mutated("fold-without-shift") ? 0.0 : shift[oc]));
         }
-        Tensor wt = b.own(Tensor.of(fw, g.weightShape()));
-        Tensor bt = b.own(Tensor.of(fb, g.outC()));
+        TensorImpl wt = b.own(TensorImpl.of(fw, g.weightShape()));
+        TensorImpl bt = b.own(TensorImpl.of(fb, g.outC()));
         return new Convolution(g.withBias(), wt, bt, false);
     }
 
@@ -404,7 +403,7 @@ public final class Compiler {
 
     private void lower(List<Node> schedule, long[] inputShape, long[] outputShape) {
         input.buffer = b.input(Layouts.of(inputShape, options.inputFormat()));
-        MemoryFormat outFormat = outputShape.length == 4 ? options.outputFormat() : MemoryFormat.CONTIGUOUS;
+        Format outFormat = outputShape.length == 4 ? options.outputFormat() : Format.CONTIGUOUS;
         userOut = Layouts.of(outputShape, outFormat);
         for (Node n : schedule) {
             switch (n.kind) {
@@ -483,7 +482,7 @@ public final class Compiler {
         }
         List<Object> args = new ArrayList<>(List.of(Arg.SRC, srcArg, Arg.DST, dstBuffer));
         for (Operation.Constant c : n.op.constants()) {
-            Tensor values = c.tensor() != null ? c.tensor() : b.own(Tensor.of(c.values(), c.dims()));
+            TensorImpl values = c.tensor() != null ? c.tensor() : b.own(TensorImpl.of(c.values(), c.dims()));
             args.add(c.arg());
             args.add(b.constant(pd.query(c.arg()), values, Layouts.of(c.dims(), values)));
         }
@@ -625,7 +624,7 @@ public final class Compiler {
     /** A row-major (4-D: NHWC) layout of {@code md}'s dims and type. */
     private static MemoryDesc plain(MemoryDesc md) {
         long[] dims = md.dims();
-        MemoryFormat f = dims.length == 4 ? MemoryFormat.CHANNELS_LAST : MemoryFormat.CONTIGUOUS;
+        Format f = dims.length == 4 ? Format.CHANNELS_LAST : Format.CONTIGUOUS;
         return MemoryDesc.strided(dims, md.dataType(), f.strides(dims));
     }
 
@@ -639,7 +638,7 @@ public final class Compiler {
         long[] dims = md.dims();
         int rowMajor = reorder(
                 of,
-                MemoryDesc.strided(dims, md.dataType(), MemoryFormat.CONTIGUOUS.strides(dims)),
+                MemoryDesc.strided(dims, md.dataType(), Format.CONTIGUOUS.strides(dims)),
                 "a layout that can change shape");
         return b.view(rowMajor, b.md(rowMajor).reshape(shape));
     }
@@ -680,7 +679,7 @@ public final class Compiler {
             if (op.rowMajorInputs()) {
                 MemoryDesc md = b.md(buf);
                 long[] dims = md.dims();
-                MemoryDesc rowMajor = MemoryDesc.strided(dims, md.dataType(), MemoryFormat.CONTIGUOUS.strides(dims));
+                MemoryDesc rowMajor = MemoryDesc.strided(dims, md.dataType(), Format.CONTIGUOUS.strides(dims));
                 if (!md.sameAs(rowMajor)) {
                     buf = reorder(buf, rowMajor, "a row-major layout for " + op.name());
                 } else {
@@ -739,7 +738,7 @@ public final class Compiler {
         args.add(Arg.DST);
         args.add(out);
         for (Operation.Constant c : op.constants()) {
-            Tensor values = c.tensor() != null ? c.tensor() : b.own(Tensor.of(c.values(), c.dims()));
+            TensorImpl values = c.tensor() != null ? c.tensor() : b.own(TensorImpl.of(c.values(), c.dims()));
             args.add(c.arg());
             args.add(b.constant(pd.query(c.arg()), values, Layouts.of(c.dims(), values)));
         }

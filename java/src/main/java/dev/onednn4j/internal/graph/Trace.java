@@ -1,10 +1,9 @@
 package dev.onednn4j.internal.graph;
 
-import dev.onednn4j.internal.TensorAccess;
+import dev.onednn4j.internal.memory.ElementType;
+import dev.onednn4j.internal.memory.TensorImpl;
 import dev.onednn4j.internal.op.GraphOp;
 import dev.onednn4j.internal.op.Operation;
-import dev.onednn4j.tensor.DType;
-import dev.onednn4j.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -21,7 +20,6 @@ import java.util.Map;
  * operation produced, fails the trace with an error naming the operation and the last layer recorded.
  */
 public final class Trace implements AutoCloseable {
-    private static final TensorAccess TENSORS = TensorAccess.get();
 
     /** A tensor of the traced forward pass: its logical shape. */
     @SuppressWarnings("ArrayRecordComponent") // identified by id; the shape is never compared through the record
@@ -85,7 +83,7 @@ public final class Trace implements AutoCloseable {
     }
 
     /** The forward pass's input. */
-    public Value input(Tensor x) {
+    public Value input(TensorImpl x) {
         input = define(x);
         return input;
     }
@@ -101,7 +99,7 @@ public final class Trace implements AutoCloseable {
     }
 
     /** A layer ran {@code op} from {@code in} into {@code out} ({@code out} may be {@code in}: in place). */
-    public void op(Operation op, Object module, Tensor in, Tensor out) {
+    public void op(Operation op, Object module, TensorImpl in, TensorImpl out) {
         String name = module == null
                 ? "tensor op"
                 : names.getOrDefault(module, module.getClass().getSimpleName());
@@ -112,7 +110,7 @@ public final class Trace implements AutoCloseable {
     }
 
     /** A tensor method ran {@code op} (e.g. {@code relu_}) from {@code in} into {@code out}. */
-    public void tensorOp(Operation op, String method, Tensor in, Tensor out) {
+    public void tensorOp(Operation op, String method, TensorImpl in, TensorImpl out) {
         Value v = use(in, method);
         Value o = define(out);
         nodes.add(new Node(Kind.OP, op, "Tensor." + method, List.of(v), o));
@@ -120,9 +118,9 @@ public final class Trace implements AutoCloseable {
     }
 
     /** {@code op} ran on {@code in} (its computed inputs, in slot order) into {@code out}. */
-    public void graphOp(GraphOp op, Tensor[] in, Tensor out) {
+    public void graphOp(GraphOp op, TensorImpl[] in, TensorImpl out) {
         List<Value> vs = new ArrayList<>();
-        for (Tensor t : in) {
+        for (TensorImpl t : in) {
             vs.add(use(t, op.name()));
         }
         Value o = define(out);
@@ -131,7 +129,7 @@ public final class Trace implements AutoCloseable {
     }
 
     /** {@code out = a + b} ({@code out} may be {@code a}: {@code add_}). */
-    public void add(Tensor a, Tensor b, Tensor out, String method) {
+    public void add(TensorImpl a, TensorImpl b, TensorImpl out, String method) {
         Value x = use(a, method);
         Value y = use(b, method);
         Value o = define(out);
@@ -140,11 +138,11 @@ public final class Trace implements AutoCloseable {
     }
 
     /** The forward pass returned {@code y}: its value (a reshape if a view of another shape). */
-    public Value output(Tensor y) {
+    public Value output(TensorImpl y) {
         return use(y, "the returned tensor");
     }
 
-    boolean copy(Tensor from, Tensor to) {
+    boolean copy(TensorImpl from, TensorImpl to) {
         Value v = byAddress.get(address(from));
         if (v == null) {
             checkAccess(to, "copyFrom");
@@ -159,7 +157,7 @@ public final class Trace implements AutoCloseable {
         return true;
     }
 
-    void checkAccess(Tensor t, String what) {
+    void checkAccess(TensorImpl t, String what) {
         if (byAddress.containsKey(address(t))) {
             throw untraceable(
                     "Tensor." + what,
@@ -180,8 +178,8 @@ public final class Trace implements AutoCloseable {
     }
 
     /** The value in {@code t}'s memory; a reshape node when {@code t} sees it with another shape. */
-    private Value use(Tensor t, String operation) {
-        if (t.dtype() != DType.FLOAT32) {
+    private Value use(TensorImpl t, String operation) {
+        if (t.dtype() != ElementType.FLOAT32) {
             throw untraceable(operation, "takes a " + t.dtype() + " tensor; compiled modules compute in float32");
         }
         Value v = byAddress.get(address(t));
@@ -191,7 +189,7 @@ public final class Trace implements AutoCloseable {
                     "uses a tensor " + Arrays.toString(t.shape()) + " that no traced operation produced (created "
                             + "inside forward, or another tensor's memory)");
         }
-        long[] shape = TENSORS.shape(t);
+        long[] shape = t.shapeRef();
         if (!Arrays.equals(shape, v.shape())) {
             Value r = new Value(nextId++, shape.clone());
             nodes.add(new Node(Kind.RESHAPE, null, operation, List.of(v), r));
@@ -200,14 +198,14 @@ public final class Trace implements AutoCloseable {
         return v;
     }
 
-    private Value define(Tensor t) {
-        Value v = new Value(nextId++, TENSORS.shape(t).clone());
+    private Value define(TensorImpl t) {
+        Value v = new Value(nextId++, t.shapeRef().clone());
         byAddress.put(address(t), v);
         return v;
     }
 
-    private static long address(Tensor t) {
-        return TENSORS.data(t).address();
+    private static long address(TensorImpl t) {
+        return t.data().address();
     }
 
     @Override

@@ -1,6 +1,6 @@
 package dev.onednn4j.internal.graph;
 
-import dev.onednn4j.tensor.Tensor;
+import dev.onednn4j.internal.memory.TensorImpl;
 
 /**
  * Where library code asks whether its call is being traced, as {@code torch.jit.trace} runs a module once and
@@ -35,10 +35,10 @@ public final class Tracer {
     }
 
     /**
-     * Called by {@link Tensor} before its values are read or written outside an operation: refuses it for a traced
+     * Called by {@link TensorImpl} before its values are read or written outside an operation: refuses it for a traced
      * tensor, whose values do not exist yet (a compiled forward must not depend on them).
      */
-    public static void access(Tensor t, String what) {
+    public static void access(TensorImpl t, String what) {
         Trace trace = current();
         if (trace != null) {
             trace.checkAccess(t, what);
@@ -46,11 +46,11 @@ public final class Tracer {
     }
 
     /**
-     * Called by {@link Tensor#copyFrom(Tensor)}: records the copy of a traced tensor into {@code to} (a layout change
+     * Called by {@link TensorImpl#copyFrom(TensorImpl)}: records the copy of a traced tensor into {@code to} (a layout change
      * such as {@code reshape} of a channels-last tensor) and returns true, or returns false if {@code from} is not
      * traced (then the copy happens as usual).
      */
-    public static boolean copy(Tensor from, Tensor to) {
+    public static boolean copy(TensorImpl from, TensorImpl to) {
         Trace trace = current();
         return trace != null && trace.copy(from, to);
     }

@@ -1,8 +1,8 @@
 package dev.onednn4j.internal.io;
 
-import dev.onednn4j.internal.TensorAccess;
-import dev.onednn4j.tensor.DType;
-import dev.onednn4j.tensor.Tensor;
+import dev.onednn4j.internal.memory.ElementType;
+import dev.onednn4j.internal.memory.Format;
+import dev.onednn4j.internal.memory.TensorImpl;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
@@ -20,8 +20,6 @@ import java.nio.file.StandardOpenOption;
  * closes that tensor, which unmaps the file once no running operation uses any of its views.
  */
 public final class MappedFile implements AutoCloseable {
-
-    private static final TensorAccess TENSORS = TensorAccess.get();
     private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -29,10 +27,10 @@ public final class MappedFile implements AutoCloseable {
             ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private final MemorySegment file;
-    private final Tensor owner;
+    private final TensorImpl owner;
     private final Path path;
 
-    private MappedFile(MemorySegment file, Tensor owner, Path path) {
+    private MappedFile(MemorySegment file, TensorImpl owner, Path path) {
         this.file = file;
         this.owner = owner;
         this.path = path;
@@ -47,7 +45,7 @@ public final class MappedFile implements AutoCloseable {
             MemorySegment file = size == 0
                     ? MemorySegment.NULL.reinterpret(0)
                     : ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
-            return new MappedFile(file, TENSORS.adopt(arena, file, path.toString(), size), path);
+            return new MappedFile(file, TensorImpl.adopt(arena, file, path.toString(), size), path);
         } catch (IOException | RuntimeException | Error e) {
             arena.close();
             throw e;
@@ -110,17 +108,17 @@ public final class MappedFile implements AutoCloseable {
      * view that lives as long as the mapping where the offset is aligned to the dtype's size, else a copy that the
      * caller owns (files from other writers may be unaligned).
      */
-    public Tensor tensor(long offset, DType dtype, long... shape) {
+    public TensorImpl tensor(long offset, ElementType dtype, long... shape) {
         if (ByteOrder.nativeOrder() != ByteOrder.LITTLE_ENDIAN) {
             throw new UnsupportedOperationException(
                     "safetensors data is little-endian; this platform is " + ByteOrder.nativeOrder());
         }
         if ((file.address() + offset) % dtype.byteSize() == 0) {
-            return TENSORS.view(owner, offset, dtype, shape);
+            return owner.view(offset, dtype, shape);
         }
-        Tensor copy = Tensor.zeros(dtype, shape);
+        TensorImpl copy = TensorImpl.zeros(dtype, Format.CONTIGUOUS, shape);
         try {
-            MemorySegment.copy(file, offset, TENSORS.data(copy), 0, copy.numel() * dtype.byteSize());
+            MemorySegment.copy(file, offset, copy.data(), 0, copy.numel() * dtype.byteSize());
         } catch (InternalError e) {
             copy.close();
             throw truncated(e);

@@ -8,8 +8,8 @@ import dev.onednn4j.internal.dnnl.PrimitiveAttr;
 import dev.onednn4j.internal.dnnl.PrimitiveDesc;
 import dev.onednn4j.internal.exec.Layouts;
 import dev.onednn4j.internal.exec.Plan;
-import dev.onednn4j.tensor.MemoryFormat;
-import dev.onednn4j.tensor.Tensor;
+import dev.onednn4j.internal.memory.Format;
+import dev.onednn4j.internal.memory.TensorImpl;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
@@ -69,7 +69,7 @@ public final class AdaptiveAvgPool implements Operation {
     }
 
     @Override
-    public Plan plan(Tensor... t) {
+    public Plan plan(TensorImpl... t) {
         int hw = h * w;
         int ohw = outH * outW;
         Plan.Builder b = Plan.builder(String.format(
@@ -83,13 +83,13 @@ public final class AdaptiveAvgPool implements Operation {
                 c,
                 outH,
                 outW,
-                t[0].memoryFormat(),
-                t[1].memoryFormat()));
-        MemoryDesc src = b.input(Arg.SRC, 0, Layouts.of(new long[] {n, c, hw}, strides(t[0].memoryFormat(), hw)));
-        b.output(Arg.DST, 1, Layouts.of(new long[] {n, c, ohw}, strides(t[1].memoryFormat(), ohw)));
+                t[0].format(),
+                t[1].format()));
+        MemoryDesc src = b.input(Arg.SRC, 0, Layouts.of(new long[] {n, c, hw}, strides(t[0].format(), hw)));
+        b.output(Arg.DST, 1, Layouts.of(new long[] {n, c, ohw}, strides(t[1].format(), ohw)));
         Constant k = constants().getFirst();
-        Tensor weights = b.owned(Tensor.of(k.values(), k.dims()));
-        MemoryDesc wMd = b.constant(Arg.WEIGHTS, weights, Layouts.of(k.dims(), MemoryFormat.CONTIGUOUS));
+        TensorImpl weights = b.owned(TensorImpl.of(k.values(), k.dims()));
+        MemoryDesc wMd = b.constant(Arg.WEIGHTS, weights, Layouts.of(k.dims(), Format.CONTIGUOUS));
         MemoryDesc dst = b.temporary(Layouts.any(new long[] {n, c, ohw}));
         return b.build(attr -> PrimitiveDesc.matmul(Engine.cpu(), src, wMd, null, dst, attr));
     }
@@ -136,8 +136,8 @@ public final class AdaptiveAvgPool implements Operation {
     }
 
     /** Strides of (N, C, pixels) for a tensor in {@code f}. */
-    private long[] strides(MemoryFormat f, long pixels) {
-        return f == MemoryFormat.CHANNELS_LAST ? new long[] {pixels * c, 1, c} : new long[] {c * pixels, pixels, 1};
+    private long[] strides(Format f, long pixels) {
+        return f == Format.CHANNELS_LAST ? new long[] {pixels * c, 1, c} : new long[] {c * pixels, pixels, 1};
     }
 
     @Override

@@ -8,7 +8,7 @@ import dev.onednn4j.internal.dnnl.PrimitiveAttr;
 import dev.onednn4j.internal.dnnl.PrimitiveDesc;
 import dev.onednn4j.internal.exec.Layouts;
 import dev.onednn4j.internal.exec.Plan;
-import dev.onednn4j.tensor.Tensor;
+import dev.onednn4j.internal.memory.TensorImpl;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -27,21 +27,28 @@ import java.util.Locale;
 public final class BatchNorm implements Operation {
     private final long[] shape;
     private final double eps;
-    private final Tensor mean;
-    private final Tensor var;
-    private final Tensor weight;
-    private final Tensor bias;
+    private final TensorImpl mean;
+    private final TensorImpl var;
+    private final TensorImpl weight;
+    private final TensorImpl bias;
     private final boolean relu;
 
     /**
      * @param mean, var    running statistics, or both null to normalize with the batch's own
      * @param weight, bias affine parameters, or both null for none
      */
-    public BatchNorm(long[] shape, double eps, Tensor mean, Tensor var, Tensor weight, Tensor bias) {
+    public BatchNorm(long[] shape, double eps, TensorImpl mean, TensorImpl var, TensorImpl weight, TensorImpl bias) {
         this(shape, eps, mean, var, weight, bias, false);
     }
 
-    private BatchNorm(long[] shape, double eps, Tensor mean, Tensor var, Tensor weight, Tensor bias, boolean relu) {
+    private BatchNorm(
+            long[] shape,
+            double eps,
+            TensorImpl mean,
+            TensorImpl var,
+            TensorImpl weight,
+            TensorImpl bias,
+            boolean relu) {
         this.relu = relu;
         this.shape = shape.clone();
         this.eps = eps;
@@ -67,7 +74,7 @@ public final class BatchNorm implements Operation {
     }
 
     @Override
-    public Plan plan(Tensor... t) {
+    public Plan plan(TensorImpl... t) {
         Plan.Builder b = Plan.builder(String.format(
                 Locale.ROOT,
                 "batch_norm %s eps %s, %s statistics%s%s",

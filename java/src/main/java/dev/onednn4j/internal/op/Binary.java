@@ -7,7 +7,7 @@ import dev.onednn4j.internal.dnnl.MemoryDesc;
 import dev.onednn4j.internal.dnnl.PrimitiveDesc;
 import dev.onednn4j.internal.exec.Layouts;
 import dev.onednn4j.internal.exec.Plan;
-import dev.onednn4j.tensor.Tensor;
+import dev.onednn4j.internal.memory.TensorImpl;
 import java.util.Arrays;
 
 /**
@@ -22,7 +22,7 @@ public final class Binary {
     }
 
     /** The plan for tensors a, b and the output laid out as these are. */
-    public Plan plan(Tensor... t) {
+    public Plan plan(TensorImpl... t) {
         long[] dims = shape.length == 0 ? new long[] {1} : shape;
         Plan.Builder b = Plan.builder("add " + Arrays.toString(shape));
         MemoryDesc a = b.input(Arg.SRC, 0, Layouts.of(dims, t[0]));

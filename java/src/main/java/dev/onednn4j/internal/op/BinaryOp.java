@@ -7,7 +7,7 @@ import dev.onednn4j.internal.dnnl.Engine;
 import dev.onednn4j.internal.dnnl.MemoryDesc;
 import dev.onednn4j.internal.dnnl.PrimitiveAttr;
 import dev.onednn4j.internal.dnnl.PrimitiveDesc;
-import dev.onednn4j.tensor.Tensor;
+import dev.onednn4j.internal.memory.TensorImpl;
 import java.util.Arrays;
 import java.util.List;
 
@@ -51,7 +51,7 @@ public final class BinaryOp implements GraphOp {
     private final long[] a;
     private final long[] b;
     private final long[] bDims; // b with leading 1s to a's rank
-    private final Tensor constant;
+    private final TensorImpl constant;
 
     /**
      * @param kind     the operation
@@ -59,7 +59,7 @@ public final class BinaryOp implements GraphOp {
      * @param b        the second operand's shape, broadcasting to {@code a}
      * @param constant the second operand if it is a constant (float32, shape {@code b}), else null (computed)
      */
-    public BinaryOp(Kind kind, long[] a, long[] b, Tensor constant) {
+    public BinaryOp(Kind kind, long[] a, long[] b, TensorImpl constant) {
         if (!Arrays.equals(Nd.broadcast(a, b, kind.name().toLowerCase(java.util.Locale.ROOT)), a)) {
             throw new IllegalArgumentException("the first operand " + Arrays.toString(a) + " must have the shape the "
                     + "operands broadcast to; the second is " + Arrays.toString(b));

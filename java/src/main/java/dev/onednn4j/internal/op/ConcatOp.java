@@ -6,7 +6,7 @@ import dev.onednn4j.internal.dnnl.Engine;
 import dev.onednn4j.internal.dnnl.MemoryDesc;
 import dev.onednn4j.internal.dnnl.PrimitiveAttr;
 import dev.onednn4j.internal.dnnl.PrimitiveDesc;
-import dev.onednn4j.tensor.Tensor;
+import dev.onednn4j.internal.memory.TensorImpl;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -17,7 +17,7 @@ import java.util.List;
 public final class ConcatOp implements GraphOp {
     private final int axis;
     private final List<long[]> parts;
-    private final Tensor[] constants; // per part: the constant, or null for a computed input
+    private final TensorImpl[] constants; // per part: the constant, or null for a computed input
     private final int[] position; // computed input i is part position[i]
     private final long[] out;
 
@@ -26,7 +26,7 @@ public final class ConcatOp implements GraphOp {
      * @param parts     every part's shape, in order (equal except along {@code axis})
      * @param constants per part, its float32 constant or null for a computed part
      */
-    public ConcatOp(int axis, List<long[]> parts, Tensor[] constants) {
+    public ConcatOp(int axis, List<long[]> parts, TensorImpl[] constants) {
         this.axis = axis;
         this.parts = List.copyOf(parts);
         this.constants = constants.clone();

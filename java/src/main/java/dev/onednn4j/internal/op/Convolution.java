@@ -9,8 +9,8 @@ import dev.onednn4j.internal.dnnl.PrimitiveAttr;
 import dev.onednn4j.internal.dnnl.PrimitiveDesc;
 import dev.onednn4j.internal.exec.Layouts;
 import dev.onednn4j.internal.exec.Plan;
-import dev.onednn4j.tensor.MemoryFormat;
-import dev.onednn4j.tensor.Tensor;
+import dev.onednn4j.internal.memory.Format;
+import dev.onednn4j.internal.memory.TensorImpl;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -25,15 +25,15 @@ public final class Convolution implements Operation {
     private static final System.Logger LOG = System.getLogger("dev.onednn4j");
 
     private final ConvGeometry g;
-    private final Tensor weight;
-    private final Tensor bias;
+    private final TensorImpl weight;
+    private final TensorImpl bias;
     private final boolean unbatched;
 
     /**
      * @param bias      null without
      * @param unbatched the caller's tensors are (C, H, W): the output shape drops the batch of one
      */
-    public Convolution(ConvGeometry g, Tensor weight, Tensor bias, boolean unbatched) {
+    public Convolution(ConvGeometry g, TensorImpl weight, TensorImpl bias, boolean unbatched) {
         this.g = g;
         this.weight = weight;
         this.bias = bias;
@@ -86,9 +86,9 @@ public final class Convolution implements Operation {
     }
 
     @Override
-    public Plan plan(Tensor... t) {
-        Tensor x = t[0];
-        Tensor out = t[1];
+    public Plan plan(TensorImpl... t) {
+        TensorImpl x = t[0];
+        TensorImpl out = t[1];
         boolean explicitPad = false;
         if (padded()) {
             if (g.paddingMode() != PadMode.ZEROS || planVariant() == 1) {
@@ -102,7 +102,7 @@ public final class Convolution implements Operation {
                         g);
             }
         }
-        Plan.Builder b = Plan.builder(g + ", input " + x.memoryFormat() + ", output " + out.memoryFormat());
+        Plan.Builder b = Plan.builder(g + ", input " + x.format() + ", output " + out.format());
         MemoryDesc src;
         long[] srcDims;
         if (explicitPad) {
@@ -115,7 +115,7 @@ public final class Convolution implements Operation {
                 cols[i] = g.paddingMode().sourceIndex(i - g.padLeft(), g.w());
             }
             srcDims = new long[] {g.n(), g.c(), rows.length, cols.length};
-            MemoryFormat f = x.dim() == 4 ? x.memoryFormat() : MemoryFormat.CONTIGUOUS;
+            Format f = x.dim() == 4 ? x.format() : Format.CONTIGUOUS;
             src = b.paddedInput(
                     Arg.SRC,
                     0,
@@ -131,8 +131,8 @@ public final class Convolution implements Operation {
         b.constant(Arg.WEIGHTS, weight, Layouts.of(wDims, weight));
         MemoryDesc biasMd = bias == null ? null : b.constant(Arg.BIAS, bias, Layouts.of(new long[] {g.outC()}, bias));
         // A channels-last caller gets its layout as is (no reorder); otherwise oneDNN chooses.
-        MemoryDesc srcPrim = x.memoryFormat() == MemoryFormat.CHANNELS_LAST ? src : b.temporary(Layouts.any(srcDims));
-        MemoryDesc dstPrim = out.memoryFormat() == MemoryFormat.CHANNELS_LAST ? dst : b.temporary(Layouts.any(dstDims));
+        MemoryDesc srcPrim = x.format() == Format.CHANNELS_LAST ? src : b.temporary(Layouts.any(srcDims));
+        MemoryDesc dstPrim = out.format() == Format.CHANNELS_LAST ? dst : b.temporary(Layouts.any(dstDims));
         MemoryDesc wAny = b.temporary(Layouts.any(wDims));
         boolean padded = !explicitPad;
         return b.build(attr -> descriptor(srcPrim, wAny, biasMd, dstPrim, padded, attr));
@@ -224,7 +224,7 @@ public final class Convolution implements Operation {
             return null;
         }
         try (MemoryDesc w = MemoryDesc.any(weightDims(), dt);
-                MemoryDesc b = bias == null ? null : Layouts.of(new long[] {g.outC()}, MemoryFormat.CONTIGUOUS);
+                MemoryDesc b = bias == null ? null : Layouts.of(new long[] {g.outC()}, Format.CONTIGUOUS);
                 MemoryDesc d = dst == null ? MemoryDesc.any(g.outputShape(), dt) : null) {
             return descriptor(src, w, b, dst == null ? d : dst, true, attr);
         }
@@ -246,12 +246,12 @@ public final class Convolution implements Operation {
     }
 
     /** The weight tensor (outC, C/groups, kH, kW). */
-    public Tensor weight() {
+    public TensorImpl weight() {
         return weight;
     }
 
     /** The bias tensor (outC), or null. */
-    public Tensor bias() {
+    public TensorImpl bias() {
         return bias;
     }
 

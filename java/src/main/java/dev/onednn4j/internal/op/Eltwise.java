@@ -11,7 +11,7 @@ import dev.onednn4j.internal.dnnl.PrimitiveAttr;
 import dev.onednn4j.internal.dnnl.PrimitiveDesc;
 import dev.onednn4j.internal.exec.Layouts;
 import dev.onednn4j.internal.exec.Plan;
-import dev.onednn4j.tensor.Tensor;
+import dev.onednn4j.internal.memory.TensorImpl;
 import java.util.Arrays;
 import java.util.Locale;
 
@@ -158,7 +158,7 @@ public final class Eltwise implements Operation {
     }
 
     @Override
-    public Plan plan(Tensor... t) {
+    public Plan plan(TensorImpl... t) {
         long[] dims = t[0].dim() == 0 ? new long[] {1} : shape;
         Plan.Builder b = Plan.builder(
                 String.format(Locale.ROOT, "%s %s", kind.name().toLowerCase(Locale.ROOT), Arrays.toString(shape)));

@@ -7,7 +7,7 @@ import dev.onednn4j.internal.dnnl.PrimitiveAttr;
 import dev.onednn4j.internal.dnnl.PrimitiveDesc;
 import dev.onednn4j.internal.exec.Layouts;
 import dev.onednn4j.internal.exec.Plan;
-import dev.onednn4j.tensor.Tensor;
+import dev.onednn4j.internal.memory.TensorImpl;
 import java.util.Arrays;
 import java.util.List;
 import java.util.function.Function;
@@ -73,7 +73,7 @@ public interface GraphOp {
     }
 
     /** The oneDNN plan for inputs and the output laid out as {@code t} are (inputs in slot order, then output). */
-    default Plan plan(Tensor... t) {
+    default Plan plan(TensorImpl... t) {
         List<long[]> shapes = inputShapes();
         Plan.Builder b = Plan.builder(name() + " " + Arrays.deepToString(shapes.toArray()));
         MemoryDesc[] srcs = new MemoryDesc[shapes.size()];
@@ -89,7 +89,7 @@ public interface GraphOp {
         MemoryDesc dst =
                 b.output(Arg.DST, srcs.length, Layouts.of(out.length == 0 ? new long[] {1} : out, t[srcs.length]));
         for (Operation.Constant c : constants()) {
-            Tensor values = c.tensor() != null ? c.tensor() : b.owned(Tensor.of(c.values(), c.dims()));
+            TensorImpl values = c.tensor() != null ? c.tensor() : b.owned(TensorImpl.of(c.values(), c.dims()));
             b.constant(c.arg(), values, Layouts.of(c.dims(), values));
         }
         return b.build(attr -> describe(srcs, dst, DataType.F32, attr));

@@ -8,8 +8,8 @@ import dev.onednn4j.internal.dnnl.PrimitiveAttr;
 import dev.onednn4j.internal.dnnl.PrimitiveDesc;
 import dev.onednn4j.internal.exec.Layouts;
 import dev.onednn4j.internal.exec.Plan;
-import dev.onednn4j.tensor.MemoryFormat;
-import dev.onednn4j.tensor.Tensor;
+import dev.onednn4j.internal.memory.Format;
+import dev.onednn4j.internal.memory.TensorImpl;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -25,14 +25,14 @@ public final class InnerProduct implements Operation {
     private final int in;
     private final int out;
     private final long[] outputShape;
-    private final Tensor weight;
-    private final Tensor bias;
+    private final TensorImpl weight;
+    private final TensorImpl bias;
 
     /**
      * @param outputShape the caller's output shape (the input's leading dims, then {@code out})
      * @param bias        null without
      */
-    public InnerProduct(long rows, int in, int out, long[] outputShape, Tensor weight, Tensor bias) {
+    public InnerProduct(long rows, int in, int out, long[] outputShape, TensorImpl weight, TensorImpl bias) {
         this.rows = rows;
         this.in = in;
         this.out = out;
@@ -47,15 +47,15 @@ public final class InnerProduct implements Operation {
     }
 
     @Override
-    public Plan plan(Tensor... t) {
+    public Plan plan(TensorImpl... t) {
         Plan.Builder b = Plan.builder(String.format(
                 Locale.ROOT, "linear [%d, %d] -> [%d, %d]%s", rows, in, rows, out, bias == null ? ", no bias" : ""));
-        MemoryDesc src = b.input(Arg.SRC, 0, Layouts.of(new long[] {rows, in}, MemoryFormat.CONTIGUOUS));
-        MemoryDesc dst = b.output(Arg.DST, 1, Layouts.of(new long[] {rows, out}, MemoryFormat.CONTIGUOUS));
+        MemoryDesc src = b.input(Arg.SRC, 0, Layouts.of(new long[] {rows, in}, Format.CONTIGUOUS));
+        MemoryDesc dst = b.output(Arg.DST, 1, Layouts.of(new long[] {rows, out}, Format.CONTIGUOUS));
         long[] wDims = {out, in};
-        b.constant(Arg.WEIGHTS, weight, Layouts.of(wDims, MemoryFormat.CONTIGUOUS));
+        b.constant(Arg.WEIGHTS, weight, Layouts.of(wDims, Format.CONTIGUOUS));
         MemoryDesc biasMd =
-                bias == null ? null : b.constant(Arg.BIAS, bias, Layouts.of(new long[] {out}, MemoryFormat.CONTIGUOUS));
+                bias == null ? null : b.constant(Arg.BIAS, bias, Layouts.of(new long[] {out}, Format.CONTIGUOUS));
         MemoryDesc wAny = b.temporary(Layouts.any(wDims));
         return b.build(attr -> PrimitiveDesc.innerProduct(Engine.cpu(), src, wAny, biasMd, dst, attr));
     }
@@ -64,7 +64,7 @@ public final class InnerProduct implements Operation {
     @Override
     public PrimitiveDesc describe(MemoryDesc src, MemoryDesc dst, DataType dt, PrimitiveAttr attr) {
         try (MemoryDesc w = MemoryDesc.any(new long[] {out, in}, dt);
-                MemoryDesc b = bias == null ? null : Layouts.of(new long[] {out}, MemoryFormat.CONTIGUOUS);
+                MemoryDesc b = bias == null ? null : Layouts.of(new long[] {out}, Format.CONTIGUOUS);
                 MemoryDesc d = dst == null ? MemoryDesc.any(new long[] {rows, out}, dt) : null) {
             return PrimitiveDesc.innerProduct(Engine.cpu(), src, w, b, dst == null ? d : dst, attr);
         }

@@ -6,7 +6,7 @@ import dev.onednn4j.internal.dnnl.Engine;
 import dev.onednn4j.internal.dnnl.MemoryDesc;
 import dev.onednn4j.internal.dnnl.PrimitiveAttr;
 import dev.onednn4j.internal.dnnl.PrimitiveDesc;
-import dev.onednn4j.tensor.Tensor;
+import dev.onednn4j.internal.memory.TensorImpl;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -16,14 +16,14 @@ import java.util.List;
  */
 public final class LayerNormOp extends SingleInputOp {
     private final float eps;
-    private final Tensor scale;
-    private final Tensor shift;
+    private final TensorImpl scale;
+    private final TensorImpl shift;
 
     /**
      * @param scale float32 of the last dimension's size
      * @param shift float32 of the last dimension's size, or null for none (zeros)
      */
-    public LayerNormOp(long[] shape, float eps, Tensor scale, Tensor shift) {
+    public LayerNormOp(long[] shape, float eps, TensorImpl scale, TensorImpl shift) {
         super(shape, shape);
         this.eps = eps;
         this.scale = scale;

@@ -7,7 +7,7 @@ import dev.onednn4j.internal.dnnl.PostOps;
 import dev.onednn4j.internal.dnnl.PrimitiveAttr;
 import dev.onednn4j.internal.dnnl.PrimitiveDesc;
 import dev.onednn4j.internal.exec.Plan;
-import dev.onednn4j.tensor.Tensor;
+import dev.onednn4j.internal.memory.TensorImpl;
 import java.util.List;
 
 /**
@@ -25,14 +25,14 @@ public interface Operation {
      * The oneDNN plan for calls whose tensors are laid out as {@code tensors} are (their shapes are this
      * operation's): the primitive descriptor and how the tensors map onto its arguments.
      */
-    Plan plan(Tensor... tensors);
+    Plan plan(TensorImpl... tensors);
 
     /**
      * A constant argument of the operation's primitive, for compiled graphs: float32 values from a tensor (in its
      * layout) or from an array (row-major), seen by the primitive with {@code dims}.
      */
     @SuppressWarnings("ArrayRecordComponent") // a carrier handed from the operation to the compiler, never compared
-    record Constant(Arg arg, long[] dims, Tensor tensor, float[] values) {}
+    record Constant(Arg arg, long[] dims, TensorImpl tensor, float[] values) {}
 
     /**
      * For compiled graphs: the operation as one primitive descriptor reading {@code src} (a fixed layout, or
@@ -87,7 +87,7 @@ public interface Operation {
     double[] bound(float[] input);
 
     /** Computes the output (the last tensor) from the input (the first) with the plain Java loops. */
-    default void reference(Tensor... tensors) {
+    default void reference(TensorImpl... tensors) {
         double[] y = exact(tensors[0].toFloatArray());
         float[] f = new float[y.length];
         for (int i = 0; i < y.length; i++) {

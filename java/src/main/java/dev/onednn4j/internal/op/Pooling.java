@@ -10,8 +10,8 @@ import dev.onednn4j.internal.dnnl.PrimitiveAttr;
 import dev.onednn4j.internal.dnnl.PrimitiveDesc;
 import dev.onednn4j.internal.exec.Layouts;
 import dev.onednn4j.internal.exec.Plan;
-import dev.onednn4j.tensor.MemoryFormat;
-import dev.onednn4j.tensor.Tensor;
+import dev.onednn4j.internal.memory.Format;
+import dev.onednn4j.internal.memory.TensorImpl;
 import java.util.List;
 
 /**
@@ -60,13 +60,13 @@ public final class Pooling implements Operation {
     }
 
     @Override
-    public Plan plan(Tensor... t) {
-        Plan.Builder b = Plan.builder(g + ", input " + t[0].memoryFormat() + ", output " + t[1].memoryFormat());
+    public Plan plan(TensorImpl... t) {
+        Plan.Builder b = Plan.builder(g + ", input " + t[0].format() + ", output " + t[1].format());
         MemoryDesc src = b.input(Arg.SRC, 0, Layouts.of(g.inputShape(), t[0]));
         b.output(Arg.DST, 1, Layouts.of(g.outputShape(), t[1]));
         for (Constant c : constants()) {
-            Tensor factor = b.owned(Tensor.of(c.values(), c.dims()));
-            b.constant(c.arg(), factor, Layouts.of(c.dims(), MemoryFormat.CONTIGUOUS));
+            TensorImpl factor = b.owned(TensorImpl.of(c.values(), c.dims()));
+            b.constant(c.arg(), factor, Layouts.of(c.dims(), Format.CONTIGUOUS));
         }
         return b.build(attr -> describe(src, null, DataType.F32, attr));
     }
@@ -87,9 +87,8 @@ public final class Pooling implements Operation {
                 : p.countIncludePad() || correct || p.divisorOverride() != 0
                         ? Algorithm.POOLING_AVG_INCLUDE_PADDING
                         : Algorithm.POOLING_AVG_EXCLUDE_PADDING;
-        try (MemoryDesc factor = correct || mask
-                        ? Layouts.of(new long[] {1, 1, g.outH(), g.outW()}, MemoryFormat.CONTIGUOUS)
-                        : null;
+        try (MemoryDesc factor =
+                        correct || mask ? Layouts.of(new long[] {1, 1, g.outH(), g.outW()}, Format.CONTIGUOUS) : null;
                 PostOps post = correct || mask
                         ? PostOps.create().binary(mask ? Algorithm.BINARY_ADD : Algorithm.BINARY_MUL, factor)
                         : null;

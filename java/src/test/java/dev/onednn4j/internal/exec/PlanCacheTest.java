@@ -10,6 +10,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.onednn4j.internal.dnnl.Workspace;
+import dev.onednn4j.internal.memory.Format;
+import dev.onednn4j.internal.memory.TensorImpl;
 import dev.onednn4j.internal.op.ConvGeometry;
 import dev.onednn4j.internal.op.Convolution;
 import dev.onednn4j.internal.op.Eltwise;
@@ -31,7 +33,7 @@ import org.junit.jupiter.api.Test;
 class PlanCacheTest {
 
     /** A ReLU plan for {@code x} into {@code out}, holding one reference (the one a cache takes over). */
-    static Plan relu(Tensor x, Tensor out) {
+    static Plan relu(TensorImpl x, TensorImpl out) {
         return new Eltwise(Eltwise.Kind.RELU, 0, x.shape()).plan(x, out);
     }
 
@@ -52,7 +54,7 @@ class PlanCacheTest {
     }
 
     /** Puts a plan for {@code x} and drops the reference {@code put} returns, as a call does when it ends. */
-    static Plan putIdle(PlanCache cache, Tensor x, Tensor out) {
+    static Plan putIdle(PlanCache cache, TensorImpl x, TensorImpl out) {
         Plan p = cache.put(x, PlanCache.layouts(x, out), relu(x, out));
         p.release();
         return p;
@@ -61,12 +63,12 @@ class PlanCacheTest {
     @Test
     void keepsAtMostItsCapacityAndEvictsTheLeastRecentlyUsedFirst() {
         try (PlanCache cache = new PlanCache(2, Long.MAX_VALUE);
-                Tensor a = Tensor.zeros(2, 3);
-                Tensor oa = Tensor.zeros(2, 3);
-                Tensor b = Tensor.zeros(3, 3);
-                Tensor ob = Tensor.zeros(3, 3);
-                Tensor c = Tensor.zeros(4, 3);
-                Tensor oc = Tensor.zeros(4, 3)) {
+                TensorImpl a = TensorImpl.zeros(2, 3);
+                TensorImpl oa = TensorImpl.zeros(2, 3);
+                TensorImpl b = TensorImpl.zeros(3, 3);
+                TensorImpl ob = TensorImpl.zeros(3, 3);
+                TensorImpl c = TensorImpl.zeros(4, 3);
+                TensorImpl oc = TensorImpl.zeros(4, 3)) {
             int l = PlanCache.layouts(a, oa);
             Plan pa = putIdle(cache, a, oa);
             Plan pb = putIdle(cache, b, ob);
@@ -78,7 +80,7 @@ class PlanCacheTest {
             assertEquals(2, cache.size(), "at most its capacity");
             assertNull(cache.get(b, l), "the least recently used plan went first");
             assertFalse(pb.retain(), "an evicted plan that no call holds is destroyed at once");
-            for (Tensor[] kept : new Tensor[][] {{a, oa}, {c, oc}}) {
+            for (TensorImpl[] kept : new TensorImpl[][] {{a, oa}, {c, oc}}) {
                 Plan p = cache.get(kept[0], l);
                 assertSame(kept[0] == a ? pa : pc, p);
                 p.release();
@@ -96,11 +98,11 @@ class PlanCacheTest {
     @Test
     void theKeyIsTheShapeAndTheLayouts() {
         try (PlanCache cache = new PlanCache(4, Long.MAX_VALUE);
-                Tensor x = Tensor.zeros(1, 3, 4, 4);
-                Tensor out = Tensor.zeros(1, 3, 4, 4);
-                Tensor outCl = Tensor.zeros(MemoryFormat.CHANNELS_LAST, 1, 3, 4, 4);
-                Tensor sameShape = Tensor.zeros(1, 3, 4, 4);
-                Tensor other = Tensor.zeros(1, 3, 4, 5)) {
+                TensorImpl x = TensorImpl.zeros(1, 3, 4, 4);
+                TensorImpl out = TensorImpl.zeros(1, 3, 4, 4);
+                TensorImpl outCl = TensorImpl.zeros(Format.CHANNELS_LAST, 1, 3, 4, 4);
+                TensorImpl sameShape = TensorImpl.zeros(1, 3, 4, 4);
+                TensorImpl other = TensorImpl.zeros(1, 3, 4, 5)) {
             Plan p = putIdle(cache, x, out);
             Plan hit = cache.get(sameShape, PlanCache.layouts(x, out));
             assertSame(p, hit, "any tensor of the same shape and layouts hits");
@@ -118,8 +120,8 @@ class PlanCacheTest {
     @Test
     void aSecondPlanForTheSameKeyIsDestroyedAndTheFirstReturned() {
         try (PlanCache cache = new PlanCache(4, Long.MAX_VALUE);
-                Tensor x = Tensor.zeros(5);
-                Tensor out = Tensor.zeros(5)) {
+                TensorImpl x = TensorImpl.zeros(5);
+                TensorImpl out = TensorImpl.zeros(5)) {
             int l = PlanCache.layouts(x, out);
             Plan first = putIdle(cache, x, out);
             Plan second = relu(x, out);
@@ -135,10 +137,10 @@ class PlanCacheTest {
     void aPlanEvictedWhileACallHoldsItStaysUsableUntilReleased() {
         float[] v = values(12);
         try (PlanCache cache = new PlanCache(1, Long.MAX_VALUE);
-                Tensor a = Tensor.of(v, 3, 4);
-                Tensor oa = Tensor.zeros(3, 4);
-                Tensor b = Tensor.zeros(4, 4);
-                Tensor ob = Tensor.zeros(4, 4)) {
+                TensorImpl a = TensorImpl.of(v, 3, 4);
+                TensorImpl oa = TensorImpl.zeros(3, 4);
+                TensorImpl b = TensorImpl.zeros(4, 4);
+                TensorImpl ob = TensorImpl.zeros(4, 4)) {
             int l = PlanCache.layouts(a, oa);
             Plan held = cache.put(a, l, relu(a, oa)); // retained for a call that is still running
             putIdle(cache, b, ob); // evicts it
@@ -150,7 +152,7 @@ class PlanCacheTest {
             held.release(); // the call ends: the last reference
             assertFalse(held.retain(), "destroyed once released");
             Plan rebuilt = cache.put(a, l, relu(a, oa));
-            try (Tensor o2 = Tensor.zeros(3, 4)) {
+            try (TensorImpl o2 = TensorImpl.zeros(3, 4)) {
                 rebuilt.run(a, o2);
                 assertArrayEquals(relu(v), o2.toFloatArray());
             } finally {
@@ -160,7 +162,7 @@ class PlanCacheTest {
     }
 
     /** A 3x3 convolution plan (padding 1, no bias) of {@code weight} for {@code x} into {@code out}. */
-    static Plan conv(Tensor weight, Tensor x, Tensor out) {
+    static Plan conv(TensorImpl weight, TensorImpl x, TensorImpl out) {
         long[] s = x.shape();
         int h = (int) s[2];
         int w = (int) s[3];
@@ -188,7 +190,7 @@ class PlanCacheTest {
         return new Convolution(g, weight, null, false).plan(x, out);
     }
 
-    static Plan putIdleConv(PlanCache cache, Tensor weight, Tensor x, Tensor out) {
+    static Plan putIdleConv(PlanCache cache, TensorImpl weight, TensorImpl x, TensorImpl out) {
         Plan p = cache.put(x, PlanCache.layouts(x, out), conv(weight, x, out));
         p.release();
         return p;
@@ -197,15 +199,15 @@ class PlanCacheTest {
     @Test
     void theByteLimitEvictsToo() {
         // three layers' weights, each reordered into oneDNN's blocked layout: each plan holds a copy of its own
-        try (Tensor wa = Tensor.zeros(16, 16, 3, 3);
-                Tensor wb = Tensor.zeros(16, 16, 3, 3);
-                Tensor wc = Tensor.zeros(16, 16, 3, 3);
-                Tensor a = Tensor.zeros(MemoryFormat.CHANNELS_LAST, 1, 16, 4, 4);
-                Tensor b = Tensor.zeros(MemoryFormat.CHANNELS_LAST, 1, 16, 5, 4);
-                Tensor c = Tensor.zeros(MemoryFormat.CHANNELS_LAST, 1, 16, 6, 4);
-                Tensor oa = Tensor.zeros(MemoryFormat.CHANNELS_LAST, 1, 16, 4, 4);
-                Tensor ob = Tensor.zeros(MemoryFormat.CHANNELS_LAST, 1, 16, 5, 4);
-                Tensor oc = Tensor.zeros(MemoryFormat.CHANNELS_LAST, 1, 16, 6, 4)) {
+        try (TensorImpl wa = TensorImpl.zeros(16, 16, 3, 3);
+                TensorImpl wb = TensorImpl.zeros(16, 16, 3, 3);
+                TensorImpl wc = TensorImpl.zeros(16, 16, 3, 3);
+                TensorImpl a = TensorImpl.zeros(Format.CHANNELS_LAST, 1, 16, 4, 4);
+                TensorImpl b = TensorImpl.zeros(Format.CHANNELS_LAST, 1, 16, 5, 4);
+                TensorImpl c = TensorImpl.zeros(Format.CHANNELS_LAST, 1, 16, 6, 4);
+                TensorImpl oa = TensorImpl.zeros(Format.CHANNELS_LAST, 1, 16, 4, 4);
+                TensorImpl ob = TensorImpl.zeros(Format.CHANNELS_LAST, 1, 16, 5, 4);
+                TensorImpl oc = TensorImpl.zeros(Format.CHANNELS_LAST, 1, 16, 6, 4)) {
             long size;
             try (PlanCache probe = new PlanCache(1, Long.MAX_VALUE)) {
                 size = putIdleConv(probe, wa, a, oa).bytes();
@@ -245,14 +247,14 @@ class PlanCacheTest {
     void plansOfOneLayerShareOneReorderedCopyOfItsWeights() {
         float[] v = values(8 * 8 * 9);
         int before = SharedConstants.count();
-        try (Tensor weight = Tensor.of(v, 8, 8, 3, 3);
+        try (TensorImpl weight = TensorImpl.of(v, 8, 8, 3, 3);
                 PlanCache cache = new PlanCache(8, Long.MAX_VALUE)) {
-            List<Tensor[]> calls = new ArrayList<>();
+            List<TensorImpl[]> calls = new ArrayList<>();
             long one = 0;
             for (int h = 3; h < 8; h++) {
-                Tensor x = Tensor.of(values(8 * h * 5), MemoryFormat.CONTIGUOUS, 1, 8, h, 5);
-                Tensor out = Tensor.zeros(1, 8, h, 5);
-                calls.add(new Tensor[] {x, out});
+                TensorImpl x = TensorImpl.of(values(8 * h * 5), Format.CONTIGUOUS, 1, 8, h, 5);
+                TensorImpl out = TensorImpl.zeros(1, 8, h, 5);
+                calls.add(new TensorImpl[] {x, out});
                 one = putIdleConv(cache, weight, x, out).bytes();
             }
             assertEquals(5, cache.size());
@@ -260,14 +262,14 @@ class PlanCacheTest {
             assertEquals(one, cache.bytes(), "counted once");
             float[][] first = new float[calls.size()][];
             for (int k = 0; k < calls.size(); k++) {
-                Tensor[] c = calls.get(k);
+                TensorImpl[] c = calls.get(k);
                 Plan p = cache.get(c[0], PlanCache.layouts(c[0], c[1]));
                 p.run(c[0], c[1]);
                 p.release();
                 first[k] = c[1].toFloatArray();
             }
             weight.copyFrom(new float[v.length]); // zeros: every plan must see it
-            for (Tensor[] c : calls) {
+            for (TensorImpl[] c : calls) {
                 Plan p = cache.get(c[0], PlanCache.layouts(c[0], c[1]));
                 p.run(c[0], c[1]);
                 p.release();
@@ -276,7 +278,7 @@ class PlanCacheTest {
             assertTrue(first[0].length > 0 && first[0][5] != 0, "the first weights gave something else");
             cache.clear();
             assertEquals(before, SharedConstants.count(), "freed with the last plan");
-            for (Tensor[] c : calls) {
+            for (TensorImpl[] c : calls) {
                 c[0].close();
                 c[1].close();
             }
@@ -290,9 +292,9 @@ class PlanCacheTest {
      */
     @Test
     void aCallsTemporariesLieInABorrowedWorkspace() {
-        try (Tensor weight = Tensor.zeros(16, 16, 3, 3);
-                Tensor x = Tensor.zeros(1, 16, 20, 20);
-                Tensor out = Tensor.zeros(1, 16, 20, 20);
+        try (TensorImpl weight = TensorImpl.zeros(16, 16, 3, 3);
+                TensorImpl x = TensorImpl.zeros(1, 16, 20, 20);
+                TensorImpl out = TensorImpl.zeros(1, 16, 20, 20);
                 PlanCache cache = new PlanCache(4, Long.MAX_VALUE)) {
             Plan p = cache.put(x, PlanCache.layouts(x, out), conv(weight, x, out));
             try {
@@ -315,12 +317,12 @@ class PlanCacheTest {
     void closeReleasesEverythingAndRefusesLaterPlans() {
         float[] v = values(6);
         PlanCache cache = new PlanCache(4, Long.MAX_VALUE);
-        try (Tensor a = Tensor.of(v, 6);
-                Tensor oa = Tensor.zeros(6);
-                Tensor b = Tensor.zeros(7);
-                Tensor ob = Tensor.zeros(7);
-                Tensor c = Tensor.zeros(8);
-                Tensor oc = Tensor.zeros(8)) {
+        try (TensorImpl a = TensorImpl.of(v, 6);
+                TensorImpl oa = TensorImpl.zeros(6);
+                TensorImpl b = TensorImpl.zeros(7);
+                TensorImpl ob = TensorImpl.zeros(7);
+                TensorImpl c = TensorImpl.zeros(8);
+                TensorImpl oc = TensorImpl.zeros(8)) {
             int l = PlanCache.layouts(a, oa);
             Plan held = cache.put(a, l, relu(a, oa)); // a call still running
             Plan idle = putIdle(cache, b, ob);

@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.onednn4j.internal.exec.Plan;
-import dev.onednn4j.tensor.MemoryFormat;
-import dev.onednn4j.tensor.Tensor;
+import dev.onednn4j.internal.memory.Format;
+import dev.onednn4j.internal.memory.TensorImpl;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -46,22 +46,21 @@ class GraphOpCrossCheckTest {
      * Runs {@code op} on oneDNN on {@code inputs} (laid out in {@code format} where 4-D) and checks each element
      * against the reference: {@code |y - exact| <= bound(i, exact)}.
      */
-    static void check(
-            GraphOp op, List<float[]> inputs, MemoryFormat format, BiFunction<Integer, double[], Double> bound) {
+    static void check(GraphOp op, List<float[]> inputs, Format format, BiFunction<Integer, double[], Double> bound) {
         List<long[]> shapes = op.inputShapes();
-        Tensor[] t = new Tensor[shapes.size() + 1];
+        TensorImpl[] t = new TensorImpl[shapes.size() + 1];
         try {
             double[][] in = new double[inputs.size()][];
             for (int i = 0; i < shapes.size(); i++) {
                 long[] s = shapes.get(i);
-                t[i] = Tensor.of(inputs.get(i), s.length == 4 ? format : MemoryFormat.CONTIGUOUS, s);
+                t[i] = TensorImpl.of(inputs.get(i), s.length == 4 ? format : Format.CONTIGUOUS, s);
                 in[i] = new double[inputs.get(i).length];
                 for (int k = 0; k < in[i].length; k++) {
                     in[i][k] = inputs.get(i)[k];
                 }
             }
             long[] out = op.outputShape();
-            t[shapes.size()] = Tensor.zeros(out.length == 4 ? format : MemoryFormat.CONTIGUOUS, out);
+            t[shapes.size()] = TensorImpl.zeros(out.length == 4 ? format : Format.CONTIGUOUS, out);
             Plan p = op.plan(t);
             try {
                 p.run(t);
@@ -86,7 +85,7 @@ class GraphOpCrossCheckTest {
                                 b));
             }
         } finally {
-            for (Tensor x : t) {
+            for (TensorImpl x : t) {
                 if (x != null) {
                     x.close();
                 }
@@ -132,10 +131,10 @@ class GraphOpCrossCheckTest {
                 BiFunction<Integer, double[], Double> bound = kind == BinaryOp.Kind.MIN || kind == BinaryOp.Kind.MAX
                         ? exactBits()
                         : ulps(kind == BinaryOp.Kind.DIV ? 2 : 1);
-                try (Tensor k = constant ? Tensor.of(bv, b) : null) {
+                try (TensorImpl k = constant ? TensorImpl.of(bv, b) : null) {
                     BinaryOp op = new BinaryOp(kind, a, b, k);
                     List<float[]> in = constant ? List.of(values(a)) : List.of(values(a), bv);
-                    for (MemoryFormat f : MemoryFormat.values()) {
+                    for (Format f : Format.values()) {
                         check(op, in, f, bound);
                     }
                 }
@@ -150,7 +149,7 @@ class GraphOpCrossCheckTest {
             int axis = RNG.nextInt(4);
             int n = 2 + RNG.nextInt(3);
             List<long[]> parts = new ArrayList<>();
-            Tensor[] consts = new Tensor[n];
+            TensorImpl[] consts = new TensorImpl[n];
             List<float[]> in = new ArrayList<>();
             try {
                 for (int k = 0; k < n; k++) {
@@ -158,17 +157,17 @@ class GraphOpCrossCheckTest {
                     s[axis] = 1L + RNG.nextInt(4);
                     parts.add(s);
                     if (k == 1 && round % 2 == 0) {
-                        consts[k] = Tensor.of(values(s), s);
+                        consts[k] = TensorImpl.of(values(s), s);
                     } else {
                         in.add(values(s));
                     }
                 }
                 ConcatOp op = new ConcatOp(axis, parts, consts);
-                for (MemoryFormat f : MemoryFormat.values()) {
+                for (Format f : Format.values()) {
                     check(op, in, f, exactBits());
                 }
             } finally {
-                for (Tensor c : consts) {
+                for (TensorImpl c : consts) {
                     if (c != null) {
                         c.close();
                     }
@@ -187,7 +186,7 @@ class GraphOpCrossCheckTest {
             }
             java.util.Collections.shuffle(order, new java.util.Random(round));
             int[] perm = order.stream().mapToInt(Integer::intValue).toArray();
-            check(CopyOp.permute(s, perm), List.of(values(s)), MemoryFormat.CONTIGUOUS, exactBits());
+            check(CopyOp.permute(s, perm), List.of(values(s)), Format.CONTIGUOUS, exactBits());
             long[] start = new long[s.length];
             long[] size = new long[s.length];
             long[] steps = new long[s.length];
@@ -198,7 +197,7 @@ class GraphOpCrossCheckTest {
                 steps[d] = 1L + RNG.nextInt(2);
                 big[d] = s[d] * steps[d];
             }
-            check(CopyOp.block(s, start, size), List.of(values(s)), MemoryFormat.CONTIGUOUS, exactBits());
+            check(CopyOp.block(s, start, size), List.of(values(s)), Format.CONTIGUOUS, exactBits());
             long[] first = new long[s.length];
             long[] count = new long[s.length];
             for (int d = 0; d < s.length; d++) {
@@ -206,7 +205,7 @@ class GraphOpCrossCheckTest {
                 count[d] = 1L + RNG.nextInt((int) s[d]);
             }
             CopyOp stepped = CopyOp.strided(big, first, count, steps);
-            check(stepped, List.of(values(big)), MemoryFormat.CONTIGUOUS, exactBits());
+            check(stepped, List.of(values(big)), Format.CONTIGUOUS, exactBits());
         }
     }
 
@@ -238,7 +237,7 @@ class GraphOpCrossCheckTest {
             check(
                     op,
                     List.of(av, bv),
-                    MemoryFormat.CONTIGUOUS,
+                    Format.CONTIGUOUS,
                     (i, e) -> RoundingBound.gamma(k) * magnitude[i] + Math.ulp((float) e[i]));
             assertTrue(bb.length == 4);
         }
@@ -268,7 +267,7 @@ class GraphOpCrossCheckTest {
                 BiFunction<Integer, double[], Double> bound = kind == ReduceOp.Kind.MAX || kind == ReduceOp.Kind.MIN
                         ? exactBits()
                         : (i, e) -> RoundingBound.gamma(terms + 1) * magnitude[i] + Math.ulp((float) e[i]);
-                for (MemoryFormat f : MemoryFormat.values()) {
+                for (Format f : Format.values()) {
                     check(op, List.of(v), f, bound);
                 }
             }
@@ -280,19 +279,19 @@ class GraphOpCrossCheckTest {
         for (int round = 0; round < 6; round++) {
             long[] s = shape(round % 2 == 0 ? 4 : 3);
             int axis = RNG.nextInt(s.length);
-            check(new SoftmaxOp(s, axis), List.of(values(s)), MemoryFormat.CONTIGUOUS, relative(1e-5));
+            check(new SoftmaxOp(s, axis), List.of(values(s)), Format.CONTIGUOUS, relative(1e-5));
             long c = s[s.length - 1];
-            try (Tensor g = Tensor.of(values(new long[] {c}), c);
-                    Tensor b = Tensor.of(values(new long[] {c}), c)) {
+            try (TensorImpl g = TensorImpl.of(values(new long[] {c}), c);
+                    TensorImpl b = TensorImpl.of(values(new long[] {c}), c)) {
                 check(
                         new LayerNormOp(s, 1e-5f, g, round % 2 == 0 ? b : null),
                         List.of(values(s)),
-                        MemoryFormat.CONTIGUOUS,
+                        Format.CONTIGUOUS,
                         relative(1e-5));
             }
             long[] img = shape(4);
             long[] up = {img[0], img[1], img[2] * (1L + round % 3), img[3] * 2};
-            for (MemoryFormat f : MemoryFormat.values()) {
+            for (Format f : Format.values()) {
                 check(new ResampleOp(img, up), List.of(values(img)), f, relative(1e-5));
             }
             int groups = 1 + round % 2;
@@ -316,7 +315,7 @@ class GraphOpCrossCheckTest {
                     new long[] {0, 0},
                     new long[] {0, 0});
             long terms = x[1] / groups * k * k + 1;
-            for (MemoryFormat f : MemoryFormat.values()) {
+            for (Format f : Format.values()) {
                 check(
                         d,
                         List.of(values(x)),
@@ -326,15 +325,15 @@ class GraphOpCrossCheckTest {
         }
         long[] s = shape(4);
         float[] v = values(s);
-        check(new UnaryOp(UnaryOp.Kind.LINEAR, -1.5f, 0.25f, s), List.of(v), MemoryFormat.CHANNELS_LAST, ulps(2));
-        check(new UnaryOp(UnaryOp.Kind.ABS, 0, 0, s), List.of(v), MemoryFormat.CONTIGUOUS, exactBits());
-        check(new UnaryOp(UnaryOp.Kind.CLIP, -1, 0.5f, s), List.of(v), MemoryFormat.CONTIGUOUS, exactBits());
-        check(new UnaryOp(UnaryOp.Kind.EXP, 0, 0, s), List.of(v), MemoryFormat.CONTIGUOUS, ulps(4 / U * 4e-6));
+        check(new UnaryOp(UnaryOp.Kind.LINEAR, -1.5f, 0.25f, s), List.of(v), Format.CHANNELS_LAST, ulps(2));
+        check(new UnaryOp(UnaryOp.Kind.ABS, 0, 0, s), List.of(v), Format.CONTIGUOUS, exactBits());
+        check(new UnaryOp(UnaryOp.Kind.CLIP, -1, 0.5f, s), List.of(v), Format.CONTIGUOUS, exactBits());
+        check(new UnaryOp(UnaryOp.Kind.EXP, 0, 0, s), List.of(v), Format.CONTIGUOUS, ulps(4 / U * 4e-6));
         float[] positive = v.clone();
         for (int i = 0; i < positive.length; i++) {
             positive[i] = Math.abs(positive[i]) + 0.1f;
         }
-        check(new UnaryOp(UnaryOp.Kind.SQRT, 0, 0, s), List.of(positive), MemoryFormat.CONTIGUOUS, ulps(1));
-        check(new UnaryOp(UnaryOp.Kind.POW, 1, 2, s), List.of(v), MemoryFormat.CONTIGUOUS, ulps(4 / U * 4e-6));
+        check(new UnaryOp(UnaryOp.Kind.SQRT, 0, 0, s), List.of(positive), Format.CONTIGUOUS, ulps(1));
+        check(new UnaryOp(UnaryOp.Kind.POW, 1, 2, s), List.of(v), Format.CONTIGUOUS, ulps(4 / U * 4e-6));
     }
 }

@@ -1,4 +1,4 @@
-package dev.onednn4j.internal.io;
+package dev.onednn4j.internal.memory;
 
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;

@@ -1,4 +1,4 @@
-package dev.onednn4j.internal.io;
+package dev.onednn4j.internal.memory;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -167,11 +167,11 @@ class NativeMemoryTest {
         public static void main(String[] args) {
             int n = Integer.parseInt(args[0]);
             for (int i = 0; i < n; i++) {
-                Tensor[] live = new Tensor[6];
+                TensorImpl[] live = new TensorImpl[6];
                 for (int j = 0; j < live.length; j++) {
-                    live[j] = Tensor.zeros(1 << 20); // 4 MB
+                    live[j] = TensorImpl.zeros(1 << 20); // 4 MB
                 }
-                for (Tensor t : live) {
+                for (TensorImpl t : live) {
                     t.close();
                 }
             }
@@ -187,7 +187,7 @@ class NativeMemoryTest {
             int n = Integer.parseInt(args[0]);
             long max = 0;
             for (int i = 0; i < n; i++) {
-                Tensor t = Tensor.zeros(1024);
+                TensorImpl t = TensorImpl.zeros(1024);
                 t.set(1f, i % 1024);
                 max = Math.max(max, NativeMemory.outstandingBytes());
             }
