@@ -1,6 +1,7 @@
 package dev.onednn4j.onnx;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -87,6 +88,27 @@ class OnnxCompileTest {
     }
 
     static final double BF16_TOLERANCE = 3e-2;
+
+    /**
+     * ShuffleNet's channel shuffle (reshape, transpose, reshape) and split stay channels-last: the transpose reads
+     * the concatenation's NHWC output as it lies and writes NHWC, the halves are NHWC blocks, and nothing goes through
+     * a row-major copy and back.
+     */
+    @Test
+    void aChannelShuffleStaysChannelsLast() throws Exception {
+        Path dir = OnnxFixturesTest.dir();
+        try (OnnxModel model = OnnxModel.load(dir.resolve("shufflenet_tiny.onnx"));
+                SafeTensors io = SafeTensors.load(dir.resolve("shufflenet_tiny-io.safetensors"))) {
+            Tensor x = io.tensors().get("input");
+            try (CompiledModule c = model.compile(CompileOptions.forInput(x.shape()))) {
+                String plan = c.toString();
+                assertTrue(plan.contains("permute [0, 2, 1, 3, 4]"), plan);
+                assertFalse(
+                        plan.contains("a row-major layout for permute"), "no round trip before the shuffle:\n" + plan);
+                assertFalse(plan.contains("a plain layout concat"), "the concatenation reads NHWC halves:\n" + plan);
+            }
+        }
+    }
 
     static int argmax(double[] v, int from, int n) {
         int best = 0;

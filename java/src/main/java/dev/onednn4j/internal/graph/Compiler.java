@@ -17,6 +17,7 @@ import dev.onednn4j.internal.memory.TensorImpl;
 import dev.onednn4j.internal.op.BatchNorm;
 import dev.onednn4j.internal.op.ConvGeometry;
 import dev.onednn4j.internal.op.Convolution;
+import dev.onednn4j.internal.op.CopyOp;
 import dev.onednn4j.internal.op.Eltwise;
 import dev.onednn4j.internal.op.GraphOp;
 import dev.onednn4j.internal.op.Operation;
@@ -677,24 +678,30 @@ public final class Compiler {
         for (int i = 0; i < count; i++) {
             int buf = n.in.get(i).buffer;
             if (op.rowMajorInputs()) {
-                MemoryDesc md = b.md(buf);
-                long[] dims = md.dims();
-                MemoryDesc rowMajor = MemoryDesc.strided(dims, md.dataType(), Format.CONTIGUOUS.strides(dims));
-                if (!md.sameAs(rowMajor)) {
-                    buf = reorder(buf, rowMajor, "a row-major layout for " + op.name());
-                } else {
-                    rowMajor.close();
+                // a view of the input as it lies when it is plain and starts at its buffer (NHWC included: no
+                // round trip through row-major), else of a row-major copy
+                MemoryDesc v = plainAndWhole(b.md(buf)) ? viewOrNull(op, i, b.md(buf)) : null;
+                if (v == null) {
+                    MemoryDesc md = b.md(buf);
+                    long[] dims = md.dims();
+                    MemoryDesc rowMajor = MemoryDesc.strided(dims, md.dataType(), Format.CONTIGUOUS.strides(dims));
+                    if (!md.sameAs(rowMajor)) {
+                        buf = reorder(buf, rowMajor, "a row-major layout for " + op.name());
+                    } else {
+                        rowMajor.close();
+                    }
+                    v = op.view(i, b.md(buf));
                 }
-                MemoryDesc v = op.view(i, b.md(buf));
                 buf = v == b.md(buf) ? buf : b.view(buf, v);
             }
             buffers[i] = buf;
             srcs[i] = b.md(buf);
         }
         PrimitiveDesc pd;
+        MemoryDesc copyDst = op instanceof CopyOp ? channelsLastDestination(n, n.in.getFirst().buffer) : null;
         try (PrimitiveAttr attr = PrimitiveAttr.create().userScratchpad()) {
             try {
-                pd = op.describe(srcs, null, dt, attr);
+                pd = op.describe(srcs, copyDst, dt, attr);
             } catch (RuntimeException refused) {
                 if (op.rowMajorInputs()) {
                     throw refused;
@@ -752,6 +759,78 @@ public final class Compiler {
             result = view(out, n.out.shape());
         }
         n.out.buffer = result;
+    }
+
+    /** Whether {@code md} is a plain (strided, unblocked) layout that starts at its buffer, with no padding. */
+    private static boolean plainAndWhole(MemoryDesc md) {
+        long[] strides = md.strides();
+        if (strides == null) {
+            return false;
+        }
+        try (MemoryDesc bare = MemoryDesc.strided(md.dims(), md.dataType(), strides)) {
+            return md.sameAs(bare);
+        }
+    }
+
+    /** {@code op}'s view of input {@code i} as {@code md} lies, or null where it has none (a stepped regroup). */
+    private static MemoryDesc viewOrNull(GraphOp op, int i, MemoryDesc md) {
+        try {
+            return op.view(i, md);
+        } catch (IllegalStateException noView) {
+            return null;
+        }
+    }
+
+    /**
+     * Where a copy that rearranges or selects the channels of a channels-last image (ShuffleNet's shuffle: a reshape
+     * to (N, 2, C/2, H, W), a transpose and a reshape back; a split of the channels) writes: channels-last too, seen
+     * in the copy's own dimensions, so that the convolutions and concatenations after it read it without a reorder.
+     * Null (a row-major destination) for anything else: a copy whose result, through the reshapes that read it, is
+     * not an image of the input's batch and pixels.
+     */
+    private MemoryDesc channelsLastDestination(Node n, int inputBuffer) {
+        long[] image = channelsLastImage(inputBuffer);
+        if (image == null) {
+            return null;
+        }
+        // the shape the copy's result is read in: through reshapes (one per reader: all to the same shape)
+        long[] target = n.out.shape();
+        Value v = n.out;
+        while (v != output && !v.users.isEmpty()) {
+            Node r = v.users.getFirst();
+            long[] s = r.out.shape();
+            boolean allSame = v.users.stream()
+                    .allMatch(u -> u.kind == Trace.Kind.RESHAPE && java.util.Arrays.equals(u.out.shape(), s));
+            if (!allSame) {
+                break;
+            }
+            v = r.out;
+            target = s;
+        }
+        if (target.length != 4 || target[0] != image[0] || target[2] != image[2] || target[3] != image[3]) {
+            return null;
+        }
+        try (MemoryDesc want =
+                MemoryDesc.strided(target, b.md(inputBuffer).dataType(), Format.CHANNELS_LAST.strides(target))) {
+            MemoryDesc d = want.reshape(n.graph.outputShape());
+            return d == null ? null : b.own(d);
+        }
+    }
+
+    /** The (N, C, H, W) dims of a channels-last image that {@code buf} is, or is a view of; null if neither. */
+    private long[] channelsLastImage(int buf) {
+        for (int candidate : new int[] {buf, b.root(buf)}) {
+            MemoryDesc md = b.md(candidate);
+            long[] dims = md.dims();
+            if (dims.length == 4) {
+                try (MemoryDesc nhwc = MemoryDesc.strided(dims, md.dataType(), Format.CHANNELS_LAST.strides(dims))) {
+                    if (md.sameAs(nhwc)) {
+                        return dims;
+                    }
+                }
+            }
+        }
+        return null;
     }
 
     private void lowerReshape(Node n) {
