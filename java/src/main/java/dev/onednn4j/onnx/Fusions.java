@@ -20,7 +20,51 @@ final class Fusions {
     private Fusions() {}
 
     static OnnxGraph apply(OnnxGraph g) {
-        return silu(linearBias(padsIntoWindows(gelu(g))));
+        return concatChains(silu(linearBias(padsIntoWindows(gelu(g)))));
+    }
+
+    /**
+     * DenseNet's concatenations, each of every feature so far ({@code Concat(x0, ..., xk)} where an earlier node is
+     * {@code Concat(x0, ..., xk-1)} on the same axis), become {@code Concat(that earlier result, xk)}: the same bytes
+     * copied in two runs per pixel instead of k+1; a concatenation of one input becomes an Identity.
+     */
+    static OnnxGraph concatChains(OnnxGraph g) {
+        Map<List<String>, Node> byInputs = new HashMap<>();
+        Map<Node, Node> replaced = new HashMap<>();
+        for (Node n : g.nodes()) {
+            if (!n.opType().equals("Concat") || n.outputs().size() != 1) {
+                continue;
+            }
+            List<String> in = n.inputs();
+            if (in.size() == 1) {
+                replaced.put(n, new Node(n.index(), n.name(), "Identity", "", in, n.outputs(), Map.of()));
+                continue;
+            }
+            long axis = n.attributes().containsKey("axis")
+                    ? n.attributes().get("axis").i()
+                    : Long.MIN_VALUE;
+            Node prefix = in.size() > 2 ? byInputs.get(key(axis, in.subList(0, in.size() - 1))) : null;
+            if (prefix != null) {
+                replaced.put(
+                        n,
+                        new Node(
+                                n.index(),
+                                n.name(),
+                                "Concat",
+                                n.domain(),
+                                List.of(prefix.outputs().get(0), in.get(in.size() - 1)),
+                                n.outputs(),
+                                n.attributes()));
+            }
+            byInputs.put(key(axis, in), n); // nodes come in topological order: a prefix is computed before
+        }
+        return rebuild(g, Set.of(), replaced);
+    }
+
+    private static List<String> key(long axis, List<String> inputs) {
+        List<String> k = new ArrayList<>(inputs);
+        k.add("axis=" + axis);
+        return k;
     }
 
     /** The op type of {@code x * sigmoid(x)}: the library's SiLU. */
