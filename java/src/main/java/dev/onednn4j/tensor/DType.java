@@ -1,5 +1,7 @@
 package dev.onednn4j.tensor;
 
+import dev.onednn4j.internal.memory.ElementType;
+
 /**
  * Element type of a {@link Tensor}, named as PyTorch names it ({@code torch.float32}, {@code torch.int64}, ...).
  *
@@ -10,35 +12,25 @@ package dev.onednn4j.tensor;
  */
 public enum DType {
     /** IEEE 754 binary32, {@code torch.float32}: what every layer computes in. */
-    FLOAT32(4, "float32", true),
+    FLOAT32,
     /** IEEE 754 binary64, {@code torch.float64}. */
-    FLOAT64(8, "float64", true),
+    FLOAT64,
     /** IEEE 754 binary16, {@code torch.float16}. */
-    FLOAT16(2, "float16", true),
+    FLOAT16,
     /** bfloat16 (the upper half of a float32), {@code torch.bfloat16}. */
-    BFLOAT16(2, "bfloat16", true),
+    BFLOAT16,
     /** Signed 64-bit integer, {@code torch.int64}. */
-    INT64(8, "int64", false),
+    INT64,
     /** Signed 32-bit integer, {@code torch.int32}. */
-    INT32(4, "int32", false),
+    INT32,
     /** Signed 16-bit integer, {@code torch.int16}. */
-    INT16(2, "int16", false),
+    INT16,
     /** Signed 8-bit integer, {@code torch.int8}. */
-    INT8(1, "int8", false),
+    INT8,
     /** Unsigned 8-bit integer, {@code torch.uint8}. */
-    UINT8(1, "uint8", false),
+    UINT8,
     /** Boolean, one byte holding 0 or 1, {@code torch.bool}. */
-    BOOL(1, "bool", false);
-
-    private final int byteSize;
-    private final String torchName;
-    private final boolean floatingPoint;
-
-    DType(int byteSize, String torchName, boolean floatingPoint) {
-        this.byteSize = byteSize;
-        this.torchName = torchName;
-        this.floatingPoint = floatingPoint;
-    }
+    BOOL;
 
     /**
      * Bytes per element.
@@ -46,7 +38,7 @@ public enum DType {
      * @return the size of one element in bytes: 1, 2, 4 or 8 (1 for {@link #BOOL})
      */
     public int byteSize() {
-        return byteSize;
+        return type().byteSize();
     }
 
     /**
@@ -55,12 +47,17 @@ public enum DType {
      * @return true for {@link #FLOAT32}, {@link #FLOAT64}, {@link #FLOAT16} and {@link #BFLOAT16}
      */
     public boolean isFloatingPoint() {
-        return floatingPoint;
+        return type().isFloatingPoint();
     }
 
     /** PyTorch's name without the {@code torch.} prefix, e.g. {@code float32}. */
     @Override
     public String toString() {
-        return torchName;
+        return type().toString();
+    }
+
+    /** The same type below the public API, which holds its facts. */
+    private ElementType type() {
+        return ElementType.valueOf(name());
     }
 }

@@ -8,19 +8,13 @@ import dev.onednn4j.internal.memory.Format;
  */
 public enum MemoryFormat {
     /** Row-major over the shape: NCHW for 4-D, PyTorch's {@code torch.contiguous_format}. */
-    CONTIGUOUS("contiguous_format"),
+    CONTIGUOUS,
     /**
      * NHWC: the channels of a pixel are adjacent, PyTorch's {@code torch.channels_last}. oneDNN's fast
      * convolutions work in this layout, so a channels-last input reaches oneDNN without a reorder.
      * 4-D tensors only.
      */
-    CHANNELS_LAST("channels_last");
-
-    private final String torchName;
-
-    MemoryFormat(String torchName) {
-        this.torchName = torchName;
-    }
+    CHANNELS_LAST;
 
     /**
      * Strides in elements for {@code shape} in this format.
@@ -36,6 +30,6 @@ public enum MemoryFormat {
 
     @Override
     public String toString() {
-        return torchName;
+        return Format.valueOf(name()).toString();
     }
 }

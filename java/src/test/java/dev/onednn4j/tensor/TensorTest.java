@@ -28,6 +28,24 @@ class TensorTest {
         return a;
     }
 
+    /** The public enums and the machinery's own stay in step: the same constants, in the same order. */
+    @Test
+    void thePublicTypesMapOntoTheMachinerysOneForOne() {
+        assertEquals(
+                java.util.Arrays.stream(DType.values()).map(Enum::name).toList(),
+                java.util.Arrays.stream(dev.onednn4j.internal.memory.ElementType.values())
+                        .map(Enum::name)
+                        .toList());
+        assertEquals(
+                java.util.Arrays.stream(MemoryFormat.values()).map(Enum::name).toList(),
+                java.util.Arrays.stream(dev.onednn4j.internal.memory.Format.values())
+                        .map(Enum::name)
+                        .toList());
+        assertEquals("bfloat16", DType.BFLOAT16.toString());
+        assertEquals(2, DType.BFLOAT16.byteSize());
+        assertEquals("channels_last", MemoryFormat.CHANNELS_LAST.toString());
+    }
+
     @Test
     void ofCopiesAndReadsBackInLogicalOrder() {
         try (Tensor t = Tensor.of(seq(24), 2, 3, 2, 2)) {
