@@ -122,6 +122,9 @@ public final class MappedFile implements AutoCloseable {
         } catch (InternalError e) {
             copy.close();
             throw truncated(e);
+        } catch (RuntimeException | Error e) {
+            copy.close();
+            throw e;
         }
         copy.markModified();
         return copy;
