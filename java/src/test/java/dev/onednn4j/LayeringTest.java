@@ -124,8 +124,11 @@ class LayeringTest {
         return "dev.onednn4j" + (slash < 0 ? "" : "." + file.substring(0, slash).replace('/', '.'));
     }
 
-    /** A class named by its package and simple name: {@code dev.onednn4j.internal.op.Nd}, {@code dev.onednn4j.OneDnn}. */
-    static final Pattern CLASS_USE = Pattern.compile("\\bdev\\.onednn4j((?:\\.[a-z]\\w*)*)\\.[A-Z]\\w*");
+    /**
+     * A class named by its package and simple name ({@code dev.onednn4j.internal.op.Nd}, {@code dev.onednn4j.OneDnn}),
+     * or a whole package imported ({@code dev.onednn4j.internal.op.*}).
+     */
+    static final Pattern CLASS_USE = Pattern.compile("\\bdev\\.onednn4j((?:\\.[a-z]\\w*)*)\\.(?:[A-Z]\\w*|\\*)");
 
     /**
      * Package-level import graph of this module: package -> the packages of this module whose classes it names (by
