@@ -624,9 +624,12 @@ public final class Compiler {
 
     /** A row-major (4-D: NHWC) layout of {@code md}'s dims and type. */
     private static MemoryDesc plain(MemoryDesc md) {
-        long[] dims = md.dims();
-        Format f = dims.length == 4 ? Format.CHANNELS_LAST : Format.CONTIGUOUS;
-        return MemoryDesc.strided(dims, md.dataType(), f.strides(dims));
+        return inFormat(md.dims(), md.dataType(), md.dims().length == 4 ? Format.CHANNELS_LAST : Format.CONTIGUOUS);
+    }
+
+    /** The layout of {@code dims} in {@code format}, of {@code type}. */
+    private static MemoryDesc inFormat(long[] dims, DataType type, Format format) {
+        return MemoryDesc.strided(dims, type, format.strides(dims));
     }
 
     /** A view of buffer {@code of} with {@code shape}, reordering to row-major first if its layout cannot be. */
@@ -637,10 +640,7 @@ public final class Compiler {
         }
         MemoryDesc md = b.md(of);
         long[] dims = md.dims();
-        int rowMajor = reorder(
-                of,
-                MemoryDesc.strided(dims, md.dataType(), Format.CONTIGUOUS.strides(dims)),
-                "a layout that can change shape");
+        int rowMajor = reorder(of, inFormat(dims, md.dataType(), Format.CONTIGUOUS), "a layout that can change shape");
         return b.view(rowMajor, b.md(rowMajor).reshape(shape));
     }
 
@@ -684,7 +684,7 @@ public final class Compiler {
                 if (v == null) {
                     MemoryDesc md = b.md(buf);
                     long[] dims = md.dims();
-                    MemoryDesc rowMajor = MemoryDesc.strided(dims, md.dataType(), Format.CONTIGUOUS.strides(dims));
+                    MemoryDesc rowMajor = inFormat(dims, md.dataType(), Format.CONTIGUOUS);
                     if (!md.sameAs(rowMajor)) {
                         buf = reorder(buf, rowMajor, "a row-major layout for " + op.name());
                     } else {
@@ -810,8 +810,7 @@ public final class Compiler {
         if (target.length != 4 || target[0] != image[0] || target[2] != image[2] || target[3] != image[3]) {
             return null;
         }
-        try (MemoryDesc want =
-                MemoryDesc.strided(target, b.md(inputBuffer).dataType(), Format.CHANNELS_LAST.strides(target))) {
+        try (MemoryDesc want = inFormat(target, b.md(inputBuffer).dataType(), Format.CHANNELS_LAST)) {
             MemoryDesc d = want.reshape(n.graph.outputShape());
             return d == null ? null : b.own(d);
         }
@@ -823,7 +822,7 @@ public final class Compiler {
             MemoryDesc md = b.md(candidate);
             long[] dims = md.dims();
             if (dims.length == 4) {
-                try (MemoryDesc nhwc = MemoryDesc.strided(dims, md.dataType(), Format.CHANNELS_LAST.strides(dims))) {
+                try (MemoryDesc nhwc = inFormat(dims, md.dataType(), Format.CHANNELS_LAST)) {
                     if (md.sameAs(nhwc)) {
                         return dims;
                     }
