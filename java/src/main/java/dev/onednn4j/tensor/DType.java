@@ -32,13 +32,16 @@ public enum DType {
     /** Boolean, one byte holding 0 or 1, {@code torch.bool}. */
     BOOL;
 
+    /** The same type below the public API, which holds its facts. */
+    private final ElementType type = ElementType.valueOf(name());
+
     /**
      * Bytes per element.
      *
      * @return the size of one element in bytes: 1, 2, 4 or 8 (1 for {@link #BOOL})
      */
     public int byteSize() {
-        return type().byteSize();
+        return type.byteSize();
     }
 
     /**
@@ -47,17 +50,12 @@ public enum DType {
      * @return true for {@link #FLOAT32}, {@link #FLOAT64}, {@link #FLOAT16} and {@link #BFLOAT16}
      */
     public boolean isFloatingPoint() {
-        return type().isFloatingPoint();
+        return type.isFloatingPoint();
     }
 
     /** PyTorch's name without the {@code torch.} prefix, e.g. {@code float32}. */
     @Override
     public String toString() {
-        return type().toString();
-    }
-
-    /** The same type below the public API, which holds its facts. */
-    private ElementType type() {
-        return ElementType.valueOf(name());
+        return type.toString();
     }
 }

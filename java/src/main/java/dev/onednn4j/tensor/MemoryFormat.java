@@ -16,6 +16,9 @@ public enum MemoryFormat {
      */
     CHANNELS_LAST;
 
+    /** The same format below the public API, which computes its strides. */
+    private final Format format = Format.valueOf(name());
+
     /**
      * Strides in elements for {@code shape} in this format.
      *
@@ -25,11 +28,11 @@ public enum MemoryFormat {
      * @throws IllegalArgumentException for {@link #CHANNELS_LAST} and a shape that is not 4-D
      */
     public long[] strides(long[] shape) {
-        return Format.valueOf(name()).strides(shape);
+        return format.strides(shape);
     }
 
     @Override
     public String toString() {
-        return Format.valueOf(name()).toString();
+        return format.toString();
     }
 }
