@@ -350,18 +350,18 @@ public final class Demo {
                 OUT.println(
                         "compiled, the way to run it in a service (Module.compile once for the shape: BatchNorm"
                                 + " folded, activations and residual adds fused, oneDNN's layouts kept; then forward(x, out)):");
-                compiled(net, cl, torch, Precision.FP32, 1e-4, nhwc);
-                Precision auto;
-                try (CompiledModule probe = net.compile(options(cl, Precision.AUTO))) {
-                    auto = probe.precision();
+                try (CompiledModule fp32 = net.compile(options(cl, Precision.FP32))) {
+                    compiled(fp32, cl, torch, 1e-4, nhwc);
                 }
-                if (auto == Precision.BF16) {
-                    compiled(net, cl, torch, Precision.BF16, 3e-2, nhwc);
-                } else {
-                    OUT.printf(
-                            Locale.ROOT,
-                            "  bf16: not on this CPU (%s has no native bf16); Precision.AUTO compiles fp32%n",
-                            OneDnn.cpuIsa());
+                try (CompiledModule auto = net.compile(options(cl, Precision.AUTO))) { // bf16 where the CPU has it
+                    if (auto.precision() == Precision.BF16) {
+                        compiled(auto, cl, torch, 3e-2, nhwc);
+                    } else {
+                        OUT.printf(
+                                Locale.ROOT,
+                                "  bf16: not on this CPU (%s has no native bf16); Precision.AUTO compiles fp32%n",
+                                OneDnn.cpuIsa());
+                    }
                 }
             }
         }
@@ -374,12 +374,11 @@ public final class Demo {
                 .precision(precision);
     }
 
-    /** Compiles {@code net} for {@code x} in {@code precision}, checks it against PyTorch's logits and times it. */
-    private static void compiled(
-            Module net, Tensor x, double[] torch, Precision precision, double tolerance, double eagerMs) {
+    /** Checks a compiled {@code fast} on {@code x} against PyTorch's logits and times it. */
+    private static void compiled(CompiledModule fast, Tensor x, double[] torch, double tolerance, double eagerMs) {
         long batch = x.size(0);
-        try (CompiledModule fast = net.compile(options(x, precision));
-                Tensor out = Tensor.empty(fast.outputShape())) {
+        Precision precision = fast.precision();
+        try (Tensor out = Tensor.empty(fast.outputShape())) {
             fast.forward(x, out);
             float[] got = out.toFloatArray();
             int classes = got.length / (int) batch;
