@@ -119,7 +119,7 @@ public final class CompileOptions {
      * offers for it (with the same layouts), time each in interleaved rounds and keep the fastest if it beats oneDNN's
      * first choice by more than 5%. Off by default: on whole networks it measured no gain (docs/compiled-inference.md);
      * it is there for CPUs where oneDNN's ranking is off. Choices are saved in
-     * {@code kernel-choices.properties} beside the native library (or the file {@code -Donednn4j.kernelCache}
+     * {@code kernel-choices.txt} beside the native library (or the file {@code -Donednn4j.kernelCache}
      * names; {@code off} keeps none), keyed by oneDNN version, CPU ISA, threads and the primitive, so a second JVM
      * compiling the same network times nothing.
      *

@@ -301,7 +301,7 @@ class CompiledModuleTest {
 
     @Test
     void kernelsChosenByMeasurementAreRememberedForTheNextCompile(@TempDir Path dir) {
-        Path choices = dir.resolve("kernel-choices.properties");
+        Path choices = dir.resolve("kernel-choices.txt");
         String old = System.setProperty("onednn4j.kernelCache", choices.toString());
         try (Residual block = new Residual(16)) {
             randomize(block, 5);

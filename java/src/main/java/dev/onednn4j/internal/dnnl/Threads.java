@@ -76,6 +76,15 @@ public final class Threads {
         return d;
     }
 
+    /**
+     * The OpenMP threads a primitive created now on the calling thread would use, as things stand: unlike
+     * {@link #effective()}, applies nothing (a caller's own count set by {@link #applyToCallingThread(int)} stays).
+     */
+    public static int current() {
+        Dnnl.ensureLoaded();
+        return OpenMp.maxThreads();
+    }
+
     /** The OpenMP threads a primitive created now on the calling thread would use. */
     public static int effective() {
         applyToCallingThread();

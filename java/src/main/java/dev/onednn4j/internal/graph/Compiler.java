@@ -10,6 +10,7 @@ import dev.onednn4j.internal.dnnl.PostOps;
 import dev.onednn4j.internal.dnnl.PrimitiveAttr;
 import dev.onednn4j.internal.dnnl.PrimitiveDesc;
 import dev.onednn4j.internal.dnnl.Threads;
+import dev.onednn4j.internal.exec.Choices;
 import dev.onednn4j.internal.exec.Layouts;
 import dev.onednn4j.internal.exec.Program;
 import dev.onednn4j.internal.memory.Format;
@@ -151,7 +152,7 @@ public final class Compiler {
         }
         this.output = o;
         this.b = Program.builder(title);
-        this.tuner = options.tuneKernels() ? new KernelTuner(KernelTuner.defaultFile(), options.threads()) : null;
+        this.tuner = options.tuneKernels() ? new KernelTuner(Choices.standard(), options.threads()) : null;
     }
 
     /**
@@ -180,7 +181,7 @@ public final class Compiler {
             List<Node> schedule = c.schedule();
             c.lower(schedule, inputShape, outputShape);
             if (c.tuner != null) {
-                c.b.note(c.tuner.finish());
+                c.b.note(c.tuner.report());
             }
             return c.b.build(options.threads());
         } catch (RuntimeException | Error e) {

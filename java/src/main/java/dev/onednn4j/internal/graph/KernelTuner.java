@@ -1,7 +1,6 @@
 package dev.onednn4j.internal.graph;
 
 import dev.onednn4j.internal.dnnl.Arg;
-import dev.onednn4j.internal.dnnl.Dnnl;
 import dev.onednn4j.internal.dnnl.Engine;
 import dev.onednn4j.internal.dnnl.ExecArgs;
 import dev.onednn4j.internal.dnnl.Memory;
@@ -9,41 +8,23 @@ import dev.onednn4j.internal.dnnl.MemoryDesc;
 import dev.onednn4j.internal.dnnl.Primitive;
 import dev.onednn4j.internal.dnnl.PrimitiveDesc;
 import dev.onednn4j.internal.dnnl.Stream;
-import dev.onednn4j.internal.dnnl.Threads;
-import dev.onednn4j.natives.DnnlLibrary;
-import java.io.IOException;
-import java.io.Reader;
-import java.io.UncheckedIOException;
-import java.io.Writer;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
+import dev.onednn4j.internal.exec.Choices;
+import dev.onednn4j.internal.exec.Timing;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Properties;
 import java.util.function.Supplier;
 
 /**
  * Kernel choice by measurement: of the implementations oneDNN offers for a primitive
  * ({@code dnnl_primitive_desc_next_impl}) that read and write the same layouts as its first choice, times each on
  * zeroed buffers (in interleaved rounds) and keeps the fastest, if it beats the first choice by more than
- * {@link #MARGIN}. Choices are kept in a properties file keyed by oneDNN's version, the CPU
- * ISA, the thread count and the primitive's full description (shapes, layouts, post-ops), so another JVM compiling
- * the same network times nothing.
+ * {@link #MARGIN}. Choices are kept in {@link Choices}, keyed by oneDNN's version, the CPU ISA, the thread count and
+ * the primitive's full description (shapes, layouts, post-ops), so another JVM compiling the same network times
+ * nothing.
  */
 final class KernelTuner {
     private static final System.Logger LOG = System.getLogger("dev.onednn4j");
-    /** Timing rounds (each runs every candidate in turn) after two warm-ups, or fewer if they take long. */
-    private static final int ROUNDS = 10;
-    /**
-     * What one candidate's turn in a round lasts at least: back-to-back calls, as a service runs them, so that a short
-     * primitive is timed over many calls (its per-call mean), not by its luckiest single call.
-     */
-    private static final long TURN_NANOS = 1_000_000L;
-    /** At most this many calls in a turn, however short the primitive. */
-    private static final int MAX_CALLS = 10_000;
     /**
      * How much faster than oneDNN's first choice another implementation must time to replace it: oneDNN ranks its
      * implementations for the shape, and a difference within timing noise is no reason to overrule it.
@@ -52,42 +33,19 @@ final class KernelTuner {
     /** The choosing rule's version, first in every key: choices saved under an earlier rule are made again. */
     private static final String RULE = "v4";
 
-    private final Path file;
-    private final Properties choices = new Properties();
+    private final Choices choices;
     private final String prefix;
-    private boolean dirty;
     private int timed;
     private int reused;
 
     /**
+     * @param choices where choices are remembered
      * @param threads the compiled module's own thread count, or 0 for the process-wide setting: the key records the
      *     count its primitives will run with
      */
-    KernelTuner(Path file, int threads) {
-        this.file = file;
-        int effective = threads != 0 ? threads : Threads.effective();
-        this.prefix = RULE + "|" + DnnlLibrary.load().version().number() + "|" + Dnnl.effectiveCpuIsa() + "|"
-                + effective + "|";
-        if (file != null && Files.isRegularFile(file)) {
-            try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-                choices.load(r);
-            } catch (IOException | IllegalArgumentException e) {
-                LOG.log(System.Logger.Level.WARNING, "ignoring the unreadable kernel choices in " + file + ": " + e);
-            }
-        }
-    }
-
-    /** The default file: {@code onednn4j.kernelCache} (a path, or {@code off}), else beside the native library. */
-    static Path defaultFile() {
-        String setting = System.getProperty("onednn4j.kernelCache");
-        if ("off".equals(setting)) {
-            return null;
-        }
-        if (setting != null) {
-            return Path.of(setting);
-        }
-        Path dir = DnnlLibrary.load().cacheDir();
-        return dir == null ? null : dir.resolve("kernel-choices.properties");
+    KernelTuner(Choices choices, int threads) {
+        this.choices = choices;
+        this.prefix = "kernel " + RULE + "|" + Choices.machine(threads) + "|";
     }
 
     /**
@@ -97,7 +55,7 @@ final class KernelTuner {
      */
     PrimitiveDesc choose(PrimitiveDesc first, Supplier<PrimitiveDesc> factory) {
         String key = prefix + first;
-        String known = choices.getProperty(key);
+        String known = choices.get(key);
         if (known != null) {
             PrimitiveDesc pd = advanceTo(first, known);
             if (pd != null) {
@@ -153,25 +111,14 @@ final class KernelTuner {
             }
             LOG.log(System.Logger.Level.DEBUG, "kernel choice for " + chosen + ": " + String.join(", ", report));
         }
-        choices.setProperty(key, name);
-        dirty = true;
+        choices.put(key, name);
         PrimitiveDesc pd = advanceTo(chosen, name);
         return pd != null ? pd : factory.get();
     }
 
-    /**
-     * The index of the implementation to keep, given each one's time: the fastest, unless it is not more than
-     * {@link #MARGIN} faster than oneDNN's first choice (index 0), which then stays (timing noise must not overrule
-     * oneDNN's ranking).
-     */
+    /** {@link Timing#pick} with {@link #MARGIN}. */
     static int pick(double[] ms) {
-        int best = 0;
-        for (int i = 1; i < ms.length; i++) {
-            if (ms[i] < ms[best]) {
-                best = i;
-            }
-        }
-        return ms.length > 0 && ms[best] < ms[0] * (1 - MARGIN) ? best : 0;
+        return Timing.pick(ms, MARGIN);
     }
 
     /**
@@ -255,68 +202,19 @@ final class KernelTuner {
         return m;
     }
 
-    /**
-     * Milliseconds per call of each candidate: the best of {@link #ROUNDS} rounds, each giving every candidate in turn
-     * a run of back-to-back calls lasting at least {@link #TURN_NANOS} (after two warm-up calls each), so that a slow
-     * moment of the machine hits all of them alike and short primitives are timed at their steady pace.
-     */
+    /** Milliseconds per call of each candidate ({@link Timing#perCall}), on one stream. */
     private static double[] time(List<Candidate> candidates) {
-        double[] best = new double[candidates.size()];
-        int[] calls = new int[candidates.size()];
-        java.util.Arrays.fill(best, Double.MAX_VALUE);
         try (Stream stream = Stream.create(Engine.cpu())) {
-            for (int i = 0; i < calls.length; i++) {
-                // warm-up: back-to-back calls for one turn's length, which also counts how many fit in it
-                Candidate c = candidates.get(i);
-                c.primitive.execute(stream, c.args);
-                stream.await();
-                long t0 = System.nanoTime();
-                int n = 0;
-                do {
-                    c.primitive.execute(stream, c.args);
-                    stream.await();
-                    n++;
-                } while (n < MAX_CALLS && System.nanoTime() - t0 < TURN_NANOS);
-                calls[i] = n;
+            List<Runnable> calls = new ArrayList<>();
+            for (Candidate c : candidates) {
+                calls.add(() -> c.primitive.execute(stream, c.args));
             }
-            long budget = System.nanoTime() + 400_000_000L;
-            for (int r = 0; r < ROUNDS && (r < 3 || System.nanoTime() < budget); r++) {
-                for (int i = 0; i < best.length; i++) {
-                    Candidate c = candidates.get(i);
-                    long t0 = System.nanoTime();
-                    for (int k = 0; k < calls[i]; k++) {
-                        c.primitive.execute(stream, c.args);
-                    }
-                    stream.await();
-                    best[i] = Math.min(best[i], (System.nanoTime() - t0) / (double) calls[i]);
-                }
-            }
+            return Timing.perCall(calls, stream::await, Timing.ROUNDS);
         }
-        double[] ms = new double[best.length];
-        for (int i = 0; i < ms.length; i++) {
-            ms[i] = best[i] / 1e6;
-        }
-        return ms;
     }
 
-    /** Writes new choices (atomically: a temporary file renamed over the old one); returns what was done. */
-    String finish() {
-        if (dirty && file != null) {
-            try {
-                Files.createDirectories(file.toAbsolutePath().getParent());
-                Path tmp = Files.createTempFile(file.toAbsolutePath().getParent(), "kernel-choices", ".tmp");
-                try (Writer w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
-                    choices.store(
-                            w,
-                            "onednn4j kernel choices: rule|oneDNN version|CPU ISA|threads|primitive -> implementation");
-                }
-                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            } catch (IOException e) {
-                LOG.log(System.Logger.Level.WARNING, "cannot save kernel choices to " + file + ": " + e);
-            } catch (UncheckedIOException e) {
-                LOG.log(System.Logger.Level.WARNING, "cannot save kernel choices to " + file + ": " + e.getCause());
-            }
-        }
-        return String.format(Locale.ROOT, "kernels: %d timed, %d from %s", timed, reused, file);
+    /** What was done: how many primitives were timed, how many choices were reused, and from where. */
+    String report() {
+        return String.format(Locale.ROOT, "kernels: %d timed, %d from %s", timed, reused, choices.file());
     }
 }
