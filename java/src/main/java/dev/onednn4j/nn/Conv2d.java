@@ -130,9 +130,9 @@ public final class Conv2d extends OperationModule {
     }
 
     /**
-     * What oneDNN chose for inputs of this shape and layout: the implementation (e.g.
-     * {@code brg_conv_fwd:avx512_core}), whether the input or output is reordered, the scratchpad size.
-     * Builds the plan if it does not exist yet.
+     * What oneDNN runs for inputs of this shape and layout: the implementation (e.g.
+     * {@code brg_conv_fwd:avx512_core}), whether the input or output is reordered, the scratchpad size. Builds the
+     * plan if it does not exist yet, choosing how to run it by measurement (see {@code docs/layouts.md}).
      *
      * @param format     the memory format of the input, and so of the output
      * @param inputShape a 4-D (N, C_in, H, W) input shape
@@ -153,7 +153,12 @@ public final class Conv2d extends OperationModule {
                     x,
                     y,
                     p -> new OneDnnPlan(
-                            p.implementation(), p.reorders(0), p.reorders(1), p.padsInJava(0), p.scratchpadBytes()));
+                            p.implementation(),
+                            p.reorders(0),
+                            p.reorders(1),
+                            p.padsInJava(0),
+                            p.scratchpadBytes(),
+                            p.toString()));
         }
     }
 
@@ -168,13 +173,17 @@ public final class Conv2d extends OperationModule {
      *                         weights that are not all finite (so that padded taps give NaN, as in PyTorch), and
      *                         where an output column sees only padding (which crashes oneDNN 3.13's brgemm kernel)
      * @param scratchpadBytes  the scratchpad each concurrent call uses
+     * @param description      the whole plan: the operation, the implementation and each argument's layout with the
+     *                         caller's where it is reordered, e.g. {@code ...: brg_conv_fwd:avx512_core, src acdb (from
+     *                         abcd), weights ..., dst acdb (to abcd)}
      */
     public record OneDnnPlan(
             String implementation,
             boolean reordersInput,
             boolean reordersOutput,
             boolean padsInputInJava,
-            long scratchpadBytes) {}
+            long scratchpadBytes,
+            String description) {}
 
     // ---- accessors -------------------------------------------------------------------------------
 
