@@ -5,6 +5,12 @@ import dev.onednn4j.nn.CompiledModule;
 import dev.onednn4j.nn.Conv2d;
 import dev.onednn4j.tensor.MemoryFormat;
 import dev.onednn4j.tensor.Tensor;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -57,6 +63,29 @@ public class OneDnn4jBenchmark {
         try (Tensor y = conv.forward(x)) {
             d.check("onednn4j NCHW allocating", y.toFloatArray());
         }
+        recordPlan(s, "NCHW", conv.oneDnnPlan(MemoryFormat.CONTIGUOUS, s.inputShape()));
+        recordPlan(s, "channels-last", conv.oneDnnPlan(MemoryFormat.CHANNELS_LAST, s.inputShape()));
+    }
+
+    /**
+     * Appends what the layer runs for the shape and layout ({@link Conv2d.OneDnnPlan#description()}: the
+     * implementation and layouts layout choice by measurement kept) to the file the environment variable
+     * {@code BENCH_PLANS} names, for the report (not a system property: a longer fork command line crashes ONNX
+     * Runtime's forks here); prints it when there is no such file.
+     */
+    static void recordPlan(Shape s, String layout, Conv2d.OneDnnPlan plan) {
+        String line = s.name() + "\t" + layout + "\t" + plan.description() + "\n";
+        String file = System.getenv("BENCH_PLANS");
+        if (file == null) {
+            System.err.print(line);
+            return;
+        }
+        try {
+            Files.writeString(
+                    Path.of(file), line, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /** The shape's layer with the workload's weights and bias. */
@@ -71,6 +100,15 @@ public class OneDnn4jBenchmark {
     @Benchmark
     public void nchwPreallocated() {
         conv.forward(x, out);
+    }
+
+    /**
+     * As {@link #nchwPreallocated()}, the layer's plan built with layout choice by measurement off
+     * ({@code -Donednn4j.layoutChoice=first}: oneDNN's default layouts, reorders around them): what the choice buys.
+     */
+    @Benchmark
+    public void nchwDefaultLayouts(DefaultLayouts d) {
+        d.conv.forward(d.x, d.out);
     }
 
     /** NCHW in, a new NCHW output each call, closed after. */
@@ -117,6 +155,37 @@ public class OneDnn4jBenchmark {
         out.close();
         xChannelsLast.close();
         outChannelsLast.close();
+    }
+
+    /** The layer with its NCHW plan built under {@code -Donednn4j.layoutChoice=first}, in the forks of its row only. */
+    @State(Scope.Benchmark)
+    public static class DefaultLayouts {
+        Conv2d conv;
+        Tensor x;
+        Tensor out;
+
+        @Setup
+        public void setup(Suite suite) {
+            Shape s = suite.shape();
+            Workload d = Workload.of(s);
+            conv = layer(s, d);
+            x = Tensor.of(d.input(), s.inputShape());
+            out = Tensor.zeros(s.outputShape());
+            System.setProperty("onednn4j.layoutChoice", "first");
+            try {
+                conv.forward(x, out); // builds the plan the layer keeps for this shape and layout
+            } finally {
+                System.clearProperty("onednn4j.layoutChoice");
+            }
+            d.check("onednn4j NCHW, oneDNN's default layouts", out.toFloatArray());
+        }
+
+        @TearDown
+        public void tearDown() {
+            conv.close();
+            x.close();
+            out.close();
+        }
     }
 
     /** The layer compiled with oneDNN's first kernel: built only in the forks of the row that runs it. */
