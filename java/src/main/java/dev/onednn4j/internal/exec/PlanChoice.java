@@ -12,7 +12,8 @@ import java.util.function.Supplier;
  * writing the caller's layouts, or oneDNN's preferred layouts with reorders around it, each with a few of the
  * implementations oneDNN offers for them), and the fastest, timed on zeroed tensors shaped and laid out as the
  * call's, is kept. The first candidate is the operation's default (oneDNN's first choice); another replaces it only
- * if it is more than {@link #MARGIN} faster, so timing noise does not overrule oneDNN's ranking.
+ * if it is more than {@link #MARGIN} faster, twice (a second timing of the two alone confirms it), so timing noise
+ * does not overrule oneDNN's ranking.
  *
  * <p>A choice is timed once per machine: it is remembered in {@link Choices#standard()}, keyed by oneDNN's version,
  * the CPU ISA, the thread count and what the operation says it is (shapes, layouts), and the next JVM builds the
@@ -28,7 +29,7 @@ public final class PlanChoice {
     /** How much faster than the first candidate another must time to replace it. */
     static final double MARGIN = 0.05;
     /** The choosing rule's version, in every key: choices saved under an earlier rule are made again. */
-    private static final String RULE = "v1";
+    private static final String RULE = "v2";
     /**
      * Timing rounds (the best counts): fewer than kernel choice's, as a layer's first call waits for them, but enough
      * that every candidate gets rounds after the JVM has compiled the call path (a small layer's call is a few
@@ -135,6 +136,21 @@ public final class PlanChoice {
             }
             double[] ms = time(plans, tensors);
             chosen = pick(ms);
+            if (chosen != 0) {
+                // confirmed by a second timing of the two alone: a noisy moment that favoured the winner once
+                // rarely does so twice, and a wrong switch costs every call after it
+                double[] again = time(List.of(plans.get(0), plans.get(chosen)), tensors);
+                if (pick(again) == 0) {
+                    LOG.log(
+                            System.Logger.Level.DEBUG,
+                            "{0}: {1} was not faster again ({2} against {3} ms): the default stays",
+                            what,
+                            names.get(chosen),
+                            again[1],
+                            again[0]);
+                    chosen = 0;
+                }
+            }
             if (LOG.isLoggable(System.Logger.Level.DEBUG)) {
                 List<String> report = new ArrayList<>();
                 for (int i = 0; i < ms.length; i++) {
