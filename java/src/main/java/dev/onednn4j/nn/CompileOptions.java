@@ -1,6 +1,7 @@
 package dev.onednn4j.nn;
 
 import dev.onednn4j.tensor.MemoryFormat;
+import dev.onednn4j.tensor.Tensor;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.Objects;
@@ -27,6 +28,9 @@ public final class CompileOptions {
     private final Precision precision;
     private final int threads;
     private final boolean tuneKernels;
+    private final Iterable<Tensor> samples;
+    private final Calibration calibration;
+    private final CalibrationMethod method;
 
     private CompileOptions(
             long[] inputShape,
@@ -34,13 +38,19 @@ public final class CompileOptions {
             MemoryFormat outputFormat,
             Precision precision,
             int threads,
-            boolean tuneKernels) {
+            boolean tuneKernels,
+            Iterable<Tensor> samples,
+            Calibration calibration,
+            CalibrationMethod method) {
         this.inputShape = inputShape;
         this.inputFormat = inputFormat;
         this.outputFormat = outputFormat;
         this.precision = precision;
         this.threads = threads;
         this.tuneKernels = tuneKernels;
+        this.samples = samples;
+        this.calibration = calibration;
+        this.method = method;
     }
 
     /**
@@ -57,7 +67,16 @@ public final class CompileOptions {
             throw new IllegalArgumentException(
                     "compile takes a 4-D (N, C, H, W) input shape with every size >= 1, got " + Arrays.toString(shape));
         }
-        return new CompileOptions(shape.clone(), MemoryFormat.CONTIGUOUS, null, Precision.FP32, 0, TUNE_DEFAULT);
+        return new CompileOptions(
+                shape.clone(),
+                MemoryFormat.CONTIGUOUS,
+                null,
+                Precision.FP32,
+                0,
+                TUNE_DEFAULT,
+                null,
+                null,
+                CalibrationMethod.PERCENTILE);
     }
 
     /**
@@ -68,7 +87,15 @@ public final class CompileOptions {
      */
     public CompileOptions inputFormat(MemoryFormat format) {
         return new CompileOptions(
-                inputShape, Objects.requireNonNull(format, "format"), outputFormat, precision, threads, tuneKernels);
+                inputShape,
+                Objects.requireNonNull(format, "format"),
+                outputFormat,
+                precision,
+                threads,
+                tuneKernels,
+                samples,
+                calibration,
+                method);
     }
 
     /**
@@ -79,13 +106,22 @@ public final class CompileOptions {
      */
     public CompileOptions outputFormat(MemoryFormat format) {
         return new CompileOptions(
-                inputShape, inputFormat, Objects.requireNonNull(format, "format"), precision, threads, tuneKernels);
+                inputShape,
+                inputFormat,
+                Objects.requireNonNull(format, "format"),
+                precision,
+                threads,
+                tuneKernels,
+                samples,
+                calibration,
+                method);
     }
 
     /**
      * The arithmetic.
      *
-     * @param precision {@link Precision#FP32} (the default), {@link Precision#BF16} or {@link Precision#AUTO}
+     * @param precision {@link Precision#FP32} (the default), {@link Precision#BF16}, {@link Precision#AUTO}, or
+     *     {@link Precision#INT8} (with a {@linkplain #calibration(Iterable) calibration})
      * @return new options
      */
     public CompileOptions precision(Precision precision) {
@@ -95,7 +131,10 @@ public final class CompileOptions {
                 outputFormat,
                 Objects.requireNonNull(precision, "precision"),
                 threads,
-                tuneKernels);
+                tuneKernels,
+                samples,
+                calibration,
+                method);
     }
 
     /**
@@ -111,7 +150,8 @@ public final class CompileOptions {
             throw new IllegalArgumentException(
                     "the number of threads must be >= 1, or 0 for the module's setting, got " + threads);
         }
-        return new CompileOptions(inputShape, inputFormat, outputFormat, precision, threads, tuneKernels);
+        return new CompileOptions(
+                inputShape, inputFormat, outputFormat, precision, threads, tuneKernels, samples, calibration, method);
     }
 
     /**
@@ -127,7 +167,96 @@ public final class CompileOptions {
      * @return new options
      */
     public CompileOptions tuneKernels(boolean tune) {
-        return new CompileOptions(inputShape, inputFormat, outputFormat, precision, threads, tune);
+        return new CompileOptions(
+                inputShape, inputFormat, outputFormat, precision, threads, tune, samples, calibration, method);
+    }
+
+    /**
+     * Representative inputs an {@link Precision#INT8} compile calibrates on: each quantized activation's range is
+     * observed over them (in float32, at compile time) and its int8 step chosen by {@link #calibrationMethod}. Any
+     * batch size; each image must have the compiled input's channels, height and width. A few hundred images
+     * like the ones the service will see are typical; they are read when {@code compile} runs, not kept.
+     *
+     * @param samples float32 (N, C, H, W) tensors, in any memory format
+     * @return new options; any saved {@link #calibration(Calibration)} set before is dropped
+     */
+    public CompileOptions calibration(Iterable<Tensor> samples) {
+        return new CompileOptions(
+                inputShape,
+                inputFormat,
+                outputFormat,
+                precision,
+                threads,
+                tuneKernels,
+                Objects.requireNonNull(samples, "samples"),
+                null,
+                method);
+    }
+
+    /**
+     * A calibration saved from an earlier {@link Precision#INT8} compile of the same module and image size
+     * ({@link CompiledModule#calibration()}): the same int8 steps, no samples.
+     *
+     * @param saved the calibration
+     * @return new options; any samples set before are dropped
+     */
+    public CompileOptions calibration(Calibration saved) {
+        return new CompileOptions(
+                inputShape,
+                inputFormat,
+                outputFormat,
+                precision,
+                threads,
+                tuneKernels,
+                null,
+                Objects.requireNonNull(saved, "calibration"),
+                method);
+    }
+
+    /**
+     * How thresholds are chosen from the samples.
+     *
+     * @param method {@link CalibrationMethod#PERCENTILE} unless set
+     * @return new options
+     */
+    public CompileOptions calibrationMethod(CalibrationMethod method) {
+        return new CompileOptions(
+                inputShape,
+                inputFormat,
+                outputFormat,
+                precision,
+                threads,
+                tuneKernels,
+                samples,
+                calibration,
+                Objects.requireNonNull(method, "method"));
+    }
+
+    /**
+     * The calibration samples.
+     *
+     * @return the samples set, or null
+     */
+    public Iterable<Tensor> calibrationSamples() {
+        return samples;
+    }
+
+    /**
+     * The saved calibration.
+     *
+     * @return the calibration set, or null
+     */
+    public Calibration savedCalibration() {
+        return calibration;
+    }
+
+    /**
+     * How thresholds are chosen.
+     *
+     * @return {@link CalibrationMethod#PERCENTILE} unless set
+     */
+    public CalibrationMethod calibrationMethod() {
+        return method;
     }
 
     /**
@@ -188,12 +317,17 @@ public final class CompileOptions {
     public String toString() {
         return String.format(
                 Locale.ROOT,
-                "CompileOptions(input %s %s, output %s, %s, threads %s%s)",
+                "CompileOptions(input %s %s, output %s, %s, threads %s%s%s)",
                 Arrays.toString(inputShape),
                 inputFormat,
                 outputFormat(),
                 precision,
                 threads == 0 ? "of the module" : Integer.toString(threads),
-                tuneKernels ? ", kernels tuned" : "");
+                tuneKernels ? ", kernels tuned" : "",
+                precision != Precision.INT8
+                        ? ""
+                        : calibration != null
+                                ? ", " + calibration
+                                : samples != null ? ", calibrated on samples by " + method : ", not calibrated");
     }
 }

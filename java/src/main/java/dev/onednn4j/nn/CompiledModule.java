@@ -2,6 +2,7 @@ package dev.onednn4j.nn;
 
 import dev.onednn4j.internal.dnnl.Dnnl;
 import dev.onednn4j.internal.exec.Program;
+import dev.onednn4j.internal.graph.Calibrator;
 import dev.onednn4j.internal.graph.Compiler;
 import dev.onednn4j.internal.graph.Trace;
 import dev.onednn4j.internal.memory.Faces;
@@ -53,6 +54,7 @@ public final class CompiledModule extends Module {
     private final MemoryFormat outputFormat;
     private final Precision precision;
     private final String source;
+    private final Calibration calibration;
     private final StampedLock lock = new StampedLock();
 
     private CompiledModule(
@@ -62,8 +64,10 @@ public final class CompiledModule extends Module {
             MemoryFormat inputFormat,
             MemoryFormat outputFormat,
             Precision precision,
-            String source) {
+            String source,
+            Calibration calibration) {
         this.program = program;
+        this.calibration = calibration;
         this.inputShape = inputShape;
         this.outputShape = outputShape;
         this.inputFormat = inputFormat;
@@ -83,10 +87,19 @@ public final class CompiledModule extends Module {
         }
         Precision precision = options.precision();
         boolean bf16 = switch (precision) {
-            case FP32 -> false;
+            case FP32, INT8 -> false;
             case BF16 -> true;
             case AUTO -> Dnnl.nativeBf16();
         };
+        boolean int8 = precision == Precision.INT8;
+        if (!int8 && (options.calibrationSamples() != null || options.savedCalibration() != null)) {
+            throw new IllegalArgumentException("a calibration is for Precision.INT8, but this compile is " + precision
+                    + ": drop it, or compile with precision(Precision.INT8)");
+        }
+        if (int8 && options.calibrationSamples() == null && options.savedCalibration() == null) {
+            throw new IllegalArgumentException("Precision.INT8 needs a calibration: CompileOptions.calibration(samples)"
+                    + " with representative inputs, or calibration(Calibration) saved from an earlier INT8 compile");
+        }
         Map<Object, String> names = new HashMap<>(); // modules are identities (Module.equals)
         module.namedModules().forEach((path, m) -> names.put(m, path.isEmpty() ? module.getName() : path));
         long[] shape = options.inputShape();
@@ -97,39 +110,139 @@ public final class CompiledModule extends Module {
                 module.getName(),
                 Arrays.toString(shape),
                 options.inputFormat(),
-                bf16 ? "bf16" : "fp32");
-        Trace trace;
-        Trace.Value out;
-        long[] outShape;
-        try (Tensor x = Tensor.zeros(options.inputFormat(), shape);
-                Trace t = Trace.begin(names)) {
-            trace = t;
-            trace.input(FACE.impl(x));
-            try (Tensor y = module.forward(x)) {
-                out = trace.output(FACE.impl(y));
-                outShape = y.shape();
-            }
+                int8 ? "int8" : bf16 ? "bf16" : "fp32");
+        Format inFormat = Format.valueOf(options.inputFormat().name());
+        Format outFormat = Format.valueOf(options.outputFormat().name());
+        Calibration calibration = null;
+        Compiler.Quantization quantization = null;
+        if (int8) {
+            calibration = options.savedCalibration() != null
+                    ? options.savedCalibration()
+                    : calibrate(module, names, shape, threads, options, title);
+            Map<String, Compiler.Range> ranges = new HashMap<>();
+            calibration.ranges().forEach((k, r) -> ranges.put(k, new Compiler.Range(r.min(), r.threshold())));
+            quantization = new Compiler.Quantization(ranges, !Dnnl.int8Vnni());
         }
+        Traced t = trace(module, names, options.inputFormat(), shape);
         Program p = Compiler.compile(
-                trace,
-                out,
+                t.trace(),
+                t.out(),
                 shape,
-                outShape,
-                new Compiler.Options(
-                        Format.valueOf(options.inputFormat().name()),
-                        Format.valueOf(options.outputFormat().name()),
-                        bf16,
-                        threads,
-                        options.tuneKernels()),
+                t.outShape(),
+                new Compiler.Options(inFormat, outFormat, bf16, threads, options.tuneKernels(), quantization),
                 title);
         return new CompiledModule(
                 p,
                 shape,
-                outShape,
+                t.outShape(),
                 options.inputFormat(),
                 options.outputFormat(),
-                bf16 ? Precision.BF16 : Precision.FP32,
-                module.getName());
+                int8 ? Precision.INT8 : bf16 ? Precision.BF16 : Precision.FP32,
+                module.getName(),
+                calibration);
+    }
+
+    /** A finished trace of {@code module}'s forward pass on an input of {@code shape}, and its output. */
+    @SuppressWarnings("ArrayRecordComponent") // a carrier from trace() to its caller
+    private record Traced(Trace trace, Trace.Value out, long[] outShape) {}
+
+    private static Traced trace(Module module, Map<Object, String> names, MemoryFormat format, long[] shape) {
+        try (Tensor x = Tensor.zeros(format, shape);
+                Trace t = Trace.begin(names)) {
+            t.input(FACE.impl(x));
+            try (Tensor y = module.forward(x)) {
+                return new Traced(t, t.output(FACE.impl(y)), y.shape());
+            }
+        }
+    }
+
+    /**
+     * Runs the samples, one image at a time, through a float32 compile of {@code module} that keeps every value an
+     * int8 compile quantizes, and chooses their thresholds by the options' method (two passes over the samples for
+     * the histogram methods).
+     */
+    private static Calibration calibrate(
+            Module module, Map<Object, String> names, long[] shape, int threads, CompileOptions options, String title) {
+        long[] image = {1, shape[1], shape[2], shape[3]};
+        Traced t = trace(module, names, MemoryFormat.CONTIGUOUS, image);
+        Compiler.Calibrating c = Compiler.calibration(
+                t.trace(),
+                t.out(),
+                image,
+                t.outShape(),
+                new Compiler.Options(Format.CONTIGUOUS, Format.CONTIGUOUS, false, threads, false),
+                title + ", calibrating");
+        CalibrationMethod method = options.calibrationMethod();
+        Calibrator.Method how = Calibrator.Method.valueOf(method.name());
+        List<String> keys = c.keys();
+        Calibrator.Observer[] observers = new Calibrator.Observer[keys.size()];
+        Arrays.setAll(observers, i -> new Calibrator.Observer());
+        try (Program p = c.program();
+                Tensor in = Tensor.zeros(image);
+                Tensor out = Tensor.zeros(t.outShape())) {
+            int images = observe(options.calibrationSamples(), image, in, out, p, c.probes(), observers, false);
+            if (images == 0) {
+                throw new IllegalArgumentException("the calibration samples hold no image: give at least one");
+            }
+            if (how != Calibrator.Method.MINMAX) {
+                observe(options.calibrationSamples(), image, in, out, p, c.probes(), observers, true);
+            }
+        }
+        Map<String, Calibration.Range> ranges = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < keys.size(); i++) {
+            Calibrator.Observer o = observers[i];
+            ranges.put(keys.get(i), new Calibration.Range(o.min(), o.max(), o.threshold(how)));
+        }
+        return new Calibration(method, ranges);
+    }
+
+    /** One pass over the samples; returns the number of images. */
+    private static int observe(
+            Iterable<Tensor> samples,
+            long[] image,
+            Tensor in,
+            Tensor out,
+            Program p,
+            int[] probes,
+            Calibrator.Observer[] observers,
+            boolean histogram) {
+        int images = 0;
+        int index = 0;
+        int perImage = Math.toIntExact(image[1] * image[2] * image[3]);
+        for (Tensor s : samples) {
+            Objects.requireNonNull(s, "calibration sample " + index);
+            long[] d = s.shape();
+            if (s.dtype() != DType.FLOAT32
+                    || d.length != 4
+                    || d[1] != image[1]
+                    || d[2] != image[2]
+                    || d[3] != image[3]) {
+                throw new IllegalArgumentException(String.format(
+                        Locale.ROOT,
+                        "calibration sample %d is %s %s: samples are float32 (N, %d, %d, %d) like the compiled input",
+                        index,
+                        s.dtype(),
+                        Arrays.toString(d),
+                        image[1],
+                        image[2],
+                        image[3]));
+            }
+            float[] all = s.toFloatArray(); // (N, C, H, W) in logical order, whatever the memory format
+            for (int n = 0; n < d[0]; n++) {
+                in.copyFrom(Arrays.copyOfRange(all, n * perImage, (n + 1) * perImage));
+                float[][] values = p.runAndRead(FACE.impl(in), FACE.impl(out), probes);
+                for (int k = 0; k < values.length; k++) {
+                    if (histogram) {
+                        observers[k].observeHistogram(values[k]);
+                    } else {
+                        observers[k].observeRange(values[k]);
+                    }
+                }
+                images++;
+            }
+            index++;
+        }
+        return images;
     }
 
     /**
@@ -271,10 +384,24 @@ public final class CompiledModule extends Module {
     /**
      * The precision it computes in.
      *
-     * @return {@link Precision#FP32} or {@link Precision#BF16} ({@code AUTO} resolved)
+     * @return {@link Precision#FP32}, {@link Precision#BF16} ({@code AUTO} resolved) or {@link Precision#INT8}
      */
     public Precision precision() {
         return precision;
+    }
+
+    /**
+     * The calibration an {@link Precision#INT8} compile used: save it to compile again without samples.
+     *
+     * @return the calibration
+     * @throws IllegalStateException if this module is not int8
+     */
+    public Calibration calibration() {
+        if (calibration == null) {
+            throw new IllegalStateException(
+                    "this module was compiled in " + precision + ": only INT8 has a calibration");
+        }
+        return calibration;
     }
 
     /**

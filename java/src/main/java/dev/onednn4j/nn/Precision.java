@@ -10,6 +10,12 @@ package dev.onednn4j.nn;
  *       times the float32 speed on CPUs with AVX512_BF16, AVX10 or AMX. Compiling refuses it on other CPUs, where
  *       oneDNN would emulate it slowly.
  *   <li>{@link #AUTO}: {@code BF16} where the CPU computes it natively, else {@code FP32}.
+ *   <li>{@link #INT8}: static post-training quantization, calibrated on samples
+ *       ({@link CompileOptions#calibration(Iterable)}) or from a saved {@link Calibration}: convolutions and linear
+ *       layers on 8-bit activations (per-tensor steps) and weights (a step per output channel), accumulating in
+ *       32-bit integers, with their activations, residual sums and requantization fused; int8 values stay int8
+ *       through max and average pooling; every other step runs in float32 on values dequantized once. Weights keep
+ *       7 bits where the CPU has no VNNI (oneDNN's u8 x s8 products would otherwise saturate).
  * </ul>
  */
 public enum Precision {
@@ -21,5 +27,9 @@ public enum Precision {
      */
     BF16,
     /** {@link #BF16} where the CPU computes it natively, else {@link #FP32}. */
-    AUTO
+    AUTO,
+    /**
+     * int8 convolutions and linear layers, calibrated on samples or from a saved calibration; other steps float32.
+     */
+    INT8
 }

@@ -37,6 +37,11 @@ public record Arg(int id, String name) {
                 "post_op_" + index + "_src_1");
     }
 
+    /** The scaling factors of argument {@code of} ({@code DNNL_ARG_ATTR_SCALES | of}): see PrimitiveAttr#scalesMask. */
+    public static Arg scales(Arg of) {
+        return new Arg(dnnl_h.DNNL_ARG_ATTR_SCALES() | of.id(), "scales_" + of.name());
+    }
+
     /** Source {@code index} of a primitive with many sources (concat): {@code DNNL_ARG_MULTIPLE_SRC + index}. */
     public static Arg multipleSrc(int index) {
         if (index < 0) {

@@ -1,8 +1,10 @@
 package dev.onednn4j.internal.dnnl;
 
 import static dev.onednn4j.bindings.dnnl_h.dnnl_cpu_isa2str;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_cpu_isa_avx2_vnni;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_cpu_isa_avx512_core;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_cpu_isa_avx512_core_bf16;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_cpu_isa_avx512_core_vnni;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_get_effective_cpu_isa;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_status2str;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_success;
@@ -64,6 +66,19 @@ public final class Dnnl {
         ensureLoaded();
         int bf16 = dnnl_cpu_isa_avx512_core_bf16();
         return (dnnl_get_effective_cpu_isa() & bf16) == bf16;
+    }
+
+    /**
+     * Whether the CPU multiplies int8 vectors without an int16 intermediate (AVX512_VNNI, AVX_VNNI, AMX): without
+     * it, oneDNN's u8 x s8 products pass through {@code vpmaddubsw}, which saturates pairs of products at 32767
+     * unless the weights keep to 7 bits.
+     */
+    public static boolean int8Vnni() {
+        ensureLoaded();
+        int isa = dnnl_get_effective_cpu_isa();
+        int avx512 = dnnl_cpu_isa_avx512_core_vnni();
+        int avx2 = dnnl_cpu_isa_avx2_vnni();
+        return (isa & avx512) == avx512 || (isa & avx2) == avx2;
     }
 
     static String statusName(int status) {

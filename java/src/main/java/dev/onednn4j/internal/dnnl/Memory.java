@@ -118,6 +118,11 @@ public final class Memory extends NativeHandle {
         return byteSize;
     }
 
+    /** The buffer's content read as float32 values (a float32 memory), in the order they lie. */
+    public float[] readFloats() {
+        return data().toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT);
+    }
+
     /** Sets every byte of the buffer to zero (e.g. before timing a primitive on it: no denormals, no NaN). */
     public void zero() {
         data().fill((byte) 0);

@@ -57,6 +57,20 @@ public final class PostOps extends NativeHandle {
     }
 
     /**
+     * Appends {@code dst = scale * dst_before + result} where the destination's old content, of integer type
+     * {@code type}, is read as integers: with {@code scale} the quantization step it was written with, the sum is in
+     * real units.
+     */
+    public PostOps sum(float scale, DataType type) {
+        Dnnl.check(
+                dnnl_post_ops_append_sum(handle(), scale, 0, type.value()),
+                "dnnl_post_ops_append_sum",
+                () -> "scale " + scale + " type " + type);
+        steps.add("sum(" + scale + ", " + type.name().toLowerCase(java.util.Locale.ROOT) + ")");
+        return this;
+    }
+
+    /**
      * Appends {@code dst = alg(result, src_1)} where src_1, described by {@code src1}, is passed at execution as
      * {@link Arg#postOpSrc1} of this post-op's position and may broadcast (dims of 1).
      */

@@ -4,6 +4,7 @@ import static dev.onednn4j.bindings.dnnl_h.C_POINTER;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_primitive_attr_create;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_primitive_attr_set_fpmath_mode;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_primitive_attr_set_post_ops;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_primitive_attr_set_scales_mask;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_primitive_attr_set_scratchpad_mode;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_scratchpad_mode_user;
 
@@ -52,6 +53,19 @@ public final class PrimitiveAttr extends NativeHandle {
     /** The post-ops set, as text for descriptions; empty when none. */
     String postOpsText() {
         return postOpsText;
+    }
+
+    /**
+     * Scaling factors for argument {@code arg}, passed at execution as {@link Arg#scales(Arg)}: one for the whole
+     * tensor ({@code mask} 0) or one per index of each dimension whose bit is set (bit 0: a convolution's output
+     * channels in its weights).
+     */
+    public PrimitiveAttr scalesMask(Arg arg, int mask) {
+        Dnnl.check(
+                dnnl_primitive_attr_set_scales_mask(handle(), arg.id(), mask),
+                "dnnl_primitive_attr_set_scales_mask",
+                () -> arg + " mask " + mask);
+        return this;
     }
 
     /** {@code dnnl_fpmath_mode_*}: strict (the default) keeps f32 arithmetic in f32. */

@@ -36,7 +36,9 @@ public final class Program implements AutoCloseable {
         INPUT,
         OUTPUT,
         PLANNED,
-        VIEW
+        VIEW,
+        /** A copy of an intermediate value kept whole after the call, for the caller to read: calibration. */
+        PROBE
     }
 
     /** A buffer: its descriptor, kind, and once planned, its place in the slab; a view's base. */
@@ -198,6 +200,16 @@ public final class Program implements AutoCloseable {
         /** An intermediate buffer of {@code md}, which must outlive the program (a pd's, or owned). */
         public int buffer(MemoryDesc md) {
             return add(md, Kind.PLANNED, -1);
+        }
+
+        /**
+         * A copy of buffer {@code from} as {@code to} (a plain float32 layout, owned from now on) that outlives the
+         * call: {@link #runAndRead} returns it. Probes have their own memory, never shared with another buffer.
+         */
+        public int probe(int from, MemoryDesc to) {
+            int p = add(own(to), Kind.PROBE, -1);
+            reorderInto(from, p, "kept for calibration");
+            return p;
         }
 
         /** Buffer {@code of}'s memory seen as {@code md} (same bytes; owned from now on). */
@@ -382,6 +394,36 @@ public final class Program implements AutoCloseable {
     }
 
     /**
+     * Computes {@code out} from {@code in} once and returns the values of the {@link Builder#probe probes} asked
+     * for, in their order.
+     */
+    public float[][] runAndRead(TensorImpl in, TensorImpl out, int[] probes) {
+        Threads.applyToCallingThread(threads);
+        Context c = acquire();
+        long inStamp = in.pin();
+        try {
+            long outStamp = out.pin();
+            try {
+                c.execute(in, out, null);
+            } finally {
+                out.unpin(outStamp);
+            }
+            out.markModified();
+            float[][] values = new float[probes.length][];
+            for (int i = 0; i < probes.length; i++) {
+                if (buffers.get(probes[i]).kind != Kind.PROBE) {
+                    throw new IllegalArgumentException("buffer " + probes[i] + " is not a probe");
+                }
+                values[i] = c.memory[probes[i]].readFloats();
+            }
+            return values;
+        } finally {
+            in.unpin(inStamp);
+            release(c);
+        }
+    }
+
+    /**
      * What each step computes, in order, as {@link #toString()} lists them.
      *
      * @return one description per step
@@ -463,6 +505,8 @@ public final class Program implements AutoCloseable {
                     if (root.kind == Kind.INPUT || root.kind == Kind.OUTPUT) {
                         memory[i] = keep(Memory.unbound(b.md, engine));
                         (root.kind == Kind.INPUT ? in : out).add(i);
+                    } else if (root.kind == Kind.PROBE) {
+                        memory[i] = keep(Memory.allocate(b.md, engine));
                     } else if (root.last >= 0) {
                         memory[i] = keep(Memory.within(slab, root.offset, b.md, engine));
                     }

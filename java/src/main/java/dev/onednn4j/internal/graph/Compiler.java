@@ -5,6 +5,7 @@ import dev.onednn4j.internal.dnnl.Arg;
 import dev.onednn4j.internal.dnnl.DataType;
 import dev.onednn4j.internal.dnnl.Dnnl;
 import dev.onednn4j.internal.dnnl.Engine;
+import dev.onednn4j.internal.dnnl.Memory;
 import dev.onednn4j.internal.dnnl.MemoryDesc;
 import dev.onednn4j.internal.dnnl.PostOps;
 import dev.onednn4j.internal.dnnl.PrimitiveAttr;
@@ -21,7 +22,10 @@ import dev.onednn4j.internal.op.Convolution;
 import dev.onednn4j.internal.op.CopyOp;
 import dev.onednn4j.internal.op.Eltwise;
 import dev.onednn4j.internal.op.GraphOp;
+import dev.onednn4j.internal.op.InnerProduct;
+import dev.onednn4j.internal.op.Int8;
 import dev.onednn4j.internal.op.Operation;
+import dev.onednn4j.internal.op.Pooling;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -57,7 +61,34 @@ public final class Compiler {
      *
      * @param outputFormat the output's memory format where it is 4-D (contiguous otherwise)
      */
-    public record Options(Format inputFormat, Format outputFormat, boolean bf16, int threads, boolean tuneKernels) {}
+    public record Options(
+            Format inputFormat,
+            Format outputFormat,
+            boolean bf16,
+            int threads,
+            boolean tuneKernels,
+            Quantization int8) {
+        public Options(Format inputFormat, Format outputFormat, boolean bf16, int threads, boolean tuneKernels) {
+            this(inputFormat, outputFormat, bf16, threads, tuneKernels, null);
+        }
+    }
+
+    /**
+     * Static int8 quantization: for each value the graph quantizes (by its {@linkplain Calibrating#keys() key}),
+     * its smallest calibrated value and its threshold; weights in 8 bits, or 7 where the CPU has no VNNI (see
+     * {@link Dnnl#int8Vnni()}).
+     */
+    public record Quantization(Map<String, Range> ranges, boolean sevenBitWeights) {}
+
+    /** A value's calibrated minimum and its clipping threshold (a positive magnitude). */
+    public record Range(double min, double threshold) {}
+
+    /**
+     * A float32 program that keeps, after each call, the values an int8 compile of the same graph quantizes: their
+     * keys (stable for a module and an input's image size) and the probes holding them.
+     */
+    @SuppressWarnings("ArrayRecordComponent") // handed to the caller once, never compared
+    public record Calibrating(Program program, List<String> keys, int[] probes) {}
 
     /**
      * For the library's own tests only: names one rewrite to break on purpose ({@code fold-without-shift},
@@ -122,10 +153,18 @@ public final class Compiler {
     private MemoryDesc userOut;
     private int outBuffer = -1;
     private final KernelTuner tuner;
+    private final Quantization int8;
+    private final boolean calibrating;
+    private final Map<Value, String> keys = new HashMap<>(); // the values an int8 compile quantizes
+    private final List<Integer> probes = new ArrayList<>();
+    private final Map<Integer, Float> scaleOfRoot = new HashMap<>(); // int8 buffers: their quantization step
+    private final List<Integer[]> dequantized = new ArrayList<>(); // {int8 buffer, float32 copy}
 
-    private Compiler(Trace trace, Trace.Value out, Options options, String title) {
+    private Compiler(Trace trace, Trace.Value out, Options options, String title, boolean calibrating) {
         this.options = options;
-        this.dt = options.bf16() ? DataType.BF16 : DataType.F32;
+        this.int8 = options.int8();
+        this.calibrating = calibrating;
+        this.dt = options.bf16() && int8 == null ? DataType.BF16 : DataType.F32;
         Map<Integer, Value> values = new HashMap<>();
         this.input = values.computeIfAbsent(trace.input().id(), id -> new Value(trace.input()));
         for (Trace.Node t : trace.nodes()) {
@@ -171,23 +210,54 @@ public final class Compiler {
                             + "): compile with Precision.FP32 "
                             + "or AUTO");
         }
+        return prepare(trace, out, options, title, false).build(inputShape, outputShape);
+    }
+
+    /**
+     * Compiles a finished trace in float32 with a probe on every value an int8 compile of the same graph quantizes:
+     * what calibration runs its samples through.
+     */
+    public static Calibrating calibration(
+            Trace trace, Trace.Value out, long[] inputShape, long[] outputShape, Options options, String title) {
+        Compiler c = prepare(trace, out, options, title, true);
+        Program p = c.build(inputShape, outputShape);
+        List<String> names = new ArrayList<>();
+        c.keys.values().stream().sorted(Compiler::byIndex).forEach(names::add);
+        return new Calibrating(
+                p, names, c.probes.stream().mapToInt(Integer::intValue).toArray());
+    }
+
+    private static Compiler prepare(Trace trace, Trace.Value out, Options options, String title, boolean calibrating) {
+        if (options.int8() != null && calibrating) {
+            throw new IllegalArgumentException("calibration runs in float32: compile it without int8 options");
+        }
         Threads.applyToCallingThread(options.threads()); // primitives fix their thread count when created
-        Compiler c = new Compiler(trace, out, options, title);
+        return new Compiler(trace, out, options, title, calibrating);
+    }
+
+    private Program build(long[] inputShape, long[] outputShape) {
         try {
-            c.removeCopies();
-            c.removeUnused();
-            c.foldBatchNorms();
-            c.fuse();
-            List<Node> schedule = c.schedule();
-            c.lower(schedule, inputShape, outputShape);
-            if (c.tuner != null) {
-                c.b.note(c.tuner.report());
+            removeCopies();
+            removeUnused();
+            foldBatchNorms();
+            fuse();
+            List<Node> schedule = schedule();
+            nameQuantized(schedule);
+            lower(schedule, inputShape, outputShape);
+            if (tuner != null) {
+                b.note(tuner.report());
             }
-            return c.b.build(options.threads());
+            return b.build(options.threads());
         } catch (RuntimeException | Error e) {
-            c.b.abandon(e);
+            b.abandon(e);
             throw e;
         }
+    }
+
+    /** Keys sort by the index they start with. */
+    private static int byIndex(String a, String b) {
+        return Integer.compare(
+                Integer.parseInt(a.substring(0, a.indexOf(' '))), Integer.parseInt(b.substring(0, b.indexOf(' '))));
     }
 
     // ---- rewrites ------------------------------------------------------------------------------
@@ -405,23 +475,31 @@ public final class Compiler {
 
     private void lower(List<Node> schedule, long[] inputShape, long[] outputShape) {
         input.buffer = b.input(Layouts.of(inputShape, options.inputFormat()));
+        probe(input);
         Format outFormat = outputShape.length == 4 ? options.outputFormat() : Format.CONTIGUOUS;
         userOut = Layouts.of(outputShape, outFormat);
         for (Node n : schedule) {
             switch (n.kind) {
-                case OP -> lowerOp(n);
+                case OP -> {
+                    if (int8 != null && computesInt8(n)) {
+                        lowerInt8(n);
+                    } else {
+                        lowerOp(n);
+                    }
+                }
                 case ADD -> lowerAdd(n);
                 case RESHAPE -> lowerReshape(n);
                 case GRAPH -> lowerGraph(n);
                 case COPY -> throw new IllegalStateException("copies are removed before lowering");
             }
+            probe(n.out);
         }
         if (outBuffer >= 0) {
             userOut.close();
             return; // the last step wrote into the caller's output directly
         }
         int out = b.output(userOut);
-        int last = output.buffer;
+        int last = readable(output.buffer);
         if (b.md(last).dims().length != outputShape.length) {
             last = view(last, outputShape);
         }
@@ -430,34 +508,45 @@ public final class Compiler {
 
     private void lowerOp(Node n) {
         Value src = n.in.getFirst();
-        int srcBuffer = src.buffer;
+        // pooling reads int8 as it is (same step out as in); every other step reads float32
+        boolean int8Pool = n.op instanceof Pooling && quantized(src.buffer);
+        int srcBuffer = int8Pool ? src.buffer : readable(src.buffer);
         MemoryDesc srcMd = b.md(srcBuffer);
+        DataType stepType = int8Pool ? srcMd.dataType() : dt;
         int dstBuffer = -1;
         MemoryDesc dstMd = null;
         if (n.sum != null) {
             dstBuffer = ownedCopy(n.sum, n);
+            if (quantized(dstBuffer)) {
+                // a float32 step accumulating into an int8 value: into a float32 copy of its own
+                dstBuffer = scaledReorder(
+                        dstBuffer, plainF32(b.md(dstBuffer)), scaleOf(dstBuffer), 0, "dequantized to add into");
+            }
             dstMd = b.md(dstBuffer);
         } else if (n.out == output && n.op.fusesPostOps()) {
             dstMd = userOut; // straight into the caller's output, if oneDNN can
         }
+        if (int8Pool && dstMd == userOut) {
+            dstMd = null; // int8 out, dequantized into the caller's output after
+        }
         PrimitiveDesc pd = null;
         try {
-            pd = describe(n, srcMd, dstMd);
+            pd = describe(n, srcMd, dstMd, stepType);
             if (pd == null && dstMd == userOut) {
                 dstMd = null;
-                pd = describe(n, srcMd, null);
+                pd = describe(n, srcMd, null, stepType);
             }
         } catch (RuntimeException e) {
             if (dstMd != userOut) {
                 throw e;
             }
             dstMd = null;
-            pd = describe(n, srcMd, null);
+            pd = describe(n, srcMd, null, stepType);
         }
         if (pd == null) {
             // a consumer that reads only plain layouts: give it the input in NHWC (or row-major)
             int plain = reorder(srcBuffer, plain(srcMd), "a layout the next step reads");
-            pd = describe(n, b.md(plain), dstMd);
+            pd = describe(n, b.md(plain), dstMd, stepType);
             srcBuffer = plain;
             if (pd == null) {
                 throw new IllegalArgumentException(
@@ -469,7 +558,7 @@ public final class Compiler {
         if (tuner != null && n.op.fusesPostOps()) {
             MemoryDesc asked = b.md(srcBuffer);
             MemoryDesc askedDst = dstMd;
-            pd = tuner.choose(pd, () -> describe(n, asked, askedDst));
+            pd = tuner.choose(pd, () -> describe(n, asked, askedDst, dt));
         }
         b.own(pd);
         MemoryDesc pdSrc = pd.query(Arg.SRC);
@@ -489,8 +578,11 @@ public final class Compiler {
             args.add(b.constant(pd.query(c.arg()), values, Layouts.of(c.dims(), values)));
         }
         String what = n.name + (n.fused.isEmpty() ? "" : " + " + String.join(" + ", n.fused)) + " [" + pdSrc.layout()
-                + " -> " + pd.query(Arg.DST).layout() + (options.bf16() ? ", bf16" : "") + "]";
+                + " -> " + pd.query(Arg.DST).layout() + typeNote(pd) + "]";
         b.step(what, pd, args.toArray());
+        if (int8Pool) {
+            scaleOfRoot.put(b.root(dstBuffer), scaleOf(srcArg)); // pooling keeps the step: max and mean alike
+        }
         int result = dstBuffer;
         if (pd.query(Arg.DST).dims().length != n.out.shape().length) {
             result = view(dstBuffer, n.out.shape());
@@ -504,7 +596,7 @@ public final class Compiler {
      * (non-reference) kernel for that pair of layouts, else in the layout it prefers (one reorder before it). Other
      * steps read their input as it is. Null if the operation has no compiled form there.
      */
-    private PrimitiveDesc describe(Node n, MemoryDesc srcMd, MemoryDesc dstMd) {
+    private PrimitiveDesc describe(Node n, MemoryDesc srcMd, MemoryDesc dstMd, DataType dt) {
         if (!n.op.fusesPostOps()) {
             try (PrimitiveAttr attr = attr(n)) {
                 return n.op.describe(srcMd, dstMd, dt, attr);
@@ -540,7 +632,21 @@ public final class Compiler {
 
     /** User scratchpad, and the post-ops fused into {@code n}: element-wise ones, the sum, those after it. */
     private static PrimitiveAttr attr(Node n) {
+        return attr(n, 1f, -1, false);
+    }
+
+    /**
+     * As {@link #attr(Node)}, the sum scaled by {@code sumStep}; with {@code weightsMask >= 0}, int8 scales: one for
+     * the source, per {@code weightsMask} for the weights, one for the destination if {@code dstScaled}.
+     */
+    private static PrimitiveAttr attr(Node n, float sumStep, int weightsMask, boolean dstScaled) {
         PrimitiveAttr attr = PrimitiveAttr.create().userScratchpad();
+        if (weightsMask >= 0) {
+            attr.scalesMask(Arg.SRC, 0).scalesMask(Arg.WEIGHTS, weightsMask);
+            if (dstScaled) {
+                attr.scalesMask(Arg.DST, 0);
+            }
+        }
         if (n.beforeSum.isEmpty() && n.sum == null && n.afterSum.isEmpty()) {
             return attr;
         }
@@ -552,7 +658,7 @@ public final class Compiler {
                 }
             }
             if (n.sum != null && !mutated("sum-dropped")) {
-                post.sum(mutated("sum-scale-2") ? 2f : 1f);
+                post.sum(mutated("sum-scale-2") ? 2f * sumStep : sumStep);
             }
             for (Operation e : n.afterSum) {
                 if (eltwise) {
@@ -587,7 +693,7 @@ public final class Compiler {
         if (!readLater && !readByN && !b.external(v.buffer)) {
             return v.buffer;
         }
-        return b.reorder(
+        return reorder(
                 v.buffer,
                 b.md(v.buffer).copy(),
                 readByN ? "the residual is the step's own input" : "the residual is read again later");
@@ -620,6 +726,9 @@ public final class Compiler {
     private int reorder(int from, MemoryDesc to, String why) {
         int r = b.reorder(from, to, why);
         reorders.add(new Integer[] {from, r});
+        if (quantized(from) && to.dataType() == b.md(from).dataType()) {
+            scaleOfRoot.put(b.root(r), scaleOf(from)); // another layout, the same int8 values
+        }
         return r;
     }
 
@@ -646,8 +755,8 @@ public final class Compiler {
     }
 
     private void lowerAdd(Node n) {
-        int x = n.in.get(0).buffer;
-        int y = n.in.get(1).buffer;
+        int x = readable(n.in.get(0).buffer);
+        int y = readable(n.in.get(1).buffer);
         try (PrimitiveAttr attr = PrimitiveAttr.create().userScratchpad();
                 MemoryDesc any = MemoryDesc.any(b.md(x).dims(), b.md(x).dataType())) {
             PrimitiveDesc pd = PrimitiveDesc.binary(Engine.cpu(), Algorithm.BINARY_ADD, b.md(x), b.md(y), any, attr);
@@ -677,7 +786,7 @@ public final class Compiler {
         int[] buffers = new int[count];
         MemoryDesc[] srcs = new MemoryDesc[count];
         for (int i = 0; i < count; i++) {
-            int buf = n.in.get(i).buffer;
+            int buf = readable(n.in.get(i).buffer);
             if (op.rowMajorInputs()) {
                 // a view of the input as it lies when it is plain and starts at its buffer (NHWC included: no
                 // round trip through row-major), else of a row-major copy
@@ -699,7 +808,7 @@ public final class Compiler {
             srcs[i] = b.md(buf);
         }
         PrimitiveDesc pd;
-        MemoryDesc copyDst = op instanceof CopyOp ? channelsLastDestination(n, n.in.getFirst().buffer) : null;
+        MemoryDesc copyDst = op instanceof CopyOp ? channelsLastDestination(n, buffers[0]) : null;
         try (PrimitiveAttr attr = PrimitiveAttr.create().userScratchpad()) {
             try {
                 pd = op.describe(srcs, copyDst, dt, attr);
@@ -751,8 +860,7 @@ public final class Compiler {
             args.add(b.constant(pd.query(c.arg()), values, Layouts.of(c.dims(), values)));
         }
         b.step(
-                n.name + " [" + srcs[0].layout() + " -> " + pd.query(Arg.DST).layout()
-                        + (options.bf16() ? ", bf16" : "") + "]",
+                n.name + " [" + srcs[0].layout() + " -> " + pd.query(Arg.DST).layout() + typeNote(pd) + "]",
                 pd,
                 args.toArray());
         int result = out;
@@ -831,6 +939,289 @@ public final class Compiler {
             }
         }
         return null;
+    }
+
+    // ---- int8 ------------------------------------------------------------------------------------
+
+    /** Whether {@code n} runs in int8 when the compile is int8: convolutions and linear layers. */
+    private static boolean computesInt8(Node n) {
+        return n.kind == Trace.Kind.OP && (n.op instanceof Convolution || n.op instanceof InnerProduct);
+    }
+
+    /**
+     * Names the values an int8 compile quantizes: what an int8 step reads (its input, the residual it adds) and what
+     * it writes, in schedule order, the graph's input first: {@code "<index> <producer>"}.
+     */
+    private void nameQuantized(List<Node> schedule) {
+        List<Value> values = new ArrayList<>();
+        values.add(input);
+        for (Node n : schedule) {
+            values.add(n.out);
+        }
+        for (Value v : values) {
+            boolean q = v.producer != null && computesInt8(v.producer);
+            for (Node u : v.users) {
+                q |= !u.removed && computesInt8(u) && (u.in.getFirst() == v || u.sum == v);
+            }
+            if (q) {
+                keys.put(v, keys.size() + " " + (v.producer == null ? "input" : v.producer.name));
+            }
+        }
+    }
+
+    /** In a calibration program, keeps {@code v} after each call when an int8 compile quantizes it. */
+    private void probe(Value v) {
+        if (calibrating && keys.containsKey(v)) {
+            probes.add(b.probe(v.buffer, inFormat(b.md(v.buffer).dims(), DataType.F32, Format.CONTIGUOUS)));
+        }
+    }
+
+    /** Whether buffer {@code id} holds int8 values. */
+    private boolean quantized(int id) {
+        DataType t = b.md(id).dataType();
+        return t == DataType.U8 || t == DataType.S8;
+    }
+
+    /** The quantization step of int8 buffer {@code id}: a real value is {@code step * stored}. */
+    private float scaleOf(int id) {
+        Float s = scaleOfRoot.get(b.root(id));
+        if (s == null) {
+            throw new IllegalStateException("int8 buffer " + b.md(id) + " has no quantization step");
+        }
+        return s;
+    }
+
+    /** {@code v}'s calibrated range; its key must be in the calibration. */
+    private Range range(Value v) {
+        String key = keys.get(v);
+        Range r = key == null ? null : int8.ranges().get(key);
+        if (r == null) {
+            throw new IllegalArgumentException("the calibration has no range for " + (key == null ? v.traced : key)
+                    + ": it was made for another module or input size; calibrate again");
+        }
+        return r;
+    }
+
+    /** u8 for a value never seen negative, else s8. */
+    private DataType typeOf(Value v) {
+        return range(v).min() >= 0 ? DataType.U8 : DataType.S8;
+    }
+
+    /** The step of {@code v} stored as {@code type}: its threshold over 255 (u8) or 127 (s8). */
+    private float stepOf(Value v, DataType type) {
+        return (float) (range(v).threshold() / (type == DataType.U8 ? 255 : 127));
+    }
+
+    /**
+     * Whether {@code v} is stored in int8: it is not the graph's output and some step reads it in int8 (an int8
+     * convolution or linear layer, as input or residual; a pooling).
+     */
+    private boolean storedInt8(Value v) {
+        if (v == output) {
+            return false;
+        }
+        for (Node u : v.users) {
+            if (u.removed) {
+                continue;
+            }
+            if ((computesInt8(u) && (u.in.getFirst() == v || u.sum == v))
+                    || (u.kind == Trace.Kind.OP && u.op instanceof Pooling && u.in.getFirst() == v)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Buffer {@code id} as float32: itself, or its values dequantized once (shared by every reader). */
+    private int readable(int id) {
+        if (!quantized(id)) {
+            return id;
+        }
+        for (Integer[] r : dequantized) {
+            if (r[0] == id) {
+                return r[1];
+            }
+        }
+        int f = scaledReorder(id, plainF32(b.md(id)), scaleOf(id), 0, "dequantized for a float32 step");
+        dequantized.add(new Integer[] {id, f});
+        return f;
+    }
+
+    /** The plain float32 layout of {@code md}'s dims: NHWC for 4-D, row-major otherwise. */
+    private static MemoryDesc plainF32(MemoryDesc md) {
+        long[] dims = md.dims();
+        return inFormat(dims, DataType.F32, dims.length == 4 ? Format.CHANNELS_LAST : Format.CONTIGUOUS);
+    }
+
+    /**
+     * A copy of buffer {@code from} as {@code to} (owned from now on) through a reorder that multiplies by
+     * {@code srcStep} (dequantizing; 0: none) and divides by {@code dstStep} (quantizing, rounding to nearest even
+     * and saturating; 0: none).
+     */
+    private int scaledReorder(int from, MemoryDesc to, float srcStep, float dstStep, String why) {
+        PrimitiveDesc pd;
+        try (PrimitiveAttr attr = PrimitiveAttr.create()) {
+            if (srcStep != 0) {
+                attr.scalesMask(Arg.FROM, 0);
+            }
+            if (dstStep != 0) {
+                attr.scalesMask(Arg.TO, 0);
+            }
+            pd = b.own(PrimitiveDesc.reorder(Engine.cpu(), b.md(from), to, attr));
+        }
+        int out = b.buffer(b.own(to));
+        List<Object> args = new ArrayList<>(List.of(Arg.FROM, from, Arg.TO, out));
+        if (srcStep != 0) {
+            args.addAll(List.of(Arg.scales(Arg.FROM), steps(srcStep)));
+        }
+        if (dstStep != 0) {
+            args.addAll(List.of(Arg.scales(Arg.TO), steps(dstStep)));
+            scaleOfRoot.put(out, dstStep);
+        }
+        b.step(
+                (dstStep != 0 ? "quantize " : "dequantize ") + b.md(from).layout() + " -> " + to.layout() + typeNote(pd)
+                        + " (" + why + ")",
+                pd,
+                args.toArray());
+        return out;
+    }
+
+    /** A constant float32 vector of quantization steps. */
+    private Memory steps(float... steps) {
+        long[] dims = {steps.length};
+        TensorImpl t = b.own(TensorImpl.of(steps, dims));
+        return b.constant(b.own(Layouts.of(dims, Format.CONTIGUOUS)), t, Layouts.of(dims, t));
+    }
+
+    /**
+     * A convolution or linear layer in int8: its input quantized (once, by a reorder, unless its producer wrote int8
+     * already), s8 weights with a step per output channel, float32 bias, its post-ops in real units (a residual sum
+     * scaled by the residual's own step), its output in int8 where a step reads it so, else float32.
+     */
+    private void lowerInt8(Node n) {
+        Value src = n.in.getFirst();
+        DataType srcType = quantized(src.buffer) ? b.md(src.buffer).dataType() : typeOf(src);
+        int dstBuffer = -1;
+        MemoryDesc dstMd;
+        float dstStep = 0;
+        float sumStep = 1;
+        if (n.sum != null) {
+            dstBuffer = ownedCopy(n.sum, n);
+            dstMd = b.md(dstBuffer);
+            if (quantized(dstBuffer)) {
+                sumStep = scaleOf(dstBuffer);
+                dstStep = stepOf(n.out, dstMd.dataType());
+            }
+        } else if (n.out == output) {
+            dstMd = userOut; // float32, straight into the caller's output
+        } else if (storedInt8(n.out)) {
+            DataType t = typeOf(n.out);
+            dstStep = stepOf(n.out, t);
+            dstMd = b.own(MemoryDesc.any(n.op.outputShape(), t));
+        } else {
+            dstMd = b.own(MemoryDesc.any(n.op.outputShape(), DataType.F32));
+        }
+        Operation.Constant weights = n.op.constants().getFirst();
+        long[] wDims = weights.dims();
+        int weightsMask = wDims.length == 5 ? 3 : 1; // per output channel: (G, OC/G, ...) or (OC, ...)
+        PrimitiveDesc pd;
+        try (PrimitiveAttr attr = attr(n, sumStep, weightsMask, dstStep != 0);
+                MemoryDesc anySrc = MemoryDesc.any(b.md(src.buffer).dims(), srcType)) {
+            MemoryDesc asIs = b.md(src.buffer);
+            pd = quantized(src.buffer) ? n.op.describe(asIs, dstMd, DataType.S8, attr) : null;
+            if (pd != null && pd.implementation().startsWith("ref")) {
+                pd.close();
+                pd = null;
+            }
+            if (pd == null) {
+                pd = n.op.describe(anySrc, dstMd, DataType.S8, attr);
+            }
+        }
+        if (pd == null || pd.implementation().startsWith("ref")) {
+            String impl = pd == null ? "none" : pd.implementation();
+            if (pd != null) {
+                pd.close();
+            }
+            throw new IllegalArgumentException("compile: " + n.name + " has no int8 kernel here (oneDNN offers " + impl
+                    + " on " + Dnnl.effectiveCpuIsa() + "): compile with Precision.FP32");
+        }
+        b.own(pd);
+        MemoryDesc pdSrc = pd.query(Arg.SRC);
+        float srcStep;
+        int srcArg;
+        if (quantized(src.buffer)) {
+            srcStep = scaleOf(src.buffer);
+            srcArg = fit(src.buffer, pdSrc);
+        } else {
+            srcStep = stepOf(src, srcType);
+            srcArg = quantizedCopy(src.buffer, pdSrc, srcStep);
+        }
+        if (dstBuffer < 0) {
+            if (dstMd == userOut) {
+                dstBuffer = b.output(userOut.copy());
+                outBuffer = dstBuffer;
+            } else {
+                dstBuffer = b.buffer(pd.query(Arg.DST));
+            }
+        }
+        List<Object> args = new ArrayList<>(List.of(Arg.SRC, srcArg, Arg.DST, dstBuffer));
+        float[] wSteps = null;
+        for (Operation.Constant c : n.op.constants()) {
+            TensorImpl values = c.tensor() != null ? c.tensor() : b.own(TensorImpl.of(c.values(), c.dims()));
+            if (c.arg().equals(Arg.WEIGHTS)) {
+                float[] w = values.toFloatArray();
+                long perChannel = 1;
+                for (int i = wDims.length == 5 ? 2 : 1; i < wDims.length; i++) {
+                    perChannel *= wDims[i];
+                }
+                wSteps = new float[Math.toIntExact(w.length / perChannel)];
+                boolean noVnni = int8.sevenBitWeights();
+                float[] q = Int8.quantizeWeights(
+                        w, wSteps, noVnni ? 63 : 127, noVnni && pdSrc.dataType() == DataType.S8 ? 2 : 1);
+                values = b.own(TensorImpl.of(q, c.dims()));
+            }
+            args.add(c.arg());
+            args.add(b.constant(pd.query(c.arg()), values, Layouts.of(c.dims(), values)));
+        }
+        args.addAll(List.of(Arg.scales(Arg.SRC), steps(srcStep), Arg.scales(Arg.WEIGHTS), steps(wSteps)));
+        if (dstStep != 0) {
+            args.addAll(List.of(Arg.scales(Arg.DST), steps(dstStep)));
+        }
+        String what = n.name + (n.fused.isEmpty() ? "" : " + " + String.join(" + ", n.fused)) + " [" + pdSrc.layout()
+                + " -> " + pd.query(Arg.DST).layout() + typeNote(pd) + "]";
+        b.step(what, pd, args.toArray());
+        if (dstStep != 0) {
+            scaleOfRoot.put(b.root(dstBuffer), dstStep);
+        }
+        int result = dstBuffer;
+        if (pd.query(Arg.DST).dims().length != n.out.shape().length) {
+            result = view(dstBuffer, n.out.shape());
+        }
+        n.out.buffer = result;
+    }
+
+    /** Float32 buffer {@code from} quantized with {@code step} into layout {@code to}: once per buffer and layout. */
+    private int quantizedCopy(int from, MemoryDesc to, float step) {
+        for (Integer[] r : reorders) {
+            if (r[0] == from && b.md(r[1]).sameAs(to)) {
+                return r[1];
+            }
+        }
+        int q = scaledReorder(from, to.copy(), 0, step, "int8 for the next step");
+        reorders.add(new Integer[] {from, q});
+        return q;
+    }
+
+    /** The data types of a step, for its description: empty in float32. */
+    private static String typeNote(PrimitiveDesc pd) {
+        DataType src = pd.query(Arg.SRC).dataType();
+        DataType dst = pd.query(Arg.DST).dataType();
+        if (src == DataType.F32 && dst == DataType.F32) {
+            return "";
+        }
+        String s = src.name().toLowerCase(java.util.Locale.ROOT);
+        String d = dst.name().toLowerCase(java.util.Locale.ROOT);
+        return ", " + (s.equals(d) ? s : s + " -> " + d);
     }
 
     private void lowerReshape(Node n) {
