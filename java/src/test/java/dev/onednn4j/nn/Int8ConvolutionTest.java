@@ -42,8 +42,11 @@ class Int8ConvolutionTest {
         {1, 3, 20, 20, 8, 5, 2, 2, 1, 1, 1}, // a first layer
         {1, 32, 6, 6, 40, 1, 1, 0, 1, 1, 0}, // 1x1
     };
-    /** Residual blocks {@code relu(conv2(a) + a)}, {@code a = relu(x)} through an identity 1x1 convolution. */
-    private static final int[][] RESIDUAL = {{1, 16, 8, 8}, {2, 24, 5, 5}};
+    /**
+     * Residual blocks {@code relu(conv2(a) + a)}, {@code a = x} through an identity 1x1 convolution and then a ReLU
+     * (1: u8) or not (0: s8, the block's non-negative output then written as u8 over it): n, c, h, w, ReLU on a.
+     */
+    private static final int[][] RESIDUAL = {{1, 16, 8, 8, 1}, {2, 24, 5, 5, 1}, {1, 16, 6, 6, 0}};
 
     private static final int CASES = SHAPES.length + RESIDUAL.length;
 
@@ -139,7 +142,7 @@ class Int8ConvolutionTest {
         float[] x = multiples(r, (int) (shape[0] * c * shape[2] * shape[3]), -127, 127, 0.05f);
         try (Conv2d identity = Conv2d.builder(c, c, 1).bias(false).build();
                 Conv2d conv2 = Conv2d.builder(c, c, 3).padding(1).seed(i).build();
-                Module block = new Block(identity, conv2);
+                Module block = new Block(identity, conv2, s[4] == 1);
                 Tensor in = Tensor.of(x, shape)) {
             float[] eye = new float[c * c];
             for (int k = 0; k < c; k++) {
@@ -155,17 +158,19 @@ class Int8ConvolutionTest {
                 List<Calibration.Range> ranges =
                         new ArrayList<>(q.calibration().ranges().values());
                 double srcStep = step(ranges.get(0));
-                double aStep = step(ranges.get(1)); // a = relu(x): u8
-                double dstStep = ranges.get(2).threshold() / 255; // written into a's u8 buffer
+                boolean reluOnA = s[4] == 1;
+                double aStep = step(ranges.get(1)); // a = relu(x): u8; a = x: s8
+                double dstStep = ranges.get(2).threshold() / 255; // non-negative: u8
                 float[] qx = Int8.quantize(x, srcStep, false);
                 // a: the identity's int8 output, exact (x / aStep is never near a half-way point: 255/127 steps)
                 float[] qa = new float[qx.length];
                 for (int k = 0; k < qa.length; k++) {
-                    qa[k] = Int8.quantize(Math.max(0, qx[k] * srcStep), aStep, true);
+                    double real = qx[k] * srcStep;
+                    qa[k] = Int8.quantize(reluOnA ? Math.max(0, real) : real, aStep, reluOnA);
                 }
                 float[] wSteps = new float[c];
                 float[] qw =
-                        Int8.quantizeWeights(conv2.weight().toFloatArray(), wSteps, weightLevels(), multiple(false));
+                        Int8.quantizeWeights(conv2.weight().toFloatArray(), wSteps, weightLevels(), multiple(!reluOnA));
                 int[] expected = Int8.convolution(
                         geometry(new int[] {s[0], c, s[2], s[3], c, 3, 1, 1, 1}, shape),
                         qa,
@@ -184,14 +189,16 @@ class Int8ConvolutionTest {
         }
     }
 
-    /** {@code relu(conv2(a) + a)} with {@code a = relu(identity(x))}, read through a 1x1 max pooling. */
+    /** {@code relu(conv2(a) + a)} with {@code a = [relu](identity(x))}, read through a 1x1 max pooling. */
     private static final class Block extends Module {
         private final Conv2d identity;
         private final Conv2d conv2;
+        private final boolean reluOnA;
         private final ReLU relu = new ReLU();
         private final MaxPool2d pool = MaxPool2d.builder(1).build();
 
-        Block(Conv2d identity, Conv2d conv2) {
+        Block(Conv2d identity, Conv2d conv2, boolean reluOnA) {
+            this.reluOnA = reluOnA;
             this.identity = registerModule("identity", identity);
             this.conv2 = registerModule("conv2", conv2);
             registerModule("relu", relu);
@@ -201,15 +208,16 @@ class Int8ConvolutionTest {
         @Override
         public Tensor forward(Tensor x) {
             try (Tensor i = identity.forward(x);
-                    Tensor a = relu.forward(i);
-                    Tensor c = conv2.forward(a);
-                    Tensor sum = c.add(a);
-                    Tensor y = relu.forward(sum)) {
-                return pool.forward(y);
+                    Tensor r = reluOnA ? relu.forward(i) : null) {
+                Tensor a = reluOnA ? r : i;
+                try (Tensor c = conv2.forward(a);
+                        Tensor sum = c.add(a);
+                        Tensor y = relu.forward(sum)) {
+                    return pool.forward(y);
+                }
             }
         }
     }
-
     /** The compiler's step for a calibrated value: u8 when never negative. */
     private static double step(Calibration.Range r) {
         return r.threshold() / (r.min() >= 0 ? 255 : 127);

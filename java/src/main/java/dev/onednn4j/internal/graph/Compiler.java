@@ -632,14 +632,15 @@ public final class Compiler {
 
     /** User scratchpad, and the post-ops fused into {@code n}: element-wise ones, the sum, those after it. */
     private static PrimitiveAttr attr(Node n) {
-        return attr(n, 1f, -1, false);
+        return attr(n, 1f, null, -1, false);
     }
 
     /**
-     * As {@link #attr(Node)}, the sum scaled by {@code sumStep}; with {@code weightsMask >= 0}, int8 scales: one for
-     * the source, per {@code weightsMask} for the weights, one for the destination if {@code dstScaled}.
+     * As {@link #attr(Node)}, the sum scaled by {@code sumStep} (reading the destination as {@code sumType} if not
+     * null); with {@code weightsMask >= 0}, int8 scales: one for the source, per {@code weightsMask} for the weights,
+     * one for the destination if {@code dstScaled}.
      */
-    private static PrimitiveAttr attr(Node n, float sumStep, int weightsMask, boolean dstScaled) {
+    private static PrimitiveAttr attr(Node n, float sumStep, DataType sumType, int weightsMask, boolean dstScaled) {
         PrimitiveAttr attr = PrimitiveAttr.create().userScratchpad();
         if (weightsMask >= 0) {
             attr.scalesMask(Arg.SRC, 0).scalesMask(Arg.WEIGHTS, weightsMask);
@@ -658,7 +659,12 @@ public final class Compiler {
                 }
             }
             if (n.sum != null && !mutated("sum-dropped")) {
-                post.sum(mutated("sum-scale-2") ? 2f * sumStep : sumStep);
+                float scale = mutated("sum-scale-2") ? 2f * sumStep : sumStep;
+                if (sumType == null) {
+                    post.sum(scale);
+                } else {
+                    post.sum(scale, sumType);
+                }
             }
             for (Operation e : n.afterSum) {
                 if (eltwise) {
@@ -1105,11 +1111,21 @@ public final class Compiler {
         MemoryDesc dstMd;
         float dstStep = 0;
         float sumStep = 1;
+        DataType sumType = null;
         if (n.sum != null) {
             dstBuffer = ownedCopy(n.sum, n);
             dstMd = b.md(dstBuffer);
             if (quantized(dstBuffer)) {
                 sumStep = scaleOf(dstBuffer);
+                DataType held = dstMd.dataType();
+                DataType want = typeOf(n.out);
+                if (want != held && dstMd.strides() != null) {
+                    // a non-negative result (a ReLU after the sum) over an s8 residual: written as u8 into the same
+                    // bytes, the sum reading them as s8 (oneDNN's sum data type), so the output keeps all 8 bits
+                    dstBuffer = b.view(dstBuffer, MemoryDesc.strided(dstMd.dims(), want, dstMd.strides()));
+                    dstMd = b.md(dstBuffer);
+                    sumType = held;
+                }
                 dstStep = stepOf(n.out, dstMd.dataType());
             }
         } else if (n.out == output) {
@@ -1125,7 +1141,7 @@ public final class Compiler {
         long[] wDims = weights.dims();
         int weightsMask = wDims.length == 5 ? 3 : 1; // per output channel: (G, OC/G, ...) or (OC, ...)
         PrimitiveDesc pd;
-        try (PrimitiveAttr attr = attr(n, sumStep, weightsMask, dstStep != 0);
+        try (PrimitiveAttr attr = attr(n, sumStep, sumType, weightsMask, dstStep != 0);
                 MemoryDesc anySrc = MemoryDesc.any(b.md(src.buffer).dims(), srcType)) {
             MemoryDesc asIs = b.md(src.buffer);
             pd = quantized(src.buffer) ? n.op.describe(asIs, dstMd, DataType.S8, attr) : null;
