@@ -28,7 +28,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * channels-last input (what a service that prepares its own images feeds), then {@code forward(x, out)}, which
  * allocates nothing per call. {@code precision=FP32} checks the logits within {@link NetworkReference#TOLERANCE};
  * {@code precision=BF16} within {@link #BF16_TOLERANCE}, and only runs where the CPU has native bf16 (scripts/bench
- * passes {@code -p precision=FP32} elsewhere, where compiling refuses BF16).
+ * passes {@code -p precision=FP32} elsewhere, where compiling refuses BF16); {@code precision=INT8} calibrates on
+ * {@link CalibrationImages} and checks within {@link #INT8_TOLERANCE} (scripts/bench --int8).
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
@@ -42,6 +43,12 @@ public class OneDnn4jCompiledNetworks {
 
     /** bf16 keeps about 3 significant digits per value: the library's stated bf16 accuracy (docs/precision.md). */
     public static final double BF16_TOLERANCE = 2e-2;
+
+    /**
+     * int8 (ours or ONNX Runtime's) against PyTorch's float32 logits: within a tenth of their scale. Only a check that
+     * the answer is the network's, not a wrong one; scripts/bench --int8 reports the error itself.
+     */
+    public static final double INT8_TOLERANCE = 0.1;
 
     /** The compiled arithmetic. */
     @Param({"FP32", "BF16"})
@@ -71,11 +78,15 @@ public class OneDnn4jCompiledNetworks {
             choices.toFile().deleteOnExit();
             System.setProperty("onednn4j.kernelCache", choices.toString());
         }
-        compiled = net.compile(CompileOptions.forInput(ref.inputShape())
+        CompileOptions options = CompileOptions.forInput(ref.inputShape())
                 .inputFormat(MemoryFormat.CHANNELS_LAST)
                 .precision(p)
                 .numThreads(Network.threads())
-                .tuneKernels(tune));
+                .tuneKernels(tune);
+        if (p == Precision.INT8) {
+            options = options.calibration(CalibrationImages.tensors());
+        }
+        compiled = net.compile(options);
         try (Tensor nchw = Tensor.of(ref.input(), ref.inputShape())) {
             x = nchw.toMemoryFormat(MemoryFormat.CHANNELS_LAST);
         }
@@ -84,7 +95,11 @@ public class OneDnn4jCompiledNetworks {
         ref.check(
                 "onednn4j compiled " + precision,
                 out.toFloatArray(),
-                p == Precision.FP32 ? NetworkReference.TOLERANCE : BF16_TOLERANCE);
+                switch (p) {
+                    case FP32 -> NetworkReference.TOLERANCE;
+                    case INT8 -> INT8_TOLERANCE;
+                    default -> BF16_TOLERANCE;
+                });
     }
 
     /** Channels-last in, logits out, into the same output every call. */

@@ -32,9 +32,11 @@ public final class NetworkTable {
     static {
         IMPLEMENTATIONS.put("OneDnn4jCompiledNetworks.compiled:FP32", "onednn4j compiled, fp32");
         IMPLEMENTATIONS.put("OneDnn4jCompiledNetworks.compiled:BF16", "onednn4j compiled, bf16");
+        IMPLEMENTATIONS.put("OneDnn4jCompiledNetworks.compiled:INT8", "onednn4j compiled, int8");
         IMPLEMENTATIONS.put("OneDnn4jNetworks.channelsLast", "onednn4j eager, channels-last");
         IMPLEMENTATIONS.put("OneDnn4jNetworks.nchw", "onednn4j eager, NCHW");
         IMPLEMENTATIONS.put("OnnxRuntimeNetworks.onnxRuntime", "ONNX Runtime");
+        IMPLEMENTATIONS.put("OnnxRuntimeNetworks.onnxRuntime:INT8", "ONNX Runtime, static int8 (QDQ)");
         IMPLEMENTATIONS.put("DjlNetworks.pytorch", "DJL PyTorch (TorchScript)");
     }
 
@@ -42,10 +44,17 @@ public final class NetworkTable {
     static final List<String> COMPARED = List.of(
             "OneDnn4jCompiledNetworks.compiled:FP32",
             "OneDnn4jCompiledNetworks.compiled:BF16",
+            "OneDnn4jCompiledNetworks.compiled:INT8",
             "OneDnn4jNetworks.channelsLast",
             "OneDnn4jNetworks.nchw");
 
     static final String ORT = "OnnxRuntimeNetworks.onnxRuntime";
+
+    /** Further comparisons, where both rows ran: onednn4j's int8 against ONNX Runtime's and against its own bf16. */
+    static final List<List<String>> PAIRS = List.of(
+            List.of("OneDnn4jCompiledNetworks.compiled:INT8", "OnnxRuntimeNetworks.onnxRuntime:INT8"),
+            List.of("OneDnn4jCompiledNetworks.compiled:INT8", "OneDnn4jCompiledNetworks.compiled:BF16"),
+            List.of("OneDnn4jCompiledNetworks.compiled:INT8", "OneDnn4jCompiledNetworks.compiled:FP32"));
 
     /** Columns in order: the models of {@code Network}'s parameter, then its batches. */
     static final List<String> MODELS = List.of("resnet18", "resnet50", "mobilenet_v2");
@@ -123,6 +132,10 @@ public final class NetworkTable {
             if (params.has("precision")) {
                 key += ":" + params.get("precision").getAsString();
             }
+            if (params.has("ortPrecision")
+                    && !params.get("ortPrecision").getAsString().equals("FP32")) {
+                key += ":" + params.get("ortPrecision").getAsString(); // ONNX Runtime's int8 row
+            }
             Column column = new Column(
                     params.get("model").getAsString(), params.get("batch").getAsInt());
             JsonObject m = o.getAsJsonObject("primaryMetric");
@@ -179,6 +192,22 @@ public final class NetworkTable {
             }
             md.append('\n');
         }
+        for (List<String> pair : PAIRS) {
+            Map<Column, Score> ours = r.get(pair.get(0));
+            Map<Column, Score> theirs = r.get(pair.get(1));
+            if (ours == null || theirs == null) {
+                continue;
+            }
+            md.append("| ")
+                    .append(IMPLEMENTATIONS.get(pair.get(0)))
+                    .append(" vs ")
+                    .append(IMPLEMENTATIONS.get(pair.get(1)))
+                    .append(" |");
+            for (Column c : columns) {
+                md.append(' ').append(versus(ours.get(c), theirs.get(c))).append(" |");
+            }
+            md.append('\n');
+        }
         md.append("\nms per image: JMH's mean time per forward call (batch images of 3x224x224, 1000 classes) divided "
                 + "by the batch; \"x faster\" is ONNX Runtime's time over onednn4j's, \"x slower\" the inverse. "
                 + "Every implementation runs the same weights (the model fixtures' seeded generator) and was checked "
@@ -188,18 +217,21 @@ public final class NetworkTable {
                 + "only where the CPU has it natively. onednn4j's eager path runs "
                 + "each layer as its own oneDNN primitive (BatchNorm and the activations apart from the "
                 + "convolutions); ONNX Runtime and TorchScript run graphs PyTorch exported with BatchNorm folded into "
-                + "the convolutions, and fuse further.");
+                + "the convolutions, and fuse further. int8 rows (scripts/bench --int8): both calibrate on the same "
+                + "32 structured images (CalibrationImages); onednn4j's is CompileOptions.precision(INT8) with its "
+                + "default method, ONNX Runtime's the file its quantize_static made (QDQ, s8 weights per channel, u8 "
+                + "activations); both checked within 0.1 of the logits' scale.");
         if (!note.isEmpty()) {
             md.append(' ').append(note);
         }
         md.append("\n\n");
     }
 
-    private static String versus(Score ours, Score ort) {
-        if (ours == null || ort == null) {
+    private static String versus(Score ours, Score other) {
+        if (ours == null || other == null) {
             return "-";
         }
-        double x = ort.ms() / ours.ms();
+        double x = other.ms() / ours.ms();
         return x >= 1
                 ? String.format(Locale.ROOT, "%.2fx faster", x)
                 : String.format(Locale.ROOT, "%.2fx slower", 1 / x);

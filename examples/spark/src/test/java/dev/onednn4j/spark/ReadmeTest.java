@@ -49,6 +49,7 @@ class ReadmeTest {
             "compiled-inference.md",
             "onnx.md",
             "precision.md",
+            "int8.md",
             "memory-and-lifetimes.md",
             "threads-and-latency.md",
             "non-finite-values.md",
