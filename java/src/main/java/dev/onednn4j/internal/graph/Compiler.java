@@ -481,10 +481,8 @@ public final class Compiler {
         for (Node n : schedule) {
             switch (n.kind) {
                 case OP -> {
-                    if (int8 != null && computesInt8(n)) {
-                        lowerInt8(n);
-                    } else {
-                        lowerOp(n);
+                    if (int8 == null || !computesInt8(n) || !lowerInt8(n)) {
+                        lowerOp(n); // float32, or int8 without a real int8 kernel
                     }
                 }
                 case ADD -> lowerAdd(n);
@@ -814,7 +812,7 @@ public final class Compiler {
             srcs[i] = b.md(buf);
         }
         PrimitiveDesc pd;
-        MemoryDesc copyDst = op instanceof CopyOp ? channelsLastDestination(n, buffers[0]) : null;
+        MemoryDesc copyDst = op instanceof CopyOp ? channelsLastDestination(n, readable(n.in.getFirst().buffer)) : null;
         try (PrimitiveAttr attr = PrimitiveAttr.create().userScratchpad()) {
             try {
                 pd = op.describe(srcs, copyDst, dt, attr);
@@ -1104,27 +1102,26 @@ public final class Compiler {
      * already), s8 weights with a step per output channel, float32 bias, its post-ops in real units (a residual sum
      * scaled by the residual's own step), its output in int8 where a step reads it so, else float32.
      */
-    private void lowerInt8(Node n) {
+    private boolean lowerInt8(Node n) {
         Value src = n.in.getFirst();
         DataType srcType = quantized(src.buffer) ? b.md(src.buffer).dataType() : typeOf(src);
-        int dstBuffer = -1;
-        MemoryDesc dstMd;
+        MemoryDesc dstMd; // what the primitive writes; for a sum, the residual's buffer (or its copy: the same layout)
+        MemoryDesc retyped = null;
         float dstStep = 0;
         float sumStep = 1;
         DataType sumType = null;
         if (n.sum != null) {
-            dstBuffer = ownedCopy(n.sum, n);
-            dstMd = b.md(dstBuffer);
-            if (quantized(dstBuffer)) {
-                sumStep = scaleOf(dstBuffer);
-                DataType held = dstMd.dataType();
+            MemoryDesc held = b.md(n.sum.buffer);
+            dstMd = held;
+            if (quantized(n.sum.buffer)) {
+                sumStep = scaleOf(n.sum.buffer);
                 DataType want = typeOf(n.out);
-                if (want != held && dstMd.strides() != null) {
+                if (want != held.dataType() && held.strides() != null) {
                     // a non-negative result (a ReLU after the sum) over an s8 residual: written as u8 into the same
                     // bytes, the sum reading them as s8 (oneDNN's sum data type), so the output keeps all 8 bits
-                    dstBuffer = b.view(dstBuffer, MemoryDesc.strided(dstMd.dims(), want, dstMd.strides()));
-                    dstMd = b.md(dstBuffer);
-                    sumType = held;
+                    retyped = MemoryDesc.strided(held.dims(), want, held.strides());
+                    dstMd = retyped;
+                    sumType = held.dataType();
                 }
                 dstStep = stepOf(n.out, dstMd.dataType());
             }
@@ -1141,25 +1138,25 @@ public final class Compiler {
         long[] wDims = weights.dims();
         int weightsMask = wDims.length == 5 ? 3 : 1; // per output channel: (G, OC/G, ...) or (OC, ...)
         PrimitiveDesc pd;
-        try (PrimitiveAttr attr = attr(n, sumStep, sumType, weightsMask, dstStep != 0);
-                MemoryDesc anySrc = MemoryDesc.any(b.md(src.buffer).dims(), srcType)) {
-            MemoryDesc asIs = b.md(src.buffer);
-            pd = quantized(src.buffer) ? n.op.describe(asIs, dstMd, DataType.S8, attr) : null;
-            if (pd != null && pd.implementation().startsWith("ref")) {
-                pd.close();
-                pd = null;
-            }
-            if (pd == null) {
-                pd = n.op.describe(anySrc, dstMd, DataType.S8, attr);
+        try (PrimitiveAttr attr = attr(n, sumStep, sumType, weightsMask, dstStep != 0)) {
+            pd = describeInt8(n, src.buffer, srcType, dstMd, attr);
+            if (pd == null && dstMd == userOut) {
+                dstMd = b.own(MemoryDesc.any(n.op.outputShape(), DataType.F32)); // then reordered into the output
+                pd = describeInt8(n, src.buffer, srcType, dstMd, attr);
             }
         }
-        if (pd == null || pd.implementation().startsWith("ref")) {
-            String impl = pd == null ? "none" : pd.implementation();
-            if (pd != null) {
-                pd.close();
+        if (pd == null) {
+            if (retyped != null) {
+                retyped.close();
             }
-            throw new IllegalArgumentException("compile: " + n.name + " has no int8 kernel here (oneDNN offers " + impl
-                    + " on " + Dnnl.effectiveCpuIsa() + "): compile with Precision.FP32");
+            return false; // nothing built: the step runs in float32
+        }
+        int dstBuffer = -1;
+        if (n.sum != null) {
+            dstBuffer = ownedCopy(n.sum, n);
+            if (retyped != null) {
+                dstBuffer = b.view(dstBuffer, retyped);
+            }
         }
         b.own(pd);
         MemoryDesc pdSrc = pd.query(Arg.SRC);
@@ -1214,6 +1211,32 @@ public final class Compiler {
             result = view(dstBuffer, n.out.shape());
         }
         n.out.buffer = result;
+        return true;
+    }
+
+    /**
+     * {@code n}'s int8 primitive reading buffer {@code src} as it is where oneDNN has a real kernel for that layout
+     * (an int8 buffer), else in the layout it prefers; null where oneDNN has only its reference loops or nothing.
+     */
+    private PrimitiveDesc describeInt8(Node n, int src, DataType srcType, MemoryDesc dstMd, PrimitiveAttr attr) {
+        MemoryDesc[] tries = quantized(src)
+                ? new MemoryDesc[] {b.md(src), b.own(MemoryDesc.any(b.md(src).dims(), srcType))}
+                : new MemoryDesc[] {b.own(MemoryDesc.any(b.md(src).dims(), srcType))};
+        for (MemoryDesc srcMd : tries) {
+            PrimitiveDesc pd;
+            try {
+                pd = n.op.describe(srcMd, dstMd, DataType.S8, attr);
+            } catch (RuntimeException refused) {
+                continue; // no int8 implementation for these layouts
+            }
+            if (pd != null && !pd.implementation().startsWith("ref")) {
+                return pd;
+            }
+            if (pd != null) {
+                pd.close();
+            }
+        }
+        return null;
     }
 
     /** Float32 buffer {@code from} quantized with {@code step} into layout {@code to}: once per buffer and layout. */
@@ -1228,10 +1251,11 @@ public final class Compiler {
         return q;
     }
 
-    /** The data types of a step, for its description: empty in float32. */
+    /** The data types of a step (its first source's, its destination's), for its description: empty in float32. */
     private static String typeNote(PrimitiveDesc pd) {
-        DataType src = pd.query(Arg.SRC).dataType();
+        MemoryDesc first = pd.query(Arg.SRC) != null ? pd.query(Arg.SRC) : pd.query(Arg.multipleSrc(0));
         DataType dst = pd.query(Arg.DST).dataType();
+        DataType src = first == null ? dst : first.dataType();
         if (src == DataType.F32 && dst == DataType.F32) {
             return "";
         }
