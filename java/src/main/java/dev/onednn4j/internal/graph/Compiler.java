@@ -954,7 +954,8 @@ public final class Compiler {
 
     /**
      * Names the values an int8 compile quantizes: what an int8 step reads (its input, the residual it adds) and what
-     * it writes, in schedule order, the graph's input first: {@code "<index> <producer>"}.
+     * it writes, in schedule order, the graph's input first: {@code "<index> <producer>"}, the producer's name without
+     * shapes, so that the same module has the same keys at every batch size.
      */
     private void nameQuantized(List<Node> schedule) {
         List<Value> values = new ArrayList<>();
@@ -968,9 +969,19 @@ public final class Compiler {
                 q |= !u.removed && computesInt8(u) && (u.in.getFirst() == v || u.sum == v);
             }
             if (q) {
-                keys.put(v, keys.size() + " " + (v.producer == null ? "input" : v.producer.name));
+                keys.put(v, keys.size() + " " + (v.producer == null ? "input" : withoutShapes(v.producer.name)));
             }
         }
+    }
+
+    /**
+     * A step's name without the shapes some carry ({@code resample bilinear [1, 128, 14, 14] -> ...}): calibration
+     * runs at batch 1, the compile at any batch, and a value's key must be the same in both.
+     */
+    private static String withoutShapes(String name) {
+        int bracket = name.indexOf('[');
+        String bare = (bracket < 0 ? name : name.substring(0, bracket)).strip();
+        return bare.isEmpty() ? "step" : bare;
     }
 
     /** In a calibration program, keeps {@code v} after each call when an int8 compile quantizes it. */
