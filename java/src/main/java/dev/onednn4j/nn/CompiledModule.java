@@ -87,9 +87,9 @@ public final class CompiledModule extends Module {
         }
         Precision precision = options.precision();
         boolean bf16 = switch (precision) {
-            case FP32, INT8 -> false;
+            case FP32 -> false;
             case BF16 -> true;
-            case AUTO -> Dnnl.nativeBf16();
+            case AUTO, INT8 -> Dnnl.nativeBf16(); // INT8: the steps that are not int8 run in bf16 where native
         };
         boolean int8 = precision == Precision.INT8;
         if (!int8 && (options.calibrationSamples() != null || options.savedCalibration() != null)) {
@@ -110,7 +110,7 @@ public final class CompiledModule extends Module {
                 module.getName(),
                 Arrays.toString(shape),
                 options.inputFormat(),
-                int8 ? "int8" : bf16 ? "bf16" : "fp32");
+                int8 ? (bf16 ? "int8, other steps bf16" : "int8, other steps fp32") : bf16 ? "bf16" : "fp32");
         Format inFormat = Format.valueOf(options.inputFormat().name());
         Format outFormat = Format.valueOf(options.outputFormat().name());
         Calibration calibration = null;

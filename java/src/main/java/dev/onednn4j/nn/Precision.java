@@ -14,7 +14,8 @@ package dev.onednn4j.nn;
  *       ({@link CompileOptions#calibration(Iterable)}) or from a saved {@link Calibration}: convolutions and linear
  *       layers on 8-bit activations (per-tensor steps) and weights (a step per output channel), accumulating in
  *       32-bit integers, with their activations, residual sums and requantization fused; int8 values stay int8
- *       through max and average pooling; every other step runs in float32 on values dequantized once. Weights keep
+ *       through max and average pooling; every other step runs in bf16 where the CPU has it natively, else float32,
+ *       on values dequantized once. Weights keep
  *       7 bits where the CPU has no VNNI (oneDNN's u8 x s8 products would otherwise saturate).
  * </ul>
  */

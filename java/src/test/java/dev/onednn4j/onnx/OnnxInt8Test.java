@@ -16,9 +16,9 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * Every ONNX fixture compiles in {@link Precision#INT8} at batch 3 from a calibration on its batch-1 and batch-3
  * inputs (keys of values written by steps whose names carry shapes must not depend on the batch), runs its
- * convolutions and linear layers in int8, and stays close to PyTorch's float64 output: within 6% of the output's
- * scale, what 8-bit steps through these models' depths leave (measured: 0.1% to 3.9%), far from the 100% a wrong step
- * gives. Calibration is MINMAX: four images are too few values for PERCENTILE, which would clip the extremes of the
+ * convolutions and linear layers in int8, and stays close to PyTorch's float64 output: within 10% of the output's
+ * scale, what 8-bit steps through these models' depths leave, with bf16 for the other steps where the CPU has it
+ * (measured on AMX: 0.1% to 6.2%, vit_tiny the largest), far from the 100% a wrong step gives. Calibration is MINMAX: four images are too few values for PERCENTILE, which would clip the extremes of the
  * very input compared (10% off on vit_tiny).
  */
 class OnnxInt8Test {
@@ -56,7 +56,7 @@ class OnnxInt8Test {
                 String plan = q.toString();
                 assertTrue(plan.contains("s8") || plan.contains("u8"), "no int8 step:\n" + plan);
                 double err = OnnxFixturesTest.relativeError(y.toDoubleArray(), expected);
-                assertTrue(err < 0.06, name + ": int8 is " + err + " of the output's scale from PyTorch's\n" + plan);
+                assertTrue(err < 0.1, name + ": int8 is " + err + " of the output's scale from PyTorch's\n" + plan);
                 assertTrue(err > 0, name + ": int8 gave PyTorch's exact output: nothing was quantized");
             }
         }

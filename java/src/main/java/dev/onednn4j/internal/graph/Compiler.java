@@ -164,7 +164,7 @@ public final class Compiler {
         this.options = options;
         this.int8 = options.int8();
         this.calibrating = calibrating;
-        this.dt = options.bf16() && int8 == null ? DataType.BF16 : DataType.F32;
+        this.dt = options.bf16() ? DataType.BF16 : DataType.F32; // with int8: the steps that are not int8
         Map<Integer, Value> values = new HashMap<>();
         this.input = values.computeIfAbsent(trace.input().id(), id -> new Value(trace.input()));
         for (Trace.Node t : trace.nodes()) {
@@ -518,7 +518,7 @@ public final class Compiler {
             if (quantized(dstBuffer)) {
                 // a float32 step accumulating into an int8 value: into a float32 copy of its own
                 dstBuffer = scaledReorder(
-                        dstBuffer, plainF32(b.md(dstBuffer)), scaleOf(dstBuffer), 0, "dequantized to add into");
+                        dstBuffer, plainOf(b.md(dstBuffer), dt), scaleOf(dstBuffer), 0, "dequantized to add into");
             }
             dstMd = b.md(dstBuffer);
         } else if (n.out == output && n.op.fusesPostOps()) {
@@ -1047,7 +1047,10 @@ public final class Compiler {
         return false;
     }
 
-    /** Buffer {@code id} as float32: itself, or its values dequantized once (shared by every reader). */
+    /**
+     * Buffer {@code id} for a step that is not int8: itself, or its values dequantized once (shared by every reader)
+     * into the other steps' type (float32, or bf16 where the CPU has it).
+     */
     private int readable(int id) {
         if (!quantized(id)) {
             return id;
@@ -1057,15 +1060,15 @@ public final class Compiler {
                 return r[1];
             }
         }
-        int f = scaledReorder(id, plainF32(b.md(id)), scaleOf(id), 0, "dequantized for a float32 step");
+        int f = scaledReorder(id, plainOf(b.md(id), dt), scaleOf(id), 0, "dequantized for a step that is not int8");
         dequantized.add(new Integer[] {id, f});
         return f;
     }
 
-    /** The plain float32 layout of {@code md}'s dims: NHWC for 4-D, row-major otherwise. */
-    private static MemoryDesc plainF32(MemoryDesc md) {
+    /** The plain layout of {@code md}'s dims in {@code type}: NHWC for 4-D, row-major otherwise. */
+    private static MemoryDesc plainOf(MemoryDesc md, DataType type) {
         long[] dims = md.dims();
-        return inFormat(dims, DataType.F32, dims.length == 4 ? Format.CHANNELS_LAST : Format.CONTIGUOUS);
+        return inFormat(dims, type, dims.length == 4 ? Format.CHANNELS_LAST : Format.CONTIGUOUS);
     }
 
     /**
@@ -1143,7 +1146,7 @@ public final class Compiler {
             dstStep = stepOf(n.out, t);
             dstMd = b.own(MemoryDesc.any(n.op.outputShape(), t));
         } else {
-            dstMd = b.own(MemoryDesc.any(n.op.outputShape(), DataType.F32));
+            dstMd = b.own(MemoryDesc.any(n.op.outputShape(), dt)); // for steps that are not int8: in their type
         }
         Operation.Constant weights = n.op.constants().getFirst();
         long[] wDims = weights.dims();
@@ -1151,8 +1154,9 @@ public final class Compiler {
         PrimitiveDesc pd;
         try (PrimitiveAttr attr = attr(n, sumStep, sumType, weightsMask, dstStep != 0)) {
             pd = describeInt8(n, src.buffer, srcType, dstMd, attr);
-            if (pd == null && dstMd == userOut) {
-                dstMd = b.own(MemoryDesc.any(n.op.outputShape(), DataType.F32)); // then reordered into the output
+            if (pd == null && (dstMd == userOut || (dstStep == 0 && n.sum == null && dt != DataType.F32))) {
+                // float32 then: reordered into the caller's output, or into the type of the steps after
+                dstMd = b.own(MemoryDesc.any(n.op.outputShape(), DataType.F32));
                 pd = describeInt8(n, src.buffer, srcType, dstMd, attr);
             }
         }
