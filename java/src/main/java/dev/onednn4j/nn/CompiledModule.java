@@ -42,7 +42,8 @@ import java.util.concurrent.locks.StampedLock;
  * buffers.
  *
  * <p>Results: float32 compiles agree with the source module within float32 rounding (another summation order);
- * bf16 ones within bf16's precision (see {@link Precision}).
+ * bf16 ones within bf16's precision; int8 ones within what 8-bit steps chosen by calibration leave, a few percent of
+ * the output's scale on torchvision's models (see {@link Precision} and {@link #calibration()}).
  */
 public final class CompiledModule extends Module {
     private static final Faces.Face<Tensor> FACE = Faces.of(Tensor.class);
