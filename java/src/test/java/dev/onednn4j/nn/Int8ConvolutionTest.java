@@ -104,10 +104,7 @@ class Int8ConvolutionTest {
                         : new Sequential(conv, MaxPool2d.builder(1).build());
                 Tensor in = Tensor.of(x, shape)) {
             net.eval();
-            try (CompiledModule q = net.compile(CompileOptions.forInput(shape)
-                            .precision(Precision.INT8)
-                            .calibrationMethod(CalibrationMethod.MINMAX)
-                            .calibration(List.of(in)));
+            try (CompiledModule q = calibratedOn(in, net);
                     Tensor out = q.forward(in)) {
                 List<Calibration.Range> ranges =
                         new ArrayList<>(q.calibration().ranges().values());
@@ -150,10 +147,7 @@ class Int8ConvolutionTest {
             }
             identity.weight().copyFrom(eye);
             block.eval();
-            try (CompiledModule q = block.compile(CompileOptions.forInput(shape)
-                            .precision(Precision.INT8)
-                            .calibrationMethod(CalibrationMethod.MINMAX)
-                            .calibration(List.of(in)));
+            try (CompiledModule q = calibratedOn(in, block);
                     Tensor out = q.forward(in)) {
                 List<Calibration.Range> ranges =
                         new ArrayList<>(q.calibration().ranges().values());
@@ -218,6 +212,14 @@ class Int8ConvolutionTest {
             }
         }
     }
+    /** {@code m} compiled in INT8 for {@code in}'s shape, calibrated on {@code in} alone by MINMAX: steps known. */
+    private static CompiledModule calibratedOn(Tensor in, Module m) {
+        return m.compile(CompileOptions.forInput(in.shape())
+                .precision(Precision.INT8)
+                .calibrationMethod(CalibrationMethod.MINMAX)
+                .calibration(List.of(in)));
+    }
+
     /** The compiler's step for a calibrated value: u8 when never negative. */
     private static double step(Calibration.Range r) {
         return r.threshold() / (r.min() >= 0 ? 255 : 127);

@@ -355,7 +355,7 @@ public final class Program implements AutoCloseable {
 
     /** Computes {@code out} from {@code in}: tensors of the shapes and layouts the program was built for. */
     public void run(TensorImpl in, TensorImpl out) {
-        run(in, out, 1, null);
+        run(in, out, 1, null, null, null);
     }
 
     /**
@@ -364,7 +364,7 @@ public final class Program implements AutoCloseable {
      */
     public double[] profile(TensorImpl in, TensorImpl out, int runs) {
         long[] nanos = new long[steps.length];
-        run(in, out, runs, nanos);
+        run(in, out, runs, nanos, null, null);
         double[] ms = new double[steps.length];
         for (int i = 0; i < ms.length; i++) {
             ms[i] = nanos[i] / 1e6 / runs;
@@ -372,8 +372,11 @@ public final class Program implements AutoCloseable {
         return ms;
     }
 
-    /** {@code runs} calls with both tensors pinned and one context; with {@code nanos}, each step's time added. */
-    private void run(TensorImpl in, TensorImpl out, int runs, long[] nanos) {
+    /**
+     * {@code runs} calls with both tensors pinned and one context; with {@code nanos}, each step's time added; with
+     * {@code probes}, their values after the last call copied into {@code values}.
+     */
+    private void run(TensorImpl in, TensorImpl out, int runs, long[] nanos, int[] probes, float[][] values) {
         Threads.applyToCallingThread(threads);
         Context c = acquire();
         long inStamp = in.pin();
@@ -387,6 +390,9 @@ public final class Program implements AutoCloseable {
                 out.unpin(outStamp);
             }
             out.markModified();
+            for (int i = 0; probes != null && i < probes.length; i++) {
+                values[i] = c.memory[probes[i]].readFloats();
+            }
         } finally {
             in.unpin(inStamp);
             release(c);
@@ -398,29 +404,14 @@ public final class Program implements AutoCloseable {
      * for, in their order.
      */
     public float[][] runAndRead(TensorImpl in, TensorImpl out, int[] probes) {
-        Threads.applyToCallingThread(threads);
-        Context c = acquire();
-        long inStamp = in.pin();
-        try {
-            long outStamp = out.pin();
-            try {
-                c.execute(in, out, null);
-            } finally {
-                out.unpin(outStamp);
+        for (int p : probes) {
+            if (buffers.get(p).kind != Kind.PROBE) {
+                throw new IllegalArgumentException("buffer " + p + " is not a probe");
             }
-            out.markModified();
-            float[][] values = new float[probes.length][];
-            for (int i = 0; i < probes.length; i++) {
-                if (buffers.get(probes[i]).kind != Kind.PROBE) {
-                    throw new IllegalArgumentException("buffer " + probes[i] + " is not a probe");
-                }
-                values[i] = c.memory[probes[i]].readFloats();
-            }
-            return values;
-        } finally {
-            in.unpin(inStamp);
-            release(c);
         }
+        float[][] values = new float[probes.length][];
+        run(in, out, 1, null, probes, values);
+        return values;
     }
 
     /**

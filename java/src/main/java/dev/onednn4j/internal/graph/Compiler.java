@@ -562,16 +562,11 @@ public final class Compiler {
         MemoryDesc pdSrc = pd.query(Arg.SRC);
         int srcArg = fit(srcBuffer, pdSrc);
         if (dstBuffer < 0) {
-            if (dstMd == userOut) {
-                dstBuffer = b.output(userOut.copy());
-                outBuffer = dstBuffer;
-            } else {
-                dstBuffer = b.buffer(pd.query(Arg.DST));
-            }
+            dstBuffer = destination(pd, dstMd);
         }
         List<Object> args = new ArrayList<>(List.of(Arg.SRC, srcArg, Arg.DST, dstBuffer));
         for (Operation.Constant c : n.op.constants()) {
-            TensorImpl values = c.tensor() != null ? c.tensor() : b.own(TensorImpl.of(c.values(), c.dims()));
+            TensorImpl values = values(c);
             args.add(c.arg());
             args.add(b.constant(pd.query(c.arg()), values, Layouts.of(c.dims(), values)));
         }
@@ -701,6 +696,20 @@ public final class Compiler {
                 v.buffer,
                 b.md(v.buffer).copy(),
                 readByN ? "the residual is the step's own input" : "the residual is read again later");
+    }
+
+    /** A new buffer for {@code pd}'s output: the caller's output where {@code dstMd} is it, else a planned one. */
+    private int destination(PrimitiveDesc pd, MemoryDesc dstMd) {
+        if (dstMd == userOut) {
+            outBuffer = b.output(userOut.copy());
+            return outBuffer;
+        }
+        return b.buffer(pd.query(Arg.DST));
+    }
+
+    /** A constant's values: its tensor, or its array as a tensor the program owns. */
+    private TensorImpl values(Operation.Constant c) {
+        return c.tensor() != null ? c.tensor() : b.own(TensorImpl.of(c.values(), c.dims()));
     }
 
     /** Buffer {@code from} as {@code want}: itself, a view of it (another shape), or a reorder (another layout). */
@@ -859,7 +868,7 @@ public final class Compiler {
         args.add(Arg.DST);
         args.add(out);
         for (Operation.Constant c : op.constants()) {
-            TensorImpl values = c.tensor() != null ? c.tensor() : b.own(TensorImpl.of(c.values(), c.dims()));
+            TensorImpl values = values(c);
             args.add(c.arg());
             args.add(b.constant(pd.query(c.arg()), values, Layouts.of(c.dims(), values)));
         }
@@ -1185,17 +1194,12 @@ public final class Compiler {
             srcArg = quantizedCopy(src.buffer, pdSrc, srcStep);
         }
         if (dstBuffer < 0) {
-            if (dstMd == userOut) {
-                dstBuffer = b.output(userOut.copy());
-                outBuffer = dstBuffer;
-            } else {
-                dstBuffer = b.buffer(pd.query(Arg.DST));
-            }
+            dstBuffer = destination(pd, dstMd);
         }
         List<Object> args = new ArrayList<>(List.of(Arg.SRC, srcArg, Arg.DST, dstBuffer));
         float[] wSteps = null;
         for (Operation.Constant c : n.op.constants()) {
-            TensorImpl values = c.tensor() != null ? c.tensor() : b.own(TensorImpl.of(c.values(), c.dims()));
+            TensorImpl values = values(c);
             if (c.arg().equals(Arg.WEIGHTS)) {
                 float[] w = values.toFloatArray();
                 long perChannel = 1;
