@@ -5,7 +5,6 @@ import dev.onednn4j.internal.dnnl.Arg;
 import dev.onednn4j.internal.dnnl.DataType;
 import dev.onednn4j.internal.dnnl.Dnnl;
 import dev.onednn4j.internal.dnnl.Engine;
-import dev.onednn4j.internal.dnnl.Memory;
 import dev.onednn4j.internal.dnnl.MemoryDesc;
 import dev.onednn4j.internal.dnnl.PostOps;
 import dev.onednn4j.internal.dnnl.PrimitiveAttr;
@@ -22,8 +21,6 @@ import dev.onednn4j.internal.op.Convolution;
 import dev.onednn4j.internal.op.CopyOp;
 import dev.onednn4j.internal.op.Eltwise;
 import dev.onednn4j.internal.op.GraphOp;
-import dev.onednn4j.internal.op.InnerProduct;
-import dev.onednn4j.internal.op.Int8;
 import dev.onednn4j.internal.op.Operation;
 import dev.onednn4j.internal.op.Pooling;
 import java.util.ArrayList;
@@ -53,6 +50,8 @@ import java.util.Set;
  *
  * Precision: in bf16, convolutions and linear layers compute on bf16 activations and weights (bias and
  * accumulation in fp32), and every other step follows its input's type; the graph's input and output stay fp32.
+ * In int8 ({@link Options#int8()}), convolutions and linear layers are lowered by {@link Int8Lowering}, which also
+ * keeps each int8 buffer's quantization step; every other step reads their values dequantized once.
  */
 public final class Compiler {
 
@@ -103,7 +102,7 @@ public final class Compiler {
     }
 
     /** A step of the graph: a recorded node, possibly with others fused into it. */
-    private static final class Node {
+    static final class Node {
         final Trace.Kind kind;
         Operation op;
         final GraphOp graph;
@@ -127,7 +126,7 @@ public final class Compiler {
     }
 
     /** A value of the graph: its producer (null for the input), its users, and once lowered its buffer. */
-    private static final class Value {
+    static final class Value {
         final Trace.Value traced;
         Node producer;
         final List<Node> users = new ArrayList<>();
@@ -142,28 +141,21 @@ public final class Compiler {
         }
     }
 
-    private final Options options;
-    private final DataType dt;
+    final Options options;
+    final DataType dt;
     private final List<Node> nodes = new ArrayList<>();
-    private final Value input;
-    private Value output;
-    private final Program.Builder b;
+    final Value input;
+    Value output;
+    final Program.Builder b;
     private final Map<Node, Integer> order = new HashMap<>(); // Node has identity equality
-    private final List<Integer[]> reorders = new ArrayList<>(); // {from, to} already built, for sharing
-    private MemoryDesc userOut;
+    final List<Integer[]> reorders = new ArrayList<>(); // {from, to} already built, for sharing
+    MemoryDesc userOut;
     private int outBuffer = -1;
     private final KernelTuner tuner;
-    private final Quantization int8;
-    private final boolean calibrating;
-    private final Map<Value, String> keys = new HashMap<>(); // the values an int8 compile quantizes
-    private final List<Integer> probes = new ArrayList<>();
-    private final Map<Integer, Float> scaleOfRoot = new HashMap<>(); // int8 buffers: their quantization step
-    private final List<Integer[]> dequantized = new ArrayList<>(); // {int8 buffer, float32 copy}
+    private final Int8Lowering int8;
 
     private Compiler(Trace trace, Trace.Value out, Options options, String title, boolean calibrating) {
         this.options = options;
-        this.int8 = options.int8();
-        this.calibrating = calibrating;
         this.dt = options.bf16() ? DataType.BF16 : DataType.F32; // with int8: the steps that are not int8
         Map<Integer, Value> values = new HashMap<>();
         this.input = values.computeIfAbsent(trace.input().id(), id -> new Value(trace.input()));
@@ -192,6 +184,7 @@ public final class Compiler {
         this.output = o;
         this.b = Program.builder(title);
         this.tuner = options.tuneKernels() ? new KernelTuner(Choices.standard(), options.threads()) : null;
+        this.int8 = new Int8Lowering(this, options.int8(), calibrating);
     }
 
     /**
@@ -221,10 +214,7 @@ public final class Compiler {
             Trace trace, Trace.Value out, long[] inputShape, long[] outputShape, Options options, String title) {
         Compiler c = prepare(trace, out, options, title, true);
         Program p = c.build(inputShape, outputShape);
-        List<String> names = new ArrayList<>();
-        c.keys.values().stream().sorted(Compiler::byIndex).forEach(names::add);
-        return new Calibrating(
-                p, names, c.probes.stream().mapToInt(Integer::intValue).toArray());
+        return new Calibrating(p, c.int8.keys(), c.int8.probes());
     }
 
     private static Compiler prepare(Trace trace, Trace.Value out, Options options, String title, boolean calibrating) {
@@ -242,7 +232,7 @@ public final class Compiler {
             foldBatchNorms();
             fuse();
             List<Node> schedule = schedule();
-            nameQuantized(schedule);
+            int8.nameQuantized(schedule);
             lower(schedule, inputShape, outputShape);
             if (tuner != null) {
                 b.note(tuner.report());
@@ -252,12 +242,6 @@ public final class Compiler {
             b.abandon(e);
             throw e;
         }
-    }
-
-    /** Keys sort by the index they start with. */
-    private static int byIndex(String a, String b) {
-        return Integer.compare(
-                Integer.parseInt(a.substring(0, a.indexOf(' '))), Integer.parseInt(b.substring(0, b.indexOf(' '))));
     }
 
     // ---- rewrites ------------------------------------------------------------------------------
@@ -475,13 +459,13 @@ public final class Compiler {
 
     private void lower(List<Node> schedule, long[] inputShape, long[] outputShape) {
         input.buffer = b.input(Layouts.of(inputShape, options.inputFormat()));
-        probe(input);
+        int8.probe(input);
         Format outFormat = outputShape.length == 4 ? options.outputFormat() : Format.CONTIGUOUS;
         userOut = Layouts.of(outputShape, outFormat);
         for (Node n : schedule) {
             switch (n.kind) {
                 case OP -> {
-                    if (int8 == null || !computesInt8(n) || !lowerInt8(n)) {
+                    if (!int8.enabled() || !Int8Lowering.computesInt8(n) || !int8.lowerInt8(n)) {
                         lowerOp(n); // float32, or int8 without a real int8 kernel
                     }
                 }
@@ -490,14 +474,14 @@ public final class Compiler {
                 case GRAPH -> lowerGraph(n);
                 case COPY -> throw new IllegalStateException("copies are removed before lowering");
             }
-            probe(n.out);
+            int8.probe(n.out);
         }
         if (outBuffer >= 0) {
             userOut.close();
             return; // the last step wrote into the caller's output directly
         }
         int out = b.output(userOut);
-        int last = readable(output.buffer);
+        int last = int8.readable(output.buffer);
         if (b.md(last).dims().length != outputShape.length) {
             last = view(last, outputShape);
         }
@@ -507,18 +491,22 @@ public final class Compiler {
     private void lowerOp(Node n) {
         Value src = n.in.getFirst();
         // pooling reads int8 as it is (same step out as in); every other step reads float32
-        boolean int8Pool = n.op instanceof Pooling && quantized(src.buffer);
-        int srcBuffer = int8Pool ? src.buffer : readable(src.buffer);
+        boolean int8Pool = n.op instanceof Pooling && int8.quantized(src.buffer);
+        int srcBuffer = int8Pool ? src.buffer : int8.readable(src.buffer);
         MemoryDesc srcMd = b.md(srcBuffer);
         DataType stepType = int8Pool ? srcMd.dataType() : dt;
         int dstBuffer = -1;
         MemoryDesc dstMd = null;
         if (n.sum != null) {
             dstBuffer = ownedCopy(n.sum, n);
-            if (quantized(dstBuffer)) {
+            if (int8.quantized(dstBuffer)) {
                 // a float32 step accumulating into an int8 value: into a float32 copy of its own
-                dstBuffer = scaledReorder(
-                        dstBuffer, plainOf(b.md(dstBuffer), dt), scaleOf(dstBuffer), 0, "dequantized to add into");
+                dstBuffer = int8.scaledReorder(
+                        dstBuffer,
+                        Int8Lowering.plainOf(b.md(dstBuffer), dt),
+                        int8.scaleOf(dstBuffer),
+                        0,
+                        "dequantized to add into");
             }
             dstMd = b.md(dstBuffer);
         } else if (n.out == output && n.op.fusesPostOps()) {
@@ -574,7 +562,7 @@ public final class Compiler {
                 + " -> " + pd.query(Arg.DST).layout() + typeNote(pd) + "]";
         b.step(what, pd, args.toArray());
         if (int8Pool) {
-            scaleOfRoot.put(b.root(dstBuffer), scaleOf(srcArg)); // pooling keeps the step: max and mean alike
+            int8.sameStep(dstBuffer, srcArg); // pooling keeps the step: max and mean alike
         }
         int result = dstBuffer;
         if (pd.query(Arg.DST).dims().length != n.out.shape().length) {
@@ -633,7 +621,7 @@ public final class Compiler {
      * null); with {@code weightsMask >= 0}, int8 scales: one for the source, per {@code weightsMask} for the weights,
      * one for the destination if {@code dstScaled}.
      */
-    private static PrimitiveAttr attr(Node n, float sumStep, DataType sumType, int weightsMask, boolean dstScaled) {
+    static PrimitiveAttr attr(Node n, float sumStep, DataType sumType, int weightsMask, boolean dstScaled) {
         PrimitiveAttr attr = PrimitiveAttr.create().userScratchpad();
         if (weightsMask >= 0) {
             attr.scalesMask(Arg.SRC, 0).scalesMask(Arg.WEIGHTS, weightsMask);
@@ -678,7 +666,7 @@ public final class Compiler {
      * block {@code act(conv(x)) + x}: writing the sum in place would overwrite the convolution's own input while it
      * reads it), then a copy.
      */
-    private int ownedCopy(Value v, Node n) {
+    int ownedCopy(Value v, Node n) {
         boolean readLater = v == output;
         for (Node u : v.users) {
             if (u != n && order.getOrDefault(u, -1) > order.get(n)) {
@@ -699,7 +687,7 @@ public final class Compiler {
     }
 
     /** A new buffer for {@code pd}'s output: the caller's output where {@code dstMd} is it, else a planned one. */
-    private int destination(PrimitiveDesc pd, MemoryDesc dstMd) {
+    int destination(PrimitiveDesc pd, MemoryDesc dstMd) {
         if (dstMd == userOut) {
             outBuffer = b.output(userOut.copy());
             return outBuffer;
@@ -708,12 +696,12 @@ public final class Compiler {
     }
 
     /** A constant's values: its tensor, or its array as a tensor the program owns. */
-    private TensorImpl values(Operation.Constant c) {
+    TensorImpl values(Operation.Constant c) {
         return c.tensor() != null ? c.tensor() : b.own(TensorImpl.of(c.values(), c.dims()));
     }
 
     /** Buffer {@code from} as {@code want}: itself, a view of it (another shape), or a reorder (another layout). */
-    private int fit(int from, MemoryDesc want) {
+    int fit(int from, MemoryDesc want) {
         MemoryDesc have = b.md(from);
         if (have.sameAs(want)) {
             return from;
@@ -739,8 +727,8 @@ public final class Compiler {
     private int reorder(int from, MemoryDesc to, String why) {
         int r = b.reorder(from, to, why);
         reorders.add(new Integer[] {from, r});
-        if (quantized(from) && to.dataType() == b.md(from).dataType()) {
-            scaleOfRoot.put(b.root(r), scaleOf(from)); // another layout, the same int8 values
+        if (int8.quantized(from) && to.dataType() == b.md(from).dataType()) {
+            int8.sameStep(r, from); // another layout, the same int8 values
         }
         return r;
     }
@@ -751,12 +739,12 @@ public final class Compiler {
     }
 
     /** The layout of {@code dims} in {@code format}, of {@code type}. */
-    private static MemoryDesc inFormat(long[] dims, DataType type, Format format) {
+    static MemoryDesc inFormat(long[] dims, DataType type, Format format) {
         return MemoryDesc.strided(dims, type, format.strides(dims));
     }
 
     /** A view of buffer {@code of} with {@code shape}, reordering to row-major first if its layout cannot be. */
-    private int view(int of, long[] shape) {
+    int view(int of, long[] shape) {
         MemoryDesc v = b.md(of).reshape(shape);
         if (v != null) {
             return b.view(of, v);
@@ -768,8 +756,8 @@ public final class Compiler {
     }
 
     private void lowerAdd(Node n) {
-        int x = readable(n.in.get(0).buffer);
-        int y = readable(n.in.get(1).buffer);
+        int x = int8.readable(n.in.get(0).buffer);
+        int y = int8.readable(n.in.get(1).buffer);
         try (PrimitiveAttr attr = PrimitiveAttr.create().userScratchpad();
                 MemoryDesc any = MemoryDesc.any(b.md(x).dims(), b.md(x).dataType())) {
             PrimitiveDesc pd = PrimitiveDesc.binary(Engine.cpu(), Algorithm.BINARY_ADD, b.md(x), b.md(y), any, attr);
@@ -799,7 +787,7 @@ public final class Compiler {
         int[] buffers = new int[count];
         MemoryDesc[] srcs = new MemoryDesc[count];
         for (int i = 0; i < count; i++) {
-            int buf = readable(n.in.get(i).buffer);
+            int buf = int8.readable(n.in.get(i).buffer);
             if (op.rowMajorInputs()) {
                 // a view of the input as it lies when it is plain and starts at its buffer (NHWC included: no
                 // round trip through row-major), else of a row-major copy
@@ -821,7 +809,8 @@ public final class Compiler {
             srcs[i] = b.md(buf);
         }
         PrimitiveDesc pd;
-        MemoryDesc copyDst = op instanceof CopyOp ? channelsLastDestination(n, readable(n.in.getFirst().buffer)) : null;
+        MemoryDesc copyDst =
+                op instanceof CopyOp ? channelsLastDestination(n, int8.readable(n.in.getFirst().buffer)) : null;
         try (PrimitiveAttr attr = PrimitiveAttr.create().userScratchpad()) {
             try {
                 pd = op.describe(srcs, copyDst, dt, attr);
@@ -954,324 +943,8 @@ public final class Compiler {
         return null;
     }
 
-    // ---- int8 ------------------------------------------------------------------------------------
-
-    /** Whether {@code n} runs in int8 when the compile is int8: convolutions and linear layers. */
-    private static boolean computesInt8(Node n) {
-        return n.kind == Trace.Kind.OP && (n.op instanceof Convolution || n.op instanceof InnerProduct);
-    }
-
-    /**
-     * Names the values an int8 compile quantizes: what an int8 step reads (its input, the residual it adds) and what
-     * it writes, in schedule order, the graph's input first: {@code "<index> <producer>"}, the producer's name without
-     * shapes, so that the same module has the same keys at every batch size.
-     */
-    private void nameQuantized(List<Node> schedule) {
-        List<Value> values = new ArrayList<>();
-        values.add(input);
-        for (Node n : schedule) {
-            values.add(n.out);
-        }
-        for (Value v : values) {
-            boolean q = v.producer != null && computesInt8(v.producer);
-            for (Node u : v.users) {
-                q |= !u.removed && computesInt8(u) && (u.in.getFirst() == v || u.sum == v);
-            }
-            if (q) {
-                keys.put(v, keys.size() + " " + (v.producer == null ? "input" : withoutShapes(v.producer.name)));
-            }
-        }
-    }
-
-    /**
-     * A step's name without the shapes some carry ({@code resample bilinear [1, 128, 14, 14] -> ...}): calibration
-     * runs at batch 1, the compile at any batch, and a value's key must be the same in both.
-     */
-    private static String withoutShapes(String name) {
-        int bracket = name.indexOf('[');
-        String bare = (bracket < 0 ? name : name.substring(0, bracket)).strip();
-        return bare.isEmpty() ? "step" : bare;
-    }
-
-    /** In a calibration program, keeps {@code v} after each call when an int8 compile quantizes it. */
-    private void probe(Value v) {
-        if (calibrating && keys.containsKey(v)) {
-            probes.add(b.probe(v.buffer, inFormat(b.md(v.buffer).dims(), DataType.F32, Format.CONTIGUOUS)));
-        }
-    }
-
-    /** Whether buffer {@code id} holds int8 values. */
-    private boolean quantized(int id) {
-        DataType t = b.md(id).dataType();
-        return t == DataType.U8 || t == DataType.S8;
-    }
-
-    /** The quantization step of int8 buffer {@code id}: a real value is {@code step * stored}. */
-    private float scaleOf(int id) {
-        Float s = scaleOfRoot.get(b.root(id));
-        if (s == null) {
-            throw new IllegalStateException("int8 buffer " + b.md(id) + " has no quantization step");
-        }
-        return s;
-    }
-
-    /** {@code v}'s calibrated range; its key must be in the calibration. */
-    private Range range(Value v) {
-        String key = keys.get(v);
-        Range r = key == null ? null : int8.ranges().get(key);
-        if (r == null) {
-            throw new IllegalArgumentException("the calibration has no range for " + (key == null ? v.traced : key)
-                    + ": it was made for another module or input size; calibrate again");
-        }
-        return r;
-    }
-
-    /** u8 for a value never seen negative, else s8. */
-    private DataType typeOf(Value v) {
-        return range(v).min() >= 0 ? DataType.U8 : DataType.S8;
-    }
-
-    /** The step of {@code v} stored as {@code type}: its threshold over 255 (u8) or 127 (s8). */
-    private float stepOf(Value v, DataType type) {
-        return (float) (range(v).threshold() / (type == DataType.U8 ? 255 : 127));
-    }
-
-    /**
-     * Whether {@code v} is stored in int8: it is not the graph's output and some step reads it in int8 (an int8
-     * convolution or linear layer, as input or residual; a pooling).
-     */
-    private boolean storedInt8(Value v) {
-        if (v == output) {
-            return false;
-        }
-        for (Node u : v.users) {
-            if (u.removed) {
-                continue;
-            }
-            if ((computesInt8(u) && (u.in.getFirst() == v || u.sum == v))
-                    || (u.kind == Trace.Kind.OP && u.op instanceof Pooling && u.in.getFirst() == v)) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    /**
-     * Buffer {@code id} for a step that is not int8: itself, or its values dequantized once (shared by every reader)
-     * into the other steps' type (float32, or bf16 where the CPU has it).
-     */
-    private int readable(int id) {
-        if (!quantized(id)) {
-            return id;
-        }
-        for (Integer[] r : dequantized) {
-            if (r[0] == id) {
-                return r[1];
-            }
-        }
-        int f = scaledReorder(id, plainOf(b.md(id), dt), scaleOf(id), 0, "dequantized for a step that is not int8");
-        dequantized.add(new Integer[] {id, f});
-        return f;
-    }
-
-    /** The plain layout of {@code md}'s dims in {@code type}: NHWC for 4-D, row-major otherwise. */
-    private static MemoryDesc plainOf(MemoryDesc md, DataType type) {
-        long[] dims = md.dims();
-        return inFormat(dims, type, dims.length == 4 ? Format.CHANNELS_LAST : Format.CONTIGUOUS);
-    }
-
-    /**
-     * A copy of buffer {@code from} as {@code to} (owned from now on) through a reorder that multiplies by
-     * {@code srcStep} (dequantizing; 0: none) and divides by {@code dstStep} (quantizing, rounding to nearest even
-     * and saturating; 0: none).
-     */
-    private int scaledReorder(int from, MemoryDesc to, float srcStep, float dstStep, String why) {
-        PrimitiveDesc pd;
-        try (PrimitiveAttr attr = PrimitiveAttr.create()) {
-            if (srcStep != 0) {
-                attr.scalesMask(Arg.FROM, 0);
-            }
-            if (dstStep != 0) {
-                attr.scalesMask(Arg.TO, 0);
-            }
-            pd = b.own(PrimitiveDesc.reorder(Engine.cpu(), b.md(from), to, attr));
-        }
-        int out = b.buffer(b.own(to));
-        List<Object> args = new ArrayList<>(List.of(Arg.FROM, from, Arg.TO, out));
-        if (srcStep != 0) {
-            args.addAll(List.of(Arg.scales(Arg.FROM), steps(srcStep)));
-        }
-        if (dstStep != 0) {
-            args.addAll(List.of(Arg.scales(Arg.TO), steps(dstStep)));
-            scaleOfRoot.put(out, dstStep);
-        }
-        b.step(
-                (dstStep != 0 ? "quantize " : "dequantize ") + b.md(from).layout() + " -> " + to.layout() + typeNote(pd)
-                        + " (" + why + ")",
-                pd,
-                args.toArray());
-        return out;
-    }
-
-    /** A constant float32 vector of quantization steps. */
-    private Memory steps(float... steps) {
-        long[] dims = {steps.length};
-        TensorImpl t = b.own(TensorImpl.of(steps, dims));
-        return b.constant(b.own(Layouts.of(dims, Format.CONTIGUOUS)), t, Layouts.of(dims, t));
-    }
-
-    /**
-     * A convolution or linear layer in int8: its input quantized (once, by a reorder, unless its producer wrote int8
-     * already), s8 weights with a step per output channel, float32 bias, its post-ops in real units (a residual sum
-     * scaled by the residual's own step), its output in int8 where a step reads it so, else float32.
-     */
-    private boolean lowerInt8(Node n) {
-        Value src = n.in.getFirst();
-        DataType srcType = quantized(src.buffer) ? b.md(src.buffer).dataType() : typeOf(src);
-        MemoryDesc dstMd; // what the primitive writes; for a sum, the residual's buffer (or its copy: the same layout)
-        MemoryDesc retyped = null;
-        float dstStep = 0;
-        float sumStep = 1;
-        DataType sumType = null;
-        if (n.sum != null) {
-            MemoryDesc held = b.md(n.sum.buffer);
-            dstMd = held;
-            if (quantized(n.sum.buffer)) {
-                sumStep = scaleOf(n.sum.buffer);
-                DataType want = typeOf(n.out);
-                if (want != held.dataType() && held.strides() != null) {
-                    // a non-negative result (a ReLU after the sum) over an s8 residual: written as u8 into the same
-                    // bytes, the sum reading them as s8 (oneDNN's sum data type), so the output keeps all 8 bits
-                    retyped = MemoryDesc.strided(held.dims(), want, held.strides());
-                    dstMd = retyped;
-                    sumType = held.dataType();
-                }
-                dstStep = stepOf(n.out, dstMd.dataType());
-            }
-        } else if (n.out == output) {
-            dstMd = userOut; // float32, straight into the caller's output
-        } else if (storedInt8(n.out)) {
-            DataType t = typeOf(n.out);
-            dstStep = stepOf(n.out, t);
-            dstMd = b.own(MemoryDesc.any(n.op.outputShape(), t));
-        } else {
-            dstMd = b.own(MemoryDesc.any(n.op.outputShape(), dt)); // for steps that are not int8: in their type
-        }
-        Operation.Constant weights = n.op.constants().getFirst();
-        long[] wDims = weights.dims();
-        int weightsMask = wDims.length == 5 ? 3 : 1; // per output channel: (G, OC/G, ...) or (OC, ...)
-        PrimitiveDesc pd;
-        try (PrimitiveAttr attr = attr(n, sumStep, sumType, weightsMask, dstStep != 0)) {
-            pd = describeInt8(n, src.buffer, srcType, dstMd, attr);
-            if (pd == null && (dstMd == userOut || (dstStep == 0 && n.sum == null && dt != DataType.F32))) {
-                // float32 then: reordered into the caller's output, or into the type of the steps after
-                dstMd = b.own(MemoryDesc.any(n.op.outputShape(), DataType.F32));
-                pd = describeInt8(n, src.buffer, srcType, dstMd, attr);
-            }
-        }
-        if (pd == null) {
-            if (retyped != null) {
-                retyped.close();
-            }
-            return false; // nothing built: the step runs in float32
-        }
-        int dstBuffer = -1;
-        if (n.sum != null) {
-            dstBuffer = ownedCopy(n.sum, n);
-            if (retyped != null) {
-                dstBuffer = b.view(dstBuffer, retyped);
-            }
-        }
-        b.own(pd);
-        MemoryDesc pdSrc = pd.query(Arg.SRC);
-        float srcStep;
-        int srcArg;
-        if (quantized(src.buffer)) {
-            srcStep = scaleOf(src.buffer);
-            srcArg = fit(src.buffer, pdSrc);
-        } else {
-            srcStep = stepOf(src, srcType);
-            srcArg = quantizedCopy(src.buffer, pdSrc, srcStep);
-        }
-        if (dstBuffer < 0) {
-            dstBuffer = destination(pd, dstMd);
-        }
-        List<Object> args = new ArrayList<>(List.of(Arg.SRC, srcArg, Arg.DST, dstBuffer));
-        float[] wSteps = null;
-        for (Operation.Constant c : n.op.constants()) {
-            TensorImpl values = values(c);
-            if (c.arg().equals(Arg.WEIGHTS)) {
-                float[] w = values.toFloatArray();
-                long perChannel = 1;
-                for (int i = wDims.length == 5 ? 2 : 1; i < wDims.length; i++) {
-                    perChannel *= wDims[i];
-                }
-                wSteps = new float[Math.toIntExact(w.length / perChannel)];
-                boolean noVnni = int8.sevenBitWeights();
-                float[] q = Int8.quantizeWeights(
-                        w, wSteps, noVnni ? 63 : 127, noVnni && pdSrc.dataType() == DataType.S8 ? 2 : 1);
-                values = b.own(TensorImpl.of(q, c.dims()));
-            }
-            args.add(c.arg());
-            args.add(b.constant(pd.query(c.arg()), values, Layouts.of(c.dims(), values)));
-        }
-        args.addAll(List.of(Arg.scales(Arg.SRC), steps(srcStep), Arg.scales(Arg.WEIGHTS), steps(wSteps)));
-        if (dstStep != 0) {
-            args.addAll(List.of(Arg.scales(Arg.DST), steps(dstStep)));
-        }
-        String what = n.name + (n.fused.isEmpty() ? "" : " + " + String.join(" + ", n.fused)) + " [" + pdSrc.layout()
-                + " -> " + pd.query(Arg.DST).layout() + typeNote(pd) + "]";
-        b.step(what, pd, args.toArray());
-        if (dstStep != 0) {
-            scaleOfRoot.put(b.root(dstBuffer), dstStep);
-        }
-        int result = dstBuffer;
-        if (pd.query(Arg.DST).dims().length != n.out.shape().length) {
-            result = view(dstBuffer, n.out.shape());
-        }
-        n.out.buffer = result;
-        return true;
-    }
-
-    /**
-     * {@code n}'s int8 primitive reading buffer {@code src} as it is where oneDNN has a real kernel for that layout
-     * (an int8 buffer), else in the layout it prefers; null where oneDNN has only its reference loops or nothing.
-     */
-    private PrimitiveDesc describeInt8(Node n, int src, DataType srcType, MemoryDesc dstMd, PrimitiveAttr attr) {
-        MemoryDesc[] tries = quantized(src)
-                ? new MemoryDesc[] {b.md(src), b.own(MemoryDesc.any(b.md(src).dims(), srcType))}
-                : new MemoryDesc[] {b.own(MemoryDesc.any(b.md(src).dims(), srcType))};
-        for (MemoryDesc srcMd : tries) {
-            PrimitiveDesc pd;
-            try {
-                pd = n.op.describe(srcMd, dstMd, DataType.S8, attr);
-            } catch (RuntimeException refused) {
-                continue; // no int8 implementation for these layouts
-            }
-            if (pd != null && !pd.implementation().startsWith("ref")) {
-                return pd;
-            }
-            if (pd != null) {
-                pd.close();
-            }
-        }
-        return null;
-    }
-
-    /** Float32 buffer {@code from} quantized with {@code step} into layout {@code to}: once per buffer and layout. */
-    private int quantizedCopy(int from, MemoryDesc to, float step) {
-        for (Integer[] r : reorders) {
-            if (r[0] == from && b.md(r[1]).sameAs(to)) {
-                return r[1];
-            }
-        }
-        int q = scaledReorder(from, to.copy(), 0, step, "int8 for the next step");
-        reorders.add(new Integer[] {from, q});
-        return q;
-    }
-
     /** The data types of a step (its first source's, its destination's), for its description: empty in float32. */
-    private static String typeNote(PrimitiveDesc pd) {
+    static String typeNote(PrimitiveDesc pd) {
         MemoryDesc first = pd.query(Arg.SRC) != null ? pd.query(Arg.SRC) : pd.query(Arg.multipleSrc(0));
         DataType dst = pd.query(Arg.DST).dataType();
         DataType src = first == null ? dst : first.dataType();

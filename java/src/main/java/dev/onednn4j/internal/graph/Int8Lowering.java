@@ -1,0 +1,392 @@
+package dev.onednn4j.internal.graph;
+
+import dev.onednn4j.internal.dnnl.Arg;
+import dev.onednn4j.internal.dnnl.DataType;
+import dev.onednn4j.internal.dnnl.Engine;
+import dev.onednn4j.internal.dnnl.Memory;
+import dev.onednn4j.internal.dnnl.MemoryDesc;
+import dev.onednn4j.internal.dnnl.PrimitiveAttr;
+import dev.onednn4j.internal.dnnl.PrimitiveDesc;
+import dev.onednn4j.internal.exec.Layouts;
+import dev.onednn4j.internal.graph.Compiler.Node;
+import dev.onednn4j.internal.graph.Compiler.Quantization;
+import dev.onednn4j.internal.graph.Compiler.Range;
+import dev.onednn4j.internal.graph.Compiler.Value;
+import dev.onednn4j.internal.memory.Format;
+import dev.onednn4j.internal.memory.TensorImpl;
+import dev.onednn4j.internal.op.Convolution;
+import dev.onednn4j.internal.op.InnerProduct;
+import dev.onednn4j.internal.op.Int8;
+import dev.onednn4j.internal.op.Operation;
+import dev.onednn4j.internal.op.Pooling;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The int8 half of a {@link Compiler}: which values an int8 compile quantizes (and their keys in a calibration), the
+ * quantization step of every int8 buffer, and the lowering of convolutions and linear layers onto oneDNN's int8
+ * kernels, with the reorders that quantize and dequantize at the edges of the int8 steps.
+ *
+ * <p>Activations are int8 with one step per tensor (u8 for a value never seen negative, else s8, both symmetric),
+ * weights s8 with a step per output channel; the steps come from the {@link Quantization}'s calibrated ranges.
+ * Everything else about a step (its buffers, layouts, post-ops, residual copy) is the compiler's.
+ */
+final class Int8Lowering {
+    private final Compiler c;
+    private final Quantization int8; // null: a float32 or bf16 compile (or a calibration program)
+    private final boolean calibrating;
+    private final Map<Value, String> keys = new HashMap<>(); // the values an int8 compile quantizes
+    private final List<Integer> probes = new ArrayList<>();
+    private final Map<Integer, Float> scaleOfRoot = new HashMap<>(); // int8 buffers: their quantization step
+    private final List<Integer[]> dequantized = new ArrayList<>(); // {int8 buffer, float32 copy}
+
+    Int8Lowering(Compiler c, Quantization int8, boolean calibrating) {
+        this.c = c;
+        this.int8 = int8;
+        this.calibrating = calibrating;
+    }
+
+    /** Whether the compile is int8. */
+    boolean enabled() {
+        return int8 != null;
+    }
+
+    /** The keys of the quantized values, by their index, and the probes holding them (a calibration program). */
+    List<String> keys() {
+        return keys.values().stream().sorted(Int8Lowering::byIndex).toList();
+    }
+
+    int[] probes() {
+        return probes.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    /** Keys sort by the index they start with. */
+    private static int byIndex(String a, String b) {
+        return Integer.compare(
+                Integer.parseInt(a.substring(0, a.indexOf(' '))), Integer.parseInt(b.substring(0, b.indexOf(' '))));
+    }
+
+    /** Int8 buffer {@code to} holds the same values, with the same step, as int8 buffer {@code from}. */
+    void sameStep(int to, int from) {
+        scaleOfRoot.put(c.b.root(to), scaleOf(from));
+    }
+
+    /** Whether {@code n} runs in int8 when the compile is int8: convolutions and linear layers. */
+    static boolean computesInt8(Node n) {
+        return n.kind == Trace.Kind.OP && (n.op instanceof Convolution || n.op instanceof InnerProduct);
+    }
+
+    /**
+     * Names the values an int8 compile quantizes: what an int8 step reads (its input, the residual it adds) and what
+     * it writes, in schedule order, the graph's input first: {@code "<index> <producer>"}, the producer's name without
+     * shapes, so that the same module has the same keys at every batch size.
+     */
+    void nameQuantized(List<Node> schedule) {
+        List<Value> values = new ArrayList<>();
+        values.add(c.input);
+        for (Node n : schedule) {
+            values.add(n.out);
+        }
+        for (Value v : values) {
+            boolean q = v.producer != null && computesInt8(v.producer);
+            for (Node u : v.users) {
+                q |= !u.removed && computesInt8(u) && (u.in.getFirst() == v || u.sum == v);
+            }
+            if (q) {
+                keys.put(v, keys.size() + " " + (v.producer == null ? "input" : withoutShapes(v.producer.name)));
+            }
+        }
+    }
+
+    /**
+     * A step's name without the shapes some carry ({@code resample bilinear [1, 128, 14, 14] -> ...}): calibration
+     * runs at batch 1, the compile at any batch, and a value's key must be the same in both.
+     */
+    private static String withoutShapes(String name) {
+        int bracket = name.indexOf('[');
+        String bare = (bracket < 0 ? name : name.substring(0, bracket)).strip();
+        return bare.isEmpty() ? "step" : bare;
+    }
+
+    /** In a calibration program, keeps {@code v} after each call when an int8 compile quantizes it. */
+    void probe(Value v) {
+        if (calibrating && keys.containsKey(v)) {
+            probes.add(
+                    c.b.probe(v.buffer, Compiler.inFormat(c.b.md(v.buffer).dims(), DataType.F32, Format.CONTIGUOUS)));
+        }
+    }
+
+    /** Whether buffer {@code id} holds int8 values. */
+    boolean quantized(int id) {
+        DataType t = c.b.md(id).dataType();
+        return t == DataType.U8 || t == DataType.S8;
+    }
+
+    /** The quantization step of int8 buffer {@code id}: a real value is {@code step * stored}. */
+    float scaleOf(int id) {
+        Float s = scaleOfRoot.get(c.b.root(id));
+        if (s == null) {
+            throw new IllegalStateException("int8 buffer " + c.b.md(id) + " has no quantization step");
+        }
+        return s;
+    }
+
+    /** {@code v}'s calibrated range; its key must be in the calibration. */
+    private Range range(Value v) {
+        String key = keys.get(v);
+        Range r = key == null ? null : int8.ranges().get(key);
+        if (r == null) {
+            throw new IllegalArgumentException("the calibration has no range for " + (key == null ? v.traced : key)
+                    + ": it was made for another module or input size; calibrate again");
+        }
+        return r;
+    }
+
+    /** u8 for a value never seen negative, else s8. */
+    private DataType typeOf(Value v) {
+        return range(v).min() >= 0 ? DataType.U8 : DataType.S8;
+    }
+
+    /** The step of {@code v} stored as {@code type}: its threshold over 255 (u8) or 127 (s8). */
+    private float stepOf(Value v, DataType type) {
+        return (float) (range(v).threshold() / (type == DataType.U8 ? 255 : 127));
+    }
+
+    /**
+     * Whether {@code v} is stored in int8: it is not the graph's output and some step reads it in int8 (an int8
+     * convolution or linear layer, as input or residual; a pooling).
+     */
+    private boolean storedInt8(Value v) {
+        if (v == c.output) {
+            return false;
+        }
+        for (Node u : v.users) {
+            if (u.removed) {
+                continue;
+            }
+            if ((computesInt8(u) && (u.in.getFirst() == v || u.sum == v))
+                    || (u.kind == Trace.Kind.OP && u.op instanceof Pooling && u.in.getFirst() == v)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Buffer {@code id} for a step that is not int8: itself, or its values dequantized once (shared by every reader)
+     * into the other steps' type (float32, or bf16 where the CPU has it).
+     */
+    int readable(int id) {
+        if (!quantized(id)) {
+            return id;
+        }
+        for (Integer[] r : dequantized) {
+            if (r[0] == id) {
+                return r[1];
+            }
+        }
+        int f = scaledReorder(id, plainOf(c.b.md(id), c.dt), scaleOf(id), 0, "dequantized for a step that is not int8");
+        dequantized.add(new Integer[] {id, f});
+        return f;
+    }
+
+    /** The plain layout of {@code md}'s dims in {@code type}: NHWC for 4-D, row-major otherwise. */
+    static MemoryDesc plainOf(MemoryDesc md, DataType type) {
+        long[] dims = md.dims();
+        return Compiler.inFormat(dims, type, dims.length == 4 ? Format.CHANNELS_LAST : Format.CONTIGUOUS);
+    }
+
+    /**
+     * A copy of buffer {@code from} as {@code to} (owned from now on) through a reorder that multiplies by
+     * {@code srcStep} (dequantizing; 0: none) and divides by {@code dstStep} (quantizing, rounding to nearest even
+     * and saturating; 0: none).
+     */
+    int scaledReorder(int from, MemoryDesc to, float srcStep, float dstStep, String why) {
+        PrimitiveDesc pd;
+        try (PrimitiveAttr attr = PrimitiveAttr.create()) {
+            if (srcStep != 0) {
+                attr.scalesMask(Arg.FROM, 0);
+            }
+            if (dstStep != 0) {
+                attr.scalesMask(Arg.TO, 0);
+            }
+            pd = c.b.own(PrimitiveDesc.reorder(Engine.cpu(), c.b.md(from), to, attr));
+        }
+        int out = c.b.buffer(c.b.own(to));
+        List<Object> args = new ArrayList<>(List.of(Arg.FROM, from, Arg.TO, out));
+        if (srcStep != 0) {
+            args.addAll(List.of(Arg.scales(Arg.FROM), steps(srcStep)));
+        }
+        if (dstStep != 0) {
+            args.addAll(List.of(Arg.scales(Arg.TO), steps(dstStep)));
+            scaleOfRoot.put(out, dstStep);
+        }
+        c.b.step(
+                (dstStep != 0 ? "quantize " : "dequantize ") + c.b.md(from).layout() + " -> " + to.layout()
+                        + Compiler.typeNote(pd) + " (" + why + ")",
+                pd,
+                args.toArray());
+        return out;
+    }
+
+    /** A constant float32 vector of quantization steps. */
+    private Memory steps(float... steps) {
+        long[] dims = {steps.length};
+        TensorImpl t = c.b.own(TensorImpl.of(steps, dims));
+        return c.b.constant(c.b.own(Layouts.of(dims, Format.CONTIGUOUS)), t, Layouts.of(dims, t));
+    }
+
+    /**
+     * A convolution or linear layer in int8: its input quantized (once, by a reorder, unless its producer wrote int8
+     * already), s8 weights with a step per output channel, float32 bias, its post-ops in real units (a residual sum
+     * scaled by the residual's own step), its output in int8 where a step reads it so, else float32.
+     */
+    boolean lowerInt8(Node n) {
+        Value src = n.in.getFirst();
+        DataType srcType = quantized(src.buffer) ? c.b.md(src.buffer).dataType() : typeOf(src);
+        MemoryDesc dstMd; // what the primitive writes; for a sum, the residual's buffer (or its copy: the same layout)
+        MemoryDesc retyped = null;
+        float dstStep = 0;
+        float sumStep = 1;
+        DataType sumType = null;
+        if (n.sum != null) {
+            MemoryDesc held = c.b.md(n.sum.buffer);
+            dstMd = held;
+            if (quantized(n.sum.buffer)) {
+                sumStep = scaleOf(n.sum.buffer);
+                DataType want = typeOf(n.out);
+                if (want != held.dataType() && held.strides() != null) {
+                    // a non-negative result (a ReLU after the sum) over an s8 residual: written as u8 into the same
+                    // bytes, the sum reading them as s8 (oneDNN's sum data type), so the output keeps all 8 bits
+                    retyped = MemoryDesc.strided(held.dims(), want, held.strides());
+                    dstMd = retyped;
+                    sumType = held.dataType();
+                }
+                dstStep = stepOf(n.out, dstMd.dataType());
+            }
+        } else if (n.out == c.output) {
+            dstMd = c.userOut; // float32, straight into the caller's output
+        } else if (storedInt8(n.out)) {
+            DataType t = typeOf(n.out);
+            dstStep = stepOf(n.out, t);
+            dstMd = c.b.own(MemoryDesc.any(n.op.outputShape(), t));
+        } else {
+            dstMd = c.b.own(MemoryDesc.any(n.op.outputShape(), c.dt)); // for steps that are not int8: in their type
+        }
+        Operation.Constant weights = n.op.constants().getFirst();
+        long[] wDims = weights.dims();
+        int weightsMask = wDims.length == 5 ? 3 : 1; // per output channel: (G, OC/G, ...) or (OC, ...)
+        PrimitiveDesc pd;
+        try (PrimitiveAttr attr = Compiler.attr(n, sumStep, sumType, weightsMask, dstStep != 0)) {
+            pd = describeInt8(n, src.buffer, srcType, dstMd, attr);
+            if (pd == null && (dstMd == c.userOut || (dstStep == 0 && n.sum == null && c.dt != DataType.F32))) {
+                // float32 then: reordered into the caller's output, or into the type of the steps after
+                dstMd = c.b.own(MemoryDesc.any(n.op.outputShape(), DataType.F32));
+                pd = describeInt8(n, src.buffer, srcType, dstMd, attr);
+            }
+        }
+        if (pd == null) {
+            if (retyped != null) {
+                retyped.close();
+            }
+            return false; // nothing built: the step runs in float32
+        }
+        int dstBuffer = -1;
+        if (n.sum != null) {
+            dstBuffer = c.ownedCopy(n.sum, n);
+            if (retyped != null) {
+                dstBuffer = c.b.view(dstBuffer, retyped);
+            }
+        }
+        c.b.own(pd);
+        MemoryDesc pdSrc = pd.query(Arg.SRC);
+        float srcStep;
+        int srcArg;
+        if (quantized(src.buffer)) {
+            srcStep = scaleOf(src.buffer);
+            srcArg = c.fit(src.buffer, pdSrc);
+        } else {
+            srcStep = stepOf(src, srcType);
+            srcArg = quantizedCopy(src.buffer, pdSrc, srcStep);
+        }
+        if (dstBuffer < 0) {
+            dstBuffer = c.destination(pd, dstMd);
+        }
+        List<Object> args = new ArrayList<>(List.of(Arg.SRC, srcArg, Arg.DST, dstBuffer));
+        float[] wSteps = null;
+        for (Operation.Constant k : n.op.constants()) {
+            TensorImpl values = c.values(k);
+            if (k.arg().equals(Arg.WEIGHTS)) {
+                float[] w = values.toFloatArray();
+                long perChannel = 1;
+                for (int i = wDims.length == 5 ? 2 : 1; i < wDims.length; i++) {
+                    perChannel *= wDims[i];
+                }
+                wSteps = new float[Math.toIntExact(w.length / perChannel)];
+                boolean noVnni = int8.sevenBitWeights();
+                float[] q = Int8.quantizeWeights(
+                        w, wSteps, noVnni ? 63 : 127, noVnni && pdSrc.dataType() == DataType.S8 ? 2 : 1);
+                values = c.b.own(TensorImpl.of(q, k.dims()));
+            }
+            args.add(k.arg());
+            args.add(c.b.constant(pd.query(k.arg()), values, Layouts.of(k.dims(), values)));
+        }
+        args.addAll(List.of(Arg.scales(Arg.SRC), steps(srcStep), Arg.scales(Arg.WEIGHTS), steps(wSteps)));
+        if (dstStep != 0) {
+            args.addAll(List.of(Arg.scales(Arg.DST), steps(dstStep)));
+        }
+        String what = n.name + (n.fused.isEmpty() ? "" : " + " + String.join(" + ", n.fused)) + " [" + pdSrc.layout()
+                + " -> " + pd.query(Arg.DST).layout() + Compiler.typeNote(pd) + "]";
+        c.b.step(what, pd, args.toArray());
+        if (dstStep != 0) {
+            scaleOfRoot.put(c.b.root(dstBuffer), dstStep);
+        }
+        int result = dstBuffer;
+        if (pd.query(Arg.DST).dims().length != n.out.shape().length) {
+            result = c.view(dstBuffer, n.out.shape());
+        }
+        n.out.buffer = result;
+        return true;
+    }
+
+    /**
+     * {@code n}'s int8 primitive reading buffer {@code src} as it is where oneDNN has a real kernel for that layout
+     * (an int8 buffer), else in the layout it prefers; null where oneDNN has only its reference loops or nothing.
+     */
+    private PrimitiveDesc describeInt8(Node n, int src, DataType srcType, MemoryDesc dstMd, PrimitiveAttr attr) {
+        MemoryDesc[] tries = quantized(src)
+                ? new MemoryDesc[] {
+                    c.b.md(src), c.b.own(MemoryDesc.any(c.b.md(src).dims(), srcType))
+                }
+                : new MemoryDesc[] {c.b.own(MemoryDesc.any(c.b.md(src).dims(), srcType))};
+        for (MemoryDesc srcMd : tries) {
+            PrimitiveDesc pd;
+            try {
+                pd = n.op.describe(srcMd, dstMd, DataType.S8, attr);
+            } catch (RuntimeException refused) {
+                continue; // no int8 implementation for these layouts
+            }
+            if (pd != null && !pd.implementation().startsWith("ref")) {
+                return pd;
+            }
+            if (pd != null) {
+                pd.close();
+            }
+        }
+        return null;
+    }
+
+    /** Float32 buffer {@code from} quantized with {@code step} into layout {@code to}: once per buffer and layout. */
+    private int quantizedCopy(int from, MemoryDesc to, float step) {
+        for (Integer[] r : c.reorders) {
+            if (r[0] == from && c.b.md(r[1]).sameAs(to)) {
+                return r[1];
+            }
+        }
+        int q = scaledReorder(from, to.copy(), 0, step, "int8 for the next step");
+        c.reorders.add(new Integer[] {from, q});
+        return q;
+    }
+}
