@@ -201,6 +201,10 @@ final class OnnxOps {
         OPS.put("GlobalAveragePool", c -> ConvOps.globalPool(c, false));
         OPS.put("GlobalMaxPool", c -> ConvOps.globalPool(c, true));
         OPS.put("Resize", ConvOps::resize);
+
+        // ---- quantized models (QDQ) ----
+        OPS.put("QuantizeLinear", QuantOps::quantize);
+        OPS.put("DequantizeLinear", QuantOps::dequantize);
         for (String op : OPS.keySet()) {
             if (!op.contains(".")) { // the library's own fused forms are not ONNX ops
                 PUBLIC.add(op);

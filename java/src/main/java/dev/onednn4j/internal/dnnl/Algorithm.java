@@ -28,6 +28,8 @@ public enum Algorithm {
     ELTWISE_CLIP_V2(dnnl_h::dnnl_eltwise_clip_v2),
     ELTWISE_HARDSWISH(dnnl_h::dnnl_eltwise_hardswish),
     ELTWISE_MISH(dnnl_h::dnnl_eltwise_mish),
+    /** {@code nearbyint(x)}: to the nearest integer, half-way cases to the even one. */
+    ELTWISE_ROUND(dnnl_h::dnnl_eltwise_round),
     POOLING_MAX(dnnl_h::dnnl_pooling_max),
     POOLING_AVG_INCLUDE_PADDING(dnnl_h::dnnl_pooling_avg_include_padding),
     POOLING_AVG_EXCLUDE_PADDING(dnnl_h::dnnl_pooling_avg_exclude_padding),

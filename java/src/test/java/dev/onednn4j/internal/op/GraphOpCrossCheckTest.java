@@ -142,6 +142,50 @@ class GraphOpCrossCheckTest {
         }
     }
 
+    /**
+     * QuantizeLinear and DequantizeLinear (one scale and zero point, uint8 and int8): dequantizing is one rounding on
+     * both sides, exact to the last bit; quantizing is exact except where the quotient {@code x / scale} lies within
+     * a rounding of a half-way point, where oneDNN's division (possibly a multiplication by the reciprocal) may round
+     * to the neighbouring integer: one unit there, and only there. The inputs include exact half-way points,
+     * saturation at both ends and zero.
+     */
+    @Test
+    void quantizeAndDequantize() {
+        int[][] types = {{0, 255}, {-128, 127}};
+        for (int round = 0; round < 8; round++) {
+            long[] s = shape(round % 2 == 0 ? 4 : 2);
+            int[] t = types[round % 2];
+            float scale = (float) RNG.nextDouble(0.002, 0.1);
+            int zero = t[0] + RNG.nextInt(t[1] - t[0] + 1);
+            float[] x = new float[Nd.numel(s)];
+            for (int i = 0; i < x.length; i++) {
+                double units = switch (i % 4) {
+                    case 0 -> RNG.nextInt(-300, 300) + 0.5; // a half-way point (as near as float32 gets)
+                    case 1 -> RNG.nextDouble(-400, 400); // beyond the range too: saturation
+                    case 2 -> 0;
+                    default -> RNG.nextDouble(-60, 60);
+                };
+                x[i] = (float) (units * scale);
+            }
+            QuantizeLinearOp q = QuantizeLinearOp.quantize(scale, zero, t[0], t[1], s);
+            for (Format f : Format.values()) {
+                check(q, List.of(x), f, (i, e) -> {
+                    double quotient = (double) x[i] / scale;
+                    double fromHalf = Math.abs(quotient - Math.floor(quotient) - 0.5);
+                    return fromHalf <= 4 * U * Math.abs(quotient) ? 1.0 : 0.0;
+                });
+            }
+            float[] ints = new float[x.length];
+            for (int i = 0; i < ints.length; i++) {
+                ints[i] = t[0] + RNG.nextInt(t[1] - t[0] + 1);
+            }
+            QuantizeLinearOp dq = QuantizeLinearOp.dequantize(scale, zero, t[0], t[1], s);
+            for (Format f : Format.values()) {
+                check(dq, List.of(ints), f, exactBits());
+            }
+        }
+    }
+
     @Test
     void concatenationWithConstantParts() {
         for (int round = 0; round < 8; round++) {
