@@ -285,6 +285,16 @@ public class dnnl_h {
         return DNNL_ARG_ATTR_SCALES;
     }
 
+    private static final int DNNL_ARG_ATTR_ZERO_POINTS = (int)8192L;
+    /**
+     * {@snippet lang=c :
+     * #define DNNL_ARG_ATTR_ZERO_POINTS 8192
+     * }
+     */
+    public static int DNNL_ARG_ATTR_ZERO_POINTS() {
+        return DNNL_ARG_ATTR_ZERO_POINTS;
+    }
+
     private static final int DNNL_ARG_ATTR_MULTIPLE_POST_OP_BASE = (int)32768L;
     /**
      * {@snippet lang=c :
@@ -2956,6 +2966,65 @@ public class dnnl_h {
      */
     public static int dnnl_primitive_attr_set_scales_mask(MemorySegment attr, int arg, int mask) {
         var mh$ = dnnl_primitive_attr_set_scales_mask.HANDLE;
+        try {
+            return (int)mh$.invokeExact(attr, arg, mask);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class dnnl_primitive_attr_set_zero_points_mask {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            dnnl_h.C_INT,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_INT,
+            dnnl_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = dnnl_h.findOrThrow("dnnl_primitive_attr_set_zero_points_mask");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_primitive_attr_set_zero_points_mask(dnnl_primitive_attr_t attr, int arg, int mask)
+     * }
+     */
+    public static FunctionDescriptor dnnl_primitive_attr_set_zero_points_mask$descriptor() {
+        return dnnl_primitive_attr_set_zero_points_mask.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_primitive_attr_set_zero_points_mask(dnnl_primitive_attr_t attr, int arg, int mask)
+     * }
+     */
+    public static MethodHandle dnnl_primitive_attr_set_zero_points_mask$handle() {
+        return dnnl_primitive_attr_set_zero_points_mask.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_primitive_attr_set_zero_points_mask(dnnl_primitive_attr_t attr, int arg, int mask)
+     * }
+     */
+    public static MemorySegment dnnl_primitive_attr_set_zero_points_mask$address() {
+        return dnnl_primitive_attr_set_zero_points_mask.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_primitive_attr_set_zero_points_mask(dnnl_primitive_attr_t attr, int arg, int mask)
+     * }
+     */
+    public static int dnnl_primitive_attr_set_zero_points_mask(MemorySegment attr, int arg, int mask) {
+        var mh$ = dnnl_primitive_attr_set_zero_points_mask.HANDLE;
         try {
             return (int)mh$.invokeExact(attr, arg, mask);
         } catch (Error | RuntimeException ex) {

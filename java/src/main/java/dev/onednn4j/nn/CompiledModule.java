@@ -87,24 +87,24 @@ public final class CompiledModule extends Module {
                             + "with running statistics, no dropout), so call eval() first");
         }
         Precision precision = options.precision();
-        boolean bf16 = switch (precision) {
-            case FP32 -> false;
-            case BF16 -> true;
-            case AUTO, INT8 -> Dnnl.nativeBf16(); // INT8: the steps that are not int8 run in bf16 where native
-        };
         boolean int8 = precision == Precision.INT8;
         if (!int8 && (options.calibrationSamples() != null || options.savedCalibration() != null)) {
             throw new IllegalArgumentException("a calibration is for Precision.INT8, but this compile is " + precision
                     + ": drop it, or compile with precision(Precision.INT8)");
         }
-        if (int8 && options.calibrationSamples() == null && options.savedCalibration() == null) {
-            throw new IllegalArgumentException("Precision.INT8 needs a calibration: CompileOptions.calibration(samples)"
-                    + " with representative inputs, or calibration(Calibration) saved from an earlier INT8 compile");
-        }
         Map<Object, String> names = new HashMap<>(); // modules are identities (Module.equals)
         module.namedModules().forEach((path, m) -> names.put(m, path.isEmpty() ? module.getName() : path));
         long[] shape = options.inputShape();
         int threads = options.numThreads() != 0 ? options.numThreads() : module.numThreads();
+        Traced t = trace(module, names, options.inputFormat(), shape);
+        boolean fromFile = int8 && Compiler.quantizesItself(t.trace());
+        boolean bf16 = switch (precision) {
+            case FP32 -> false;
+            case BF16 -> true;
+            // INT8: the steps that are not int8 run in bf16 where native, except in a model quantized in its file,
+            // whose float steps (between its DequantizeLinear and QuantizeLinear nodes) are float32's
+            case AUTO, INT8 -> Dnnl.nativeBf16() && !fromFile;
+        };
         String title = String.format(
                 Locale.ROOT,
                 "compiled %s, input %s %s, %s",
@@ -117,14 +117,26 @@ public final class CompiledModule extends Module {
         Calibration calibration = null;
         Compiler.Quantization quantization = null;
         if (int8) {
-            calibration = options.savedCalibration() != null
-                    ? options.savedCalibration()
-                    : calibrate(module, names, shape, threads, options, title);
+            boolean given = options.calibrationSamples() != null || options.savedCalibration() != null;
+            if (fromFile && given) {
+                throw new IllegalArgumentException(module.getName() + " is quantized in its file (QuantizeLinear and "
+                        + "DequantizeLinear nodes): Precision.INT8 uses the file's scales and zero points; drop the "
+                        + "calibration");
+            }
+            if (!fromFile && !given) {
+                throw new IllegalArgumentException("Precision.INT8 needs a calibration: "
+                        + "CompileOptions.calibration(samples) with representative inputs, or calibration(Calibration)"
+                        + " saved from an earlier INT8 compile (a model quantized in its file, QDQ, needs none)");
+            }
             Map<String, Compiler.Range> ranges = new HashMap<>();
-            calibration.ranges().forEach((k, r) -> ranges.put(k, new Compiler.Range(r.min(), r.threshold())));
+            if (given) {
+                calibration = options.savedCalibration() != null
+                        ? options.savedCalibration()
+                        : calibrate(module, names, shape, threads, options, title);
+                calibration.ranges().forEach((k, r) -> ranges.put(k, new Compiler.Range(r.min(), r.threshold())));
+            }
             quantization = new Compiler.Quantization(ranges, !Dnnl.int8Vnni());
         }
-        Traced t = trace(module, names, options.inputFormat(), shape);
         Program p = Compiler.compile(
                 t.trace(),
                 t.out(),
@@ -400,7 +412,10 @@ public final class CompiledModule extends Module {
     public Calibration calibration() {
         if (calibration == null) {
             throw new IllegalStateException(
-                    "this module was compiled in " + precision + ": only INT8 has a calibration");
+                    precision == Precision.INT8
+                            ? "this module is quantized in its file (QDQ): its int8 scales are the file's, it has no "
+                                    + "calibration"
+                            : "this module was compiled in " + precision + ": only INT8 has a calibration");
         }
         return calibration;
     }

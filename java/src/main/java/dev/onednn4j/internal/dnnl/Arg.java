@@ -42,6 +42,11 @@ public record Arg(int id, String name) {
         return new Arg(dnnl_h.DNNL_ARG_ATTR_SCALES() | of.id(), "scales_" + of.name());
     }
 
+    /** The zero points of argument {@code of} ({@code DNNL_ARG_ATTR_ZERO_POINTS | of}): see PrimitiveAttr#zeroPointsMask. */
+    public static Arg zeroPoints(Arg of) {
+        return new Arg(dnnl_h.DNNL_ARG_ATTR_ZERO_POINTS() | of.id(), "zero_points_" + of.name());
+    }
+
     /** Source {@code index} of a primitive with many sources (concat): {@code DNNL_ARG_MULTIPLE_SRC + index}. */
     public static Arg multipleSrc(int index) {
         if (index < 0) {

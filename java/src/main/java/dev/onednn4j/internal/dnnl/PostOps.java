@@ -62,11 +62,20 @@ public final class PostOps extends NativeHandle {
      * real units.
      */
     public PostOps sum(float scale, DataType type) {
+        return sum(scale, 0, type);
+    }
+
+    /**
+     * As {@link #sum(float, DataType)}, the destination's old integers read as {@code (q - zeroPoint)}: {@code dst =
+     * scale * (dst_before - zeroPoint) + result}.
+     */
+    public PostOps sum(float scale, int zeroPoint, DataType type) {
         Dnnl.check(
-                dnnl_post_ops_append_sum(handle(), scale, 0, type.value()),
+                dnnl_post_ops_append_sum(handle(), scale, zeroPoint, type.value()),
                 "dnnl_post_ops_append_sum",
-                () -> "scale " + scale + " type " + type);
-        steps.add("sum(" + scale + ", " + type.name().toLowerCase(java.util.Locale.ROOT) + ")");
+                () -> "scale " + scale + " zero point " + zeroPoint + " type " + type);
+        steps.add("sum(" + scale + (zeroPoint == 0 ? "" : ", zero point " + zeroPoint) + ", "
+                + type.name().toLowerCase(java.util.Locale.ROOT) + ")");
         return this;
     }
 

@@ -6,6 +6,7 @@ import static dev.onednn4j.bindings.dnnl_h.dnnl_primitive_attr_set_fpmath_mode;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_primitive_attr_set_post_ops;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_primitive_attr_set_scales_mask;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_primitive_attr_set_scratchpad_mode;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_primitive_attr_set_zero_points_mask;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_scratchpad_mode_user;
 
 import dev.onednn4j.bindings.dnnl_h;
@@ -64,6 +65,18 @@ public final class PrimitiveAttr extends NativeHandle {
         Dnnl.check(
                 dnnl_primitive_attr_set_scales_mask(handle(), arg.id(), mask),
                 "dnnl_primitive_attr_set_scales_mask",
+                () -> arg + " mask " + mask);
+        return this;
+    }
+
+    /**
+     * Int8 zero points of {@code arg}, given at execution as {@link Arg#zeroPoints} of {@code arg} (s32): a stored
+     * integer {@code q} means {@code (q - zeroPoint) * scale}; mask 0, one for the whole tensor.
+     */
+    public PrimitiveAttr zeroPointsMask(Arg arg, int mask) {
+        Dnnl.check(
+                dnnl_primitive_attr_set_zero_points_mask(handle(), arg.id(), mask),
+                "dnnl_primitive_attr_set_zero_points_mask",
                 () -> arg + " mask " + mask);
         return this;
     }

@@ -23,6 +23,7 @@ import dev.onednn4j.internal.op.Eltwise;
 import dev.onednn4j.internal.op.GraphOp;
 import dev.onednn4j.internal.op.Operation;
 import dev.onednn4j.internal.op.Pooling;
+import dev.onednn4j.internal.op.QuantizeLinearOp;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -217,6 +218,19 @@ public final class Compiler {
         return new Calibrating(p, c.int8.keys(), c.int8.probes());
     }
 
+    /**
+     * Whether the trace holds a QuantizeLinear (a model quantized in its file, QDQ): an int8 compile of it needs no
+     * calibration, its scales are the file's.
+     */
+    public static boolean quantizesItself(Trace trace) {
+        for (Trace.Node n : trace.nodes()) {
+            if (n.graph() instanceof QuantizeLinearOp q && q.quantizes()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private static Compiler prepare(Trace trace, Trace.Value out, Options options, String title, boolean calibrating) {
         if (options.int8() != null && calibrating) {
             throw new IllegalArgumentException("calibration runs in float32: compile it without int8 options");
@@ -229,6 +243,9 @@ public final class Compiler {
         try {
             removeCopies();
             removeUnused();
+            if (int8.enabled()) {
+                absorbQuantizeLinear();
+            }
             foldBatchNorms();
             fuse();
             List<Node> schedule = schedule();
@@ -287,6 +304,46 @@ public final class Compiler {
             if (!n.removed && n.out.users.isEmpty() && n.out != output) {
                 remove(n);
             }
+        }
+    }
+
+    /**
+     * In an int8 compile, each QuantizeLinear whose every reader is a DequantizeLinear with the same scale, zero point
+     * and 8-bit type (a QDQ file's pair around a tensor) disappears with its readers: their readers read the tensor
+     * itself, which the int8 lowering then stores with that scale and zero point (the rounding and saturation the
+     * pair computed happen when it is written in int8). A pair before the graph's output stays, so that the output
+     * keeps the file's last rounding.
+     */
+    private void absorbQuantizeLinear() {
+        for (Node q : nodes) {
+            if (q.removed
+                    || q.kind != Trace.Kind.GRAPH
+                    || !(q.graph instanceof QuantizeLinearOp ql)
+                    || !ql.quantizes()
+                    || q.out.users.isEmpty()
+                    || !((ql.qmin() == 0 && ql.qmax() == 255) || (ql.qmin() == -128 && ql.qmax() == 127))) {
+                continue;
+            }
+            boolean pair = true;
+            for (Node d : q.out.users) {
+                pair &= d.kind == Trace.Kind.GRAPH
+                        && d.graph instanceof QuantizeLinearOp dl
+                        && !dl.quantizes()
+                        && dl.scale() == ql.scale()
+                        && dl.zeroPoint() == ql.zeroPoint()
+                        && dl.qmin() == ql.qmin()
+                        && d.out != output;
+            }
+            if (!pair) {
+                continue;
+            }
+            Value x = q.in.getFirst();
+            for (Node d : List.copyOf(q.out.users)) {
+                replaceUses(d.out, x);
+                remove(d);
+            }
+            remove(q);
+            int8.fromFile(x, ql.scale(), ql.zeroPoint(), ql.qmin() == 0);
         }
     }
 
@@ -460,6 +517,7 @@ public final class Compiler {
     private void lower(List<Node> schedule, long[] inputShape, long[] outputShape) {
         input.buffer = b.input(Layouts.of(inputShape, options.inputFormat()));
         int8.probe(input);
+        int8.settle(input);
         Format outFormat = outputShape.length == 4 ? options.outputFormat() : Format.CONTIGUOUS;
         userOut = Layouts.of(outputShape, outFormat);
         for (Node n : schedule) {
@@ -475,6 +533,7 @@ public final class Compiler {
                 case COPY -> throw new IllegalStateException("copies are removed before lowering");
             }
             int8.probe(n.out);
+            int8.settle(n.out);
         }
         if (outBuffer >= 0) {
             userOut.close();
@@ -490,8 +549,12 @@ public final class Compiler {
 
     private void lowerOp(Node n) {
         Value src = n.in.getFirst();
-        // pooling reads int8 as it is (same step out as in); every other step reads float32
-        boolean int8Pool = n.op instanceof Pooling && int8.quantized(src.buffer);
+        // pooling reads int8 as it is (same step out as in; an average only where 0 is stored as 0, and where the
+        // model's file does not quantize the result its own way); every other step reads float32
+        boolean int8Pool = n.op instanceof Pooling pool
+                && int8.quantized(src.buffer)
+                && (pool.geometry().p().max() || int8.quantOf(src.buffer).zero() == 0)
+                && !int8.requantizes(n.out, src.buffer);
         int srcBuffer = int8Pool ? src.buffer : int8.readable(src.buffer);
         MemoryDesc srcMd = b.md(srcBuffer);
         DataType stepType = int8Pool ? srcMd.dataType() : dt;
@@ -504,8 +567,8 @@ public final class Compiler {
                 dstBuffer = int8.scaledReorder(
                         dstBuffer,
                         Int8Lowering.plainOf(b.md(dstBuffer), dt),
-                        int8.scaleOf(dstBuffer),
-                        0,
+                        int8.quantOf(dstBuffer),
+                        null,
                         "dequantized to add into");
             }
             dstMd = b.md(dstBuffer);
@@ -613,15 +676,16 @@ public final class Compiler {
 
     /** User scratchpad, and the post-ops fused into {@code n}: element-wise ones, the sum, those after it. */
     private static PrimitiveAttr attr(Node n) {
-        return attr(n, 1f, null, -1, false);
+        return attr(n, 1f, 0, null, -1, false);
     }
 
     /**
-     * As {@link #attr(Node)}, the sum scaled by {@code sumStep} (reading the destination as {@code sumType} if not
-     * null); with {@code weightsMask >= 0}, int8 scales: one for the source, per {@code weightsMask} for the weights,
-     * one for the destination if {@code dstScaled}.
+     * As {@link #attr(Node)}, the sum scaled by {@code sumStep} around zero point {@code sumZero} (reading the
+     * destination as {@code sumType} if not null); with {@code weightsMask >= 0}, int8 scales: one for the source,
+     * per {@code weightsMask} for the weights, one for the destination if {@code dstScaled}.
      */
-    static PrimitiveAttr attr(Node n, float sumStep, DataType sumType, int weightsMask, boolean dstScaled) {
+    static PrimitiveAttr attr(
+            Node n, float sumStep, int sumZero, DataType sumType, int weightsMask, boolean dstScaled) {
         PrimitiveAttr attr = PrimitiveAttr.create().userScratchpad();
         if (weightsMask >= 0) {
             attr.scalesMask(Arg.SRC, 0).scalesMask(Arg.WEIGHTS, weightsMask);
@@ -644,7 +708,7 @@ public final class Compiler {
                 if (sumType == null) {
                     post.sum(scale);
                 } else {
-                    post.sum(scale, sumType);
+                    post.sum(scale, sumZero, sumType);
                 }
             }
             for (Operation e : n.afterSum) {

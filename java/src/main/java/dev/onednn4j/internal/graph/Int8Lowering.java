@@ -39,13 +39,67 @@ final class Int8Lowering {
     private final boolean calibrating;
     private final Map<Value, String> keys = new HashMap<>(); // the values an int8 compile quantizes
     private final List<Integer> probes = new ArrayList<>();
-    private final Map<Integer, Float> scaleOfRoot = new HashMap<>(); // int8 buffers: their quantization step
+    private final Map<Integer, Quant> quantOfRoot = new HashMap<>(); // int8 buffers: how they are quantized
+    private final Map<Value, Quant> fromFile = new HashMap<>(); // values the model's file quantizes (QDQ)
     private final List<Integer[]> dequantized = new ArrayList<>(); // {int8 buffer, float32 copy}
 
     Int8Lowering(Compiler c, Quantization int8, boolean calibrating) {
         this.c = c;
         this.int8 = int8;
         this.calibrating = calibrating;
+    }
+
+    /**
+     * How an int8 value is stored: a real value is {@code step * (stored - zero)}, stored as {@code type} (u8 or
+     * s8). {@code threshold} is the calibrated clipping magnitude (NaN for a quantization the model's file gives),
+     * from which the same value's step as the other type follows.
+     */
+    record Quant(float step, int zero, DataType type, double threshold) {
+        /** A calibrated, symmetric quantization: {@code threshold} over 255 (u8) or 127 (s8). */
+        static Quant symmetric(double threshold, DataType type) {
+            return new Quant((float) (threshold / (type == DataType.U8 ? 255 : 127)), 0, type, threshold);
+        }
+
+        /** This value stored as {@code t}: itself, the symmetric step of {@code t}, or null if it has none. */
+        Quant as(DataType t) {
+            if (t == type) {
+                return this;
+            }
+            return zero != 0 || Double.isNaN(threshold) ? null : symmetric(threshold, t);
+        }
+
+        @Override
+        public String toString() {
+            return type.name().toLowerCase(java.util.Locale.ROOT) + " step " + step
+                    + (zero == 0 ? "" : " zero point " + zero);
+        }
+    }
+
+    /**
+     * Value {@code v} is quantized as the model's own file says (a QuantizeLinear/DequantizeLinear pair the compiler
+     * removed): step {@code scale}, zero point {@code zero}, u8 for {@code [0, 255]} and s8 for {@code [-128, 127]}.
+     */
+    void fromFile(Value v, float scale, int zero, boolean unsigned) {
+        fromFile.put(v, new Quant(scale, zero, unsigned ? DataType.U8 : DataType.S8, Double.NaN));
+    }
+
+    /**
+     * A value the model's file quantizes is stored in int8 with the file's quantization, whoever wrote it: where its
+     * producer (or the caller) wrote float, a reorder quantizes it, so that every reader sees the values the file's
+     * QuantizeLinear/DequantizeLinear pair defined (rounded, and saturated: a ReLU the pair stands for included).
+     */
+    void settle(Value v) {
+        Quant q = fromFile.get(v);
+        if (q != null && !quantized(v.buffer)) {
+            v.buffer = scaledReorder(
+                    v.buffer, plainOf(c.b.md(v.buffer), q.type()), null, q, "quantized as the model's file says");
+        }
+    }
+
+    /** Whether {@code v} has a quantization of its own (its file's) other than int8 buffer {@code id}'s. */
+    boolean requantizes(Value v, int id) {
+        Quant f = fromFile.get(v);
+        return f != null && !f.equals(quantOf(id));
     }
 
     /** Whether the compile is int8. */
@@ -68,9 +122,9 @@ final class Int8Lowering {
                 Integer.parseInt(a.substring(0, a.indexOf(' '))), Integer.parseInt(b.substring(0, b.indexOf(' '))));
     }
 
-    /** Int8 buffer {@code to} holds the same values, with the same step, as int8 buffer {@code from}. */
+    /** Int8 buffer {@code to} holds the same values, quantized the same way, as int8 buffer {@code from}. */
     void sameStep(int to, int from) {
-        scaleOfRoot.put(c.b.root(to), scaleOf(from));
+        quantOfRoot.put(c.b.root(to), quantOf(from));
     }
 
     /** Whether {@code n} runs in int8 when the compile is int8: convolutions and linear layers. */
@@ -124,13 +178,29 @@ final class Int8Lowering {
         return t == DataType.U8 || t == DataType.S8;
     }
 
-    /** The quantization step of int8 buffer {@code id}: a real value is {@code step * stored}. */
-    float scaleOf(int id) {
-        Float s = scaleOfRoot.get(c.b.root(id));
-        if (s == null) {
+    /** How int8 buffer {@code id} is quantized. */
+    Quant quantOf(int id) {
+        Quant q = quantOfRoot.get(c.b.root(id));
+        if (q == null) {
             throw new IllegalStateException("int8 buffer " + c.b.md(id) + " has no quantization step");
         }
-        return s;
+        return q;
+    }
+
+    /**
+     * How {@code v} is quantized: as the model's file says, else by its calibrated range (u8 for a value never seen
+     * negative, else s8, symmetric); null where neither says (a compile whose only quantization is its file's).
+     */
+    private Quant quant(Value v) {
+        Quant f = fromFile.get(v);
+        if (f != null) {
+            return f;
+        }
+        if (int8.ranges().isEmpty()) {
+            return null;
+        }
+        Range r = range(v);
+        return Quant.symmetric(r.threshold(), r.min() >= 0 ? DataType.U8 : DataType.S8);
     }
 
     /** {@code v}'s calibrated range; its key must be in the calibration. */
@@ -144,23 +214,16 @@ final class Int8Lowering {
         return r;
     }
 
-    /** u8 for a value never seen negative, else s8. */
-    private DataType typeOf(Value v) {
-        return range(v).min() >= 0 ? DataType.U8 : DataType.S8;
-    }
-
-    /** The step of {@code v} stored as {@code type}: its threshold over 255 (u8) or 127 (s8). */
-    private float stepOf(Value v, DataType type) {
-        return (float) (range(v).threshold() / (type == DataType.U8 ? 255 : 127));
-    }
-
     /**
      * Whether {@code v} is stored in int8: it is not the graph's output and some step reads it in int8 (an int8
      * convolution or linear layer, as input or residual; a pooling).
      */
     private boolean storedInt8(Value v) {
-        if (v == c.output) {
+        if (v == c.output || quant(v) == null) {
             return false;
+        }
+        if (fromFile.containsKey(v)) {
+            return true; // see settle
         }
         for (Node u : v.users) {
             if (u.removed) {
@@ -187,7 +250,8 @@ final class Int8Lowering {
                 return r[1];
             }
         }
-        int f = scaledReorder(id, plainOf(c.b.md(id), c.dt), scaleOf(id), 0, "dequantized for a step that is not int8");
+        int f = scaledReorder(
+                id, plainOf(c.b.md(id), c.dt), quantOf(id), null, "dequantized for a step that is not int8");
         dequantized.add(new Integer[] {id, f});
         return f;
     }
@@ -199,36 +263,53 @@ final class Int8Lowering {
     }
 
     /**
-     * A copy of buffer {@code from} as {@code to} (owned from now on) through a reorder that multiplies by
-     * {@code srcStep} (dequantizing; 0: none) and divides by {@code dstStep} (quantizing, rounding to nearest even
-     * and saturating; 0: none).
+     * A copy of buffer {@code from} as {@code to} (owned from now on) through a reorder that dequantizes with
+     * {@code src} (null: none) and quantizes with {@code dst} (rounding to nearest even and saturating; null: none).
      */
-    int scaledReorder(int from, MemoryDesc to, float srcStep, float dstStep, String why) {
+    int scaledReorder(int from, MemoryDesc to, Quant src, Quant dst, String why) {
         PrimitiveDesc pd;
         try (PrimitiveAttr attr = PrimitiveAttr.create()) {
-            if (srcStep != 0) {
+            if (src != null) {
                 attr.scalesMask(Arg.FROM, 0);
+                if (src.zero() != 0) {
+                    attr.zeroPointsMask(Arg.FROM, 0);
+                }
             }
-            if (dstStep != 0) {
+            if (dst != null) {
                 attr.scalesMask(Arg.TO, 0);
+                if (dst.zero() != 0) {
+                    attr.zeroPointsMask(Arg.TO, 0);
+                }
             }
             pd = c.b.own(PrimitiveDesc.reorder(Engine.cpu(), c.b.md(from), to, attr));
         }
         int out = c.b.buffer(c.b.own(to));
         List<Object> args = new ArrayList<>(List.of(Arg.FROM, from, Arg.TO, out));
-        if (srcStep != 0) {
-            args.addAll(List.of(Arg.scales(Arg.FROM), steps(srcStep)));
+        if (src != null) {
+            quantArgs(args, Arg.FROM, src);
         }
-        if (dstStep != 0) {
-            args.addAll(List.of(Arg.scales(Arg.TO), steps(dstStep)));
-            scaleOfRoot.put(out, dstStep);
+        if (dst != null) {
+            quantArgs(args, Arg.TO, dst);
+            quantOfRoot.put(out, dst);
         }
         c.b.step(
-                (dstStep != 0 ? "quantize " : "dequantize ") + c.b.md(from).layout() + " -> " + to.layout()
+                (dst != null ? "quantize " : "dequantize ") + c.b.md(from).layout() + " -> " + to.layout()
                         + Compiler.typeNote(pd) + " (" + why + ")",
                 pd,
                 args.toArray());
         return out;
+    }
+
+    /** The execution arguments of {@code arg}'s quantization: its step, and its zero point if it has one. */
+    private void quantArgs(List<Object> args, Arg arg, Quant q) {
+        args.addAll(List.of(Arg.scales(arg), steps(q.step())));
+        if (q.zero() != 0) {
+            long[] one = {1};
+            TensorImpl t = c.b.own(TensorImpl.of(new float[] {q.zero()}, one));
+            args.addAll(List.of(
+                    Arg.zeroPoints(arg),
+                    c.b.constant(c.b.own(MemoryDesc.strided(one, DataType.S32, one)), t, Layouts.of(one, t))));
+        }
     }
 
     /** A constant float32 vector of quantization steps. */
@@ -241,37 +322,53 @@ final class Int8Lowering {
     /**
      * A convolution or linear layer in int8: its input quantized (once, by a reorder, unless its producer wrote int8
      * already), s8 weights with a step per output channel, float32 bias, its post-ops in real units (a residual sum
-     * scaled by the residual's own step), its output in int8 where a step reads it so, else float32.
+     * scaled by the residual's own step), its output in int8 where a step reads it so, else float32. Zero points
+     * (a quantization the model's file gives) go to oneDNN with the scales. False, with nothing built, where the
+     * input has no quantization or oneDNN has no real int8 kernel: the step then runs in float.
      */
     boolean lowerInt8(Node n) {
         Value src = n.in.getFirst();
-        DataType srcType = quantized(src.buffer) ? c.b.md(src.buffer).dataType() : typeOf(src);
+        Quant srcQ = quantized(src.buffer) ? quantOf(src.buffer) : quant(src);
+        if (srcQ == null) {
+            return false;
+        }
         MemoryDesc dstMd; // what the primitive writes; for a sum, the residual's buffer (or its copy: the same layout)
         MemoryDesc retyped = null;
-        float dstStep = 0;
-        float sumStep = 1;
+        Quant dstQ = null;
+        Quant sumQ = null;
         DataType sumType = null;
         if (n.sum != null) {
             MemoryDesc held = c.b.md(n.sum.buffer);
             dstMd = held;
             if (quantized(n.sum.buffer)) {
-                sumStep = scaleOf(n.sum.buffer);
-                DataType want = typeOf(n.out);
-                if (want != held.dataType() && held.strides() != null) {
+                sumQ = quantOf(n.sum.buffer);
+                Quant out = quant(n.out);
+                if (out == null) {
+                    return false;
+                }
+                if (out.type() != held.dataType() && out.zero() == 0 && sumQ.zero() == 0 && held.strides() != null) {
                     // a non-negative result (a ReLU after the sum) over an s8 residual: written as u8 into the same
                     // bytes, the sum reading them as s8 (oneDNN's sum data type), so the output keeps all 8 bits
-                    retyped = MemoryDesc.strided(held.dims(), want, held.strides());
+                    retyped = MemoryDesc.strided(held.dims(), out.type(), held.strides());
                     dstMd = retyped;
                     sumType = held.dataType();
                 }
-                dstStep = stepOf(n.out, dstMd.dataType());
+                dstQ = out.as(dstMd.dataType());
+                if (dstQ == null) {
+                    if (retyped != null) {
+                        retyped.close();
+                    }
+                    return false; // the file quantizes the result as another type than the residual's
+                }
+                if (sumQ.zero() != 0) {
+                    sumType = held.dataType();
+                }
             }
         } else if (n.out == c.output) {
             dstMd = c.userOut; // float32, straight into the caller's output
         } else if (storedInt8(n.out)) {
-            DataType t = typeOf(n.out);
-            dstStep = stepOf(n.out, t);
-            dstMd = c.b.own(MemoryDesc.any(n.op.outputShape(), t));
+            dstQ = quant(n.out);
+            dstMd = c.b.own(MemoryDesc.any(n.op.outputShape(), dstQ.type()));
         } else {
             dstMd = c.b.own(MemoryDesc.any(n.op.outputShape(), c.dt)); // for steps that are not int8: in their type
         }
@@ -279,12 +376,24 @@ final class Int8Lowering {
         long[] wDims = weights.dims();
         int weightsMask = wDims.length == 5 ? 3 : 1; // per output channel: (G, OC/G, ...) or (OC, ...)
         PrimitiveDesc pd;
-        try (PrimitiveAttr attr = Compiler.attr(n, sumStep, sumType, weightsMask, dstStep != 0)) {
-            pd = describeInt8(n, src.buffer, srcType, dstMd, attr);
-            if (pd == null && (dstMd == c.userOut || (dstStep == 0 && n.sum == null && c.dt != DataType.F32))) {
+        try (PrimitiveAttr attr = Compiler.attr(
+                n,
+                sumQ == null ? 1 : sumQ.step(),
+                sumQ == null ? 0 : sumQ.zero(),
+                sumType,
+                weightsMask,
+                dstQ != null)) {
+            if (srcQ.zero() != 0) {
+                attr.zeroPointsMask(Arg.SRC, 0);
+            }
+            if (dstQ != null && dstQ.zero() != 0) {
+                attr.zeroPointsMask(Arg.DST, 0);
+            }
+            pd = describeInt8(n, src.buffer, srcQ.type(), dstMd, attr);
+            if (pd == null && (dstMd == c.userOut || (dstQ == null && n.sum == null && c.dt != DataType.F32))) {
                 // float32 then: reordered into the caller's output, or into the type of the steps after
                 dstMd = c.b.own(MemoryDesc.any(n.op.outputShape(), DataType.F32));
-                pd = describeInt8(n, src.buffer, srcType, dstMd, attr);
+                pd = describeInt8(n, src.buffer, srcQ.type(), dstMd, attr);
             }
         }
         if (pd == null) {
@@ -302,15 +411,7 @@ final class Int8Lowering {
         }
         c.b.own(pd);
         MemoryDesc pdSrc = pd.query(Arg.SRC);
-        float srcStep;
-        int srcArg;
-        if (quantized(src.buffer)) {
-            srcStep = scaleOf(src.buffer);
-            srcArg = c.fit(src.buffer, pdSrc);
-        } else {
-            srcStep = stepOf(src, srcType);
-            srcArg = quantizedCopy(src.buffer, pdSrc, srcStep);
-        }
+        int srcArg = quantized(src.buffer) ? c.fit(src.buffer, pdSrc) : quantizedCopy(src.buffer, pdSrc, srcQ);
         if (dstBuffer < 0) {
             dstBuffer = c.destination(pd, dstMd);
         }
@@ -333,15 +434,16 @@ final class Int8Lowering {
             args.add(k.arg());
             args.add(c.b.constant(pd.query(k.arg()), values, Layouts.of(k.dims(), values)));
         }
-        args.addAll(List.of(Arg.scales(Arg.SRC), steps(srcStep), Arg.scales(Arg.WEIGHTS), steps(wSteps)));
-        if (dstStep != 0) {
-            args.addAll(List.of(Arg.scales(Arg.DST), steps(dstStep)));
+        quantArgs(args, Arg.SRC, srcQ);
+        args.addAll(List.of(Arg.scales(Arg.WEIGHTS), steps(wSteps)));
+        if (dstQ != null) {
+            quantArgs(args, Arg.DST, dstQ);
         }
         String what = n.name + (n.fused.isEmpty() ? "" : " + " + String.join(" + ", n.fused)) + " [" + pdSrc.layout()
                 + " -> " + pd.query(Arg.DST).layout() + Compiler.typeNote(pd) + "]";
         c.b.step(what, pd, args.toArray());
-        if (dstStep != 0) {
-            scaleOfRoot.put(c.b.root(dstBuffer), dstStep);
+        if (dstQ != null) {
+            quantOfRoot.put(c.b.root(dstBuffer), dstQ);
         }
         int result = dstBuffer;
         if (pd.query(Arg.DST).dims().length != n.out.shape().length) {
@@ -378,15 +480,15 @@ final class Int8Lowering {
         return null;
     }
 
-    /** Float32 buffer {@code from} quantized with {@code step} into layout {@code to}: once per buffer and layout. */
-    private int quantizedCopy(int from, MemoryDesc to, float step) {
+    /** Float32 buffer {@code from} quantized as {@code q} into layout {@code to}: once per buffer and layout. */
+    private int quantizedCopy(int from, MemoryDesc to, Quant q) {
         for (Integer[] r : c.reorders) {
             if (r[0] == from && c.b.md(r[1]).sameAs(to)) {
                 return r[1];
             }
         }
-        int q = scaledReorder(from, to.copy(), 0, step, "int8 for the next step");
-        c.reorders.add(new Integer[] {from, q});
-        return q;
+        int copy = scaledReorder(from, to.copy(), null, q, "int8 for the next step");
+        c.reorders.add(new Integer[] {from, copy});
+        return copy;
     }
 }
