@@ -86,6 +86,12 @@ final class QuantOps {
      */
     private static IntType type(Ctx c, int otherwise) {
         Val zp = c.in(2);
+        long declared = c.i("output_dtype", 0);
+        if (zp != null && declared != 0 && declared != zp.type()) {
+            throw c.error(
+                    "its output_dtype is %s but its zero point is %s: they must be the same type",
+                    OnnxGraph.typeName((int) declared), OnnxGraph.typeName(zp.type()));
+        }
         int type = zp != null ? zp.type() : otherwise;
         return IntType.of(c, type, zp != null ? "its zero point" : "its integer type");
     }
@@ -127,8 +133,10 @@ final class QuantOps {
                     scale.length, zero.length);
         }
         for (double s : scale) {
-            if (!(s > 0) || Double.isInfinite(s)) {
-                throw c.error("its scale must be positive and finite, got %s", s);
+            if (!((float) s >= Float.MIN_NORMAL) || Double.isInfinite(s)) {
+                throw c.error(
+                        "its scale must be a positive, finite, normal float32 (at least %s), got %s",
+                        Float.MIN_NORMAL, s);
             }
         }
         if (scale.length == 1) {

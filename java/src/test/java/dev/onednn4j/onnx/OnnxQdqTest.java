@@ -1,6 +1,5 @@
 package dev.onednn4j.onnx;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -8,6 +7,7 @@ import com.google.protobuf.ByteString;
 import dev.onednn4j.nn.Backend;
 import dev.onednn4j.nn.CompileOptions;
 import dev.onednn4j.nn.CompiledModule;
+import dev.onednn4j.nn.Precision;
 import dev.onednn4j.onnxproto.Onnx;
 import dev.onednn4j.tensor.Tensor;
 import java.nio.ByteBuffer;
@@ -31,7 +31,7 @@ class OnnxQdqTest {
     static final int ZX = 120;
     static final float SY = 0.05f;
     static final int ZY = 3;
-    static final float[] SW = {0.011f, 0.004f, 0.0075f};
+    static final float[] SW = {0.04f, 0.004f, 0.0075f}; // channel 0 saturates at the top of uint8
 
     /** A tensor of integers of ONNX type {@code type} (2 uint8, 3 int8, 6 int32), raw little-endian. */
     static Onnx.TensorProto integers(String name, int type, long[] values, long... dims) {
@@ -191,6 +191,7 @@ class OnnxQdqTest {
             saturated += Math.abs(v - (255 - ZY) * SY) < 1e-6 ? 1 : 0;
         }
         assertTrue(zeros > 0 && zeros < want.length, "the case reaches the bottom of uint8's range: " + zeros);
+        assertTrue(saturated > 0 && saturated < want.length, "and the top: " + saturated);
         try (OnnxModel m = OnnxModel.load(model().build().toByteArray());
                 Tensor in = Tensor.of(x, 1, 2, 5, 5)) {
             m.eval();
@@ -206,8 +207,111 @@ class OnnxQdqTest {
                     Tensor y = c.forward(in)) {
                 assertWithinOneStep("compiled", y.toFloatArray(), want, 2);
             }
+            // int8: the input's zero point 120 with padding 1, the file's weights (no channel reaches 127) and
+            // int32 bias, the output's zero point 3, saturation at both ends
+            try (CompiledModule c =
+                            m.compile(CompileOptions.forInput(1, 2, 5, 5).precision(Precision.INT8));
+                    Tensor y = c.forward(in)) {
+                assertTrue(c.toString().contains("Conv2d [acdb -> acdb, u8"), c.toString());
+                assertWithinOneStep("int8", y.toFloatArray(), want, 2);
+            }
         }
-        assertEquals(0, saturated, "no output saturates at the top (the case is sized for it)");
+    }
+
+    /**
+     * x -> Q/DQ -> Conv (2 channels, no bias) -> Q/DQ with zero point 0 (a ReLU folded into the quantization, as
+     * ONNX Runtime folds them) -> Add(that, x) -> Q/DQ -> y: compiled in int8, the addition is fused into the
+     * convolution, and the ReLU and rounding of the convolution's output must stay (they are not stored).
+     */
+    static Onnx.ModelProto residualModel() {
+        long[] wq = new long[2 * 2 * 9];
+        System.arraycopy(weights(), 0, wq, 0, wq.length);
+        Onnx.GraphProto.Builder g = Onnx.GraphProto.newBuilder()
+                .setName("qdq-residual")
+                .addInput(OnnxHostileFilesTest.info("x", 1, 2, 5, 5))
+                .addOutput(OnnxHostileFilesTest.info("y", 1, 2, 5, 5))
+                .addInitializer(OnnxHostileFilesTest.floats("sx", new float[] {SX}))
+                .addInitializer(integers("zx", 2, new long[] {ZX}))
+                .addInitializer(OnnxHostileFilesTest.floats("sc", new float[] {SC}))
+                .addInitializer(integers("zc", 2, new long[] {0}))
+                .addInitializer(OnnxHostileFilesTest.floats("sy", new float[] {SY}))
+                .addInitializer(integers("zy", 2, new long[] {ZY}))
+                .addInitializer(integers("wq", 3, wq, 2, 2, 3, 3))
+                .addInitializer(OnnxHostileFilesTest.floats("sw", new float[] {SW[1], SW[2]}, 2))
+                .addNode(node("QuantizeLinear", "xq", "x", "sx", "zx"))
+                .addNode(node("DequantizeLinear", "xd", "xq", "sx", "zx"))
+                .addNode(node("DequantizeLinear", "w", "wq", "sw").toBuilder()
+                        .addAttribute(Onnx.AttributeProto.newBuilder()
+                                .setName("axis")
+                                .setType(Onnx.AttributeProto.AttributeType.INT)
+                                .setI(0)))
+                .addNode(node("Conv", "c", "xd", "w").toBuilder()
+                        .addAttribute(OnnxHostileFilesTest.ints("pads", 1, 1, 1, 1))
+                        .addAttribute(OnnxHostileFilesTest.ints("kernel_shape", 3, 3)))
+                .addNode(node("QuantizeLinear", "cq", "c", "sc", "zc"))
+                .addNode(node("DequantizeLinear", "cd", "cq", "sc", "zc"))
+                .addNode(node("Add", "a", "cd", "xd"))
+                .addNode(node("QuantizeLinear", "aq", "a", "sy", "zy"))
+                .addNode(node("DequantizeLinear", "y", "aq", "sy", "zy"));
+        return Onnx.ModelProto.newBuilder()
+                .setIrVersion(8)
+                .setProducerName("test")
+                .addOpsetImport(Onnx.OperatorSetIdProto.newBuilder().setVersion(17))
+                .setGraph(g)
+                .build();
+    }
+
+    static final float SC = 0.03f;
+
+    @Test
+    void aReluFoldedIntoAZeroPointSurvivesTheFusionOfTheResidualAdd() {
+        float[] x = input();
+        long[] wq = weights();
+        float[] sw = {SW[1], SW[2]};
+        double[] xd = new double[x.length];
+        for (int i = 0; i < x.length; i++) {
+            xd[i] = (float) ((q(x[i], SX, ZX, 0, 255) - ZX) * SX);
+        }
+        double[] want = new double[x.length];
+        int clamped = 0;
+        // [1, 2, 5, 5] -> [1, 2, 5, 5], 3x3, padding 1, then the quantized ReLU, the residual, the output's rounding
+        for (int oc = 0; oc < 2; oc++) {
+            for (int oh = 0; oh < 5; oh++) {
+                for (int ow = 0; ow < 5; ow++) {
+                    double acc = 0;
+                    for (int ic = 0; ic < 2; ic++) {
+                        for (int kh = 0; kh < 3; kh++) {
+                            for (int kw = 0; kw < 3; kw++) {
+                                int ih = oh + kh - 1;
+                                int iw = ow + kw - 1;
+                                if (ih >= 0 && ih < 5 && iw >= 0 && iw < 5) {
+                                    float w = wq[((oc * 2 + ic) * 3 + kh) * 3 + kw] * sw[oc];
+                                    acc += (double) w * xd[(ic * 5 + ih) * 5 + iw];
+                                }
+                            }
+                        }
+                    }
+                    clamped += acc < 0 ? 1 : 0;
+                    int i = (oc * 5 + oh) * 5 + ow;
+                    double relu = (float) (q(acc, SC, 0, 0, 255) * SC);
+                    want[i] = (float) ((q((float) (relu + xd[i]), SY, ZY, 0, 255) - ZY) * SY);
+                }
+            }
+        }
+        assertTrue(clamped > 5, "the ReLU clamps some outputs: " + clamped);
+        try (OnnxModel m = OnnxModel.load(residualModel().toByteArray());
+                Tensor in = Tensor.of(x, 1, 2, 5, 5)) {
+            try (Tensor y = m.forward(in)) {
+                assertWithinOneStep("oneDNN", y.toFloatArray(), want, 2);
+            }
+            try (CompiledModule c =
+                            m.compile(CompileOptions.forInput(1, 2, 5, 5).precision(Precision.INT8));
+                    Tensor y = c.forward(in)) {
+                String plan = c.toString();
+                assertTrue(plan.contains("add("), "the addition is fused: " + plan);
+                assertWithinOneStep("int8", y.toFloatArray(), want, 2);
+            }
+        }
     }
 
     /** The message of the refusal of the model edited by {@code edit}: when it resolves its nodes, at its first run. */
@@ -258,5 +362,17 @@ class OnnxQdqTest {
                                 g.getNode(producer(g, "w")).getAttribute(0).toBuilder()
                                         .setI(1))));
         assertTrue(wrongAxis.contains("axis 1, which has 2"), wrongAxis);
+        String nan = refusal(g -> g.setInitializer(0, OnnxHostileFilesTest.floats("sx", new float[] {Float.NaN})));
+        assertTrue(nan.contains("normal float32") && nan.contains("NaN"), nan);
+        String tiny = refusal(g -> g.setInitializer(2, OnnxHostileFilesTest.floats("sy", new float[] {1e-40f})));
+        assertTrue(tiny.contains("normal float32") && tiny.contains("E-41"), tiny);
+        String mismatch = refusal(g -> g.setNode(
+                producer(g, "xq"),
+                g.getNode(producer(g, "xq")).toBuilder()
+                        .addAttribute(Onnx.AttributeProto.newBuilder()
+                                .setName("output_dtype")
+                                .setType(Onnx.AttributeProto.AttributeType.INT)
+                                .setI(3))));
+        assertTrue(mismatch.contains("output_dtype is int8") && mismatch.contains("zero point is uint8"), mismatch);
     }
 }

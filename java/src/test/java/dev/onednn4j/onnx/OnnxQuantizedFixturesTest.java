@@ -27,8 +27,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * QDQ, uint8 activations with zero points, int8 weights per channel, int32 biases, every ReLU folded into a zero
  * point of 0), against ONNX Runtime's outputs on the same inputs (its integer kernels: QLinearConv, QLinearAdd,
  * QGemm). The rule held: every output element within one step of the output's quantization (the scale of the final
- * DequantizeLinear), and 99% of them exactly; for the trained CNN on its 500 held-out images, the same and the same
- * top-1 on 99% of the images. QOperator files (com.microsoft's QLinearAdd, QGemm, ...) are refused at load, naming
+ * DequantizeLinear), and 99% of them exactly (compiled in int8: 90%, and 99% on the trained CNN's 5,000 held-out
+ * logits, with the same top-1 on 99% of its 500 images). QOperator files (com.microsoft's QLinearAdd, QGemm, ...) are refused at load, naming
  * the ops.
  */
 class OnnxQuantizedFixturesTest {
@@ -150,14 +150,14 @@ class OnnxQuantizedFixturesTest {
             try (CompiledModule c = m.compile(CompileOptions.forInput(x.shape()).precision(Precision.INT8));
                     Tensor y = c.forward(x)) {
                 String plan = c.toString();
-                assertTrue(plan.contains("Conv2d + add(Conv2d) [acdb -> acdb, u8") || !Dnnl.int8Vnni(), plan);
+                assertTrue(plan.contains("Conv2d + add(Conv2d) [acdb -> acdb, u8"), plan);
                 assertTrue(plan.contains("other steps fp32"), plan);
                 float[] ort = io.tensors().get("output_qdq").toFloatArray();
                 Stats s = Stats.of(y.toFloatArray(), ort, outputStep(io));
                 System.out.printf(Locale.ROOT, "%s QDQ in int8 on %s: %s%n", name, OneDnn.cpuIsa(), s);
                 assertTrue(s.withinOne() == ort.length, name + ": " + s);
                 if (Dnnl.int8Vnni()) {
-                    assertTrue(s.exact() >= ort.length * 3 / 4, name + ": " + s);
+                    assertTrue(s.exact() >= ort.length * 9 / 10, name + ": " + s);
                 }
                 IllegalStateException e = assertThrows(IllegalStateException.class, c::calibration);
                 assertTrue(e.getMessage().contains("quantized in its file"), e.getMessage());
@@ -219,8 +219,8 @@ class OnnxQuantizedFixturesTest {
 
     /**
      * The trained CNN's QDQ file compiled in int8 (no calibration: the file's scales) on the 500 held-out images,
-     * against ONNX Runtime's integer kernels: with 8-bit weights (VNNI, AMX), 99% of the logits within one step of
-     * the output's quantization, 70% exactly, the same top-1 on 99% of the images; with the 7-bit weights of CPUs
+     * against ONNX Runtime's integer kernels: with 8-bit weights (VNNI, AMX), every logit within one step of the
+     * output's quantization, 99% exactly, the same top-1 on 99% of the images; with the 7-bit weights of CPUs
      * without VNNI (the file's weights lose their last bit), 90% within one step and the same top-1 on 98%.
      */
     static String cnnInt8Verdict() {
@@ -232,6 +232,9 @@ class OnnxQuantizedFixturesTest {
             float[] got = new float[ort.length];
             try (CompiledModule c = m.compile(
                     CompileOptions.forInput(h.batches().getFirst().shape()).precision(Precision.INT8))) {
+                if (!c.toString().contains("Conv2d + add(Conv2d) [acdb -> acdb, u8")) {
+                    return "no int8 residual step:\n" + c;
+                }
                 int at = 0;
                 for (Tensor x : h.batches()) {
                     try (Tensor y = c.forward(x)) {
@@ -255,7 +258,7 @@ class OnnxQuantizedFixturesTest {
             System.out.println(report);
             boolean vnni = Dnnl.int8Vnni();
             boolean ok = vnni
-                    ? s.withinOne() >= s.count() * 99 / 100 && s.exact() >= s.count() * 7 / 10 && same >= 495
+                    ? s.withinOne() == s.count() && s.exact() >= s.count() * 99 / 100 && same >= 495
                     : s.withinOne() >= s.count() * 9 / 10 && same >= 490;
             return ok ? "ok" : report;
         } catch (Exception e) {

@@ -175,7 +175,10 @@ class TrainedCnnAccuracyTest {
         }
     }
 
-    /** Raw u8 images (N, 3, H, W) as {@code (x / 255 - mean[c]) / std[c]} (the file's metadata), in batches. */
+    /**
+     * Raw u8 images (N, 3, H, W) as {@code (x / 255 - mean[c]) / std[c]} (the file's metadata), in batches, in
+     * float32 arithmetic step by step, as the fixture script normalized them for PyTorch and ONNX Runtime.
+     */
     static List<Tensor> normalized(SafeTensors file, Tensor images, int batch) {
         double[] mean = numbers(file.metadata().get("mean"));
         double[] std = numbers(file.metadata().get("std"));
@@ -189,7 +192,7 @@ class TrainedCnnAccuracyTest {
             // [B, C, H, W] u8 -> [B, C, H, W] normalized
             for (int i = 0; i < x.length; i++) {
                 int c = i % image / plane;
-                x[i] = (float) ((raw[first * image + i] / 255.0 - mean[c]) / std[c]);
+                x[i] = (raw[first * image + i] / 255f - (float) mean[c]) / (float) std[c];
             }
             out.add(Tensor.of(x, batch, shape[1], shape[2], shape[3]));
         }

@@ -338,6 +338,9 @@ public final class Compiler {
                 continue;
             }
             Value x = q.in.getFirst();
+            if (x.users.size() != 1 || x == output || int8.fusedQuantization(x) != null) {
+                continue; // read unquantized elsewhere too, the graph's output, or quantized twice: stays as it is
+            }
             for (Node d : List.copyOf(q.out.users)) {
                 replaceUses(d.out, x);
                 remove(d);
@@ -363,8 +366,12 @@ public final class Compiler {
             }
             Node p = soleProducer(n.in.getFirst(), n);
             double[][] affine = bn.affine();
-            if (p == null || !(p.op instanceof Convolution conv) || !p.beforeSum.isEmpty() || affine == null) {
-                continue;
+            if (p == null
+                    || !(p.op instanceof Convolution conv)
+                    || !p.beforeSum.isEmpty()
+                    || affine == null
+                    || int8.fusedQuantization(p.out) != null) {
+                continue; // (a convolution whose output its file quantizes keeps that output)
             }
             p.op = folded(conv, affine[0], affine[1]);
             moveOutput(p, n);
@@ -411,14 +418,20 @@ public final class Compiler {
                 }
                 if (n.kind == Trace.Kind.OP && n.op instanceof Eltwise e) {
                     Node p = soleProducer(n.in.getFirst(), n);
-                    if (p != null && p.op instanceof BatchNorm bn && !bn.fusesRelu() && e.isPlainRelu()) {
+                    if (p != null
+                            && p.op instanceof BatchNorm bn
+                            && !bn.fusesRelu()
+                            && e.isPlainRelu()
+                            && int8.fusedQuantization(p.out) == null) {
                         // a pre-activation BatchNorm -> ReLU (DenseNet's) in one pass: fuse_norm_relu
                         p.op = bn.withRelu();
                         moveOutput(p, n);
                         p.fused.add(n.name);
                         changed = true;
                     } else if (p != null && p.op.fusesPostOps()) {
-                        (p.sum == null ? p.beforeSum : p.afterSum).add(n.op);
+                        List<Operation> chain = p.sum == null ? p.beforeSum : p.afterSum;
+                        keepQuantization(chain, p.out);
+                        chain.add(n.op);
                         moveOutput(p, n);
                         p.fused.add(n.name);
                         changed = true;
@@ -431,6 +444,7 @@ public final class Compiler {
                         Value other = n.in.get(1 - k);
                         Node p = soleProducer(into, n);
                         if (p != null && p.op.fusesPostOps() && p.sum == null && !dependsOn(other, p)) {
+                            keepQuantization(p.beforeSum, into);
                             other.users.remove(n);
                             other.users.add(p);
                             p.sum = other;
@@ -459,11 +473,27 @@ public final class Compiler {
         if (p == null || !p.op.fusesPostOps()) {
             return false;
         }
-        (p.sum == null ? p.beforeSum : p.afterSum).add(n.op);
+        List<Operation> chain = p.sum == null ? p.beforeSum : p.afterSum;
+        keepQuantization(chain, p.out);
+        if (int8.fusedQuantization(v) != null && !int8.sameQuantization(v, p.out)) {
+            keepQuantization(chain, v);
+        }
+        chain.add(n.op);
         p.fused.add(n.name);
         remove(n);
         replaceUses(n.out, v);
         return true;
+    }
+
+    /**
+     * Before {@code v} disappears into a fused chain (its producer computes on into the next step), the rounding and
+     * saturation its file's quantization gives it (int8 compiles of QDQ models) join the chain as post-ops.
+     */
+    private void keepQuantization(List<Operation> chain, Value v) {
+        Operation q = int8.fusedQuantization(v);
+        if (q != null) {
+            chain.add(q);
+        }
     }
 
     /** Whether computing {@code v} needs {@code p}'s result. */
@@ -553,8 +583,8 @@ public final class Compiler {
         // model's file does not quantize the result its own way); every other step reads float32
         boolean int8Pool = n.op instanceof Pooling pool
                 && int8.quantized(src.buffer)
-                && (pool.geometry().p().max() || int8.quantOf(src.buffer).zero() == 0)
-                && !int8.requantizes(n.out, src.buffer);
+                && (pool.geometry().p().max()
+                        || (int8.quantOf(src.buffer).zero() == 0 && !int8.requantizes(n.out, src.buffer)));
         int srcBuffer = int8Pool ? src.buffer : int8.readable(src.buffer);
         MemoryDesc srcMd = b.md(srcBuffer);
         DataType stepType = int8Pool ? srcMd.dataType() : dt;
@@ -562,6 +592,7 @@ public final class Compiler {
         MemoryDesc dstMd = null;
         if (n.sum != null) {
             dstBuffer = ownedCopy(n.sum, n);
+            forget(dstBuffer);
             if (int8.quantized(dstBuffer)) {
                 // a float32 step accumulating into an int8 value: into a float32 copy of its own
                 dstBuffer = int8.scaledReorder(
@@ -748,6 +779,15 @@ public final class Compiler {
                 v.buffer,
                 b.md(v.buffer).copy(),
                 readByN ? "the residual is the step's own input" : "the residual is read again later");
+    }
+
+    /**
+     * Buffer {@code id} is about to be written in place (a sum post-op accumulates into it): copies made of its old
+     * values (another layout, a dequantized copy) no longer stand for it.
+     */
+    void forget(int id) {
+        reorders.removeIf(r -> r[0] == id);
+        int8.forget(id);
     }
 
     /** A new buffer for {@code pd}'s output: the caller's output where {@code dstMd} is it, else a planned one. */

@@ -19,6 +19,7 @@ import dev.onednn4j.internal.op.InnerProduct;
 import dev.onednn4j.internal.op.Int8;
 import dev.onednn4j.internal.op.Operation;
 import dev.onednn4j.internal.op.Pooling;
+import dev.onednn4j.internal.op.QuantizeLinearOp;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -90,16 +91,56 @@ final class Int8Lowering {
      */
     void settle(Value v) {
         Quant q = fromFile.get(v);
-        if (q != null && !quantized(v.buffer)) {
+        if (q == null) {
+            return;
+        }
+        if (!quantized(v.buffer)) {
             v.buffer = scaledReorder(
                     v.buffer, plainOf(c.b.md(v.buffer), q.type()), null, q, "quantized as the model's file says");
+        } else if (!quantOf(v.buffer).equals(q)) {
+            v.buffer = scaledReorder(
+                    v.buffer,
+                    plainOf(c.b.md(v.buffer), q.type()),
+                    quantOf(v.buffer),
+                    q,
+                    "requantized as the model's file says");
         }
     }
 
-    /** Whether {@code v} has a quantization of its own (its file's) other than int8 buffer {@code id}'s. */
+    /**
+     * The rounding and saturation of {@code v}'s quantization in its file, as post-ops (for a fused chain that
+     * never stores {@code v}); null where the file does not quantize it.
+     */
+    Operation fusedQuantization(Value v) {
+        Quant q = fromFile.get(v);
+        if (q == null) {
+            return null;
+        }
+        boolean u8 = q.type() == DataType.U8;
+        return QuantizeLinearOp.quantize(q.step(), q.zero(), u8 ? 0 : -128, u8 ? 255 : 127, v.shape())
+                .asPostOps();
+    }
+
+    /** Whether the file quantizes {@code a} and {@code b} alike. */
+    boolean sameQuantization(Value a, Value b) {
+        return java.util.Objects.equals(fromFile.get(a), fromFile.get(b));
+    }
+
+    /** See {@link Compiler#forget}: the dequantized copy of buffer {@code id} no longer stands for it. */
+    void forget(int id) {
+        dequantized.removeIf(r -> r[0] == id);
+    }
+
+    /**
+     * Whether an average pooling writing {@code v} from int8 buffer {@code id} may not keep {@code id}'s step: the
+     * model's file quantizes {@code v} its own way, or (a model quantized in its file) not at all, the average then
+     * being float's.
+     */
     boolean requantizes(Value v, int id) {
-        Quant f = fromFile.get(v);
-        return f != null && !f.equals(quantOf(id));
+        if (fromFile.isEmpty()) {
+            return false;
+        }
+        return !quantOf(id).equals(fromFile.get(v));
     }
 
     /** Whether the compile is int8. */
@@ -405,6 +446,7 @@ final class Int8Lowering {
         int dstBuffer = -1;
         if (n.sum != null) {
             dstBuffer = c.ownedCopy(n.sum, n);
+            c.forget(dstBuffer);
             if (retyped != null) {
                 dstBuffer = c.b.view(dstBuffer, retyped);
             }

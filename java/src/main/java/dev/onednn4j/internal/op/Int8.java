@@ -22,7 +22,11 @@ public final class Int8 {
     /**
      * Weights quantized symmetrically per output channel: {@code steps[oc] = max|w_oc| / levels / multiple} (1 for a
      * channel of zeros) and each weight {@code multiple * round(w / (multiple * steps[oc]))}, in
-     * {@code [-levels * multiple, levels * multiple]}.
+     * {@code [-levels * multiple, levels * multiple]}. Weights that already lie on a grid of at most {@code levels}
+     * steps each way (a quantized model's, dequantized from its file: {@code q * scale} with {@code |q| <= levels}),
+     * with {@code multiple} 1, keep that grid: the step is {@code max|w_oc| / m} for the largest {@code m <= levels}
+     * that makes every weight of the channel an integer number of steps, so the integers are the file's (or a finer
+     * grid holding the same values).
      *
      * @param w        weights, row-major, output channels outermost
      * @param steps    receives one step per output channel; its length is the number of channels
@@ -44,7 +48,7 @@ public final class Int8 {
             for (int k = 0; k < per; k++) {
                 max = Math.max(max, Math.abs(w[oc * per + k]));
             }
-            float step = max == 0 ? 1f : max / levels;
+            float step = max == 0 ? 1f : multiple == 1 ? gridStep(w, oc * per, per, max, levels) : max / levels;
             steps[oc] = step / multiple;
             for (int k = 0; k < per; k++) {
                 q[oc * per + k] =
@@ -52,6 +56,25 @@ public final class Int8 {
             }
         }
         return q;
+    }
+
+    /**
+     * {@code max / m} for the largest {@code m} from {@code levels} down to half of it that puts each of the
+     * {@code count} weights from {@code from} within a thousandth of a step of an integer; else {@code max / levels}.
+     */
+    private static float gridStep(float[] w, int from, int count, float max, int levels) {
+        for (int m = levels; m >= (levels + 1) / 2; m--) {
+            float step = max / m;
+            boolean onGrid = true;
+            for (int k = 0; k < count && onGrid; k++) {
+                double r = w[from + k] / step;
+                onGrid = Math.abs(r - Math.rint(r)) <= 1e-3;
+            }
+            if (onGrid) {
+                return step;
+            }
+        }
+        return max / levels;
     }
 
     /** {@code x / step} rounded to nearest (ties to even) and saturated to u8's range or s8's. */

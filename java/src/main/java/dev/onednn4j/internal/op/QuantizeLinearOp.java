@@ -37,12 +37,11 @@ public final class QuantizeLinearOp implements GraphOp {
     private final int qmin;
     private final int qmax;
     private final long[] shape;
-    private final TensorImpl operand; // the binary primitive's constant: the scale (quantize), the zero point
 
     private QuantizeLinearOp(boolean quantize, float scale, int zeroPoint, int qmin, int qmax, long[] shape) {
-        if (!(scale > 0) || !Float.isFinite(scale)) {
-            throw new IllegalArgumentException(
-                    "the scale must be a positive finite number, got " + scale + " (ONNX: y_scale > 0)");
+        if (!(scale >= Float.MIN_NORMAL) || !Float.isFinite(scale)) {
+            throw new IllegalArgumentException("the scale must be a positive, finite, normal float32 (at least "
+                    + Float.MIN_NORMAL + ": oneDNN divides by it), got " + scale);
         }
         if (zeroPoint < qmin || zeroPoint > qmax) {
             throw new IllegalArgumentException("the zero point " + zeroPoint + " is outside the integer type's range ["
@@ -54,7 +53,6 @@ public final class QuantizeLinearOp implements GraphOp {
         this.qmin = qmin;
         this.qmax = qmax;
         this.shape = shape.length == 0 ? new long[] {1} : shape.clone();
-        this.operand = TensorImpl.of(new float[] {quantize ? scale : zeroPoint}, ones(this.shape.length));
     }
 
     /** QuantizeLinear onto the integers {@code [qmin, qmax]} (uint8: 0, 255; int8: -128, 127). */
@@ -124,7 +122,9 @@ public final class QuantizeLinearOp implements GraphOp {
 
     @Override
     public List<Operation.Constant> constants() {
-        return List.of(new Operation.Constant(Arg.SRC_1, ones(shape.length), operand, null));
+        // the binary primitive's second operand: the scale (quantize), the zero point (dequantize)
+        return List.of(new Operation.Constant(
+                Arg.SRC_1, ones(shape.length), null, new float[] {quantize ? scale : zeroPoint}));
     }
 
     @Override
@@ -160,12 +160,68 @@ public final class QuantizeLinearOp implements GraphOp {
         return y;
     }
 
-    /** One value quantized: the float32 quotient, rounded half to even, shifted, saturated (NaN: the zero point). */
+    /**
+     * One value quantized: the float32 quotient, rounded half to even, shifted, saturated; NaN saturates to
+     * {@code qmax}, as oneDNN's clip computes it (and ONNX Runtime's min/max do).
+     */
     private double quantized(double x) {
         double q = Math.rint((float) (x / scale)) + zeroPoint;
         if (Double.isNaN(q)) {
-            return zeroPoint;
+            return qmax;
         }
         return Math.max(qmin, Math.min(qmax, q));
+    }
+
+    /**
+     * The pair QuantizeLinear then DequantizeLinear as element-wise post-ops of the primitive computing their input
+     * (in real units, before what follows it in the chain): {@code x / scale} (as a multiplication by the
+     * reciprocal), rounded half to even, shifted by the zero point, clipped, then back. A compiled int8 graph uses it
+     * where it fuses a step into the one before and the value between them, which its file quantizes, is never
+     * stored: the rounding and saturation (a ReLU the file folded into a zero point of 0) stay.
+     */
+    public Operation asPostOps() {
+        QuantizeLinearOp q = this;
+        return new Operation() {
+            @Override
+            public long[] outputShape() {
+                return shape.clone();
+            }
+
+            @Override
+            public dev.onednn4j.internal.exec.Plan plan(TensorImpl... tensors) {
+                throw new UnsupportedOperationException("a quantize-dequantize pair runs fused into another step");
+            }
+
+            @Override
+            public boolean appendTo(PostOps post) {
+                post.eltwise(Algorithm.ELTWISE_LINEAR, 1 / scale, 0);
+                post.eltwise(Algorithm.ELTWISE_ROUND, 0, 0);
+                post.eltwise(Algorithm.ELTWISE_LINEAR, 1, zeroPoint);
+                post.eltwise(Algorithm.ELTWISE_CLIP_V2, qmin, qmax);
+                post.eltwise(Algorithm.ELTWISE_LINEAR, scale, -zeroPoint * scale);
+                return true;
+            }
+
+            @Override
+            public double[] exact(float[] input) {
+                double[] y = new double[input.length];
+                for (int i = 0; i < y.length; i++) {
+                    y[i] = (q.quantized(input[i]) - zeroPoint) * scale;
+                }
+                return y;
+            }
+
+            @Override
+            public double[] bound(float[] input) {
+                double[] b = new double[input.length];
+                java.util.Arrays.fill(b, scale); // one step, where the quotient lies at a half-way point
+                return b;
+            }
+
+            @Override
+            public String toString() {
+                return "quantize-dequantize(scale " + scale + ", zero point " + zeroPoint + ")";
+            }
+        };
     }
 }

@@ -150,6 +150,13 @@ class GraphOpCrossCheckTest {
      * saturation at both ends and zero.
      */
     @Test
+    void quantizeRoundsHalfWayPointsToEven() {
+        QuantizeLinearOp q = QuantizeLinearOp.quantize(1f / 64, 0, -128, 127, new long[] {6});
+        double[] got = q.exact(new double[][] {{2.5 / 64, 3.5 / 64, -2.5 / 64, -3.5 / 64, 1000, Double.NaN}});
+        assertArrayEquals(new double[] {2, 4, -2, -4, 127, 127}, got, 0);
+    }
+
+    @Test
     void quantizeAndDequantize() {
         int[][] types = {{0, 255}, {-128, 127}};
         for (int round = 0; round < 8; round++) {
@@ -178,6 +185,15 @@ class GraphOpCrossCheckTest {
             float[] ints = new float[x.length];
             for (int i = 0; i < ints.length; i++) {
                 ints[i] = t[0] + RNG.nextInt(t[1] - t[0] + 1);
+            }
+            // exact half-way points on a power-of-two scale (the quotient is exact): rounded half to even, exactly
+            float[] halves = new float[x.length];
+            for (int i = 0; i < halves.length; i++) {
+                halves[i] = (RNG.nextInt(-200, 200) + 0.5f) / 64;
+            }
+            QuantizeLinearOp even = QuantizeLinearOp.quantize(1f / 64, zero, t[0], t[1], s);
+            for (Format f : Format.values()) {
+                check(even, List.of(halves), f, exactBits());
             }
             QuantizeLinearOp dq = QuantizeLinearOp.dequantize(scale, zero, t[0], t[1], s);
             for (Format f : Format.values()) {
