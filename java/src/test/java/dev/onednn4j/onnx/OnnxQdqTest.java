@@ -147,24 +147,35 @@ class OnnxQdqTest {
             float bias = BIAS[oc] * (SX * SW[oc]); // float32 arithmetic, as the file's float scale
             for (int oh = 0; oh < 5; oh++) {
                 for (int ow = 0; ow < 5; ow++) {
-                    double acc = bias;
-                    for (int ic = 0; ic < 2; ic++) {
-                        for (int kh = 0; kh < 3; kh++) {
-                            for (int kw = 0; kw < 3; kw++) {
-                                int ih = oh + kh - 1;
-                                int iw = ow + kw - 1;
-                                if (ih >= 0 && ih < 5 && iw >= 0 && iw < 5) {
-                                    float w = wq[((oc * 2 + ic) * 3 + kh) * 3 + kw] * SW[oc];
-                                    acc += (double) w * xd[(ic * 5 + ih) * 5 + iw];
-                                }
-                            }
-                        }
-                    }
+                    double acc = bias + convolved(xd, wq, SW[oc], oc, oh, ow);
                     y[(oc * 5 + oh) * 5 + ow] = (float) ((q(acc, SY, ZY, 0, 255) - ZY) * SY);
                 }
             }
         }
         return y;
+    }
+
+    /**
+     * Output channel {@code oc} at {@code (oh, ow)} of the 3x3 convolution, padding 1, of the dequantized input
+     * {@code xd} (2 channels of 5x5) by the file's weights {@code wq} times their channel's {@code scale}: the
+     * products of float32 weights and inputs summed in double.
+     */
+    static double convolved(double[] xd, long[] wq, float scale, int oc, int oh, int ow) {
+        double acc = 0;
+        // [1, 2, 5, 5] -> one output element
+        for (int ic = 0; ic < 2; ic++) {
+            for (int kh = 0; kh < 3; kh++) {
+                for (int kw = 0; kw < 3; kw++) {
+                    int ih = oh + kh - 1;
+                    int iw = ow + kw - 1;
+                    if (ih >= 0 && ih < 5 && iw >= 0 && iw < 5) {
+                        float w = wq[((oc * 2 + ic) * 3 + kh) * 3 + kw] * scale;
+                        acc += (double) w * xd[(ic * 5 + ih) * 5 + iw];
+                    }
+                }
+            }
+        }
+        return acc;
     }
 
     /** Every element within one output step of {@code want}, all but {@code allowed} exactly. */
@@ -278,19 +289,7 @@ class OnnxQdqTest {
         for (int oc = 0; oc < 2; oc++) {
             for (int oh = 0; oh < 5; oh++) {
                 for (int ow = 0; ow < 5; ow++) {
-                    double acc = 0;
-                    for (int ic = 0; ic < 2; ic++) {
-                        for (int kh = 0; kh < 3; kh++) {
-                            for (int kw = 0; kw < 3; kw++) {
-                                int ih = oh + kh - 1;
-                                int iw = ow + kw - 1;
-                                if (ih >= 0 && ih < 5 && iw >= 0 && iw < 5) {
-                                    float w = wq[((oc * 2 + ic) * 3 + kh) * 3 + kw] * sw[oc];
-                                    acc += (double) w * xd[(ic * 5 + ih) * 5 + iw];
-                                }
-                            }
-                        }
-                    }
+                    double acc = convolved(xd, wq, sw[oc], oc, oh, ow);
                     clamped += acc < 0 ? 1 : 0;
                     int i = (oc * 5 + oh) * 5 + ow;
                     double relu = (float) (q(acc, SC, 0, 0, 255) * SC);

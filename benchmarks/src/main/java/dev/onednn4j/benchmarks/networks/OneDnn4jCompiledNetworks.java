@@ -4,6 +4,7 @@ import dev.onednn4j.nn.CompileOptions;
 import dev.onednn4j.nn.CompiledModule;
 import dev.onednn4j.nn.Module;
 import dev.onednn4j.nn.Precision;
+import dev.onednn4j.onnx.OnnxModel;
 import dev.onednn4j.tensor.MemoryFormat;
 import dev.onednn4j.tensor.Tensor;
 import java.io.IOException;
@@ -29,7 +30,10 @@ import org.openjdk.jmh.annotations.Warmup;
  * allocates nothing per call. {@code precision=FP32} checks the logits within {@link NetworkReference#TOLERANCE};
  * {@code precision=BF16} within {@link #BF16_TOLERANCE}, and only runs where the CPU has native bf16 (scripts/bench
  * passes {@code -p precision=FP32} elsewhere, where compiling refuses BF16); {@code precision=INT8} calibrates on
- * {@link CalibrationImages} and checks within {@link #INT8_TOLERANCE} (scripts/bench --int8).
+ * {@link CalibrationImages} and checks within {@link #INT8_TOLERANCE} (scripts/bench --int8); {@code precision=INT8_QDQ}
+ * compiles ONNX Runtime's own static int8 file of the network ({@link OnnxRuntimeNetworks#int8File}, QDQ) with
+ * {@code OnnxModel} in INT8, the file's scales and zero points instead of a calibration: the same quantized model as
+ * ONNX Runtime's int8 row, run by another engine.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
@@ -50,7 +54,7 @@ public class OneDnn4jCompiledNetworks {
      */
     public static final double INT8_TOLERANCE = 0.1;
 
-    /** The compiled arithmetic. */
+    /** The compiled arithmetic: a {@link Precision}, or INT8_QDQ (ONNX Runtime's int8 file, its own scales). */
     @Param({"FP32", "BF16"})
     public String precision;
 
@@ -70,8 +74,18 @@ public class OneDnn4jCompiledNetworks {
     @Setup
     public void setup(Network network) throws IOException {
         NetworkReference ref = network.reference();
-        net = ref.build();
-        Precision p = Precision.valueOf(precision);
+        boolean qdq = precision.equals("INT8_QDQ");
+        if (qdq) {
+            Path file = OnnxRuntimeNetworks.int8File(network.model);
+            if (!Files.exists(file)) {
+                throw new IllegalStateException(file + " is missing: scripts/bench --int8 makes it with ONNX Runtime's "
+                        + "quantize_static (scripts/make-int8-models; needs onnxruntime's Python package)");
+            }
+            net = OnnxModel.load(file);
+        } else {
+            net = ref.build();
+        }
+        Precision p = qdq ? Precision.INT8 : Precision.valueOf(precision);
         if (tune) {
             Path choices = Files.createTempFile("kernel-choices", ".properties");
             Files.delete(choices); // none known: this fork times every kernel
@@ -83,7 +97,7 @@ public class OneDnn4jCompiledNetworks {
                 .precision(p)
                 .numThreads(Network.threads())
                 .tuneKernels(tune);
-        if (p == Precision.INT8) {
+        if (p == Precision.INT8 && !qdq) {
             options = options.calibration(CalibrationImages.tensors());
         }
         compiled = net.compile(options);

@@ -33,6 +33,8 @@ public final class NetworkTable {
         IMPLEMENTATIONS.put("OneDnn4jCompiledNetworks.compiled:FP32", "onednn4j compiled, fp32");
         IMPLEMENTATIONS.put("OneDnn4jCompiledNetworks.compiled:BF16", "onednn4j compiled, bf16");
         IMPLEMENTATIONS.put("OneDnn4jCompiledNetworks.compiled:INT8", "onednn4j compiled, int8");
+        IMPLEMENTATIONS.put(
+                "OneDnn4jCompiledNetworks.compiled:INT8_QDQ", "onednn4j compiled, int8 of ONNX Runtime's QDQ file");
         IMPLEMENTATIONS.put("OneDnn4jNetworks.channelsLast", "onednn4j eager, channels-last");
         IMPLEMENTATIONS.put("OneDnn4jNetworks.nchw", "onednn4j eager, NCHW");
         IMPLEMENTATIONS.put("OnnxRuntimeNetworks.onnxRuntime", "ONNX Runtime");
@@ -53,6 +55,7 @@ public final class NetworkTable {
     /** Further comparisons, where both rows ran: onednn4j's int8 against ONNX Runtime's and against its own bf16. */
     static final List<List<String>> PAIRS = List.of(
             List.of("OneDnn4jCompiledNetworks.compiled:INT8", "OnnxRuntimeNetworks.onnxRuntime:INT8"),
+            List.of("OneDnn4jCompiledNetworks.compiled:INT8_QDQ", "OnnxRuntimeNetworks.onnxRuntime:INT8"),
             List.of("OneDnn4jCompiledNetworks.compiled:INT8", "OneDnn4jCompiledNetworks.compiled:BF16"),
             List.of("OneDnn4jCompiledNetworks.compiled:INT8", "OneDnn4jCompiledNetworks.compiled:FP32"));
 
@@ -220,7 +223,9 @@ public final class NetworkTable {
                 + "the convolutions, and fuse further. int8 rows (scripts/bench --int8): both calibrate on the same "
                 + "32 structured images (CalibrationImages); onednn4j's is CompileOptions.precision(INT8) with its "
                 + "default method, ONNX Runtime's the file its quantize_static made (QDQ, s8 weights per channel, u8 "
-                + "activations); both checked within 0.1 of the logits' scale.");
+                + "activations); both checked within 0.1 of the logits' scale. onednn4j's int8 of ONNX Runtime's QDQ "
+                + "file is OnnxModel.load(that file).compile(...precision(INT8)): the file's own scales and zero "
+                + "points, no calibration, the same quantized model as ONNX Runtime's int8 row.");
         if (!note.isEmpty()) {
             md.append(' ').append(note);
         }

@@ -175,7 +175,9 @@ public final class QuantizeLinearOp implements GraphOp {
     /**
      * The pair QuantizeLinear then DequantizeLinear as element-wise post-ops of the primitive computing their input
      * (in real units, before what follows it in the chain): {@code x / scale} (as a multiplication by the
-     * reciprocal), rounded half to even, shifted by the zero point, clipped, then back. A compiled int8 graph uses it
+     * reciprocal), rounded half to even, clipped to the integers' range less the zero point, times the scale. It
+     * costs the convolutions it joins about 6% (ResNet-18's QDQ file on AMX, against a clip alone, which keeps the
+     * saturation but not the rounding, and matches ONNX Runtime exactly on 75% of the logits instead of 82%). A compiled int8 graph uses it
      * where it fuses a step into the one before and the value between them, which its file quantizes, is never
      * stored: the rounding and saturation (a ReLU the file folded into a zero point of 0) stay.
      */
@@ -194,11 +196,11 @@ public final class QuantizeLinearOp implements GraphOp {
 
             @Override
             public boolean appendTo(PostOps post) {
+                // s * clip(round(x / s), qmin - z, qmax - z): the same values as the pair, in four steps
                 post.eltwise(Algorithm.ELTWISE_LINEAR, 1 / scale, 0);
                 post.eltwise(Algorithm.ELTWISE_ROUND, 0, 0);
-                post.eltwise(Algorithm.ELTWISE_LINEAR, 1, zeroPoint);
-                post.eltwise(Algorithm.ELTWISE_CLIP_V2, qmin, qmax);
-                post.eltwise(Algorithm.ELTWISE_LINEAR, scale, -zeroPoint * scale);
+                post.eltwise(Algorithm.ELTWISE_CLIP_V2, qmin - zeroPoint, qmax - zeroPoint);
+                post.eltwise(Algorithm.ELTWISE_LINEAR, scale, 0);
                 return true;
             }
 
