@@ -144,7 +144,7 @@ public final class Compiler {
 
     final Options options;
     final DataType dt;
-    private final List<Node> nodes = new ArrayList<>();
+    final List<Node> nodes = new ArrayList<>();
     final Value input;
     Value output;
     final Program.Builder b;
@@ -244,7 +244,7 @@ public final class Compiler {
             removeCopies();
             removeUnused();
             if (int8.enabled()) {
-                absorbQuantizeLinear();
+                int8.absorbQuantizeLinear();
             }
             foldBatchNorms();
             fuse();
@@ -263,7 +263,7 @@ public final class Compiler {
 
     // ---- rewrites ------------------------------------------------------------------------------
 
-    private void replaceUses(Value from, Value to) {
+    void replaceUses(Value from, Value to) {
         for (Node u : from.users) {
             for (int i = 0; i < u.in.size(); i++) {
                 if (u.in.get(i) == from) {
@@ -281,7 +281,7 @@ public final class Compiler {
         }
     }
 
-    private void remove(Node n) {
+    void remove(Node n) {
         n.removed = true;
         for (Value x : n.in) {
             x.users.remove(n);
@@ -304,49 +304,6 @@ public final class Compiler {
             if (!n.removed && n.out.users.isEmpty() && n.out != output) {
                 remove(n);
             }
-        }
-    }
-
-    /**
-     * In an int8 compile, each QuantizeLinear whose every reader is a DequantizeLinear with the same scale, zero point
-     * and 8-bit type (a QDQ file's pair around a tensor) disappears with its readers: their readers read the tensor
-     * itself, which the int8 lowering then stores with that scale and zero point (the rounding and saturation the
-     * pair computed happen when it is written in int8). A pair before the graph's output stays, so that the output
-     * keeps the file's last rounding.
-     */
-    private void absorbQuantizeLinear() {
-        for (Node q : nodes) {
-            if (q.removed
-                    || q.kind != Trace.Kind.GRAPH
-                    || !(q.graph instanceof QuantizeLinearOp ql)
-                    || !ql.quantizes()
-                    || q.out.users.isEmpty()
-                    || !((ql.qmin() == 0 && ql.qmax() == 255) || (ql.qmin() == -128 && ql.qmax() == 127))) {
-                continue;
-            }
-            boolean pair = true;
-            for (Node d : q.out.users) {
-                pair &= d.kind == Trace.Kind.GRAPH
-                        && d.graph instanceof QuantizeLinearOp dl
-                        && !dl.quantizes()
-                        && dl.scale() == ql.scale()
-                        && dl.zeroPoint() == ql.zeroPoint()
-                        && dl.qmin() == ql.qmin()
-                        && d.out != output;
-            }
-            if (!pair) {
-                continue;
-            }
-            Value x = q.in.getFirst();
-            if (x.users.size() != 1 || x == output || int8.fusedQuantization(x) != null) {
-                continue; // read unquantized elsewhere too, the graph's output, or quantized twice: stays as it is
-            }
-            for (Node d : List.copyOf(q.out.users)) {
-                replaceUses(d.out, x);
-                remove(d);
-            }
-            remove(q);
-            int8.fromFile(x, ql.scale(), ql.zeroPoint(), ql.qmin() == 0);
         }
     }
 
@@ -430,7 +387,7 @@ public final class Compiler {
                         changed = true;
                     } else if (p != null && p.op.fusesPostOps()) {
                         List<Operation> chain = p.sum == null ? p.beforeSum : p.afterSum;
-                        keepQuantization(chain, p.out);
+                        int8.keepQuantization(chain, p.out);
                         chain.add(n.op);
                         moveOutput(p, n);
                         p.fused.add(n.name);
@@ -444,7 +401,7 @@ public final class Compiler {
                         Value other = n.in.get(1 - k);
                         Node p = soleProducer(into, n);
                         if (p != null && p.op.fusesPostOps() && p.sum == null && !dependsOn(other, p)) {
-                            keepQuantization(p.beforeSum, into);
+                            int8.keepQuantization(p.beforeSum, into);
                             other.users.remove(n);
                             other.users.add(p);
                             p.sum = other;
@@ -474,26 +431,15 @@ public final class Compiler {
             return false;
         }
         List<Operation> chain = p.sum == null ? p.beforeSum : p.afterSum;
-        keepQuantization(chain, p.out);
+        int8.keepQuantization(chain, p.out);
         if (int8.fusedQuantization(v) != null && !int8.sameQuantization(v, p.out)) {
-            keepQuantization(chain, v);
+            int8.keepQuantization(chain, v);
         }
         chain.add(n.op);
         p.fused.add(n.name);
         remove(n);
         replaceUses(n.out, v);
         return true;
-    }
-
-    /**
-     * Before {@code v} disappears into a fused chain (its producer computes on into the next step), the rounding and
-     * saturation its file's quantization gives it (int8 compiles of QDQ models) join the chain as post-ops.
-     */
-    private void keepQuantization(List<Operation> chain, Value v) {
-        Operation q = int8.fusedQuantization(v);
-        if (q != null) {
-            chain.add(q);
-        }
     }
 
     /** Whether computing {@code v} needs {@code p}'s result. */

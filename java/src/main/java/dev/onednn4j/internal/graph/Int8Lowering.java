@@ -85,6 +85,49 @@ final class Int8Lowering {
     }
 
     /**
+     * Before fusion, in an int8 compile: each QuantizeLinear whose every reader is a DequantizeLinear with the same scale, zero point
+     * and 8-bit type (a QDQ file's pair around a tensor) disappears with its readers: their readers read the tensor
+     * itself, which the int8 lowering then stores with that scale and zero point (the rounding and saturation the
+     * pair computed happen when it is written in int8). A pair before the graph's output stays, so that the output
+     * keeps the file's last rounding.
+     */
+    void absorbQuantizeLinear() {
+        for (Node q : c.nodes) {
+            if (q.removed
+                    || q.kind != Trace.Kind.GRAPH
+                    || !(q.graph instanceof QuantizeLinearOp ql)
+                    || !ql.quantizes()
+                    || q.out.users.isEmpty()
+                    || !((ql.qmin() == 0 && ql.qmax() == 255) || (ql.qmin() == -128 && ql.qmax() == 127))) {
+                continue;
+            }
+            boolean pair = true;
+            for (Node d : q.out.users) {
+                pair &= d.kind == Trace.Kind.GRAPH
+                        && d.graph instanceof QuantizeLinearOp dl
+                        && !dl.quantizes()
+                        && dl.scale() == ql.scale()
+                        && dl.zeroPoint() == ql.zeroPoint()
+                        && dl.qmin() == ql.qmin()
+                        && d.out != c.output;
+            }
+            if (!pair) {
+                continue;
+            }
+            Value x = q.in.getFirst();
+            if (x.users.size() != 1 || x == c.output || fromFile.containsKey(x)) {
+                continue; // read unquantized elsewhere too, the graph's output, or quantized twice: stays as it is
+            }
+            for (Node d : List.copyOf(q.out.users)) {
+                c.replaceUses(d.out, x);
+                c.remove(d);
+            }
+            c.remove(q);
+            fromFile(x, ql.scale(), ql.zeroPoint(), ql.qmin() == 0);
+        }
+    }
+
+    /**
      * A value the model's file quantizes is stored in int8 with the file's quantization, whoever wrote it: where its
      * producer (or the caller) wrote float, a reorder quantizes it, so that every reader sees the values the file's
      * QuantizeLinear/DequantizeLinear pair defined (rounded, and saturated: a ReLU the pair stands for included).
@@ -119,6 +162,17 @@ final class Int8Lowering {
         boolean u8 = q.type() == DataType.U8;
         return QuantizeLinearOp.quantize(q.step(), q.zero(), u8 ? 0 : -128, u8 ? 255 : 127, v.shape())
                 .asPostOps();
+    }
+
+    /**
+     * Before {@code v} disappears into a fused chain (its producer computes on into the next step), the rounding and
+     * saturation its file's quantization gives it (int8 compiles of QDQ models) join the chain as post-ops.
+     */
+    void keepQuantization(List<Operation> chain, Value v) {
+        Operation q = fusedQuantization(v);
+        if (q != null) {
+            chain.add(q);
+        }
     }
 
     /** Whether the file quantizes {@code a} and {@code b} alike. */
