@@ -16,7 +16,9 @@ package dev.onednn4j.nn;
  *       32-bit integers, with their activations, residual sums and requantization fused; int8 values stay int8
  *       through max and average pooling; every other step runs in bf16 where the CPU has it natively, else float32,
  *       on values dequantized once. Weights keep
- *       7 bits where the CPU has no VNNI (oneDNN's u8 x s8 products would otherwise saturate).
+ *       7 bits where the CPU has no VNNI (oneDNN's u8 x s8 products would otherwise saturate). A model quantized
+ *       in its ONNX file (QuantizeLinear/DequantizeLinear, the QDQ form) needs no calibration: its own scales and
+ *       zero points are used, and its other steps stay float32.
  * </ul>
  */
 public enum Precision {

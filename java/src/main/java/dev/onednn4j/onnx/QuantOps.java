@@ -49,8 +49,7 @@ final class QuantOps {
             // [*shape] -> [*shape], the scale and zero point of each element's index along the axis
             for (int i = 0; i < v.length; i++) {
                 int k = a.index(i);
-                double r = Math.rint((float) (v[i] / a.scale[k])) + a.zero[k];
-                q[i] = Double.isNaN(r) ? a.zero[k] : Math.max(t.min(), Math.min(t.max(), r));
+                q[i] = QuantizeLinearOp.quantized(v[i], (float) a.scale[k], a.zero[k], t.min(), t.max());
             }
             c.constOut(0, t.onnx(), x.shape(), q);
             return;
@@ -71,7 +70,7 @@ final class QuantOps {
             // [*shape] -> [*shape]
             for (int i = 0; i < v.length; i++) {
                 int k = a.index(i);
-                y[i] = (float) ((v[i] - a.zero[k]) * (float) a.scale[k]);
+                y[i] = QuantizeLinearOp.dequantized(v[i], (float) a.scale[k], a.zero[k]);
             }
             c.constOut(0, OnnxGraph.FLOAT, x.shape(), y);
             return;

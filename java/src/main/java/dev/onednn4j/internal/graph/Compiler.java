@@ -432,7 +432,7 @@ public final class Compiler {
         }
         List<Operation> chain = p.sum == null ? p.beforeSum : p.afterSum;
         int8.keepQuantization(chain, p.out);
-        if (int8.fusedQuantization(v) != null && !int8.sameQuantization(v, p.out)) {
+        if (!int8.sameQuantization(v, p.out)) {
             int8.keepQuantization(chain, v);
         }
         chain.add(n.op);

@@ -155,7 +155,7 @@ public final class QuantizeLinearOp implements GraphOp {
         double[] y = new double[x.length];
         // [*shape] -> [*shape]
         for (int i = 0; i < x.length; i++) {
-            y[i] = quantize ? quantized(x[i]) : (float) ((x[i] - zeroPoint) * scale);
+            y[i] = quantize ? quantized(x[i]) : dequantized(x[i], scale, zeroPoint);
         }
         return y;
     }
@@ -165,11 +165,21 @@ public final class QuantizeLinearOp implements GraphOp {
      * {@code qmax}, as oneDNN's clip computes it (and ONNX Runtime's min/max do).
      */
     private double quantized(double x) {
+        return quantized(x, scale, zeroPoint, qmin, qmax);
+    }
+
+    /** QuantizeLinear of one value, as {@link #quantized(double)} (for constants, folded with their own scale). */
+    public static double quantized(double x, float scale, double zeroPoint, int qmin, int qmax) {
         double q = Math.rint((float) (x / scale)) + zeroPoint;
         if (Double.isNaN(q)) {
             return qmax;
         }
         return Math.max(qmin, Math.min(qmax, q));
+    }
+
+    /** DequantizeLinear of one value: {@code (q - zeroPoint) * scale}, rounded once to float32. */
+    public static double dequantized(double q, float scale, double zeroPoint) {
+        return (float) ((q - zeroPoint) * scale);
     }
 
     /**
