@@ -82,7 +82,7 @@ public final class OnnxModel extends Module {
     private long resolvedStamp = Long.MIN_VALUE;
 
     private OnnxModel(OnnxGraph read, String source) {
-        OnnxGraph graph = read;
+        OnnxGraph graph = QOperators.toQdq(read, source);
         this.source = source;
         Set<String> unsupported = new TreeSet<>();
         String first = null;
@@ -100,13 +100,14 @@ public final class OnnxModel extends Module {
             throw new IllegalArgumentException(String.format(
                     Locale.ROOT,
                     "the ONNX model %s uses op%s onednn4j does not support: %s (first at node %s; opset %d). "
-                            + "Supported (ai.onnx): %s",
+                            + "Supported (ai.onnx): %s; quantized operators (QOperator form): %s",
                     source,
                     unsupported.size() > 1 ? "s" : "",
                     String.join(", ", unsupported),
                     first,
                     graph.opset(),
-                    OnnxOps.list()));
+                    OnnxOps.list(),
+                    String.join(", ", QOperators.SUPPORTED)));
         }
         graph = Fusions.apply(graph);
         this.graph = graph;
@@ -321,12 +322,16 @@ public final class OnnxModel extends Module {
     }
 
     /**
-     * The op types of the default domain that onednn4j runs, sorted.
+     * The op types of the default domain that onednn4j runs, sorted: those it runs as they are, and the quantized
+     * operators it rewrites into QuantizeLinear/DequantizeLinear around the float op ({@code QLinearConv},
+     * {@code QLinearMatMul}; com.microsoft's {@code QLinearAdd}, {@code QGemm}, ... are read too).
      *
      * @return an unmodifiable set of op type names ({@code Conv}, {@code Gemm}, ...)
      */
     public static Set<String> supportedOps() {
-        return java.util.Collections.unmodifiableSet(OnnxOps.supported());
+        Set<String> all = new TreeSet<>(OnnxOps.supported());
+        QOperators.SUPPORTED.stream().filter(t -> !t.contains(".")).forEach(all::add);
+        return java.util.Collections.unmodifiableSet(all);
     }
 
     @Override

@@ -246,10 +246,25 @@ class OnnxHostileFilesTest {
     @Test
     void truncationsAndBitFlipsAreRefusedCleanly() {
         byte[] valid = model().build().toByteArray();
+        int[] counts = mutated(valid, 3000, 17);
+        int loaded = counts[0];
+        int refused = counts[1];
+        System.out.printf(
+                "ONNX mutations: %d cases, %d loaded, %d refused with a message%n", loaded + refused, loaded, refused);
+        assertEquals(valid.length + 3000, loaded + refused);
+        assertTrue(refused > 100 && loaded > 100, "loaded " + loaded + ", refused " + refused);
+    }
+
+    /**
+     * Loads every prefix of {@code valid} and {@code random} random byte mutations of it: each must either load (and
+     * then run or refuse its input with an exception that has a message) or be refused with an
+     * IllegalArgumentException that has one. Returns {loaded, refused}.
+     */
+    static int[] mutated(byte[] valid, int random, long seed) {
         int loaded = 0;
         int refused = 0;
-        SplittableRandom rng = new SplittableRandom(17);
-        for (int i = 0; i < valid.length + 3000; i++) {
+        SplittableRandom rng = new SplittableRandom(seed);
+        for (int i = 0; i < valid.length + random; i++) {
             byte[] bytes;
             if (i < valid.length) {
                 bytes = Arrays.copyOf(valid, i);
@@ -281,9 +296,6 @@ class OnnxHostileFilesTest {
                 assertTrue(e.getMessage() != null && !e.getMessage().isBlank(), e.toString());
             }
         }
-        System.out.printf(
-                "ONNX mutations: %d cases, %d loaded, %d refused with a message%n", loaded + refused, loaded, refused);
-        assertEquals(valid.length + 3000, loaded + refused);
-        assertTrue(refused > 100 && loaded > 100, "loaded " + loaded + ", refused " + refused);
+        return new int[] {loaded, refused};
     }
 }
