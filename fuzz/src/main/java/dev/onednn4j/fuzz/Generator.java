@@ -58,6 +58,7 @@ public final class Generator implements CaseSource {
             case "linear" -> valid ? LinearCases.valid(g) : LinearCases.invalid(g);
             case "flatten" -> valid ? FlattenCases.valid(g) : FlattenCases.invalid(g);
             case "onnx" -> valid ? OnnxCases.valid(g) : OnnxCases.invalid(g);
+            case "int8" -> valid ? Int8Cases.valid(g) : Int8Cases.invalid(g);
             default -> throw new IllegalStateException(family);
         };
         return new FuzzCase(seed, index, m.layer(), m.valid(), m.description(), m.body());

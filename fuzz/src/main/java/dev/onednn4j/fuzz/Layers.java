@@ -9,7 +9,7 @@ import java.util.Set;
 /**
  * The layers the fuzzer covers, and the names {@code --layers} takes: a family ({@code conv}, {@code batchnorm},
  * {@code activation}, {@code maxpool}, {@code avgpool}, {@code adaptiveavgpool}, {@code linear}, {@code flatten},
- * {@code onnx}: small ONNX models, whole and damaged),
+ * {@code onnx}: small ONNX models, whole and damaged; {@code int8}: quantized ONNX convolutions compiled in int8),
  * {@code pool} for the three poolings, or one activation by its class name ({@code relu}, {@code gelu}, ...).
  */
 public final class Layers {
@@ -17,10 +17,19 @@ public final class Layers {
 
     /** The families, in the order the generator weighs them. */
     public static final List<String> FAMILIES = List.of(
-            "conv", "batchnorm", "activation", "maxpool", "avgpool", "adaptiveavgpool", "linear", "flatten", "onnx");
+            "conv",
+            "batchnorm",
+            "activation",
+            "maxpool",
+            "avgpool",
+            "adaptiveavgpool",
+            "linear",
+            "flatten",
+            "onnx",
+            "int8");
 
     /** How often each family is drawn: convolutions, whose kernels are the most varied, most. */
-    static final double[] WEIGHTS = {40, 9, 13, 9, 9, 6, 9, 5, 10};
+    static final double[] WEIGHTS = {40, 9, 13, 9, 9, 6, 9, 5, 10, 8};
 
     /** Every activation, by class name. */
     public static final List<String> ACTIVATIONS =
@@ -32,7 +41,8 @@ public final class Layers {
     static {
         List<String> c = new ArrayList<>(List.of("Conv2d", "BatchNorm2d"));
         c.addAll(ACTIVATIONS);
-        c.addAll(List.of("MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Linear", "Flatten", "OnnxModel"));
+        c.addAll(List.of(
+                "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Linear", "Flatten", "OnnxModel", "OnnxModel int8"));
         CLASSES = List.copyOf(c);
     }
 
@@ -53,7 +63,7 @@ public final class Layers {
                 case "batchnorm", "bn" -> out.add("batchnorm");
                 case "activation", "activations", "act" -> out.add("activation");
                 case "pool", "pooling" -> out.addAll(List.of("maxpool", "avgpool", "adaptiveavgpool"));
-                case "maxpool", "avgpool", "linear", "flatten", "onnx" -> out.add(name);
+                case "maxpool", "avgpool", "linear", "flatten", "onnx", "int8" -> out.add(name);
                 case "adaptiveavgpool", "adaptive", "adaptivepool" -> out.add("adaptiveavgpool");
                 default -> {
                     String act = ACTIVATIONS.stream()
@@ -61,7 +71,8 @@ public final class Layers {
                             .findFirst()
                             .orElseThrow(() -> new IllegalArgumentException("unknown layer '" + raw.strip()
                                     + "' in --layers; known: all, conv, batchnorm, activation, pool, maxpool, avgpool, "
-                                    + "adaptiveavgpool, linear, flatten, onnx, or an activation: " + ACTIVATIONS));
+                                    + "adaptiveavgpool, linear, flatten, onnx, int8, or an activation: "
+                                    + ACTIVATIONS));
                     out.add(act.toLowerCase(Locale.ROOT));
                 }
             }

@@ -62,6 +62,15 @@ public final class FuzzBridge {
     }
 
     /**
+     * Whether oneDNN's int8 kernels here have VNNI (8-bit weights); without it they keep weights to 7 bits.
+     *
+     * @return true on CPUs with AVX512-VNNI or AVX-VNNI (and under an {@code ONEDNN_MAX_CPU_ISA} that allows it)
+     */
+    public static boolean int8Vnni() {
+        return dev.onednn4j.internal.dnnl.Dnnl.int8Vnni();
+    }
+
+    /**
      * How many oneDNN plans {@code module} holds.
      *
      * @param module a layer for which {@link #hasOperation} is true

@@ -24,9 +24,9 @@ public final class Int8 {
      * channel of zeros) and each weight {@code multiple * round(w / (multiple * steps[oc]))}, in
      * {@code [-levels * multiple, levels * multiple]}. Weights that already lie on a grid of at most {@code levels}
      * steps each way (a quantized model's, dequantized from its file: {@code q * scale} with {@code |q| <= levels}),
-     * with {@code multiple} 1, keep that grid: the step is {@code max|w_oc| / m} for the largest {@code m <= levels}
+     * keep that grid, whatever {@code multiple}: the step is {@code max|w_oc| / m} for the largest {@code m <= levels}
      * that makes every weight of the channel an integer number of steps, so the integers are the file's (or a finer
-     * grid holding the same values).
+     * grid holding the same values; with {@code multiple} 2, a file's even integers are halved exactly).
      *
      * @param w        weights, row-major, output channels outermost
      * @param steps    receives one step per output channel; its length is the number of channels
@@ -48,7 +48,7 @@ public final class Int8 {
             for (int k = 0; k < per; k++) {
                 max = Math.max(max, Math.abs(w[oc * per + k]));
             }
-            float step = max == 0 ? 1f : multiple == 1 ? gridStep(w, oc * per, per, max, levels) : max / levels;
+            float step = max == 0 ? 1f : gridStep(w, oc * per, per, max, levels);
             steps[oc] = step / multiple;
             for (int k = 0; k < per; k++) {
                 q[oc * per + k] =
