@@ -20,9 +20,12 @@ import java.util.Properties;
  * its time slice, is preempted, and the next region waits for it for a whole slice: measured on 2 cores with 3 busy
  * competitors, the seed's convolution took 12 ms at p99 against a 0.1 ms median. {@code OMP_WAIT_POLICY=passive}
  * (no spin) fixes the tail but costs a wake-up per region when idle. The library's default, {@value #DEFAULT} spins
- * (some microseconds: long enough to bridge the regions of one call and back-to-back calls, short enough that a
- * waiting worker sleeps and is woken promptly), kept the idle median and cut the loaded p99 below ONNX Runtime's
- * (docs/threads-and-latency.md, "Latency under load").
+ * (some tens of microseconds: a spin is one {@code pause}, 11.6 ns on the Xeon it was measured on), bridges the
+ * regions of one call, the steps of a compiled network and back-to-back calls, and is short enough that a waiting
+ * worker sleeps and is woken promptly under load: it kept the loaded p99 below ONNX Runtime's. 1,000 spins (the
+ * former default, some 12 µs) let the workers of a compiled network at batch 1 fall asleep between its steps, whose
+ * imbalance is longer: DenseNet-121 ran 25% slower, SqueezeNet 22% (docs/threads-and-latency.md, "Latency under
+ * load").
  *
  * <p>It applies only when the process sets neither {@code OMP_WAIT_POLICY} nor {@code GOMP_SPINCOUNT} (those are
  * always obeyed; they are read from the JVM's startup environment), only on Linux, and only if no libgomp was loaded
@@ -36,7 +39,7 @@ final class OpenMpWait {
     static final String PROPERTY = "onednn4j.openmp.spinCount";
 
     /** The library's spin count: measured, see the class comment. */
-    static final long DEFAULT = 1000;
+    static final long DEFAULT = 3000;
 
     private OpenMpWait() {}
 

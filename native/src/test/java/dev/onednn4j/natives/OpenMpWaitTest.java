@@ -31,7 +31,7 @@ class OpenMpWaitTest {
 
     @Test
     void theLibraryDefaultUnlessTheEnvironmentOrThePropertySaysOtherwise() {
-        assertEquals(Optional.of("1000"), OpenMpWait.spinCount(props(null), Map.of()));
+        assertEquals(Optional.of("3000"), OpenMpWait.spinCount(props(null), Map.of()));
         assertEquals(Optional.of("50"), OpenMpWait.spinCount(props("50"), Map.of()));
         assertEquals(Optional.of("0"), OpenMpWait.spinCount(props(" 0 "), Map.of()));
         assertEquals(Optional.empty(), OpenMpWait.spinCount(props("default"), Map.of()));
@@ -64,14 +64,14 @@ class OpenMpWaitTest {
             Assumptions.abort(why);
         }
         // what native code sees, then what libgomp itself read when it loaded (OMP_DISPLAY_ENV): it was in time
-        assertEquals("GOMP_SPINCOUNT=1000 libgomp=1000", probe(List.of(), Map.of()));
+        assertEquals("GOMP_SPINCOUNT=3000 libgomp=3000", probe(List.of(), Map.of()));
         assertEquals("GOMP_SPINCOUNT=20 libgomp=20", probe(List.of("-Donednn4j.openmp.spinCount=20"), Map.of()));
         assertEquals(
                 "GOMP_SPINCOUNT=null libgomp=300000", probe(List.of("-Donednn4j.openmp.spinCount=default"), Map.of()));
         assertEquals("GOMP_SPINCOUNT=null libgomp=0", probe(List.of(), Map.of("OMP_WAIT_POLICY", "passive")));
         assertEquals("GOMP_SPINCOUNT=300 libgomp=300", probe(List.of(), Map.of("GOMP_SPINCOUNT", "300")));
         // a bad value is a warning, not a library that cannot load: the default applies
-        assertEquals("GOMP_SPINCOUNT=1000 libgomp=1000", probe(List.of("-Donednn4j.openmp.spinCount=fast"), Map.of()));
+        assertEquals("GOMP_SPINCOUNT=3000 libgomp=3000", probe(List.of("-Donednn4j.openmp.spinCount=fast"), Map.of()));
     }
 
     private static String probe(List<String> jvmArgs, Map<String, String> env)
