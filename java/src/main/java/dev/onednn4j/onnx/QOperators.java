@@ -233,6 +233,10 @@ final class QOperators {
          * QuantizeLinear with its input's quantization where it only moves integers; refused otherwise.
          */
         private void other(Node n) {
+            if (!type(n).equals(n.opType()) || !OnnxOps.supported().contains(n.opType())) {
+                nodes.add(n); // an op onednn4j does not run: refused at load with the supported list
+                return;
+            }
             Quant q = null;
             for (int i = 0; i < n.inputs().size(); i++) {
                 Quant qi = quantized.get(n.inputs().get(i));

@@ -126,6 +126,21 @@ class OnnxQOperatorTest {
                         + "(MaxPool)"),
                 m);
         assertTrue(m.contains("QLinearConv") && m.contains("MaxPool, Reshape"), m);
+        // a quantized operator onednn4j does not read: the unsupported-op refusal, with both lists
+        Onnx.ModelProto softmax = model(true, "QLinearSoftmax").toBuilder()
+                .setGraph(model(true, "QLinearSoftmax").getGraph().toBuilder()
+                        .setNode(
+                                3,
+                                model(true, "QLinearSoftmax").getGraph().getNode(3).toBuilder()
+                                        .setDomain("com.microsoft")))
+                .build();
+        m = assertThrows(IllegalArgumentException.class, () -> OnnxModel.load(softmax.toByteArray()))
+                .getMessage();
+        assertTrue(
+                m.contains("uses op onednn4j does not support: com.microsoft.QLinearSoftmax (first at node 'aq_node'")
+                        && m.contains("quantized operators (QOperator form): QLinearConv, QLinearMatMul, "
+                                + "com.microsoft.QGemm"),
+                m);
         // a move with a second output (MaxPool's indices)
         Onnx.ModelProto twoOutputs = model(true, null).toBuilder()
                 .setGraph(model(true, null).getGraph().toBuilder()
