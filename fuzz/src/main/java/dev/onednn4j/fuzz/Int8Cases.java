@@ -144,14 +144,12 @@ final class Int8Cases {
                     OnnxCases.ints("kernel_shape", 3, 3),
                     OnnxCases.ints("pads", 1, 1, 1, 1),
                     OnnxCases.ints("strides", 1, 1));
+            maxPool(graph, qop, "xq", "sx", "zx", skipAttrs, "mq");
             if (qop) {
-                graph.addNode(OnnxCases.node("MaxPool", List.of("xq"), "mq").addAllAttribute(skipAttrs));
                 graph.addNode(
                         OnnxCases.node("QLinearAdd", List.of("cq", "sy", "zy", "mq", "sx", "zx", "sr", "zr"), "rq")
                                 .setDomain("com.microsoft"));
             } else {
-                graph.addNode(OnnxCases.node("MaxPool", List.of("xd"), "m").addAllAttribute(skipAttrs));
-                graph.addNode(OnnxCases.node("QuantizeLinear", List.of("m", "sx", "zx"), "mq"));
                 graph.addNode(OnnxCases.node("DequantizeLinear", List.of("mq", "sx", "zx"), "md"));
                 graph.addNode(OnnxCases.node("DequantizeLinear", List.of("cq", "sy", "zy"), "cd"));
                 graph.addNode(OnnxCases.node("Add", List.of("cd", "md"), "r"));
@@ -159,13 +157,7 @@ final class Int8Cases {
             }
             // and a step after the block (the tensor before the graph's output keeps its own rounding, so a block
             // that writes it is not fused in int8: a block that is followed by more layers is)
-            if (qop) {
-                graph.addNode(OnnxCases.node("MaxPool", List.of("rq"), "aq").addAllAttribute(skipAttrs));
-            } else {
-                graph.addNode(OnnxCases.node("DequantizeLinear", List.of("rq", "sr", "zr"), "rd"));
-                graph.addNode(OnnxCases.node("MaxPool", List.of("rd"), "a").addAllAttribute(skipAttrs));
-                graph.addNode(OnnxCases.node("QuantizeLinear", List.of("a", "sr", "zr"), "aq"));
-            }
+            maxPool(graph, qop, "rq", "sr", "zr", skipAttrs, "aq");
             out = "aq";
             scale = "sr";
             zero = "zr";
@@ -173,13 +165,7 @@ final class Int8Cases {
         } else if (kind == 2) {
             List<Onnx.AttributeProto> poolAttrs =
                     List.of(OnnxCases.ints("kernel_shape", 2, 2), OnnxCases.ints("strides", 2, 2));
-            if (qop) {
-                graph.addNode(OnnxCases.node("MaxPool", List.of("cq"), "pq").addAllAttribute(poolAttrs));
-            } else {
-                graph.addNode(OnnxCases.node("DequantizeLinear", List.of("cq", "sy", "zy"), "cd"));
-                graph.addNode(OnnxCases.node("MaxPool", List.of("cd"), "p").addAllAttribute(poolAttrs));
-                graph.addNode(OnnxCases.node("QuantizeLinear", List.of("p", "sy", "zy"), "pq"));
-            }
+            maxPool(graph, qop, "cq", "sy", "zy", poolAttrs, "pq");
             out = "pq";
             shape = new long[] {n, oc, oh / 2, ow / 2};
         }
@@ -226,6 +212,28 @@ final class Int8Cases {
         return new Model(m.build().toByteArray(), new long[] {n, c, h, w}, step, description);
     }
 
+    /**
+     * A max pooling of the quantized tensor {@code q} into {@code out}, quantized as {@code q}: on the integers
+     * (QOperator), or between a DequantizeLinear and a QuantizeLinear (QDQ).
+     */
+    private static void maxPool(
+            Onnx.GraphProto.Builder graph,
+            boolean qop,
+            String q,
+            String scale,
+            String zero,
+            List<Onnx.AttributeProto> attrs,
+            String out) {
+        if (qop) {
+            graph.addNode(OnnxCases.node("MaxPool", List.of(q), out).addAllAttribute(attrs));
+        } else {
+            graph.addNode(OnnxCases.node("DequantizeLinear", List.of(q, scale, zero), q + " float"));
+            graph.addNode(OnnxCases.node("MaxPool", List.of(q + " float"), out + " float")
+                    .addAllAttribute(attrs));
+            graph.addNode(OnnxCases.node("QuantizeLinear", List.of(out + " float", scale, zero), out));
+        }
+    }
+
     static Made valid(Gen g) {
         Model m = model(g, FuzzBridge.int8Vnni());
         long seed = g.nextLong();
@@ -235,19 +243,12 @@ final class Int8Cases {
     static Made invalid(Gen g) {
         Model m = model(g, FuzzBridge.int8Vnni());
         byte[] bytes = m.bytes().clone();
-        int flips = g.between(1, 4);
-        StringBuilder at = new StringBuilder();
-        for (int i = 0; i < flips; i++) {
-            int p = g.between(0, bytes.length - 1);
-            bytes[p] = (byte) g.between(0, 255);
-            at.append(i > 0 ? ", " : "").append(p);
-        }
+        String how = OnnxCases.replaceBytes(g, bytes);
         long seed = g.nextLong();
         return new Made(
                 "OnnxModel int8",
                 false,
-                "[damaged file: " + flips + " byte(s) replaced at " + at + "] " + m.description()
-                        + "; expects a clear refusal, or a run",
+                "[damaged file: " + how + "] " + m.description() + "; expects a clear refusal, or a run",
                 trace -> judge(m, bytes, seed, true));
     }
 
@@ -261,7 +262,7 @@ final class Int8Cases {
         try {
             model = OnnxModel.load(bytes);
         } catch (IllegalArgumentException | IllegalStateException e) {
-            return refused(e, damaged, "load");
+            return OnnxCases.refused(e, damaged, "load");
         }
         try (model) {
             float[] values = new float[(int) Arrays.stream(m.input()).reduce(1, Math::multiplyExact)];
@@ -292,7 +293,7 @@ final class Int8Cases {
                         kernel = int8Kernel(plan);
                     }
                 } catch (IllegalArgumentException | IllegalStateException | UnsupportedOperationException e) {
-                    return refused(e, damaged, "run");
+                    return OnnxCases.refused(e, damaged, "run");
                 }
             }
             if (damaged) {
@@ -352,16 +353,6 @@ final class Int8Cases {
             same += got[i] == want[i] ? 1 : 0;
         }
         return same;
-    }
-
-    private static Verdict refused(RuntimeException e, boolean damaged, String when) {
-        if (!damaged) {
-            return Verdict.wrong("a valid model was refused at " + when + ": " + e);
-        }
-        if (e.getMessage() == null || e.getMessage().isBlank()) {
-            return Verdict.wrong("refused at " + when + " without a message: " + e);
-        }
-        return Verdict.pass("refused at " + when + ": " + e.getMessage());
     }
 
     private static double uniform(Gen g, double lo, double hi) {

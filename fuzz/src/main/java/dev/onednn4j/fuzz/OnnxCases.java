@@ -164,14 +164,7 @@ final class OnnxCases {
             bytes = Arrays.copyOf(bytes, len);
             how = "truncated to " + len + " of " + m.bytes().length + " bytes";
         } else {
-            int flips = g.between(1, 4);
-            StringBuilder at = new StringBuilder();
-            for (int i = 0; i < flips; i++) {
-                int p = g.between(0, bytes.length - 1);
-                bytes[p] = (byte) g.between(0, 255);
-                at.append(i > 0 ? ", " : "").append(p);
-            }
-            how = flips + " byte(s) replaced at " + at;
+            how = replaceBytes(g, bytes);
         }
         byte[] damaged = bytes;
         long seed = g.nextLong();
@@ -260,7 +253,23 @@ final class OnnxCases {
         }
     }
 
-    private static Verdict refused(RuntimeException e, boolean damaged, String when) {
+    /** Replaces 1 to 4 random bytes of {@code bytes} with random values; says which. */
+    static String replaceBytes(Gen g, byte[] bytes) {
+        int flips = g.between(1, 4);
+        StringBuilder at = new StringBuilder();
+        for (int i = 0; i < flips; i++) {
+            int p = g.between(0, bytes.length - 1);
+            bytes[p] = (byte) g.between(0, 255);
+            at.append(i > 0 ? ", " : "").append(p);
+        }
+        return flips + " byte(s) replaced at " + at;
+    }
+
+    /**
+     * The verdict on a refusal: wrong for a valid model; for a damaged one, a pass if it has a message, else an
+     * unclear refusal (wrong).
+     */
+    static Verdict refused(RuntimeException e, boolean damaged, String when) {
         if (!damaged) {
             return Verdict.wrong("a valid model was refused at " + when + ": " + e);
         }
