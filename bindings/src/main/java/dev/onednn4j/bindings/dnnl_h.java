@@ -1279,6 +1279,26 @@ public class dnnl_h {
         return dnnl_acdb;
     }
 
+    private static final int dnnl_aBcd16b = (int)78L;
+    /**
+     * {@snippet lang=c :
+     * enum .dnnl_aBcd16b = 78
+     * }
+     */
+    public static int dnnl_aBcd16b() {
+        return dnnl_aBcd16b;
+    }
+
+    private static final int dnnl_aBcd8b = (int)102L;
+    /**
+     * {@snippet lang=c :
+     * enum .dnnl_aBcd8b = 102
+     * }
+     */
+    public static int dnnl_aBcd8b() {
+        return dnnl_aBcd8b;
+    }
+
     private static final int dnnl_x = (int)2L;
     /**
      * {@snippet lang=c :

@@ -8,6 +8,8 @@ import static dev.onednn4j.bindings.dnnl_h.DNNL_ARG_SCRATCHPAD;
 import static dev.onednn4j.bindings.dnnl_h.DNNL_ARG_SRC;
 import static dev.onednn4j.bindings.dnnl_h.DNNL_ARG_TO;
 import static dev.onednn4j.bindings.dnnl_h.DNNL_ARG_WEIGHTS;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_aBcd16b;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_aBcd8b;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_blocked;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_convolution_direct;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_convolution_forward_primitive_desc_create;
@@ -96,7 +98,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * <p>The best raw oneDNN implementation for a layout pair, reorders included: {@code bestNchw} for a caller whose
  * input and output are NCHW, {@code bestChannelsLast} for NHWC. Setup walks every implementation oneDNN offers
  * ({@code dnnl_primitive_desc_next_impl}, reference ones left out) for several layout requests (the caller's layout,
- * {@code any}, nhwc, and the caller's on one side with {@code any} on the other; weights {@code any}), times each
+ * {@code any}, nhwc, channels in blocks of 16 and of 8, and the caller's on one side with {@code any} on the other;
+ * weights {@code any}), times each
  * with the reorders its layouts need from and to the caller's, keeps the fastest and prints it; the benchmark runs
  * it: reorder in, convolution, reorder out, each where needed.
  */
@@ -581,6 +584,8 @@ public class RawOneDnnBenchmark {
                     new Request(user, user),
                     new Request(any, any),
                     new Request(dnnl_nhwc(), dnnl_nhwc()),
+                    new Request(dnnl_aBcd16b(), dnnl_aBcd16b()),
+                    new Request(dnnl_aBcd8b(), dnnl_aBcd8b()),
                     new Request(user, any),
                     new Request(any, user)));
             List<Candidate> candidates = new ArrayList<>();

@@ -1,6 +1,8 @@
 package dev.onednn4j.internal.dnnl;
 
 import static dev.onednn4j.bindings.dnnl_h.C_POINTER;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_aBcd16b;
+import static dev.onednn4j.bindings.dnnl_h.dnnl_aBcd8b;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_blocked;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_format_kind_any;
 import static dev.onednn4j.bindings.dnnl_h.dnnl_format_tag_any;
@@ -69,17 +71,29 @@ public final class MemoryDesc implements AutoCloseable {
 
     /** A layout left to the primitive to choose ({@code dnnl_format_tag_any}). */
     public static MemoryDesc any(long[] dims, DataType type) {
+        return tagged(dims, type, dnnl_format_tag_any(), "any layout");
+    }
+
+    /**
+     * A 4-D (N, C, H, W) layout with channels in blocks of {@code block} (8 or 16), each block's channels innermost:
+     * {@code aBcd8b} or {@code aBcd16b}, the layouts oneDNN's direct and depthwise AVX2 and AVX-512 kernels read.
+     */
+    public static MemoryDesc channelBlocked(long[] dims, DataType type, int block) {
+        if (dims.length != 4 || (block != 8 && block != 16)) {
+            throw new IllegalArgumentException(
+                    "channel blocks of 8 or 16 over 4 dims, got " + block + " over " + Arrays.toString(dims));
+        }
+        return tagged(dims, type, block == 16 ? dnnl_aBcd16b() : dnnl_aBcd8b(), "aBcd" + block + "b");
+    }
+
+    private static MemoryDesc tagged(long[] dims, DataType type, int tag, String layout) {
         Dnnl.ensureLoaded();
         try (Arena a = Arena.ofConfined()) {
             MemorySegment p = a.allocate(C_POINTER);
-            String d = type.name().toLowerCase(java.util.Locale.ROOT) + " " + Arrays.toString(dims) + " any layout";
+            String d = type.name().toLowerCase(java.util.Locale.ROOT) + " " + Arrays.toString(dims) + " " + layout;
             Dnnl.check(
                     dnnl_memory_desc_create_with_tag(
-                            p,
-                            dims.length,
-                            a.allocateFrom(ValueLayout.JAVA_LONG, dims),
-                            type.value(),
-                            dnnl_format_tag_any()),
+                            p, dims.length, a.allocateFrom(ValueLayout.JAVA_LONG, dims), type.value(), tag),
                     "dnnl_memory_desc_create_with_tag",
                     () -> d);
             return new MemoryDesc(p.get(C_POINTER, 0), true, d);

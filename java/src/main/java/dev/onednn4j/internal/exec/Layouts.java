@@ -29,6 +29,11 @@ public final class Layouts {
         return MemoryDesc.strided(dims, DataType.F32, strides);
     }
 
+    /** A float32 (N, C, H, W) layout with channels in blocks of {@code block} (8 or 16): {@code aBcd16b}. */
+    public static MemoryDesc channelBlocked(long[] dims, int block) {
+        return MemoryDesc.channelBlocked(dims, DataType.F32, block);
+    }
+
     /** A float32 layout left to the primitive. */
     public static MemoryDesc any(long[] dims) {
         return MemoryDesc.any(dims, DataType.F32);

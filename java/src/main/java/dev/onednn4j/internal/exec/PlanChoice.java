@@ -29,7 +29,7 @@ public final class PlanChoice {
     /** How much faster than the first candidate another must time to replace it. */
     static final double MARGIN = 0.05;
     /** The choosing rule's version, in every key: choices saved under an earlier rule are made again. */
-    private static final String RULE = "v2";
+    private static final String RULE = "v3";
     /**
      * Timing rounds (the best counts): fewer than kernel choice's, as a layer's first call waits for them, but enough
      * that every candidate gets rounds after the JVM has compiled the call path (a small layer's call is a few

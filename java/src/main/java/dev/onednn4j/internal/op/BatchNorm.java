@@ -6,8 +6,11 @@ import dev.onednn4j.internal.dnnl.Engine;
 import dev.onednn4j.internal.dnnl.MemoryDesc;
 import dev.onednn4j.internal.dnnl.PrimitiveAttr;
 import dev.onednn4j.internal.dnnl.PrimitiveDesc;
+import dev.onednn4j.internal.exec.LayoutChoice;
+import dev.onednn4j.internal.exec.LayoutChoice.Side;
 import dev.onednn4j.internal.exec.Layouts;
 import dev.onednn4j.internal.exec.Plan;
+import dev.onednn4j.internal.exec.PlanChoice;
 import dev.onednn4j.internal.memory.TensorImpl;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -19,7 +22,8 @@ import java.util.Locale;
  * {@code y = (x - mean[c]) / sqrt(var[c] + eps) * weight[c] + bias[c]}, with the running statistics, or with the
  * batch's own mean and biased variance over (N, H, W) when there are none. Tensors: input, output.
  *
- * <p>oneDNN: the batch normalization primitive in the input's layout ({@code use_global_stats},
+ * <p>oneDNN: the batch normalization primitive in the input's layout, or in the one layout choice by measurement
+ * keeps for the caller's ({@link PlanChoice}) ({@code use_global_stats},
  * {@code use_scale}, {@code use_shift}); an output in another layout is reordered into. {@link #withRelu()} is the
  * same normalization followed by {@code max(y, 0)} in one pass ({@code fuse_norm_relu}): what compiling a
  * pre-activation {@code BatchNorm -> ReLU} (DenseNet's) makes of it.
@@ -75,16 +79,53 @@ public final class BatchNorm implements Operation {
 
     @Override
     public Plan plan(TensorImpl... t) {
-        Plan.Builder b = Plan.builder(String.format(
+        TensorImpl x = t[0];
+        TensorImpl out = t[1];
+        if (!PlanChoice.measuring()) {
+            return plan(x, out, Side.CALLER, null);
+        }
+        return PlanChoice.choose(
+                description() + ", input " + x.format() + ", output " + out.format(), candidates(x, out), x, out);
+    }
+
+    /**
+     * The ways to run a call on {@code x} and {@code out} ({@link LayoutChoice#candidates}), the default first: in
+     * the caller's input layout. The primitive writes the layout it reads; oneDNN's NCHW kernel is slower than its
+     * NHWC and blocked ones, so an NCHW caller may gain by reordering.
+     */
+    List<PlanChoice.Candidate> candidates(TensorImpl x, TensorImpl out) {
+        Side[][] pairs = {
+            {Side.CALLER, Side.CALLER},
+            {Side.CHANNELS_LAST, Side.CHANNELS_LAST},
+            {Side.BLOCKED_16, Side.BLOCKED_16},
+            {Side.BLOCKED_8, Side.BLOCKED_8},
+        };
+        return LayoutChoice.candidates(
+                pairs,
+                shape,
+                x,
+                shape,
+                out,
+                (src, dst, attr) -> describe(src, null, DataType.F32, attr),
+                impl -> true,
+                (srcSide, dstSide, impl) -> plan(x, out, srcSide, impl));
+    }
+
+    private String description() {
+        return String.format(
                 Locale.ROOT,
                 "batch_norm %s eps %s, %s statistics%s%s",
                 Arrays.toString(shape),
                 eps,
                 mean != null ? "running" : "batch",
                 weight != null ? ", affine" : "",
-                relu ? ", relu" : ""));
-        MemoryDesc src = b.input(Arg.SRC, 0, Layouts.of(shape, t[0]));
-        b.output(Arg.DST, 1, Layouts.of(shape, t[1]));
+                relu ? ", relu" : "");
+    }
+
+    private Plan plan(TensorImpl x, TensorImpl out, Side side, LayoutChoice.Implementation impl) {
+        Plan.Builder b = Plan.builder(description());
+        MemoryDesc src = side.in(b, b.input(Arg.SRC, 0, Layouts.of(shape, x)), shape, x);
+        b.output(Arg.DST, 1, Layouts.of(shape, out));
         long[] c = {shape[1]};
         if (mean != null) {
             b.constant(Arg.MEAN, mean, Layouts.of(c, mean));
@@ -94,7 +135,7 @@ public final class BatchNorm implements Operation {
             b.constant(Arg.SCALE, weight, Layouts.of(c, weight));
             b.constant(Arg.SHIFT, bias, Layouts.of(c, bias));
         }
-        return b.build(attr -> describe(src, null, DataType.F32, attr));
+        return b.build(attr -> LayoutChoice.at(impl, describe(src, null, DataType.F32, attr), description()));
     }
 
     /** Normalizes {@code src} into its own layout; {@code dst} and {@code dt} follow {@code src}. */

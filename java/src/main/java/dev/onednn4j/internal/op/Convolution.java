@@ -1,6 +1,5 @@
 package dev.onednn4j.internal.op;
 
-import dev.onednn4j.OneDnnException;
 import dev.onednn4j.internal.dnnl.Arg;
 import dev.onednn4j.internal.dnnl.DataType;
 import dev.onednn4j.internal.dnnl.Engine;
@@ -8,6 +7,8 @@ import dev.onednn4j.internal.dnnl.MemoryDesc;
 import dev.onednn4j.internal.dnnl.Padder;
 import dev.onednn4j.internal.dnnl.PrimitiveAttr;
 import dev.onednn4j.internal.dnnl.PrimitiveDesc;
+import dev.onednn4j.internal.exec.LayoutChoice;
+import dev.onednn4j.internal.exec.LayoutChoice.Side;
 import dev.onednn4j.internal.exec.Layouts;
 import dev.onednn4j.internal.exec.Plan;
 import dev.onednn4j.internal.exec.PlanChoice;
@@ -87,19 +88,6 @@ public final class Convolution implements Operation {
         return true;
     }
 
-    /** Which layout the primitive is asked to read or write for a tensor of the call. */
-    enum Side {
-        /** The caller's own layout: no reorder. */
-        CALLER,
-        /** oneDNN's choice ({@code any}), reordered from or to the caller's. */
-        ANY,
-        /** NHWC, reordered from or to the caller's (the layout oneDNN's brgemm kernels read). */
-        CHANNELS_LAST
-    }
-
-    /** Implementations tried per pair of layouts, in oneDNN's order (its ranking); reference kernels never. */
-    private static final int IMPLEMENTATIONS_PER_LAYOUT = 2;
-
     @Override
     public Plan plan(TensorImpl... t) {
         TensorImpl x = t[0];
@@ -116,9 +104,9 @@ public final class Convolution implements Operation {
 
     /**
      * The ways to run a call on {@code x} and {@code out}, oneDNN's default first: the primitive reading the caller's
-     * layouts as they are and oneDNN's preferred layouts (with reorders around it), in the combinations that can
-     * differ, each with the first {@value #IMPLEMENTATIONS_PER_LAYOUT} implementations oneDNN offers for them. A
-     * channels-last caller's default reads and writes its tensors in place.
+     * layouts as they are, oneDNN's preferred layouts, NHWC and channel blocks (with reorders around it), in the
+     * combinations that can differ ({@link LayoutChoice#candidates}). A channels-last caller's default reads and
+     * writes its tensors in place.
      */
     List<PlanChoice.Candidate> candidates(TensorImpl x, TensorImpl out) {
         Side[][] pairs = {
@@ -126,49 +114,25 @@ public final class Convolution implements Operation {
             {Side.CALLER, Side.CALLER},
             {Side.ANY, Side.ANY},
             {Side.CHANNELS_LAST, Side.CHANNELS_LAST},
+            {Side.BLOCKED_16, Side.BLOCKED_16},
+            {Side.BLOCKED_8, Side.BLOCKED_8},
             {Side.CALLER, Side.ANY},
             {Side.ANY, Side.CALLER},
         };
-        List<PlanChoice.Candidate> candidates = new ArrayList<>();
-        List<String> seen = new ArrayList<>();
-        for (int p = 0; p < pairs.length; p++) {
-            Side srcSide = pairs[p][0];
-            Side dstSide = pairs[p][1];
-            try (MemoryDesc src = primitiveSide(srcSide, g.inputShape(), x);
-                    MemoryDesc dst = primitiveSide(dstSide, g.outputShape(), out);
-                    MemoryDesc w = Layouts.any(weightDims());
-                    MemoryDesc b = bias == null ? null : Layouts.of(new long[] {g.outC()}, Format.CONTIGUOUS);
-                    PrimitiveAttr attr = PrimitiveAttr.create().userScratchpad()) {
-                PrimitiveDesc pd = descriptor(src, w, b, dst, true, attr);
-                try {
-                    int taken = 0;
-                    do {
-                        String impl = pd.implementation();
-                        String srcLayout = pd.query(Arg.SRC).layout();
-                        String dstLayout = pd.query(Arg.DST).layout();
-                        String name = "src " + srcLayout + ", dst " + dstLayout + ": " + impl;
-                        boolean first = candidates.isEmpty();
-                        boolean usable =
-                                !impl.startsWith("ref") && !(oneColumnStrided() && impl.contains("brg_conv_fwd"));
-                        if ((first || usable) && !seen.contains(name)) {
-                            seen.add(name);
-                            candidates.add(new PlanChoice.Candidate(
-                                    name,
-                                    () -> plan(x, out, srcSide, dstSide, new String[] {impl, srcLayout, dstLayout})));
-                            taken++;
-                        }
-                    } while (taken < IMPLEMENTATIONS_PER_LAYOUT && pd.nextImplementation());
-                } finally {
-                    pd.close();
-                }
-            } catch (OneDnnException e) {
-                if (p == 0) {
-                    throw e;
-                }
-                // oneDNN has no implementation for these layouts: not a candidate
-            }
-        }
-        return candidates;
+        return LayoutChoice.candidates(
+                pairs,
+                g.inputShape(),
+                x,
+                g.outputShape(),
+                out,
+                (src, dst, attr) -> {
+                    try (MemoryDesc w = Layouts.any(weightDims());
+                            MemoryDesc b = bias == null ? null : Layouts.of(new long[] {g.outC()}, Format.CONTIGUOUS)) {
+                        return descriptor(src, w, b, dst, true, attr);
+                    }
+                },
+                impl -> !(oneColumnStrided() && impl.contains("brg_conv_fwd")),
+                (srcSide, dstSide, impl) -> plan(x, out, srcSide, dstSide, impl));
     }
 
     /**
@@ -177,15 +141,6 @@ public final class Convolution implements Operation {
      */
     private static Side preferred(TensorImpl t) {
         return t.format() == Format.CHANNELS_LAST ? Side.CALLER : Side.ANY;
-    }
-
-    /** What the primitive is asked to read or write for the caller's {@code t} seen with {@code dims}. */
-    private static MemoryDesc primitiveSide(Side side, long[] dims, TensorImpl t) {
-        return switch (side) {
-            case CALLER -> Layouts.of(dims, t);
-            case ANY -> Layouts.any(dims);
-            case CHANNELS_LAST -> Layouts.of(dims, Format.CHANNELS_LAST);
-        };
     }
 
     /**
@@ -198,9 +153,9 @@ public final class Convolution implements Operation {
 
     /**
      * The plan reading {@code x} and writing {@code out}, the primitive asked for the layouts {@code srcSide} and
-     * {@code dstSide}, at the implementation {@code impl} ({@code {name, src layout, dst layout}}, or null for oneDNN's first).
+     * {@code dstSide}, at the implementation {@code impl} (null for oneDNN's first).
      */
-    private Plan plan(TensorImpl x, TensorImpl out, Side srcSide, Side dstSide, String[] impl) {
+    private Plan plan(TensorImpl x, TensorImpl out, Side srcSide, Side dstSide, LayoutChoice.Implementation impl) {
         boolean explicitPad = explicitPadding();
         if (explicitPad && g.paddingMode() == PadMode.ZEROS && planVariant() == 0) {
             LOG.log(
@@ -237,27 +192,11 @@ public final class Convolution implements Operation {
         long[] wDims = weightDims();
         b.constant(Arg.WEIGHTS, weight, Layouts.of(wDims, weight));
         MemoryDesc biasMd = bias == null ? null : b.constant(Arg.BIAS, bias, Layouts.of(new long[] {g.outC()}, bias));
-        MemoryDesc srcPrim = srcSide == Side.CALLER ? src : b.temporary(primitiveSide(srcSide, srcDims, x));
-        MemoryDesc dstPrim = dstSide == Side.CALLER ? dst : b.temporary(primitiveSide(dstSide, dstDims, out));
+        MemoryDesc srcPrim = srcSide.in(b, src, srcDims, x);
+        MemoryDesc dstPrim = dstSide.in(b, dst, dstDims, out);
         MemoryDesc wAny = b.temporary(Layouts.any(wDims));
         boolean padded = !explicitPad;
-        return b.build(attr -> at(descriptor(srcPrim, wAny, biasMd, dstPrim, padded, attr), impl));
-    }
-
-    /** {@code pd} moved to the implementation {@code impl} names (null: left at oneDNN's first). */
-    private PrimitiveDesc at(PrimitiveDesc pd, String[] impl) {
-        if (impl == null) {
-            return pd;
-        }
-        while (!(pd.implementation().equals(impl[0])
-                && pd.query(Arg.SRC).layout().equals(impl[1])
-                && pd.query(Arg.DST).layout().equals(impl[2]))) {
-            if (!pd.nextImplementation()) {
-                pd.close();
-                throw new IllegalStateException(g + ": oneDNN no longer offers " + String.join(" ", impl));
-            }
-        }
-        return pd;
+        return b.build(attr -> LayoutChoice.at(impl, descriptor(srcPrim, wAny, biasMd, dstPrim, padded, attr), g));
     }
 
     /** (outC, C/groups, kH, kW), or (groups, outC/groups, C/groups, kH, kW) when grouped, as oneDNN wants. */

@@ -8,8 +8,11 @@ import dev.onednn4j.internal.dnnl.MemoryDesc;
 import dev.onednn4j.internal.dnnl.PostOps;
 import dev.onednn4j.internal.dnnl.PrimitiveAttr;
 import dev.onednn4j.internal.dnnl.PrimitiveDesc;
+import dev.onednn4j.internal.exec.LayoutChoice;
+import dev.onednn4j.internal.exec.LayoutChoice.Side;
 import dev.onednn4j.internal.exec.Layouts;
 import dev.onednn4j.internal.exec.Plan;
+import dev.onednn4j.internal.exec.PlanChoice;
 import dev.onednn4j.internal.memory.Format;
 import dev.onednn4j.internal.memory.TensorImpl;
 import java.util.List;
@@ -18,7 +21,9 @@ import java.util.List;
  * Max or average pooling of (N, C, H, W), resolved for one shape, with PyTorch's semantics. Tensors: input,
  * output.
  *
- * <p>oneDNN: the pooling primitive (output layout left to it, reordered if the caller's differs). PyTorch's
+ * <p>oneDNN: the pooling primitive, on the layouts layout choice by measurement keeps for the caller's
+ * ({@link PlanChoice}; by default the caller's input and oneDNN's choice of output layout, reordered if the caller's
+ * differs). PyTorch's
  * average divisor counts the zero padding but not the extra cells a ceil-mode window reaches past it, and may be
  * overridden; oneDNN's {@code avg_include_padding} divides by the whole kernel. Where the two differ, a binary
  * post-op multiplies each output position by {@code kernel / PyTorch's divisor}, a constant of shape
@@ -61,14 +66,48 @@ public final class Pooling implements Operation {
 
     @Override
     public Plan plan(TensorImpl... t) {
-        Plan.Builder b = Plan.builder(g + ", input " + t[0].format() + ", output " + t[1].format());
-        MemoryDesc src = b.input(Arg.SRC, 0, Layouts.of(g.inputShape(), t[0]));
-        b.output(Arg.DST, 1, Layouts.of(g.outputShape(), t[1]));
+        TensorImpl x = t[0];
+        TensorImpl out = t[1];
+        if (!PlanChoice.measuring()) {
+            return plan(x, out, Side.CALLER, Side.ANY, null);
+        }
+        return PlanChoice.choose(g + ", input " + x.format() + ", output " + out.format(), candidates(x, out), x, out);
+    }
+
+    /**
+     * The ways to run a call on {@code x} and {@code out} ({@link LayoutChoice#candidates}), the default first: the
+     * caller's input read as it is into oneDNN's choice of output layout. oneDNN pools NHWC and channel blocks with
+     * its fast kernels and NCHW with a slower one (it transposes inside), so an NCHW caller may gain by reordering.
+     */
+    List<PlanChoice.Candidate> candidates(TensorImpl x, TensorImpl out) {
+        Side[][] pairs = {
+            {Side.CALLER, Side.ANY},
+            {Side.CALLER, Side.CALLER},
+            {Side.CHANNELS_LAST, Side.CHANNELS_LAST},
+            {Side.BLOCKED_16, Side.BLOCKED_16},
+            {Side.BLOCKED_8, Side.BLOCKED_8},
+        };
+        return LayoutChoice.candidates(
+                pairs,
+                g.inputShape(),
+                x,
+                g.outputShape(),
+                out,
+                (src, dst, attr) -> describe(src, dst, DataType.F32, attr),
+                impl -> true,
+                (srcSide, dstSide, impl) -> plan(x, out, srcSide, dstSide, impl));
+    }
+
+    private Plan plan(TensorImpl x, TensorImpl out, Side srcSide, Side dstSide, LayoutChoice.Implementation impl) {
+        Plan.Builder b = Plan.builder(g + ", input " + x.format() + ", output " + out.format());
+        MemoryDesc src = srcSide.in(b, b.input(Arg.SRC, 0, Layouts.of(g.inputShape(), x)), g.inputShape(), x);
+        MemoryDesc dst = b.output(Arg.DST, 1, Layouts.of(g.outputShape(), out));
+        MemoryDesc dstPrim = dstSide == Side.ANY ? null : dstSide.in(b, dst, g.outputShape(), out);
         for (Constant c : constants()) {
             TensorImpl factor = b.owned(TensorImpl.of(c.values(), c.dims()));
             b.constant(c.arg(), factor, Layouts.of(c.dims(), Format.CONTIGUOUS));
         }
-        return b.build(attr -> describe(src, null, DataType.F32, attr));
+        return b.build(attr -> LayoutChoice.at(impl, describe(src, dstPrim, DataType.F32, attr), g));
     }
 
     /**
