@@ -16,7 +16,7 @@ import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * How a layer chooses the way it runs a call on the caller's layouts: by measurement, once per machine (remembered for
@@ -93,24 +93,60 @@ class LayoutChoiceTest {
         assertEquals("-Donednn4j.layoutChoice must be measure or first, got 'fastest'", e.getMessage());
     }
 
+    /** The layers that choose how a call runs: a 3x3 and a depthwise convolution, max pooling, batch normalization. */
+    enum Layer {
+        CONV_3X3,
+        DEPTHWISE,
+        MAX_POOL,
+        BATCH_NORM;
+
+        OperationModule build() {
+            return switch (this) {
+                case CONV_3X3 -> Conv2d.builder(16, 16, 3).padding(1).build();
+                case DEPTHWISE ->
+                    Conv2d.builder(16, 16, 3).padding(1).groups(16).build();
+                case MAX_POOL -> MaxPool2d.builder(3).stride(2).padding(1).build();
+                case BATCH_NORM -> {
+                    BatchNorm2d norm = new BatchNorm2d(16);
+                    norm.eval();
+                    yield norm;
+                }
+            };
+        }
+
+        long[] outputShape() {
+            return this == MAX_POOL ? new long[] {1, 16, 6, 6} : new long[] {1, 16, 12, 12};
+        }
+    }
+
     /**
      * forward(x, out) allocates nothing per call, whichever layouts the caller holds and however the call runs
-     * (reorders included: their buffers are borrowed from the workspace pool). A count of bytes, not a timing.
+     * (reorders included: their buffers are borrowed from the workspace pool), for every layer that chooses. A count
+     * of bytes, not a timing.
      */
     @ParameterizedTest
-    @EnumSource(MemoryFormat.class)
-    void forwardIntoOutAllocatesNothingPerCall(MemoryFormat format) {
+    @CsvSource({
+        "CONTIGUOUS, CONV_3X3",
+        "CHANNELS_LAST, CONV_3X3",
+        "CONTIGUOUS, DEPTHWISE",
+        "CHANNELS_LAST, DEPTHWISE",
+        "CONTIGUOUS, MAX_POOL",
+        "CHANNELS_LAST, MAX_POOL",
+        "CONTIGUOUS, BATCH_NORM",
+        "CHANNELS_LAST, BATCH_NORM"
+    })
+    void forwardIntoOutAllocatesNothingPerCall(MemoryFormat format, Layer layer) {
         var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
         assertTrue(threads.isThreadAllocatedMemorySupported() && threads.isThreadAllocatedMemoryEnabled());
-        try (Conv2d conv = Conv2d.builder(16, 16, 3).padding(1).build();
+        try (OperationModule m = layer.build();
                 Tensor x = Tensor.zeros(format, 1, 16, 12, 12);
-                Tensor out = Tensor.zeros(format, 1, 16, 12, 12)) {
+                Tensor out = Tensor.zeros(format, layer.outputShape())) {
             for (int i = 0; i < 30_000; i++) {
-                conv.forward(x, out);
+                m.forward(x, out);
             }
             long before = threads.getCurrentThreadAllocatedBytes();
             for (int i = 0; i < 1_000; i++) {
-                conv.forward(x, out);
+                m.forward(x, out);
             }
             assertEquals(0, threads.getCurrentThreadAllocatedBytes() - before, "bytes allocated by 1,000 calls");
         }

@@ -29,7 +29,7 @@ public final class PlanChoice {
     /** How much faster than the first candidate another must time to replace it. */
     static final double MARGIN = 0.05;
     /** The choosing rule's version, in every key: choices saved under an earlier rule are made again. */
-    private static final String RULE = "v3";
+    private static final String RULE = "v4";
     /**
      * Timing rounds (the best counts): fewer than kernel choice's, as a layer's first call waits for them, but enough
      * that every candidate gets rounds after the JVM has compiled the call path (a small layer's call is a few
@@ -108,7 +108,9 @@ public final class PlanChoice {
         int chosen = 0;
         try {
             for (TensorImpl t : like) {
-                scratch.add(TensorImpl.zeros(t.dtype(), t.format(), t.shape()));
+                TensorImpl zeros = TensorImpl.zeros(t.dtype(), t.format(), t.shape());
+                scratch.add(zeros);
+                zeros.writeZeros(); // backed by real pages, as the caller's are: not read from the shared zero page
             }
             TensorImpl[] tensors = scratch.toArray(new TensorImpl[0]);
             plans.add(candidates.get(0).plan().get()); // the default must build: its failure is the caller's

@@ -298,6 +298,20 @@ public final class TensorImpl implements AutoCloseable {
         return (int) numel;
     }
 
+    /**
+     * Writes zero into every byte of the memory. A fresh zero-filled block of a few hundred kilobytes or more may not
+     * be backed by memory of its own until it is written (the operating system maps every page to one shared page of
+     * zeros), and reading it then costs less than reading real memory: what is timed must not read it so.
+     */
+    public void writeZeros() {
+        try (var _ = pinned()) {
+            data.fill((byte) 0);
+        } catch (InternalError e) {
+            throw faulted(e);
+        }
+        markModified();
+    }
+
     /** Copies {@code values}, in logical row-major order, converted to this tensor's dtype. */
     public void copyFrom(float[] values) {
         Objects.requireNonNull(values, "values");
