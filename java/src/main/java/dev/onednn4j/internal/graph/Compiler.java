@@ -15,11 +15,7 @@ import dev.onednn4j.internal.exec.Layouts;
 import dev.onednn4j.internal.exec.Program;
 import dev.onednn4j.internal.memory.Format;
 import dev.onednn4j.internal.memory.TensorImpl;
-import dev.onednn4j.internal.op.BatchNorm;
-import dev.onednn4j.internal.op.ConvGeometry;
-import dev.onednn4j.internal.op.Convolution;
 import dev.onednn4j.internal.op.CopyOp;
-import dev.onednn4j.internal.op.Eltwise;
 import dev.onednn4j.internal.op.GraphOp;
 import dev.onednn4j.internal.op.Operation;
 import dev.onednn4j.internal.op.Pooling;
@@ -32,8 +28,9 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Turns a {@link Trace} into a {@link Program}: the graph of the recorded operations, rewritten for inference, then
- * lowered onto oneDNN primitives whose layouts oneDNN chooses.
+ * Turns a {@link Trace} into a {@link Program}: the graph of the recorded operations, rewritten for inference (steps 1
+ * to 3, {@link Rewrites}), then lowered onto oneDNN primitives whose layouts oneDNN chooses (steps 4 and 5, here; the
+ * int8 steps in {@link Int8Lowering}).
  *
  * <ol>
  *   <li>Copies that only change the layout disappear (the compiler chooses layouts), and so do unused results.
@@ -98,7 +95,7 @@ public final class Compiler {
 
     private static final String MUTATION = System.getProperty(MUTATION_PROPERTY, "");
 
-    private static boolean mutated(String rewrite) {
+    static boolean mutated(String rewrite) {
         return !MUTATION.isEmpty() && MUTATION.equals(rewrite);
     }
 
@@ -153,7 +150,7 @@ public final class Compiler {
     MemoryDesc userOut;
     private int outBuffer = -1;
     private final KernelTuner tuner;
-    private final Int8Lowering int8;
+    final Int8Lowering int8;
 
     private Compiler(Trace trace, Trace.Value out, Options options, String title, boolean calibrating) {
         this.options = options;
@@ -241,13 +238,14 @@ public final class Compiler {
 
     private Program build(long[] inputShape, long[] outputShape) {
         try {
-            removeCopies();
-            removeUnused();
+            Rewrites rewrites = new Rewrites(this);
+            rewrites.removeCopies();
+            rewrites.removeUnused();
             if (int8.enabled()) {
                 int8.absorbQuantizeLinear();
             }
-            foldBatchNorms();
-            fuse();
+            rewrites.foldBatchNorms();
+            rewrites.fuse();
             List<Node> schedule = schedule();
             int8.nameQuantized(schedule);
             lower(schedule, inputShape, outputShape);
@@ -261,7 +259,7 @@ public final class Compiler {
         }
     }
 
-    // ---- rewrites ------------------------------------------------------------------------------
+    // ---- editing the graph (the rewrites themselves: Rewrites) -------------------------------------
 
     void replaceUses(Value from, Value to) {
         for (Node u : from.users) {
@@ -286,180 +284,6 @@ public final class Compiler {
         for (Value x : n.in) {
             x.users.remove(n);
         }
-    }
-
-    /** A copy only changes the layout, which the compiler chooses: its users read its source. */
-    private void removeCopies() {
-        for (Node n : nodes) {
-            if (n.kind == Trace.Kind.COPY) {
-                replaceUses(n.out, n.in.getFirst());
-                remove(n);
-            }
-        }
-    }
-
-    private void removeUnused() {
-        for (int i = nodes.size() - 1; i >= 0; i--) {
-            Node n = nodes.get(i);
-            if (!n.removed && n.out.users.isEmpty() && n.out != output) {
-                remove(n);
-            }
-        }
-    }
-
-    /** The node producing {@code v} if it is an operation whose result nothing but {@code user} reads. */
-    private Node soleProducer(Value v, Node user) {
-        Node p = v.producer;
-        if (p == null || p.removed || p.kind != Trace.Kind.OP || v == output) {
-            return null;
-        }
-        return v.users.size() == 1 && v.users.getFirst() == user ? p : null;
-    }
-
-    private void foldBatchNorms() {
-        for (Node n : nodes) {
-            if (n.removed || n.kind != Trace.Kind.OP || !(n.op instanceof BatchNorm bn)) {
-                continue;
-            }
-            Node p = soleProducer(n.in.getFirst(), n);
-            double[][] affine = bn.affine();
-            if (p == null
-                    || !(p.op instanceof Convolution conv)
-                    || !p.beforeSum.isEmpty()
-                    || affine == null
-                    || int8.fusedQuantization(p.out) != null) {
-                continue; // (a convolution whose output its file quantizes keeps that output)
-            }
-            p.op = folded(conv, affine[0], affine[1]);
-            moveOutput(p, n);
-            p.fused.add(n.name);
-        }
-    }
-
-    /** {@code conv} followed by {@code y = x * scale + shift} per output channel, as one convolution. */
-    private Convolution folded(Convolution conv, double[] scale, double[] shift) {
-        ConvGeometry g = conv.geometry();
-        float[] w = conv.weight().toFloatArray();
-        float[] bias = conv.bias() == null ? null : conv.bias().toFloatArray();
-        int perChannel = w.length / g.outC();
-        float[] fw = new float[w.length];
-        float[] fb = new float[g.outC()];
-        for (int oc = 0; oc < g.outC(); oc++) {
-            for (int k = 0; k < perChannel; k++) {
-                fw[oc * perChannel + k] = (float) (w[oc * perChannel + k] * scale[oc]);
-            }
-            fb[oc] = (float)
-                    ((bias == null ? 0.0 : bias[oc]) * scale[oc] + (mutated("fold-without-shift") ? 0.0 : shift[oc]));
-        }
-        TensorImpl wt = b.own(TensorImpl.of(fw, g.weightShape()));
-        TensorImpl bt = b.own(TensorImpl.of(fb, g.outC()));
-        return new Convolution(g.withBias(), wt, bt, false);
-    }
-
-    /** {@code p} now produces what {@code absorbed} did; {@code absorbed} is gone. */
-    private void moveOutput(Node p, Node absorbed) {
-        p.out.users.clear();
-        p.out = absorbed.out;
-        p.out.producer = p;
-        absorbed.removed = true;
-    }
-
-    /** Element-wise operations and residual additions into the convolutions and linear layers before them. */
-    private void fuse() {
-        boolean changed = true;
-        while (changed) {
-            changed = false;
-            for (Node n : nodes) {
-                if (n.removed) {
-                    continue;
-                }
-                if (n.kind == Trace.Kind.OP && n.op instanceof Eltwise e) {
-                    Node p = soleProducer(n.in.getFirst(), n);
-                    if (p != null
-                            && p.op instanceof BatchNorm bn
-                            && !bn.fusesRelu()
-                            && e.isPlainRelu()
-                            && int8.fusedQuantization(p.out) == null) {
-                        // a pre-activation BatchNorm -> ReLU (DenseNet's) in one pass: fuse_norm_relu
-                        p.op = bn.withRelu();
-                        moveOutput(p, n);
-                        p.fused.add(n.name);
-                        changed = true;
-                    } else if (p != null && p.op.fusesPostOps()) {
-                        List<Operation> chain = p.sum == null ? p.beforeSum : p.afterSum;
-                        int8.keepQuantization(chain, p.out);
-                        chain.add(n.op);
-                        moveOutput(p, n);
-                        p.fused.add(n.name);
-                        changed = true;
-                    } else if (fuseThroughReshape(n)) {
-                        changed = true;
-                    }
-                } else if (n.kind == Trace.Kind.ADD && n.in.get(0) != n.in.get(1)) {
-                    for (int k = 0; k < 2 && !n.removed; k++) {
-                        Value into = n.in.get(k);
-                        Value other = n.in.get(1 - k);
-                        Node p = soleProducer(into, n);
-                        if (p != null && p.op.fusesPostOps() && p.sum == null && !dependsOn(other, p)) {
-                            int8.keepQuantization(p.beforeSum, into);
-                            other.users.remove(n);
-                            other.users.add(p);
-                            p.sum = other;
-                            moveOutput(p, n);
-                            p.fused.add("add(" + (other.producer == null ? "input" : other.producer.name) + ")");
-                            changed = true;
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /**
-     * An element-wise {@code n} reading a reshape of what a convolution or linear layer alone produced (a linear
-     * layer over (*, in) seen as (rows, in) and back): element-wise functions do not care about shapes, so it
-     * becomes that layer's post-op and the reshape's users read the reshape.
-     */
-    private boolean fuseThroughReshape(Node n) {
-        Value v = n.in.getFirst();
-        Node r = v.producer;
-        if (r == null || r.removed || r.kind != Trace.Kind.RESHAPE || v.users.size() != 1 || v == output) {
-            return false;
-        }
-        Node p = soleProducer(r.in.getFirst(), r);
-        if (p == null || !p.op.fusesPostOps()) {
-            return false;
-        }
-        List<Operation> chain = p.sum == null ? p.beforeSum : p.afterSum;
-        int8.keepQuantization(chain, p.out);
-        if (!int8.sameQuantization(v, p.out)) {
-            int8.keepQuantization(chain, v);
-        }
-        chain.add(n.op);
-        p.fused.add(n.name);
-        remove(n);
-        replaceUses(n.out, v);
-        return true;
-    }
-
-    /** Whether computing {@code v} needs {@code p}'s result. */
-    private static boolean dependsOn(Value v, Node p) {
-        List<Value> stack = new ArrayList<>(List.of(v));
-        Set<Value> seen = new HashSet<>();
-        while (!stack.isEmpty()) {
-            Value x = stack.removeLast();
-            if (!seen.add(x) || x.producer == null) {
-                continue;
-            }
-            if (x.producer == p) {
-                return true;
-            }
-            stack.addAll(x.producer.in);
-            if (x.producer.sum != null) {
-                stack.add(x.producer.sum);
-            }
-        }
-        return false;
     }
 
     /** The nodes the output needs, each after everything it reads (its inputs, its sum operand). */
