@@ -12,8 +12,8 @@ import java.util.function.Supplier;
  * writing the caller's layouts, or oneDNN's preferred layouts with reorders around it, each with a few of the
  * implementations oneDNN offers for them), and the fastest, timed on zeroed tensors shaped and laid out as the
  * call's, is kept. The first candidate is the operation's default (oneDNN's first choice); another replaces it only
- * if it is more than {@link #MARGIN} faster, twice (a second timing of the two alone confirms it), so timing noise
- * does not overrule oneDNN's ranking.
+ * if it is more than {@link #MARGIN} faster, twice (a second timing of the two alone confirms it, or a third where
+ * the second disagrees), so timing noise does not overrule oneDNN's ranking.
  *
  * <p>A choice is timed once per machine: it is remembered in {@link Choices#standard()}, keyed by oneDNN's version,
  * the CPU ISA, the thread count and what the operation says it is (shapes, layouts), and the next JVM builds the
@@ -29,7 +29,7 @@ public final class PlanChoice {
     /** How much faster than the first candidate another must time to replace it. */
     static final double MARGIN = 0.05;
     /** The choosing rule's version, in every key: choices saved under an earlier rule are made again. */
-    private static final String RULE = "v4";
+    private static final String RULE = "v5";
     /**
      * Timing rounds (the best counts): fewer than kernel choice's, as a layer's first call waits for them, but enough
      * that every candidate gets rounds after the JVM has compiled the call path (a small layer's call is a few
@@ -140,8 +140,14 @@ public final class PlanChoice {
             chosen = pick(ms);
             if (chosen != 0) {
                 // confirmed by a second timing of the two alone: a noisy moment that favoured the winner once
-                // rarely does so twice, and a wrong switch costs every call after it
-                double[] again = time(List.of(plans.get(0), plans.get(chosen)), tensors);
+                // rarely does so twice, and a wrong switch costs every call after it; where the two timings
+                // disagree, a third decides (a noisy moment can as well hide a real winner, as the first calls
+                // of a JVM, whose compiler threads share the cores, often do)
+                List<Plan> two = List.of(plans.get(0), plans.get(chosen));
+                double[] again = time(two, tensors);
+                if (pick(again) == 0) {
+                    again = time(two, tensors);
+                }
                 if (pick(again) == 0) {
                     LOG.log(
                             System.Logger.Level.DEBUG,
