@@ -53,9 +53,9 @@ public final class LayoutChoice {
             };
         }
 
-        /** Whether the side can describe a tensor of {@code dims}: channel blocks are for 4-D tensors only. */
+        /** Whether the side can describe a tensor of {@code dims}: NHWC and channel blocks are for 4-D tensors only. */
         boolean fits(long[] dims) {
-            return (this != BLOCKED_16 && this != BLOCKED_8) || dims.length == 4;
+            return this == CALLER || this == ANY || dims.length == 4;
         }
 
         /**
