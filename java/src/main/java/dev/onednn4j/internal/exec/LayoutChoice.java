@@ -106,15 +106,25 @@ public final class LayoutChoice {
     }
 
     /**
+     * The pairs every operation tries after its own: NHWC and channel blocks of 16 and of 8, on both sides, with
+     * reorders from and to the caller's tensors.
+     */
+    private static final List<Side[]> REORDERED = List.of(
+            new Side[] {Side.CHANNELS_LAST, Side.CHANNELS_LAST},
+            new Side[] {Side.BLOCKED_16, Side.BLOCKED_16},
+            new Side[] {Side.BLOCKED_8, Side.BLOCKED_8});
+
+    /**
      * The candidates for a call reading {@code x} (seen with {@code srcDims}) and writing {@code out} (seen with
-     * {@code dstDims}): for each pair of sides in {@code pairs}, the first {@value #IMPLEMENTATIONS_PER_LAYOUT}
+     * {@code dstDims}): for each pair of sides in {@code own} and then in {@link #REORDERED} (those that fit the
+     * call's dims), the first {@value #IMPLEMENTATIONS_PER_LAYOUT}
      * implementations oneDNN offers that are {@code usable} (reference kernels never), each kernel on each pair of
-     * layouts once. The first pair is the operation's default: its first implementation is always the first
+     * layouts once. The first pair of {@code own} is the operation's default: its first implementation is always the first
      * candidate, and its descriptor's failure is the caller's; a later pair oneDNN has no implementation for offers
      * none.
      */
     public static List<PlanChoice.Candidate> candidates(
-            Side[][] pairs,
+            Side[][] own,
             long[] srcDims,
             TensorImpl x,
             long[] dstDims,
@@ -124,9 +134,11 @@ public final class LayoutChoice {
             Planner planner) {
         List<PlanChoice.Candidate> candidates = new ArrayList<>();
         List<String> seen = new ArrayList<>();
-        for (int p = 0; p < pairs.length; p++) {
-            Side srcSide = pairs[p][0];
-            Side dstSide = pairs[p][1];
+        List<Side[]> pairs = new ArrayList<>(List.of(own));
+        pairs.addAll(REORDERED);
+        for (int p = 0; p < pairs.size(); p++) {
+            Side srcSide = pairs.get(p)[0];
+            Side dstSide = pairs.get(p)[1];
             if (p > 0 && !(srcSide.fits(srcDims) && dstSide.fits(dstDims))) {
                 continue;
             }

@@ -108,7 +108,7 @@ public final class PlanChoice {
         int chosen = 0;
         try {
             for (TensorImpl t : like) {
-                TensorImpl zeros = TensorImpl.zeros(t.dtype(), t.format(), t.shape());
+                TensorImpl zeros = TensorImpl.empty(t.dtype(), t.format(), t.shape());
                 scratch.add(zeros);
                 zeros.writeZeros(); // backed by real pages, as the caller's are: not read from the shared zero page
             }

@@ -92,12 +92,7 @@ public final class BatchNorm implements Operation {
      * NHWC and blocked ones, so an NCHW caller may gain by reordering.
      */
     List<PlanChoice.Candidate> candidates(TensorImpl x, TensorImpl out) {
-        Side[][] pairs = {
-            {Side.CALLER, Side.CALLER},
-            {Side.CHANNELS_LAST, Side.CHANNELS_LAST},
-            {Side.BLOCKED_16, Side.BLOCKED_16},
-            {Side.BLOCKED_8, Side.BLOCKED_8},
-        };
+        Side[][] pairs = {{Side.CALLER, Side.CALLER}};
         return LayoutChoice.candidates(
                 pairs,
                 shape,

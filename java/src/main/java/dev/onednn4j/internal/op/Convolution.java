@@ -113,9 +113,6 @@ public final class Convolution implements Operation {
             {preferred(x), preferred(out)},
             {Side.CALLER, Side.CALLER},
             {Side.ANY, Side.ANY},
-            {Side.CHANNELS_LAST, Side.CHANNELS_LAST},
-            {Side.BLOCKED_16, Side.BLOCKED_16},
-            {Side.BLOCKED_8, Side.BLOCKED_8},
             {Side.CALLER, Side.ANY},
             {Side.ANY, Side.CALLER},
         };

@@ -81,9 +81,6 @@ public final class Pooling implements Operation {
         Side[][] pairs = {
             {Side.CALLER, Side.ANY},
             {Side.CALLER, Side.CALLER},
-            {Side.CHANNELS_LAST, Side.CHANNELS_LAST},
-            {Side.BLOCKED_16, Side.BLOCKED_16},
-            {Side.BLOCKED_8, Side.BLOCKED_8},
         };
         return LayoutChoice.candidates(
                 pairs,
