@@ -1,5 +1,6 @@
 package dev.onednn4j.onnx;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -15,6 +16,7 @@ import dev.onednn4j.onnxproto.Onnx;
 import dev.onednn4j.tensor.Tensor;
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -108,6 +110,70 @@ class OnnxCompileTest {
                 assertFalse(plan.contains("a plain layout concat"), "the concatenation reads NHWC halves:\n" + plan);
             }
         }
+    }
+
+    /**
+     * Swin's shifted-window mask: a constant {@code [1, nW, 1, N, N]} added to attention scores {@code [B, nW, heads,
+     * N, N]}. oneDNN has only its reference loops for that broadcast as the dims stand (hundreds of times slower);
+     * compiled and eager, the add reads merged dims (at B > 1 with the mask written out along the heads) on a
+     * vectorized kernel, and gives {@code x + mask} to the last bit (one rounding, as here in float).
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {1, 3})
+    void anAttentionMaskAddRunsOnAVectorizedKernel(int batch) {
+        long[] shape = {batch, 4, 3, 5, 5};
+        SplittableRandom r = new SplittableRandom(batch);
+        float[] mask = new float[4 * 25];
+        float[] x = new float[batch * 4 * 3 * 25];
+        for (int i = 0; i < mask.length; i++) {
+            mask[i] = r.nextBoolean() ? 0f : -100f;
+        }
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) r.nextDouble(-3, 3);
+        }
+        // [B, nW, heads, N*N] + [1, nW, 1, N*N]
+        float[] expected = new float[x.length];
+        for (int i = 0; i < x.length; i++) {
+            int window = i / (3 * 25) % 4;
+            expected[i] = x[i] + mask[window * 25 + i % 25];
+        }
+        // compile takes a 4-D input: x [B, 12, 5, 5] -> Reshape [B, 4, 3, 5, 5] -> Add mask -> Reshape [B, 12, 5, 5]
+        long[] image = {batch, 12, 5, 5};
+        Onnx.GraphProto.Builder g = Onnx.GraphProto.newBuilder()
+                .setName("mask")
+                .addInput(OnnxHostileFilesTest.info("x", image))
+                .addOutput(OnnxHostileFilesTest.info("y", image))
+                .addInitializer(OnnxHostileFilesTest.floats("mask", mask, 1, 4, 1, 5, 5))
+                .addInitializer(shape("windows", shape))
+                .addInitializer(shape("image", image))
+                .addNode(OnnxQdqTest.node("Reshape", "s", "x", "windows"))
+                .addNode(OnnxQdqTest.node("Add", "a", "s", "mask"))
+                .addNode(OnnxQdqTest.node("Reshape", "y", "a", "image"));
+        Onnx.ModelProto m = Onnx.ModelProto.newBuilder()
+                .setIrVersion(8)
+                .addOpsetImport(Onnx.OperatorSetIdProto.newBuilder().setVersion(17))
+                .setGraph(g)
+                .build();
+        try (OnnxModel model = OnnxModel.load(m.toByteArray());
+                Tensor in = Tensor.of(x, image);
+                Tensor eager = model.forward(in);
+                CompiledModule c = model.compile(CompileOptions.forInput(image));
+                Tensor y = c.forward(in)) {
+            assertArrayEquals(expected, eager.toFloatArray());
+            assertArrayEquals(expected, y.toFloatArray());
+            String plan = c.toString();
+            assertTrue(plan.contains("add constant") && !plan.contains("ref:"), plan);
+        }
+    }
+
+    /** An int64 initializer holding {@code dims} (a Reshape's target shape). */
+    static Onnx.TensorProto shape(String name, long[] dims) {
+        Onnx.TensorProto.Builder t =
+                Onnx.TensorProto.newBuilder().setName(name).setDataType(7).addDims(dims.length);
+        for (long d : dims) {
+            t.addInt64Data(d);
+        }
+        return t.build();
     }
 
     static int argmax(double[] v, int from, int n) {

@@ -166,6 +166,22 @@ public final class MemoryDesc implements AutoCloseable {
         return dnnl_memory_desc_equal(handle(), other.handle()) == 1;
     }
 
+    /**
+     * Whether memory laid out as this can be read as {@code other} without a copy: the same layout, or the same
+     * bytes seen with other dims ({@code [1, 64, 3, 49, 49]} row-major as {@code [64, 3, 2401]}).
+     */
+    public boolean sameBytesAs(MemoryDesc other) {
+        if (sameAs(other)) {
+            return true;
+        }
+        if (Arrays.equals(dims(), other.dims())) {
+            return false;
+        }
+        try (MemoryDesc v = reshape(other.dims())) {
+            return v != null && v.sameAs(other);
+        }
+    }
+
     /** The element type. */
     public DataType dataType() {
         try (Arena a = Arena.ofConfined()) {

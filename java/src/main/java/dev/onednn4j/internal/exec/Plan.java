@@ -112,7 +112,7 @@ public final class Plan {
             if (prim == null) {
                 throw new IllegalStateException(s.arg() + " is not an argument of " + description);
             }
-            boolean same = s.user() == null || s.user().sameAs(prim);
+            boolean same = s.user() == null || s.user().sameBytesAs(prim);
             Primitive reorder = null;
             if (!same) {
                 reorder = track(
@@ -522,7 +522,7 @@ public final class Plan {
                         user[i] = temp(s.user(), padOffset[i]);
                         prim = b.reorder == null ? user[i] : temp(b.primitiveMd, primOffset[i]);
                     } else {
-                        user[i] = keep(Memory.unbound(s.user() == null ? b.primitiveMd : s.user(), engine));
+                        user[i] = keep(Memory.unbound(b.reorder == null ? b.primitiveMd : s.user(), engine));
                         prim = b.reorder == null ? user[i] : temp(b.primitiveMd, primOffset[i]);
                     }
                     if (s.role() != Role.CONSTANT && b.reorder != null) {

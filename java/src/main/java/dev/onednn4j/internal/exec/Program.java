@@ -245,11 +245,14 @@ public final class Program implements AutoCloseable {
             if (stream == null) {
                 stream = own(Stream.create(engine));
             }
+            // the source seen with the target's dims where they differ only in rank (a row-major reshape)
+            MemoryDesc seen = sourceMd.dims().length != target.dims().length ? sourceMd.reshape(target.dims()) : null;
+            MemoryDesc from = seen != null ? own(seen) : sourceMd;
             long stamp = source.pin();
-            try (Memory from = Memory.over(sourceMd, engine, source.data());
-                    PrimitiveDesc rpd = PrimitiveDesc.reorder(engine, sourceMd, target, null);
+            try (Memory in = Memory.over(from, engine, source.data());
+                    PrimitiveDesc rpd = PrimitiveDesc.reorder(engine, from, target, null);
                     Primitive r = Primitive.create(rpd);
-                    ExecArgs args = new ExecArgs(2).add(Arg.FROM, from).add(Arg.TO, m)) {
+                    ExecArgs args = new ExecArgs(2).add(Arg.FROM, in).add(Arg.TO, m)) {
                 r.execute(stream, args);
                 stream.await();
             } finally {

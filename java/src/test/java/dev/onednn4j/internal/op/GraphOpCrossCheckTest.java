@@ -1,6 +1,7 @@
 package dev.onednn4j.internal.op;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.onednn4j.internal.exec.Plan;
@@ -138,6 +139,65 @@ class GraphOpCrossCheckTest {
                         check(op, in, f, bound);
                     }
                 }
+            }
+        }
+    }
+
+    /**
+     * A broadcast oneDNN has only its reference loops for, as its dims stand (Swin's attention mask, {@code [1, nW,
+     * 1, N, N]} added to {@code [B, nW, heads, N, N]}): read with unit dimensions dropped and neighbours merged, and
+     * a constant operand written out along the heads where merging alone is not enough (B > 1). The plan runs a
+     * vectorized kernel and agrees with the reference as every binary does. A computed operand cannot be written out:
+     * with B > 1 it may keep oneDNN's reference loops; the result is checked all the same.
+     */
+    @Test
+    void maskLikeBroadcastsRunOnAVectorizedKernel() {
+        long[] mask = {1, 8, 1, 7, 7};
+        for (long batch : new long[] {1, 4}) {
+            long[] a = {batch, 8, 3, 7, 7};
+            for (boolean constant : new boolean[] {true, false}) {
+                float[] bv = values(mask);
+                try (TensorImpl k = constant ? TensorImpl.of(bv, mask) : null) {
+                    BinaryOp op = new BinaryOp(BinaryOp.Kind.ADD, a, mask, k);
+                    if (constant) {
+                        long[] expected = batch == 1 ? mask : new long[] {1, 8, 3, 7, 7};
+                        assertArrayEquals(expected, op.operand(), "the constant as the primitive reads it");
+                    }
+                    List<float[]> in = constant ? List.of(values(a)) : List.of(values(a), bv);
+                    check(op, in, Format.CONTIGUOUS, ulps(1));
+                    if (constant || batch == 1) {
+                        String impl = implementation(op);
+                        assertFalse(
+                                impl.startsWith("ref"),
+                                Arrays.toString(a) + " + " + Arrays.toString(mask) + (constant ? " constant" : "")
+                                        + " ran on " + impl);
+                    }
+                }
+            }
+        }
+        long[][] merged = BinaryOp.merge(new long[] {1, 64, 3, 49, 49}, new long[] {1, 64, 1, 49, 49});
+        assertArrayEquals(new long[] {64, 3, 2401}, merged[0]);
+        assertArrayEquals(new long[] {64, 1, 2401}, merged[1]);
+    }
+
+    /** The implementation of {@code op}'s plan on contiguous tensors. */
+    static String implementation(GraphOp op) {
+        List<long[]> shapes = op.inputShapes();
+        TensorImpl[] t = new TensorImpl[shapes.size() + 1];
+        try {
+            for (int i = 0; i < shapes.size(); i++) {
+                t[i] = TensorImpl.zeros(Format.CONTIGUOUS, shapes.get(i));
+            }
+            t[shapes.size()] = TensorImpl.zeros(Format.CONTIGUOUS, op.outputShape());
+            Plan p = op.plan(t);
+            try {
+                return p.implementation();
+            } finally {
+                p.release();
+            }
+        } finally {
+            for (TensorImpl x : t) {
+                x.close();
             }
         }
     }
