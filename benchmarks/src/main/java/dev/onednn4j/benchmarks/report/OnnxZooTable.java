@@ -11,11 +11,16 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.TreeSet;
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.CategoryChart;
+import org.knowm.xchart.CategoryChartBuilder;
+import org.knowm.xchart.style.Styler;
 
 /**
  * The ONNX zoo table of {@code scripts/bench --onnx}, from {@code onnx.json} (JMH's results of
  * {@code OnnxZooCompiled} and {@code OnnxZooOrt}): ms per image of onednn4j compiled fp32 and bf16 and ONNX Runtime
- * on the same files, their ratios, and the geometric means per batch.
+ * on the same files, their ratios, and the geometric means per batch; and a chart of the ratios ({@code onnx.png}).
  *
  * <pre>OnnxZooTable &lt;results-dir&gt; &lt;run-description&gt;</pre>
  */
@@ -37,6 +42,8 @@ public final class OnnxZooTable {
         Files.writeString(dir.resolve("onnx.md"), md, StandardCharsets.UTF_8);
         System.out.println(md);
         System.out.println("wrote " + dir.resolve("onnx.md"));
+        chart(r, dir.resolve("onnx.png"));
+        System.out.println("wrote " + dir.resolve("onnx.png"));
     }
 
     static String render(Map<String, Map<Column, Score>> r, String description) {
@@ -97,6 +104,61 @@ public final class OnnxZooTable {
                 + "OnnxModel.load(file).compile(CompileOptions.forInput(shape).precision(p)), forward(x, out) on a "
                 + "contiguous input; ONNX Runtime: the same file, all graph optimisations, the same thread count.\n");
         return md.toString();
+    }
+
+    /**
+     * ONNX Runtime's time over onednn4j's per model, one bar per precision and batch (log scale: a bar above 1 is a
+     * model onednn4j runs faster).
+     */
+    static void chart(Map<String, Map<Column, Score>> r, Path png) throws IOException {
+        Map<Column, Score> ort = r.getOrDefault(ORT, Map.of());
+        TreeMap<String, Map<Integer, Column>> byModel = new TreeMap<>();
+        for (Column c : ort.keySet()) {
+            byModel.computeIfAbsent(c.model(), k -> new TreeMap<>()).put(c.batch(), c);
+        }
+        CategoryChart chart = new CategoryChartBuilder()
+                .width(1600)
+                .height(700)
+                .title("torchvision's models from ONNX files: ONNX Runtime's time over onednn4j's "
+                        + "(higher is better; above 1, onednn4j is faster; log scale)")
+                .xAxisTitle("model")
+                .yAxisTitle("ONNX Runtime's time / onednn4j's")
+                .build();
+        chart.getStyler().setYAxisLogarithmic(true);
+        chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
+        chart.getStyler().setLegendLayout(Styler.LegendLayout.Horizontal);
+        chart.getStyler().setXAxisLabelRotation(35);
+        chart.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);
+        List<String> models = new ArrayList<>(byModel.keySet());
+        TreeSet<Integer> batches = new TreeSet<>();
+        byModel.values().forEach(m -> batches.addAll(m.keySet()));
+        double min = 1;
+        double max = 1;
+        for (String series : new String[] {FP32, BF16}) {
+            Map<Column, Score> ours = r.getOrDefault(series, Map.of());
+            for (int batch : batches) {
+                List<Double> ys = new ArrayList<>();
+                for (String m : models) {
+                    Column c = byModel.get(m).get(batch);
+                    Score o = c == null ? null : ort.get(c);
+                    Score s = c == null ? null : ours.get(c);
+                    Double y = o == null || s == null ? null : o.ms() / s.ms();
+                    ys.add(y);
+                    if (y != null) {
+                        min = Math.min(min, y);
+                        max = Math.max(max, y);
+                    }
+                }
+                if (ys.stream().anyMatch(y -> y != null)) {
+                    chart.addSeries(
+                            (series.equals(FP32) ? "compiled fp32" : "compiled bf16") + ", batch " + batch, models, ys);
+                }
+            }
+        }
+        // bars start from the axis minimum: a log axis needs it set above zero
+        chart.getStyler().setYAxisMin(Math.pow(10, Math.floor(Math.log10(min) * 2) / 2));
+        chart.getStyler().setYAxisMax(Math.pow(10, Math.ceil(Math.log10(max) * 2) / 2));
+        BitmapEncoder.saveBitmap(chart, png.toString(), BitmapEncoder.BitmapFormat.PNG);
     }
 
     private static String ms(Score s, int batch) {
