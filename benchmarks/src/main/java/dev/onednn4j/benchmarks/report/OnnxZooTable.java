@@ -14,8 +14,6 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.CategoryChart;
-import org.knowm.xchart.CategoryChartBuilder;
-import org.knowm.xchart.style.Styler;
 
 /**
  * The ONNX zoo table of {@code scripts/bench --onnx}, from {@code onnx.json} (JMH's results of
@@ -116,19 +114,13 @@ public final class OnnxZooTable {
         for (Column c : ort.keySet()) {
             byModel.computeIfAbsent(c.model(), k -> new TreeMap<>()).put(c.batch(), c);
         }
-        CategoryChart chart = new CategoryChartBuilder()
-                .width(1600)
-                .height(700)
-                .title("torchvision's models from ONNX files: ONNX Runtime's time over onednn4j's "
-                        + "(higher is better; above 1, onednn4j is faster; log scale)")
-                .xAxisTitle("model")
-                .yAxisTitle("ONNX Runtime's time / onednn4j's")
-                .build();
-        chart.getStyler().setYAxisLogarithmic(true);
-        chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
-        chart.getStyler().setLegendLayout(Styler.LegendLayout.Horizontal);
-        chart.getStyler().setXAxisLabelRotation(35);
-        chart.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);
+        CategoryChart chart = Report.barChart(
+                "torchvision's models from ONNX files: ONNX Runtime's time over onednn4j's "
+                        + "(higher is better; above 1, onednn4j is faster; log scale)",
+                "model",
+                "ONNX Runtime's time / onednn4j's",
+                700,
+                35);
         List<String> models = new ArrayList<>(byModel.keySet());
         TreeSet<Integer> batches = new TreeSet<>();
         byModel.values().forEach(m -> batches.addAll(m.keySet()));

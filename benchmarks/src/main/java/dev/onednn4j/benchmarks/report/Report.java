@@ -452,19 +452,29 @@ public final class Report {
                 + "allocates its output tensor (the Java objects; the data itself is native).\n\n");
     }
 
-    static void chart(Map<String, Map<String, Score>> r, Path png) throws IOException {
+    /**
+     * A bar chart 1,600 pixels wide on a log axis, white, its legend in one row below, the category labels turned by
+     * {@code rotation} degrees.
+     */
+    static CategoryChart barChart(String title, String xAxis, String yAxis, int height, int rotation) {
         CategoryChart chart = new CategoryChartBuilder()
                 .width(1600)
-                .height(800)
-                .title("Conv2d forward, GFLOP/s per shape (higher is better, log scale)")
-                .xAxisTitle("shape")
-                .yAxisTitle("GFLOP/s")
+                .height(height)
+                .title(title)
+                .xAxisTitle(xAxis)
+                .yAxisTitle(yAxis)
                 .build();
         chart.getStyler().setYAxisLogarithmic(true);
         chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
         chart.getStyler().setLegendLayout(Styler.LegendLayout.Horizontal);
-        chart.getStyler().setXAxisLabelRotation(20);
+        chart.getStyler().setXAxisLabelRotation(rotation);
         chart.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);
+        return chart;
+    }
+
+    static void chart(Map<String, Map<String, Score>> r, Path png) throws IOException {
+        CategoryChart chart = barChart(
+                "Conv2d forward, GFLOP/s per shape (higher is better, log scale)", "shape", "GFLOP/s", 800, 20);
         // one category per measured shape; a series without a measurement there has a gap (null)
         List<Shape> shapes = Shape.suite().stream()
                 .filter(s -> r.values().stream().anyMatch(m -> m.containsKey(s.name())))
