@@ -520,7 +520,11 @@ public final class Plan {
                         }
                     } else if (s.padder() != null) {
                         user[i] = temp(s.user(), padOffset[i]);
-                        prim = b.reorder == null ? user[i] : temp(b.primitiveMd, primOffset[i]);
+                        if (b.reorder != null) {
+                            prim = temp(b.primitiveMd, primOffset[i]);
+                        } else { // the same bytes, seen as the primitive sees them where the dims differ
+                            prim = s.user().sameAs(b.primitiveMd) ? user[i] : temp(b.primitiveMd, padOffset[i]);
+                        }
                     } else {
                         user[i] = keep(Memory.unbound(b.reorder == null ? b.primitiveMd : s.user(), engine));
                         prim = b.reorder == null ? user[i] : temp(b.primitiveMd, primOffset[i]);

@@ -150,7 +150,12 @@ public final class BinaryOp implements GraphOp {
             if (x == null || (constant == null && y == null) || (dst != null && z == null)) {
                 return pd;
             }
-            PrimitiveDesc flat = primitive(x, y, z, merged[0], merged[1], dt, attr);
+            PrimitiveDesc flat;
+            try {
+                flat = primitive(x, y, z, merged[0], merged[1], dt, attr);
+            } catch (RuntimeException refused) {
+                return pd; // no primitive on the merged dims: the first one stands
+            }
             if (reference(flat)) {
                 flat.close();
                 return pd;
